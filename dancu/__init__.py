@@ -1,0 +1,1 @@
+"""dancu: make a city's population data correct, complete, clean and live."""
