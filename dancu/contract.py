@@ -166,8 +166,6 @@ KET_HON = Source(
     ),
 )
 
-SOURCES: dict[str, Source] = {
-    s.name: s for s in (DAN_CU, BHXH, Y_TE, KHAI_SINH, KHAI_TU, KET_HON)
-}
+SOURCES: dict[str, Source] = {s.name: s for s in (DAN_CU, BHXH, Y_TE, KHAI_SINH, KHAI_TU, KET_HON)}
 PERSON_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "person")
 EVENT_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "event")

@@ -1,0 +1,44 @@
+# Two commands do all the set-up: `make demo` and `make test`. Each creates .venv when needed.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= data
+SAMPLE := $(DATA)/sample
+PERSONS ?= 20000
+SEED ?= 1
+
+export DANCU_DATA_DIR ?= $(abspath $(DATA))
+export DANCU_LANDING_DIR ?= $(abspath $(SAMPLE)/landing)
+export DAGSTER_HOME ?= $(abspath $(DATA)/dagster)
+
+.PHONY: demo test ui bench lint sample clean
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+sample: $(BIN)/.installed
+	rm -rf $(SAMPLE)
+	$(BIN)/dancu generate --persons $(PERSONS) --seed $(SEED) --out $(SAMPLE)
+
+demo: sample
+	$(BIN)/dancu run --log-level WARNING
+
+test: $(BIN)/.installed
+	$(BIN)/python -m pytest
+
+ui: $(BIN)/.installed
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml
+
+bench: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.run
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(DATA) bench-data

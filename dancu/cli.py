@@ -1,0 +1,114 @@
+"""The `dancu` command: generate sample extracts, and run the pipeline as the UI would."""
+
+import argparse
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+WAREHOUSE_TABLES = ["person", "person_source", "civil_event", "event_party", "quarantine"]
+
+
+def _generate(args: argparse.Namespace) -> int:
+    from dancu.generate import generate
+
+    started = time.perf_counter()
+    summary = generate(persons=args.persons, seed=args.seed, out=args.out, as_of=args.as_of)
+    print(summary.describe())
+    print(f"written to {args.out} in {time.perf_counter() - started:.1f}s")
+    return 0
+
+
+def dagster_home(data_dir: Path) -> Path:
+    """The persistent Dagster instance under the data folder, shared with `make ui`."""
+    home = Path(os.environ.get("DAGSTER_HOME") or data_dir / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    settings = home / "dagster.yaml"
+    if not settings.exists():
+        settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def warehouse_summary(warehouse: Path) -> str:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        counts = {
+            t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in WAREHOUSE_TABLES
+        }
+        files = con.execute("select count(*) from quarantine where row_number is null").fetchone()[
+            0
+        ]
+    lines = [f"  {table:<14} {n:>10,} rows" for table, n in counts.items()]
+    lines.append(f"  quarantined: {counts['quarantine'] - files:,} rows and {files:,} whole files")
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.landing:
+        os.environ["DANCU_LANDING_DIR"] = str(args.landing)
+    if args.data:
+        os.environ["DANCU_DATA_DIR"] = str(args.data)
+
+    import dagster as dg
+
+    from pipelines.definitions import build_definitions, refresh_register
+    from pipelines.resources import DancuPaths
+
+    paths = DancuPaths.from_env()
+    home = dagster_home(Path(paths.data_dir))
+    job = build_definitions().resolve_job_def(refresh_register.name)
+    print(f"dancu: reading {paths.landing_dir}; Dagster instance {home}")
+    started = time.perf_counter()
+    with dg.DagsterInstance.get() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+        )
+    elapsed = time.perf_counter() - started
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                error = event.step_failure_data.error
+                print(
+                    f"dancu: step {event.step_key} failed: {error.message.strip()}", file=sys.stderr
+                )
+        print(f"dancu: run {result.run_id} failed after {elapsed:.0f}s", file=sys.stderr)
+        return 1
+    warehouse = paths.warehouse_dir / "dancu.duckdb"
+    print(f"\ndancu: run {result.run_id} succeeded in {elapsed:.0f}s")
+    print(f"warehouse: {warehouse}\n{warehouse_summary(warehouse)}")
+    print(f"reports:   {paths.reports_dir}")
+    print(f"UI:        make ui   (then open http://127.0.0.1:3000; DAGSTER_HOME={home})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dancu", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    gen = commands.add_parser("generate", help="write synthetic extracts and their ground truth")
+    gen.add_argument("--persons", type=int, default=20_000)
+    gen.add_argument("--seed", type=int, default=1)
+    gen.add_argument("--out", type=Path, required=True, help="writes OUT/landing and OUT/truth")
+    gen.add_argument("--as-of", type=date.fromisoformat, default=date(2025, 10, 31))
+    gen.set_defaults(handler=_generate)
+
+    run = commands.add_parser("run", help="materialise every asset into the warehouse")
+    run.add_argument("--landing", type=Path, help="extract folder (default $DANCU_LANDING_DIR)")
+    run.add_argument("--data", type=Path, help="output folder (default $DANCU_DATA_DIR or ./data)")
+    run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    run.set_defaults(handler=_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,247 @@
+"""Reading extract files as delivered: every format, encoding and header variant of the contract.
+
+Values stay text here; repairing them is the standardisation stage's job. A file that cannot be
+read becomes one `FileRejected` with the cause, never an exception that stops the run.
+"""
+
+import codecs
+import io
+import re
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import fastexcel
+import polars as pl
+
+from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, Source
+from dancu.text import fold_label
+
+FILE_ERROR = "file_error"
+EXTRA_PREFIX = "extra:"
+SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
+
+_EIGHT_DIGITS = re.compile(r"(?<!\d)(\d{8})(?!\d)")
+_ZIP_MAGIC = b"PK\x03\x04"
+_PARQUET_MAGIC = b"PAR1"
+_SEPARATORS = (",", ";")
+
+
+class FileRejected(Exception):
+    """A whole file that cannot be loaded; the message names the cause, never a row's values."""
+
+
+@dataclass(frozen=True)
+class ReadReport:
+    """How a file was read, for the run's metadata."""
+
+    file_name: str
+    rows: int
+    encoding: str
+    separator: str
+    error: str | None = None
+
+
+def extract_date_from_name(name: str) -> date | None:
+    """The extract date: the last 8-digit group of the file name, when it is a real date."""
+    groups = _EIGHT_DIGITS.findall(Path(name).stem)
+    if not groups:
+        return None
+    digits = groups[-1]
+    try:
+        return date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+    except ValueError:
+        return None
+
+
+def detect_encoding(data: bytes) -> str:
+    """The codec of a CSV as the source systems write them: UTF-8 (BOM or not), UTF-16, cp1258."""
+    if data.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        # Windows-1258 is the only single-byte encoding the contract admits; every byte decodes.
+        return "cp1258"
+    return "utf-8"
+
+
+def detect_separator(header_line: str) -> str:
+    """`;` or `,`: whichever splits the header into more fields."""
+    return max(_SEPARATORS, key=header_line.count)
+
+
+def _sniff_content_error(data: bytes, suffix: str) -> str | None:
+    """Why the bytes cannot be what the file extension says, or None."""
+    if not data.strip():
+        return "the file is empty: no header row"
+    looks_zip = data.startswith(_ZIP_MAGIC)
+    looks_parquet = data.startswith(_PARQUET_MAGIC)
+    if suffix == ".csv" and (looks_zip or looks_parquet):
+        kind = "an XLSX/ZIP archive" if looks_zip else "a Parquet file"
+        return f"the content is {kind}, not CSV text"
+    if suffix == ".xlsx" and not looks_zip:
+        return "the content is not an XLSX workbook"
+    if suffix == ".parquet" and not looks_parquet:
+        return "the content is not a Parquet file"
+    return None
+
+
+def _read_csv(data: bytes) -> tuple[pl.DataFrame, str, str]:
+    encoding = detect_encoding(data)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        raise FileRejected(f"the text cannot be decoded as {encoding}") from None
+    if "\x00" in text:
+        raise FileRejected("the content is binary, not CSV text")
+    separator = detect_separator(text.split("\n", 1)[0])
+    try:
+        frame = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            separator=separator,
+            infer_schema=False,
+        )
+    except pl.exceptions.PolarsError as err:
+        raise FileRejected(f"the CSV cannot be parsed: {type(err).__name__}") from None
+    return frame, encoding, separator
+
+
+def _read_xlsx(path: Path) -> pl.DataFrame:
+    try:
+        reader = fastexcel.read_excel(path)
+        return reader.load_sheet(0, dtypes="string").to_polars()
+    except Exception as err:  # fastexcel raises its own hierarchy, varying by version
+        raise FileRejected(f"the XLSX workbook cannot be read: {type(err).__name__}") from None
+
+
+def _read_parquet(data: bytes) -> pl.DataFrame:
+    try:
+        frame = pl.read_parquet(io.BytesIO(data))
+    except pl.exceptions.PolarsError as err:
+        raise FileRejected(f"the Parquet file cannot be read: {type(err).__name__}") from None
+    return frame.select(pl.all().cast(pl.String))
+
+
+def read_table(path: Path) -> tuple[pl.DataFrame, str, str]:
+    """Every cell of the file's first table as text, with the encoding and separator used."""
+    suffix = path.suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise FileRejected(
+            f"unsupported file type {suffix or '(none)'}: expected csv, xlsx or parquet"
+        )
+    data = path.read_bytes()
+    content_error = _sniff_content_error(data, suffix)
+    if content_error:
+        raise FileRejected(content_error)
+    if suffix == ".csv":
+        return _read_csv(data)
+    if suffix == ".xlsx":
+        return _read_xlsx(path), "xlsx", ""
+    return _read_parquet(data), "parquet", ""
+
+
+def header_mapping(headers: list[str], source: Source) -> dict[str, str]:
+    """Map each delivered header to its canonical column; headers the contract lacks become extras.
+
+    Raises FileRejected naming every required column that no header matches.
+    """
+    by_folded = {}
+    for column in source.columns:
+        for label in (column.label, *column.aliases):
+            by_folded.setdefault(fold_label(label), column.name)
+    mapping: dict[str, str] = {}
+    for header in headers:
+        canonical = by_folded.get(fold_label(header))
+        if canonical is None or canonical in mapping.values():
+            mapping[header] = EXTRA_PREFIX + header
+        else:
+            mapping[header] = canonical
+    missing = [c.label for c in source.columns if c.name not in mapping.values()]
+    if missing:
+        raise FileRejected("missing required column(s): " + ", ".join(f"'{m}'" for m in missing))
+    return mapping
+
+
+def read_extract(path: Path, landing_dir: Path, source: Source) -> tuple[pl.DataFrame, ReadReport]:
+    """One extract file as canonical text columns with lineage, or a one-row file rejection.
+
+    The rejection row carries `file_error` and a null `row_number`, so that the quarantine can
+    account for the file without the run stopping.
+    """
+    file_name = path.relative_to(landing_dir).as_posix()
+    extract_date = extract_date_from_name(path.name)
+    try:
+        if extract_date is None:
+            raise FileRejected("no extract date (YYYYMMDD) in the file name")
+        table, encoding, separator = read_table(path)
+        mapping = header_mapping(table.columns, source)
+    except FileRejected as rejection:
+        rejected = pl.DataFrame(
+            {
+                SOURCE: [source.name],
+                FILE_NAME: [file_name],
+                ROW_NUMBER: pl.Series([None], dtype=pl.Int64),
+                EXTRACT_DATE: pl.Series([extract_date], dtype=pl.Date),
+                FILE_ERROR: [str(rejection)],
+            }
+        )
+        return rejected, ReadReport(file_name, 0, "", "", str(rejection))
+    frame = table.rename(mapping).with_columns(
+        pl.lit(source.name).alias(SOURCE),
+        pl.lit(file_name).alias(FILE_NAME),
+        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_NUMBER),
+        pl.lit(extract_date, dtype=pl.Date).alias(EXTRACT_DATE),
+        pl.lit(None, dtype=pl.String).alias(FILE_ERROR),
+    )
+    return frame, ReadReport(file_name, frame.height, encoding, separator)
+
+
+def extract_files(landing_dir: Path, source: Source) -> list[Path]:
+    """The source's delivered files in name order (hidden and temporary files are no delivery)."""
+    folder = landing_dir / source.name
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+
+
+def mark_latest(frame: pl.DataFrame) -> pl.DataFrame:
+    """Add `is_latest`: the row of a record id from the latest extract (ties: later file name).
+
+    Every row of the winning file is kept latest, so a record id repeated inside one extract
+    reaches validation instead of silently disappearing.
+    """
+    extract_key = pl.concat_str(
+        [pl.col(EXTRACT_DATE).dt.strftime("%Y%m%d"), pl.col(FILE_NAME)], separator="|"
+    )
+    return frame.with_columns(
+        pl.when(pl.col(RECORD_ID).is_null() | pl.col(FILE_ERROR).is_not_null())
+        .then(pl.lit(True))
+        .otherwise(extract_key == extract_key.max().over(RECORD_ID))
+        .alias("is_latest")
+    )
+
+
+def read_source(landing_dir: Path, source: Source) -> tuple[pl.DataFrame, list[ReadReport]]:
+    """Every row of every extract of one source, as text with lineage and `is_latest`."""
+    frames, reports = [], []
+    for path in extract_files(landing_dir, source):
+        frame, report = read_extract(path, landing_dir, source)
+        frames.append(frame)
+        reports.append(report)
+    empty = pl.DataFrame(
+        schema={
+            SOURCE: pl.String,
+            FILE_NAME: pl.String,
+            ROW_NUMBER: pl.Int64,
+            EXTRACT_DATE: pl.Date,
+            FILE_ERROR: pl.String,
+            **{name: pl.String for name in source.column_names},
+        }
+    )
+    combined = pl.concat([empty, *frames], how="diagonal_relaxed")
+    lineage = [SOURCE, FILE_NAME, ROW_NUMBER, EXTRACT_DATE, FILE_ERROR]
+    ordered = combined.select(lineage + [c for c in combined.columns if c not in lineage])
+    return mark_latest(ordered), reports

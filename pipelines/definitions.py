@@ -1,0 +1,43 @@
+"""Everything dancu runs, assembled in one place: assets, checks, jobs, schedules and resources."""
+
+import dagster as dg
+
+from assets.ingest import raw_assets
+from assets.link import link_events
+from assets.publish import warehouse
+from assets.resolve import resolve_persons
+from assets.standardize import std_assets
+from assets.validate import quarantine
+from pipelines.resources import DancuPaths, StagingParquetIOManager
+
+ALL_ASSETS = [*raw_assets, *std_assets, quarantine, resolve_persons, link_events, warehouse]
+
+refresh_register = dg.define_asset_job(
+    "refresh_register",
+    selection=dg.AssetSelection.all(),
+    description="Read every extract in the landing folder and publish a new warehouse.",
+)
+
+nightly_refresh = dg.ScheduleDefinition(
+    name="nightly_refresh",
+    job=refresh_register,
+    cron_schedule="0 2 * * *",
+    execution_timezone="Asia/Ho_Chi_Minh",
+    description="Rebuild the register every night, after the sources' daily exports.",
+)
+
+
+def build_definitions() -> dg.Definitions:
+    paths = DancuPaths.from_env()
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        jobs=[refresh_register],
+        schedules=[nightly_refresh],
+        resources={
+            "paths": paths,
+            "io_manager": StagingParquetIOManager(data_dir=paths.data_dir),
+        },
+    )
+
+
+defs = build_definitions()

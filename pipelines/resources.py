@@ -1,0 +1,66 @@
+"""Where dancu reads and writes, and how stages hand frames to each other."""
+
+import os
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+DEFAULT_DATA_DIR = "data"
+
+
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get("DANCU_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+
+
+def landing_dir_from_env() -> Path:
+    landing = os.environ.get("DANCU_LANDING_DIR")
+    return Path(landing).resolve() if landing else data_dir_from_env() / "landing"
+
+
+class DancuPaths(dg.ConfigurableResource):
+    """The folders of the contract: landing (read only) and data (everything dancu writes)."""
+
+    data_dir: str
+    landing_dir: str
+
+    @classmethod
+    def from_env(cls) -> "DancuPaths":
+        return cls(data_dir=str(data_dir_from_env()), landing_dir=str(landing_dir_from_env()))
+
+    @property
+    def landing(self) -> Path:
+        return Path(self.landing_dir)
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return Path(self.data_dir) / "warehouse"
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.data_dir) / "reports"
+
+
+class StagingParquetIOManager(dg.ConfigurableIOManager):
+    """Each asset's frame as `$DANCU_DATA_DIR/staging/<asset>.parquet`, read back lazily."""
+
+    data_dir: str
+
+    def _path(self, key: dg.AssetKey) -> Path:
+        return Path(self.data_dir, "staging", *key.path).with_suffix(".parquet")
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
+        if obj is None:
+            return
+        path = self._path(context.asset_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".parquet.partial")
+        obj.write_parquet(partial)
+        # A reader never sees half a file: the new frame replaces the old one whole.
+        partial.replace(path)
+        context.add_output_metadata(
+            {"dagster/row_count": obj.height, "path": dg.MetadataValue.path(str(path))}
+        )
+
+    def load_input(self, context: dg.InputContext) -> pl.LazyFrame:
+        return pl.scan_parquet(self._path(context.upstream_output.asset_key))
