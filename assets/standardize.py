@@ -1,58 +1,104 @@
-"""Standardise: each source's latest rows with values parsed to types and rule outcomes attached."""
+"""Standardise: each source's latest rows repaired, parsed to types, with rule outcomes attached."""
 
 import dagster as dg
 import polars as pl
 
-from checks.rules import in_excel_file, reasons
-from dancu import parse
-from dancu.contract import LINEAGE, RECORD_ID, SOURCES, Source
+from checks.rules import FLAGS, REASONS, apply_rules, rule_counts
+from dancu import codes, parse
+from dancu.contract import FILE_NAME, LINEAGE, RECORD_ID, SOURCES, Source
 from dancu.ingest import FILE_ERROR
+from dancu.text import fold, legacy_encoding_of_file, repair_text
 
-REASONS = "reasons"
-FLAGS = "flags"
 RAW = "raw"
+LEGACY = "legacy_encoding"
+CODE_LISTS = {
+    "ethnicity": codes.ETHNIC_GROUPS,
+    "nationality": codes.NATIONALITY,
+    "marital_status": codes.MARITAL_STATUS,
+}
+# Free text beside names, where legacy encodings show.
+FREE_TEXT = ("address", "hometown", "death_place")
+# Columns that hold 5-digit administrative codes; Excel drops their leading zeros.
+WARD_CODES = ("ward_code", "registration_place_code")
 
 
-def standardized_column(name: str) -> list[pl.Expr]:
-    """The typed form of one contract column, chosen by the column's kind (its name's ending)."""
-    text = pl.col(name)
-    if name.endswith("_name"):
-        return [parse.clean_name(text).alias(name)]
-    if name.endswith("national_id"):
-        return [parse.national_id(text).alias(name)]
-    if name == "sex":
-        return [parse.sex(text).alias(name)]
-    if name.endswith("birth_date"):
+def is_name(column: str) -> bool:
+    return column.endswith("_name")
+
+
+def is_date(column: str) -> bool:
+    return column.endswith("_date")
+
+
+def is_national_id(column: str) -> bool:
+    return column.endswith("national_id")
+
+
+def evidence(column: str) -> str:
+    """Where the parse of `column` leaves what the rules need to judge it."""
+    return f"_parsed:{column}"
+
+
+def in_excel_file() -> pl.Expr:
+    """Excel date serials are only believed in cells of XLSX files."""
+    return pl.col(FILE_NAME).str.ends_with(".xlsx")
+
+
+def typed(column: str) -> list[pl.Expr]:
+    """The standard form of one repaired contract column, by the column's kind."""
+    text = pl.col(column)
+    if is_name(column):
+        return [parse.name(text).alias(column), fold(text).alias(f"{column}_key")]
+    if is_national_id(column):
         return [
-            parse.parse_date(text, in_excel_file()).alias(name),
-            parse.parse_year(text, in_excel_file()).alias(name.replace("_date", "_year")),
+            parse.national_id(text).alias(column),
+            parse.has_non_id_characters(text).alias(evidence(column)),
         ]
-    if name.endswith("_date"):
-        return [parse.parse_date(text, in_excel_file()).alias(name)]
-    return [parse.clean_text(text).alias(name)]
+    if is_date(column):
+        parsed = parse.parse_date(text, in_excel_file())
+        values = [parsed.struct["date"].alias(column), parsed.alias(evidence(column))]
+        if column.endswith("birth_date"):
+            values.append(parsed.struct["year"].alias(column.replace("_date", "_year")))
+        return values
+    if column == "cmnd":
+        return [parse.cmnd(text).alias(column)]
+    if column == "phone":
+        return [parse.phone(text).alias(column)]
+    if column == "sex":
+        return [parse.sex(text).alias(column)]
+    if column in WARD_CODES:
+        return [parse.code_digits(text, 5).alias(column)]
+    if column == "health_card":
+        card = text.str.replace_all(r"[\s.\-]", "").str.to_uppercase()
+        return [card.alias(column), card.str.extract(r"(\d{10})$").alias("bhxh_code")]
+    if column in CODE_LISTS:
+        return [codes.coded(text, CODE_LISTS[column]).alias(column)]
+    return [text]
 
 
 def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
-    """The latest rows of a source, typed, with `reasons` (quarantine) and `flags` (advisory).
+    """The latest rows of a source, repaired and typed, with `reasons` (quarantine) and `flags`.
 
-    A row with reasons also keeps its delivered values as JSON in `raw` for the quarantine,
-    under the source's own header labels.
+    A row with reasons keeps its delivered values as JSON in `raw`, under the source's labels.
     """
-    delivered = [c for c in source.column_names if c != RECORD_ID]
+    delivered = source.column_names
     latest = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest"))
-    judged = latest.with_columns(
-        reasons(source, "quarantine").alias(REASONS), reasons(source, "flag").alias(FLAGS)
-    )
-    raw_json = pl.struct(
-        [pl.col(c.name).alias(c.label) for c in source.columns]
-    ).struct.json_encode()
-    return judged.select(
+    as_delivered = pl.struct([pl.col(c.name).alias(c.label) for c in source.columns])
+    text_columns = [c for c in delivered if is_name(c) or c in FREE_TEXT]
+    repaired = latest.with_columns(
+        as_delivered.struct.json_encode().alias(RAW),
+        legacy_encoding_of_file(text_columns, FILE_NAME).alias(LEGACY),
+    ).with_columns(repair_text(pl.col(c), pl.col(LEGACY)).alias(c) for c in delivered)
+    kept_text = repaired.with_columns(pl.col(c).alias(f"_text:{c}") for c in delivered)
+    parsed = kept_text.with_columns(expr for c in delivered for expr in typed(c))
+    judged = apply_rules(parsed, source)
+    return judged.with_columns(
+        pl.when(pl.col(REASONS).list.len() > 0).then(pl.col(RAW)).alias(RAW)
+    ).select(
         *LINEAGE,
-        parse.clean_text(pl.col(RECORD_ID)).alias(RECORD_ID),
-        *[expr for name in delivered for expr in standardized_column(name)],
-        REASONS,
-        FLAGS,
-        pl.when(pl.col(REASONS).list.len() > 0).then(raw_json).alias(RAW),
+        RECORD_ID,
+        pl.exclude(*LINEAGE, RECORD_ID, FILE_ERROR, "is_latest", RAW, "^_.*$", "^extra:.*$"),
+        RAW,
     )
 
 
@@ -62,16 +108,19 @@ def std_asset(source: Source) -> dg.AssetsDefinition:
         group_name="standardize",
         kinds={"polars", "parquet"},
         ins={"raw": dg.AssetIn(f"raw_{source.name}")},
-        description=f"The latest {source.name} rows, standardised, each with the reasons it "
-        "must be quarantined (if any) and its advisory flags.",
+        description=f"The latest {source.name} rows, repaired and typed, each with the reasons "
+        "it must be quarantined (if any) and its advisory flags.",
     )
     def std(raw: pl.LazyFrame) -> dg.Output[pl.DataFrame]:
         frame = standardize(raw, source).collect()
-        quarantined = int((frame[REASONS].list.len() > 0).sum())
-        flagged = int((frame[FLAGS].list.len() > 0).sum())
         return dg.Output(
             frame,
-            metadata={"rows_to_quarantine": quarantined, "rows_flagged": flagged},
+            metadata={
+                "rows_to_quarantine": int((frame[REASONS].list.len() > 0).sum()),
+                "rows_flagged": int((frame[FLAGS].list.len() > 0).sum()),
+                "rows_legacy_encoded": int(frame[LEGACY].is_not_null().sum()),
+                **{f"rule/{rule}": n for rule, n in rule_counts(frame).items()},
+            },
         )
 
     return std

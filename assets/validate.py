@@ -3,7 +3,8 @@
 import dagster as dg
 import polars as pl
 
-from assets.standardize import RAW, REASONS
+from assets.standardize import RAW
+from checks.rules import REASONS, rule_id
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCES
 from dancu.ingest import FILE_ERROR
 
@@ -40,7 +41,7 @@ def quarantine(**frames: pl.LazyFrame) -> dg.Output[pl.DataFrame]:
     parts += [rejected_rows(frames[f"std_{name}"]) for name in SOURCES]
     frame = pl.concat(parts, how="vertical_relaxed").collect()
     by_reason = (
-        frame.select(pl.col(REASONS).list.eval(pl.element().str.extract(r"^([\w.]+):")))
+        frame.select(pl.col(REASONS).list.eval(rule_id(pl.element())))
         .explode(REASONS)
         .group_by(REASONS)
         .len()

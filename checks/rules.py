@@ -1,10 +1,10 @@
-"""Domain rules as data: an id, a severity and a message, and a polars expression that finds
-the rows breaking the rule.
+"""Domain rules as data: an id, a severity, a message, and the polars expression that finds the
+rows breaking the rule.
 
-Rules read the delivered text (with lineage), so a rule can tell "no date given" from
-"a date that is no real day". The same ids appear in quarantine reasons, check metadata and
-the report. "quarantine" rules follow the contract's "What is rejected" section; everything
-else is a "flag" that stays on the row.
+Rules judge a standardised frame: typed values, plus what the parse left beside them (the repaired
+text under `_text:<column>`, the date parse under `_parsed:<column>`). The same ids appear in
+quarantine reasons, asset-check metadata and the report. "quarantine" rules follow the contract's
+"What is rejected" section; every other rule is a "flag" that stays on the row.
 """
 
 from collections.abc import Callable
@@ -17,8 +17,10 @@ from dancu import parse
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source
 
 Severity = Literal["quarantine", "flag"]
+REASONS = "reasons"
+FLAGS = "flags"
 
-# The name that must be present for a record to be about anyone at all.
+# The names that must be present for a record to be about anyone at all.
 REQUIRED_NAMES = {
     "dan_cu": ("full_name",),
     "bhxh": ("full_name",),
@@ -27,14 +29,38 @@ REQUIRED_NAMES = {
     "khai_tu": ("full_name",),
     "ket_hon": ("husband_name", "wife_name"),
 }
-# The personal id of the record's own subject (the other ids name parents or spouses).
-SUBJECT_ID = {
-    "dan_cu": "national_id",
-    "bhxh": "national_id",
-    "y_te": "national_id",
-    "khai_sinh": "child_national_id",
-    "khai_tu": "national_id",
+# Further fields each source owes; their absence is flagged, not quarantined.
+REQUIRED_FIELDS = {
+    "dan_cu": ("birth_date", "sex", "address"),
+    "bhxh": ("birth_date", "sex"),
+    "y_te": ("birth_date", "sex", "visit_date"),
+    "khai_sinh": ("birth_date", "sex", "registration_date", "mother_name"),
+    "khai_tu": ("death_date", "registration_date"),
+    "ket_hon": ("registration_date", "husband_birth_date", "wife_birth_date"),
 }
+# The personal id of the record's own subject, beside its sex and birth-date columns.
+SUBJECT = {
+    "dan_cu": ("national_id", "sex", "birth_year"),
+    "bhxh": ("national_id", "sex", "birth_year"),
+    "y_te": ("national_id", "sex", "birth_year"),
+    "khai_sinh": ("child_national_id", "sex", "birth_year"),
+    "khai_tu": ("national_id", "sex", "birth_year"),
+}
+EVENT_DATE = {"khai_sinh": "birth_date", "khai_tu": "death_date"}
+CODED_FIELDS = ("ethnicity", "nationality", "marital_status", "cmnd", "phone", "ward_code")
+MAX_AGE = 120
+MOTHER_AGE = (12, 60)
+FATHER_AGE = (12, 90)
+MARRIAGE_AGE = {"husband": 20, "wife": 18}  # the legal minimum
+
+
+def text_of(column: str) -> pl.Expr:
+    """The repaired text a column was parsed from."""
+    return pl.col(f"_text:{column}")
+
+
+def parsed_date(column: str) -> pl.Expr:
+    return pl.col(f"_parsed:{column}")
 
 
 def date_columns(source: Source) -> list[str]:
@@ -45,13 +71,12 @@ def id_columns(source: Source) -> list[str]:
     return [c for c in source.column_names if c.endswith("national_id")]
 
 
-def in_excel_file() -> pl.Expr:
-    """Excel date serials are only believed in cells of XLSX files."""
-    return pl.col(FILE_NAME).str.ends_with(".xlsx")
-
-
 def _any(exprs: list[pl.Expr]) -> pl.Expr:
-    return pl.any_horizontal(exprs) if exprs else pl.lit(False)
+    return pl.any_horizontal(exprs).fill_null(False) if exprs else pl.lit(False)
+
+
+def _year(column: str) -> pl.Expr:
+    return parsed_date(column).struct["year"]
 
 
 @dataclass(frozen=True)
@@ -63,59 +88,131 @@ class Rule:
     applies: Callable[[Source], bool] = lambda source: True
 
 
+def _for(*sources: str) -> Callable[[Source], bool]:
+    return lambda source: source.name in sources
+
+
+def _has(column: str) -> Callable[[Source], bool]:
+    return lambda source: column in source.column_names
+
+
+# --- quarantine: the row cannot be a true record ----------------------------------------------
+
+
 def _record_id_missing(source: Source) -> pl.Expr:
-    return parse.clean_text(pl.col(RECORD_ID)).is_null()
+    return pl.col(RECORD_ID).is_null()
 
 
 def _record_id_repeated(source: Source) -> pl.Expr:
-    # The first row of a record id in a file stands; later ones in the same file cannot.
+    # The first row of a record id in a file stands; a later one in the same file cannot.
     return pl.int_range(pl.len()).over(FILE_NAME, RECORD_ID) > 0
 
 
 def _name_empty(source: Source) -> pl.Expr:
-    return _any([parse.clean_name(pl.col(c)).is_null() for c in REQUIRED_NAMES[source.name]])
+    return _any([pl.col(c).is_null() for c in REQUIRED_NAMES[source.name]])
 
 
 def _date_impossible(source: Source) -> pl.Expr:
-    return _any(
-        [parse.date_is_impossible(pl.col(c), in_excel_file()) for c in date_columns(source)]
-    )
+    return _any([parsed_date(c).struct["impossible"] for c in date_columns(source)])
 
 
 def _date_in_future(source: Source) -> pl.Expr:
     extract_year = pl.col(EXTRACT_DATE).dt.year()
     return _any(
         [
-            (parse.parse_date(pl.col(c), in_excel_file()) > pl.col(EXTRACT_DATE))
-            | (parse.parse_year(pl.col(c), in_excel_file()) > extract_year)
+            (pl.col(c) > pl.col(EXTRACT_DATE)) | (_year(c) > extract_year)
             for c in date_columns(source)
         ]
-    ).fill_null(False)
+    )
 
 
-def _id_has_letters(source: Source) -> pl.Expr:
-    return _any([parse.has_non_id_characters(pl.col(c)) for c in id_columns(source)])
+def _id_non_digit(source: Source) -> pl.Expr:
+    return _any([parse.has_non_id_characters(text_of(c)) for c in id_columns(source)])
 
 
 def _death_before_birth(source: Source) -> pl.Expr:
-    birth = parse.parse_date(pl.col("birth_date"))
-    death = parse.parse_date(pl.col("death_date"))
-    birth_year = parse.parse_year(pl.col("birth_date"))
-    return ((death < birth) | (death.dt.year() < birth_year)).fill_null(False)
+    by_day = pl.col("death_date") < pl.col("birth_date")
+    return (by_day | (_year("death_date") < _year("birth_date"))).fill_null(False)
 
 
-def _subject_id_missing(source: Source) -> pl.Expr:
-    return parse.clean_text(pl.col(SUBJECT_ID[source.name])).is_null()
+# --- flags: kept, but worth a look --------------------------------------------------------------
 
 
-def _subject_id_malformed(source: Source) -> pl.Expr:
-    column = pl.col(SUBJECT_ID[source.name])
-    written = parse.clean_text(column).is_not_null()
-    return written & parse.national_id(column).is_null() & ~parse.has_non_id_characters(column)
+def _subject_id(source: Source) -> pl.Expr:
+    return pl.col(SUBJECT[source.name][0])
+
+
+def _id_missing(source: Source) -> pl.Expr:
+    return text_of(SUBJECT[source.name][0]).is_null()
+
+
+def _id_malformed(source: Source) -> pl.Expr:
+    column = SUBJECT[source.name][0]
+    written = text_of(column).is_not_null() & ~parse.has_non_id_characters(text_of(column))
+    return written & pl.col(column).is_null()
+
+
+def _id_province_unknown(source: Source) -> pl.Expr:
+    national_id = _subject_id(source)
+    return (national_id.is_not_null() & ~parse.is_valid_national_id(national_id)).fill_null(False)
+
+
+def _id_sex_mismatch(source: Source) -> pl.Expr:
+    _, sex, _ = SUBJECT[source.name]
+    return (parse.id_sex(_subject_id(source)) != pl.col(sex)).fill_null(False)
+
+
+def _id_birth_year_mismatch(source: Source) -> pl.Expr:
+    _, _, birth_year = SUBJECT[source.name]
+    return (parse.id_birth_year(_subject_id(source)) != pl.col(birth_year)).fill_null(False)
+
+
+def _day_month_swapped(source: Source) -> pl.Expr:
+    return _any([parsed_date(c).struct["day_month_swapped"] for c in date_columns(source)])
+
+
+def _registration_before_event(source: Source) -> pl.Expr:
+    event = EVENT_DATE[source.name]
+    return (pl.col("registration_date") < pl.col(event)).fill_null(False)
+
+
+def _age_implausible(source: Source) -> pl.Expr:
+    age = pl.col(EXTRACT_DATE).dt.year() - _year("birth_date")
+    return (age > MAX_AGE).fill_null(False)
+
+
+def _parent_age_implausible(source: Source) -> pl.Expr:
+    child = _year("birth_date")
+    mother_age = child - _year("mother_birth_date")
+    father_age = child - _year("father_birth_date")
+    return _any([~mother_age.is_between(*MOTHER_AGE), ~father_age.is_between(*FATHER_AGE)])
+
+
+def _under_marriage_age(source: Source) -> pl.Expr:
+    year = pl.col("registration_date").dt.year()
+    return _any([year - _year(f"{role}_birth_date") < age for role, age in MARRIAGE_AGE.items()])
+
+
+def _present(column: str) -> pl.Expr:
+    # A bare birth year is a valid birth date.
+    return (
+        _year(column).is_not_null()
+        if column.endswith("birth_date")
+        else pl.col(column).is_not_null()
+    )
+
+
+def _required_missing(source: Source) -> pl.Expr:
+    return _any([~_present(c) for c in REQUIRED_FIELDS[source.name]])
 
 
 def _sex_unknown(source: Source) -> pl.Expr:
-    return parse.sex(pl.col("sex")).is_null()
+    return text_of("sex").is_not_null() & pl.col("sex").is_null()
+
+
+def _code_unknown(source: Source) -> pl.Expr:
+    fields = [c for c in CODED_FIELDS if c in source.column_names]
+    return _any([text_of(c).is_not_null() & pl.col(c).is_null() for c in fields])
 
 
 RULES: tuple[Rule, ...] = (
@@ -126,42 +223,87 @@ RULES: tuple[Rule, ...] = (
         "the record id appears earlier in the same extract",
         _record_id_repeated,
     ),
-    Rule("name.empty", "quarantine", "the name is empty", _name_empty),
+    Rule("name.empty", "quarantine", "the name is empty after repair", _name_empty),
     Rule("date.impossible", "quarantine", "a date is not a real day", _date_impossible),
     Rule("date.future", "quarantine", "a date lies after the extract date", _date_in_future),
     Rule(
         "id.non_digit",
         "quarantine",
         "a personal id holds characters other than digits and separators",
-        _id_has_letters,
+        _id_non_digit,
     ),
     Rule(
         "date.death_before_birth",
         "quarantine",
         "the death precedes the birth",
         _death_before_birth,
-        applies=lambda source: source.name == "khai_tu",
+        _for("khai_tu"),
+    ),
+    Rule("id.missing", "flag", "no personal id", _id_missing, _for(*SUBJECT)),
+    Rule("id.malformed", "flag", "the personal id is not 12 digits", _id_malformed, _for(*SUBJECT)),
+    Rule(
+        "id.province_unknown",
+        "flag",
+        "the personal id does not start with one of the 63 province codes",
+        _id_province_unknown,
+        _for(*SUBJECT),
     ),
     Rule(
-        "id.missing",
+        "id.sex_mismatch",
         "flag",
-        "no personal id",
-        _subject_id_missing,
-        applies=lambda source: source.name in SUBJECT_ID,
+        "the personal id's sex digit disagrees with the recorded sex",
+        _id_sex_mismatch,
+        _for(*SUBJECT),
     ),
     Rule(
-        "id.malformed",
+        "id.birth_year_mismatch",
         "flag",
-        "the personal id is not 12 digits",
-        _subject_id_malformed,
-        applies=lambda source: source.name in SUBJECT_ID,
+        "the personal id's birth year disagrees with the recorded birth date",
+        _id_birth_year_mismatch,
+        _for(*SUBJECT),
     ),
     Rule(
-        "sex.unknown",
+        "date.day_month_swapped",
         "flag",
-        "sex is missing or not Nam/Nữ",
-        _sex_unknown,
-        applies=lambda source: "sex" in source.column_names,
+        "a date was read as mm/dd, the only reading that is a real day",
+        _day_month_swapped,
+    ),
+    Rule(
+        "date.registration_before_event",
+        "flag",
+        "the registration precedes the event it registers",
+        _registration_before_event,
+        _for(*EVENT_DATE),
+    ),
+    Rule(
+        "age.implausible",
+        "flag",
+        f"the person would be older than {MAX_AGE}",
+        _age_implausible,
+        _has("birth_date"),
+    ),
+    Rule(
+        "birth.parent_age_implausible",
+        "flag",
+        f"a parent's age at the birth is outside {MOTHER_AGE} (mother) or {FATHER_AGE} (father)",
+        _parent_age_implausible,
+        _for("khai_sinh"),
+    ),
+    Rule(
+        "marriage.under_age",
+        "flag",
+        "a spouse is under the legal age (men 20, women 18)",
+        _under_marriage_age,
+        _for("ket_hon"),
+    ),
+    Rule("required.missing", "flag", "a required field is empty", _required_missing),
+    Rule("sex.unknown", "flag", "sex is not Nam/Nữ", _sex_unknown, _has("sex")),
+    Rule(
+        "code.unknown",
+        "flag",
+        "a coded field (ethnicity, nationality, marital status, phone, ward code, CMND) "
+        "holds no known code",
+        _code_unknown,
     ),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
@@ -171,13 +313,29 @@ def rules_for(source: Source) -> list[Rule]:
     return [rule for rule in RULES if rule.applies(source)]
 
 
-def reasons(source: Source, severity: Severity) -> pl.Expr:
-    """The list of "rule.id: message" of the rules of one severity that the row breaks."""
+def _hits(source: Source, severity: Severity) -> pl.Expr:
     hits = [
         pl.when(rule.violated(source)).then(pl.lit(f"{rule.id}: {rule.message}"))
         for rule in rules_for(source)
         if rule.severity == severity
     ]
-    if not hits:
-        return pl.lit([], dtype=pl.List(pl.String))
     return pl.concat_list(hits).list.drop_nulls()
+
+
+def apply_rules(frame: pl.LazyFrame, source: Source) -> pl.LazyFrame:
+    """Attach `reasons` (quarantine rules broken) and `flags` (advisory rules broken)."""
+    return frame.with_columns(
+        _hits(source, "quarantine").alias(REASONS), _hits(source, "flag").alias(FLAGS)
+    )
+
+
+def rule_id(reason: pl.Expr) -> pl.Expr:
+    """The rule id at the head of a "rule.id: message" reason."""
+    return reason.str.extract(r"^([\w.]+):")
+
+
+def rule_counts(frame: pl.DataFrame) -> dict[str, int]:
+    """How many rows break each rule, reasons and flags together, most frequent first."""
+    ids = pl.concat([frame[REASONS], frame[FLAGS]]).explode().drop_nulls()
+    counts = ids.to_frame("reason").select(rule_id(pl.col("reason"))).to_series().value_counts()
+    return dict(counts.sort(["count", "reason"], descending=[True, False]).iter_rows())

@@ -1,12 +1,16 @@
-"""Parsing source text into typed values, as polars expressions over whole columns.
+"""Parsing repaired source text into typed values, as polars expressions over whole columns.
 
-Each parser returns the parsed value, or null where the text holds none; whether a null is a
-problem is decided by the rules in `checks/rules.py`, which see the raw text beside it.
+Inputs are text already repaired by `dancu.text.repair_text` (NFC, single spaces, legacy
+encodings decoded). Each parser returns the value, or null where the text holds none; whether a
+null is a problem is for the rules in `checks/rules.py`.
 """
 
 from datetime import date
 
 import polars as pl
+
+from dancu.admin_units import id_province_codes
+from dancu.text import repair_text
 
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
 MIN_YEAR = 1800  # the personal-id scheme reaches back to people born in the 1800s
@@ -18,84 +22,140 @@ _YEAR_ONLY = r"^(?:00?[/.\-]00?[/.\-])?(\d{4})$"
 _EXCEL_SERIAL = r"^(\d{5})(?:\.0+)?$"
 
 
-def clean_text(text: pl.Expr) -> pl.Expr:
-    """NFC, single spaces, trimmed; empty becomes null."""
-    cleaned = text.str.normalize("NFC").str.replace_all(r"\s+", " ").str.strip_chars()
-    return pl.when(cleaned == "").then(None).otherwise(cleaned)
+def name(text: pl.Expr) -> pl.Expr:
+    """A person's name in title case ("NGUYỄN văn an" -> "Nguyễn Văn An")."""
+    # Title case can turn stray text such as "ã¡" into "Ã¡", which reads as UTF-8 mojibake:
+    # repairing once more makes standardising a standardised name change nothing.
+    return repair_text(text.str.to_titlecase()).str.to_titlecase()
 
 
-def clean_name(text: pl.Expr) -> pl.Expr:
-    """A person's name in title case ("NGUYỄN văn  an" -> "Nguyễn Văn An")."""
-    return clean_text(text).str.to_titlecase()
+def _compact_id(text: pl.Expr) -> pl.Expr:
+    return text.str.replace_all(r"[\s.\-]", "")
 
 
 def id_digits(text: pl.Expr) -> pl.Expr:
     """The digits of an id written with spaces, dots or dashes; null if other characters remain."""
-    compact = clean_text(text).str.replace_all(r"[\s.\-]", "")
+    compact = _compact_id(text)
     return pl.when(compact.str.contains(r"^\d+$")).then(compact)
 
 
 def has_non_id_characters(text: pl.Expr) -> pl.Expr:
     """True where an id holds something other than digits and separators (a hard failure)."""
-    return clean_text(text).str.contains(r"[^\d\s.\-]").fill_null(False)
+    return _compact_id(text).str.contains(r"[^\d]").fill_null(False)
+
+
+def id_province(national_id: pl.Expr) -> pl.Expr:
+    return national_id.str.slice(0, 3)
+
+
+def id_sex(national_id: pl.Expr) -> pl.Expr:
+    """Digit 4 even: male, odd: female."""
+    digit = national_id.str.slice(3, 1).cast(pl.Int8, strict=False)
+    return pl.when(digit % 2 == 0).then(pl.lit("M")).when(digit % 2 == 1).then(pl.lit("F"))
+
+
+def id_birth_year(national_id: pl.Expr) -> pl.Expr:
+    """Digit 4 gives the century (0-1: 1900s, 2-3: 2000s, ... 8-9: 1800s), digits 5-6 the year."""
+    digit = national_id.str.slice(3, 1).cast(pl.Int32, strict=False)
+    century = pl.when(digit >= 8).then(1800).otherwise(1900 + 100 * (digit // 2))
+    return century + national_id.str.slice(4, 2).cast(pl.Int32, strict=False)
+
+
+def is_valid_national_id(national_id: pl.Expr) -> pl.Expr:
+    """12 digits whose first three are one of the 63 province codes."""
+    twelve = national_id.str.contains(r"^\d{12}$")
+    return twelve & id_province(national_id).is_in(id_province_codes())
 
 
 def national_id(text: pl.Expr) -> pl.Expr:
-    """A 12-digit personal id; Excel's lost leading zeros restored when that makes 12 digits."""
-    digits = id_digits(text)
-    return pl.when(digits.str.len_chars().is_between(10, 12)).then(digits.str.zfill(12))
+    """A 12-digit personal id; zeros Excel dropped are restored only where that gives a valid id.
 
-
-def _date_parts(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr]:
-    """Year, month and day as text from every written form the contract lists."""
-    dmy = text.str.extract_groups(_DAY_MONTH_YEAR)
-    ymd = text.str.extract_groups(_YEAR_MONTH_DAY)
-    compact = text.str.extract_groups(_COMPACT)
-    year = pl.coalesce(
-        dmy.struct["3"], ymd.struct["1"], compact.struct["1"], text.str.extract(_YEAR_ONLY)
-    )
-    month = pl.coalesce(dmy.struct["2"], ymd.struct["2"], compact.struct["2"])
-    day = pl.coalesce(dmy.struct["1"], ymd.struct["3"], compact.struct["3"])
-    return year, month, day
-
-
-def parse_date(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
-    """A full date, or null when the text gives none (also for a bare year: see `parse_year`).
-
-    `excel_serials` says where a 5-digit number is an Excel day count (cells of XLSX files).
+    A 9-digit old CMND number is no personal id and gives null here (see `cmnd`).
     """
-    cleaned = clean_text(text)
-    year, month, day = _date_parts(cleaned)
-    written = pl.concat_str([year, month.str.zfill(2), day.str.zfill(2)], separator="-")
-    from_text = written.str.to_date("%Y-%m-%d", strict=False)
-    serial = cleaned.str.extract(_EXCEL_SERIAL).cast(pl.Int32)
-    from_serial = pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)
-    in_excel = excel_serials if isinstance(excel_serials, pl.Expr) else pl.lit(excel_serials)
-    return pl.when(in_excel & serial.is_not_null()).then(from_serial).otherwise(from_text)
+    digits = id_digits(text)
+    padded = digits.str.zfill(12)
+    restorable = digits.str.len_chars().is_between(10, 11) & is_valid_national_id(padded)
+    return pl.when(digits.str.len_chars() == 12).then(digits).when(restorable).then(padded)
 
 
-def parse_year(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
-    """The year of a date, also where only the year is known (`1940`, `00/00/1940`)."""
-    year_written, _, _ = _date_parts(clean_text(text))
-    full = parse_date(text, excel_serials)
-    return pl.coalesce(full.dt.year(), year_written.cast(pl.Int32, strict=False))
+def cmnd(text: pl.Expr) -> pl.Expr:
+    """A 9-digit old identity-card number (Excel may have dropped a leading zero)."""
+    digits = id_digits(text)
+    return pl.when(digits.str.len_chars().is_between(8, 9)).then(digits.str.zfill(9))
 
 
-def date_is_impossible(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
-    """True where a date is written but is no real day (31/02/1990, 1990-13-01, "abc", 0999)."""
-    cleaned = clean_text(text)
-    year = parse_year(text, excel_serials)
-    year_only = cleaned.str.contains(_YEAR_ONLY)
-    no_day = parse_date(text, excel_serials).is_null() & ~year_only
-    return (cleaned.is_not_null() & (year.is_null() | no_day | (year < MIN_YEAR))).fill_null(False)
+def code_digits(text: pl.Expr, width: int) -> pl.Expr:
+    """A numeric code of fixed width ("1" -> "00001"), or null when it is not all digits."""
+    digits = id_digits(text)
+    return pl.when(digits.str.len_chars() <= width).then(digits.str.zfill(width))
+
+
+def phone(text: pl.Expr) -> pl.Expr:
+    """E.164 (+84 and the 9-10 digit national number) from "0912 345 678", "84-912-345-678", ..."""
+    digits = text.str.replace_all(r"[\s.\-()+]", "")
+    national = (
+        pl.when(digits.str.starts_with("84") & digits.str.len_chars().is_between(11, 12))
+        .then(digits.str.slice(2))
+        .when(digits.str.starts_with("0"))
+        .then(digits.str.slice(1))
+        .otherwise(digits)
+    )
+    return pl.when(national.str.contains(r"^[1-9]\d{8,9}$")).then(pl.lit("+84") + national)
 
 
 def sex(text: pl.Expr) -> pl.Expr:
     """`M` or `F` from Nam/Nữ in any case or diacritics, or M/F; null otherwise."""
-    folded = clean_text(text).str.to_lowercase().str.replace_all("ữ", "u")
+    folded = text.str.to_lowercase().str.normalize("NFC").str.replace_all("ữ", "u")
     return (
         pl.when(folded.is_in(["nam", "m", "male"]))
         .then(pl.lit("M"))
         .when(folded.is_in(["nu", "f", "female"]))
         .then(pl.lit("F"))
+    )
+
+
+def _as_date(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
+    written = pl.concat_str([year, month.str.zfill(2), day.str.zfill(2)], separator="-")
+    return written.str.to_date("%Y-%m-%d", strict=False)
+
+
+def parse_date(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
+    """A struct of what a written date says, for every form the contract lists:
+
+    - `date`: the day, or null (also when only the year is known);
+    - `year`: the year, also from `1940` or `00/00/1940`;
+    - `day_month_swapped`: the text read as dd/mm is no day but read as mm/dd is: the only
+      reading left is taken;
+    - `impossible`: text is written but is no real day (31/02/1990, "abc", year 0999).
+
+    `excel_serials` says where a 5-digit number is an Excel day count (cells of XLSX files).
+    """
+    text = text.str.strip_chars()
+    dmy = text.str.extract_groups(_DAY_MONTH_YEAR)
+    ymd = text.str.extract_groups(_YEAR_MONTH_DAY)
+    compact = text.str.extract_groups(_COMPACT)
+    year = pl.coalesce(dmy.struct["3"], ymd.struct["1"], compact.struct["1"])
+    month = pl.coalesce(dmy.struct["2"], ymd.struct["2"], compact.struct["2"])
+    day = pl.coalesce(dmy.struct["1"], ymd.struct["3"], compact.struct["3"])
+    as_written = _as_date(year, month, day)
+    swapped = _as_date(year, day, month)
+    serial = text.str.extract(_EXCEL_SERIAL).cast(pl.Int32)
+    in_excel = excel_serials if isinstance(excel_serials, pl.Expr) else pl.lit(excel_serials)
+    from_serial = pl.when(in_excel & serial.is_not_null()).then(
+        pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)
+    )
+    day_value = pl.coalesce(from_serial, as_written, swapped)
+    year_only = text.str.extract(_YEAR_ONLY).cast(pl.Int32, strict=False)
+    year_value = pl.coalesce(day_value.dt.year(), year_only)
+    written = text.is_not_null() & (text != "")
+    impossible = written & (
+        year_value.is_null() | (year_value < MIN_YEAR) | (day_value.is_null() & year_only.is_null())
+    )
+    return pl.struct(
+        pl.when(~impossible).then(day_value).alias("date"),
+        pl.when(~impossible).then(year_value).alias("year"),
+        (from_serial.is_null() & as_written.is_null() & swapped.is_not_null()).alias(
+            "day_month_swapped"
+        ),
+        impossible.fill_null(False).alias("impossible"),
     )

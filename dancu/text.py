@@ -1,9 +1,31 @@
-"""Small text helpers shared by every stage."""
+"""Text repair and folding, shared by every stage: legacy encodings, NFC, spacing, folded keys."""
 
 import re
 import unicodedata
 
+import polars as pl
+
+from dancu.legacy_text import (
+    decode_tcvn3_expr,
+    decode_vni_expr,
+    fix_utf8_as_cp1252,
+    tcvn3_score_expr,
+    vni_score_expr,
+)
+
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+# UTF-8 lead bytes of Vietnamese letters (C3 C4 C6 E1 BA/BB) seen through cp1252, then a
+# continuation byte: no correct Vietnamese text holds these pairs.
+MOJIBAKE_PATTERN = (
+    r"(?:Ã|Ä|Æ|á[º»])[\u0080-\u00BF\u0152\u0153\u0160\u0161\u0178\u017D\u017E\u0192\u02C6"
+    r"\u02DC\u2013\u2014\u2018-\u201E\u2020-\u2022\u2026\u2030\u2039\u203A\u20AC\u2122]"
+)
+# Letters of Unicode Vietnamese beyond Latin-1 (ă đ ơ ư ạ ễ ...): a value holding one is already
+# Unicode, so legacy decoding must leave it alone even inside a legacy-encoded file.
+_UNICODE_VIETNAMESE = r"[\u0100-\u01B0\u1EA0-\u1EF9]"
+LEGACY_ENCODINGS = ("tcvn3", "vni")
+# A file is read as legacy-encoded when its text carries at least this much evidence.
+MIN_FILE_EVIDENCE = 3
 
 
 def strip_diacritics(text: str) -> str:
@@ -16,3 +38,57 @@ def strip_diacritics(text: str) -> str:
 def fold_label(label: str) -> str:
     """A label as lowercase ASCII letters and digits only, so "HỌ VÀ TÊN" == "Ho va ten"."""
     return _NOT_ALNUM.sub("", strip_diacritics(label).lower())
+
+
+def fold(text: pl.Expr) -> pl.Expr:
+    """The matching key of a text: lowercase, no diacritics, đ -> d ("Đặng Thị" -> "dang thi")."""
+    return (
+        text.str.to_lowercase()
+        .str.normalize("NFD")
+        .str.replace_all(r"\p{Mn}", "")
+        .str.replace_all("đ", "d", literal=True)
+    )
+
+
+def _fix_mojibake(values: pl.Series) -> pl.Series:
+    # Few values are garbled: repair each distinct one in Python, leave the rest untouched.
+    garbled = values.str.contains(MOJIBAKE_PATTERN).fill_null(False)
+    if not garbled.any():
+        return values
+    repairs = {v: fix_utf8_as_cp1252(v) for v in values.filter(garbled).unique().to_list()}
+    return values.replace(repairs)
+
+
+def legacy_encoding_of_file(columns: list[str], file_column: str) -> pl.Expr:
+    """ "tcvn3", "vni" or null for each row: the legacy encoding its file's text is written in.
+
+    Decided per file, not per value: a short name ("Vò Ngäc") carries too little evidence alone.
+    """
+    tcvn3 = pl.sum_horizontal([tcvn3_score_expr(pl.col(c)).fill_null(0) for c in columns])
+    vni = pl.sum_horizontal([vni_score_expr(pl.col(c)).fill_null(0) for c in columns])
+    tcvn3_total, vni_total = tcvn3.sum().over(file_column), vni.sum().over(file_column)
+    return (
+        pl.when((tcvn3_total >= MIN_FILE_EVIDENCE) & (tcvn3_total > 2 * vni_total))
+        .then(pl.lit("tcvn3"))
+        .when((vni_total >= MIN_FILE_EVIDENCE) & (vni_total > 2 * tcvn3_total))
+        .then(pl.lit("vni"))
+    )
+
+
+def repair_text(text: pl.Expr, legacy_encoding: pl.Expr | None = None) -> pl.Expr:
+    """Text as it was meant: legacy encodings decoded, UTF-8 mojibake undone, NFC, single spaces.
+
+    Empty text becomes null.
+    """
+    fixed = text.map_batches(_fix_mojibake, return_dtype=pl.String)
+    if legacy_encoding is not None:
+        decodable = ~fixed.str.contains(_UNICODE_VIETNAMESE).fill_null(False)
+        fixed = (
+            pl.when(decodable & (legacy_encoding == "tcvn3"))
+            .then(decode_tcvn3_expr(fixed))
+            .when(decodable & (legacy_encoding == "vni"))
+            .then(decode_vni_expr(fixed))
+            .otherwise(fixed)
+        )
+    cleaned = fixed.str.normalize("NFC").str.replace_all(r"\s+", " ").str.strip_chars()
+    return pl.when(cleaned == "").then(None).otherwise(cleaned)

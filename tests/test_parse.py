@@ -8,11 +8,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dancu import parse
+from dancu.text import repair_text
 
 
 def apply(expr_fn, values, *args):
     frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
     return frame.select(expr_fn(pl.col("v"), *args).alias("out"))["out"].to_list()
+
+
+def parsed_date(text, in_excel=False):
+    return apply(parse.parse_date, [text], in_excel)[0]
 
 
 @pytest.mark.parametrize(
@@ -26,7 +31,6 @@ def apply(expr_fn, values, *args):
         ("00/00/1940", False, None, 1940),
         ("0/0/1940", False, None, 1940),
         ("32874", True, date(1990, 1, 1), 1990),
-        ("32874", False, None, None),
         ("1990-01-01 00:00:00", True, date(1990, 1, 1), 1990),
         ("  01/02/1990 ", False, date(1990, 2, 1), 1990),
         ("", False, None, None),
@@ -34,8 +38,13 @@ def apply(expr_fn, values, *args):
     ],
 )
 def test_dates_in_every_written_form(text, in_excel, expected_date, expected_year):
-    assert apply(parse.parse_date, [text], in_excel) == [expected_date]
-    assert apply(parse.parse_year, [text], in_excel) == [expected_year]
+    parsed = parsed_date(text, in_excel)
+    assert (parsed["date"], parsed["year"]) == (expected_date, expected_year)
+    assert parsed["impossible"] is False
+
+
+def test_excel_serials_are_believed_only_in_xlsx_cells():
+    assert parsed_date("32874", in_excel=False)["impossible"] is True
 
 
 @pytest.mark.parametrize(
@@ -44,17 +53,32 @@ def test_dates_in_every_written_form(text, in_excel, expected_date, expected_yea
         ("31/02/1990", True),
         ("29/02/2001", True),
         ("29/02/2000", False),
-        ("1990-13-01", True),
+        ("1990-13-45", True),
         ("abc", True),
         ("0999", True),
+        ("12/31/1990/5", True),
         ("00/00/1940", False),
         ("1940", False),
-        ("", False),
-        (None, False),
     ],
 )
 def test_impossible_dates(text, impossible):
-    assert apply(parse.date_is_impossible, [text]) == [impossible]
+    parsed = parsed_date(text)
+    assert parsed["impossible"] is impossible
+    if impossible:
+        assert (parsed["date"], parsed["year"]) == (None, None)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "swapped"),
+    [
+        ("05/13/2001", date(2001, 5, 13), True),  # no 13th month: only mm/dd is a day
+        ("13/05/2001", date(2001, 5, 13), False),
+        ("05/06/2001", date(2001, 6, 5), False),  # both readings are days: dd/mm as written
+    ],
+)
+def test_day_month_swap_only_where_unambiguous(text, expected, swapped):
+    parsed = parsed_date(text)
+    assert (parsed["date"], parsed["day_month_swapped"]) == (expected, swapped)
 
 
 @pytest.mark.parametrize(
@@ -64,6 +88,9 @@ def test_impossible_dates(text, impossible):
         ("001 088 012 345", "001088012345"),
         ("001.088.012.345", "001088012345"),
         ("1088012345", "001088012345"),  # Excel dropped the leading zeros
+        ("79088012345", "079088012345"),
+        ("99088012345", None),  # 099 is no province: zeros are not restored
+        ("012345678", None),  # a 9-digit CMND is no personal id
         ("12345", None),
         ("00108801234a", None),
         ("", None),
@@ -71,6 +98,21 @@ def test_impossible_dates(text, impossible):
 )
 def test_national_id(text, expected):
     assert apply(parse.national_id, [text]) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("national_id", "sex", "birth_year"),
+    [
+        ("001088012345", "M", 1988),
+        ("001188012345", "F", 1988),
+        ("001205012345", "M", 2005),
+        ("079307012345", "F", 2007),
+        ("001895012345", "M", 1895),
+    ],
+)
+def test_national_id_structure(national_id, sex, birth_year):
+    assert apply(parse.id_sex, [national_id]) == [sex]
+    assert apply(parse.id_birth_year, [national_id]) == [birth_year]
 
 
 @pytest.mark.parametrize(
@@ -84,18 +126,23 @@ def test_id_characters(text, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Nam", "M"),
-        ("NAM", "M"),
-        ("Nữ", "F"),
-        ("NỮ", "F"),
-        ("nu", "F"),
-        ("Nu\u031b\u0303", "F"),
-        ("M", "M"),
-        ("f", "F"),
-        ("khác", None),
-        ("", None),
+        ("0912 345 678", "+84912345678"),
+        ("+84912345678", "+84912345678"),
+        ("84-912-345-678", "+84912345678"),
+        ("912345678", "+84912345678"),  # Excel dropped the leading zero
+        ("024 3825 1234", "+842438251234"),
+        ("12345", None),
     ],
 )
+def test_phone_to_e164(text, expected):
+    assert apply(parse.phone, [text]) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Nam", "M"), ("NAM", "M"), ("Nữ", "F"), ("NỮ", "F"), ("nu", "F"), ("Nu\u031b\u0303", "F"),
+     ("M", "M"), ("f", "F"), ("khác", None)],
+)  # fmt: skip
 def test_sex(text, expected):
     assert apply(parse.sex, [text]) == [expected]
 
@@ -106,11 +153,14 @@ def test_sex(text, expected):
         ("NGUYỄN văn  an", "Nguyễn Văn An"),
         ("  trần thị   thu hà ", "Trần Thị Thu Hà"),
         ("Nguye\u0302\u0303n Va\u0306n", "Nguyễn Văn"),
+        ("NguyÔn V¨n", "Nguyễn Văn"),  # TCVN3 decoded when the file is TCVN3
+        ("Nguyá»…n VÄƒn", "Nguyễn Văn"),  # UTF-8 read as cp1252
         ("   ", None),
     ],
 )
-def test_clean_name(text, expected):
-    assert apply(parse.clean_name, [text]) == [expected]
+def test_names_are_repaired(text, expected):
+    legacy = pl.lit("tcvn3") if "Ô" in text else None
+    assert apply(lambda v: parse.name(repair_text(v, legacy)), [text]) == [expected]
 
 
 @settings(max_examples=200, deadline=None)
@@ -118,16 +168,16 @@ def test_clean_name(text, expected):
 def test_parsers_never_raise_and_are_idempotent(values):
     frame = pl.DataFrame({"v": values}, schema={"v": pl.String})
     out = frame.select(
-        parse.clean_name(pl.col("v")).alias("name"),
+        parse.name(repair_text(pl.col("v"))).alias("name"),
         parse.national_id(pl.col("v")).alias("national_id"),
+        parse.phone(pl.col("v")).alias("phone"),
         parse.parse_date(pl.col("v"), True).alias("date"),
-        parse.date_is_impossible(pl.col("v")).alias("impossible"),
         parse.sex(pl.col("v")).alias("sex"),
     )
     again = out.select(
-        parse.clean_name(pl.col("name")).alias("name"),
+        parse.name(repair_text(pl.col("name"))).alias("name"),
         parse.national_id(pl.col("national_id")).alias("national_id"),
+        parse.phone(pl.col("phone")).alias("phone"),
     )
-    assert again["national_id"].to_list() == out["national_id"].to_list()
-    assert out["impossible"].null_count() == 0
-    assert again["name"].to_list() == out["name"].to_list()
+    assert again.to_dict(as_series=False) == out.select(again.columns).to_dict(as_series=False)
+    assert out["date"].struct.field("impossible").null_count() == 0
