@@ -31,6 +31,14 @@ def dagster_home(data_dir: Path) -> Path:
     return home
 
 
+def root_cause(failure_event) -> str:
+    """The innermost error of a failed step: what went wrong, not where Dagster caught it."""
+    error = failure_event.step_failure_data.error
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
+
+
 def warehouse_summary(warehouse: Path) -> str:
     import duckdb
 
@@ -72,10 +80,7 @@ def _run(args: argparse.Namespace) -> int:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                error = event.step_failure_data.error
-                print(
-                    f"dancu: step {event.step_key} failed: {error.message.strip()}", file=sys.stderr
-                )
+                print(f"dancu: step {event.step_key} failed: {root_cause(event)}", file=sys.stderr)
         print(f"dancu: run {result.run_id} failed after {elapsed:.0f}s", file=sys.stderr)
         return 1
     warehouse = paths.warehouse_dir / "dancu.duckdb"

@@ -8,6 +8,7 @@ from assets.publish import warehouse
 from assets.resolve import resolve_persons
 from assets.standardize import std_assets
 from assets.validate import quarantine
+from checks.asset_checks import source_asset_checks
 from pipelines.resources import DancuPaths, StagingParquetIOManager
 
 ALL_ASSETS = [*raw_assets, *std_assets, quarantine, resolve_persons, link_events, warehouse]
@@ -31,6 +32,7 @@ def build_definitions() -> dg.Definitions:
     paths = DancuPaths.from_env()
     return dg.Definitions(
         assets=ALL_ASSETS,
+        asset_checks=source_asset_checks,
         jobs=[refresh_register],
         schedules=[nightly_refresh],
         resources={
