@@ -15,6 +15,7 @@ import polars as pl
 
 from dancu import parse
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source
+from dancu.ingest import UNDECODABLE
 
 Severity = Literal["quarantine", "flag"]
 REASONS = "reasons"
@@ -49,6 +50,7 @@ SUBJECT = {
 EVENT_DATE = {"khai_sinh": "birth_date", "khai_tu": "death_date"}
 CODED_FIELDS = ("ethnicity", "nationality", "marital_status", "cmnd", "phone", "ward_code")
 MAX_AGE = 120
+MAX_FIELD_CHARS = 500  # the longest address is far shorter; more is a corrupt cell
 MOTHER_AGE = (12, 60)
 FATHER_AGE = (12, 90)
 MARRIAGE_AGE = {"husband": 20, "wife": 18}  # the legal minimum
@@ -109,7 +111,11 @@ def _record_id_repeated(source: Source) -> pl.Expr:
 
 
 def _name_empty(source: Source) -> pl.Expr:
-    return _any([pl.col(c).is_null() for c in REQUIRED_NAMES[source.name]])
+    # A "name" without a single letter ("123456", "???") names nobody.
+    no_letter = [
+        ~pl.col(c).str.contains(r"\p{L}").fill_null(False) for c in REQUIRED_NAMES[source.name]
+    ]
+    return _any(no_letter)
 
 
 def _date_impossible(source: Source) -> pl.Expr:
@@ -206,6 +212,19 @@ def _required_missing(source: Source) -> pl.Expr:
     return _any([~_present(c) for c in REQUIRED_FIELDS[source.name]])
 
 
+def _name_has_digits(source: Source) -> pl.Expr:
+    names = [c for c in source.column_names if c.endswith("_name")]
+    return _any([pl.col(c).str.contains(r"\d") for c in names])
+
+
+def _text_undecodable(source: Source) -> pl.Expr:
+    return _any([text_of(c).str.contains(UNDECODABLE, literal=True) for c in source.column_names])
+
+
+def _field_too_long(source: Source) -> pl.Expr:
+    return _any([text_of(c).str.len_chars() > MAX_FIELD_CHARS for c in source.column_names])
+
+
 def _sex_unknown(source: Source) -> pl.Expr:
     return text_of("sex").is_not_null() & pl.col("sex").is_null()
 
@@ -223,7 +242,7 @@ RULES: tuple[Rule, ...] = (
         "the record id appears earlier in the same extract",
         _record_id_repeated,
     ),
-    Rule("name.empty", "quarantine", "the name is empty after repair", _name_empty),
+    Rule("name.empty", "quarantine", "the name has no letter after repair", _name_empty),
     Rule("date.impossible", "quarantine", "a date is not a real day", _date_impossible),
     Rule("date.future", "quarantine", "a date lies after the extract date", _date_in_future),
     Rule(
@@ -297,6 +316,19 @@ RULES: tuple[Rule, ...] = (
         _for("ket_hon"),
     ),
     Rule("required.missing", "flag", "a required field is empty", _required_missing),
+    Rule("name.has_digits", "flag", "a name holds digits", _name_has_digits),
+    Rule(
+        "text.undecodable",
+        "flag",
+        "a field holds bytes that are no text in the file's encoding",
+        _text_undecodable,
+    ),
+    Rule(
+        "field.too_long",
+        "flag",
+        f"a field is longer than {MAX_FIELD_CHARS} characters",
+        _field_too_long,
+    ),
     Rule("sex.unknown", "flag", "sex is not Nam/Nữ", _sex_unknown, _has("sex")),
     Rule(
         "code.unknown",

@@ -25,6 +25,12 @@ _EIGHT_DIGITS = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 _ZIP_MAGIC = b"PK\x03\x04"
 _PARQUET_MAGIC = b"PAR1"
 _SEPARATORS = (",", ";")
+_ASCII = bytes(range(128))
+UNDECODABLE = "\ufffd"
+# Above this share of undecodable non-ASCII bytes a file is not UTF-8 with a bad cell.
+MAX_UNDECODABLE_SHARE = 0.1
+# A text file holds no NUL; a few may come from a corrupt cell, many mean binary content.
+MAX_NUL_SHARE = 0.01
 
 
 class FileRejected(Exception):
@@ -55,15 +61,19 @@ def extract_date_from_name(name: str) -> date | None:
 
 
 def detect_encoding(data: bytes) -> str:
-    """The codec of a CSV as the source systems write them: UTF-8 (BOM or not), UTF-16, cp1258."""
+    """The codec of a CSV as the source systems write them: UTF-8 (BOM or not), UTF-16, cp1258.
+
+    A UTF-8 file with a few undecodable bytes (a corrupt cell) stays UTF-8: those bytes become
+    U+FFFD, which the rules flag on their row. Windows-1258 text is undecodable almost wherever
+    it leaves ASCII.
+    """
     if data.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        # Windows-1258 is the only single-byte encoding the contract admits; every byte decodes.
+    undecodable = data.decode("utf-8", errors="replace").count(UNDECODABLE)
+    non_ascii_bytes = len(data.translate(None, _ASCII))
+    if undecodable > MAX_UNDECODABLE_SHARE * non_ascii_bytes:
         return "cp1258"
     return "utf-8"
 
@@ -91,11 +101,9 @@ def _sniff_content_error(data: bytes, suffix: str) -> str | None:
 
 def _read_csv(data: bytes) -> tuple[pl.DataFrame, str, str]:
     encoding = detect_encoding(data)
-    try:
-        text = data.decode(encoding)
-    except UnicodeDecodeError:
-        raise FileRejected(f"the text cannot be decoded as {encoding}") from None
-    if "\x00" in text:
+    # Bytes that are no text in the file's encoding become U+FFFD, flagged on their row.
+    text = data.decode(encoding, errors="replace")
+    if text.count("\x00") > MAX_NUL_SHARE * len(text) or "\x00" in text.split("\n", 1)[0]:
         raise FileRejected("the content is binary, not CSV text")
     separator = detect_separator(text.split("\n", 1)[0])
     try:

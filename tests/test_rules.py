@@ -1,0 +1,162 @@
+"""Domain rules, schemas and bad input, through ingest and standardisation as a run does it."""
+
+import csv
+import io
+import random
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+import pytest
+
+from assets.standardize import standardize
+from checks.rules import FLAGS, REASONS, RULES
+from checks.schemas import standardized_schema
+from dancu.contract import SOURCES
+from dancu.ingest import read_source
+
+VALID = {
+    "dan_cu": {
+        "Mã hồ sơ": "HS00012", "Số định danh cá nhân": "001088012345", "Số CMND": "012345678",
+        "Họ, chữ đệm và tên": "Nguyễn Văn An", "Ngày, tháng, năm sinh": "15/03/1988",
+        "Giới tính": "Nam", "Dân tộc": "Kinh", "Tôn giáo": "Không", "Quốc tịch": "Việt Nam",
+        "Quê quán": "Nam Định", "Nơi thường trú": "Số 5, phố Huế, Phường Hai Bà Trưng, Hà Nội",
+        "Mã xã thường trú": "00256", "Tình trạng hôn nhân": "Có vợ",
+        "Họ tên cha": "Nguyễn Văn Bình", "Họ tên mẹ": "Trần Thị Cúc",
+        "Số điện thoại": "0912 345 678", "Ngày cập nhật": "01/09/2025",
+    },
+    "khai_sinh": {
+        "Số đăng ký": "KS2025-001", "Ngày đăng ký": "20/08/2025", "Mã nơi đăng ký": "00256",
+        "Họ tên trẻ": "Nguyễn Minh Khang", "Ngày sinh": "02/08/2025", "Giới tính": "Nam",
+        "Dân tộc": "Kinh", "Quốc tịch": "Việt Nam", "Số định danh cá nhân": "001225012345",
+        "Họ tên mẹ": "Lê Thị Hoa", "Ngày sinh mẹ": "10/10/1995", "Số định danh mẹ": "001195012345",
+        "Họ tên cha": "Nguyễn Văn An", "Ngày sinh cha": "15/03/1988",
+        "Số định danh cha": "001088012345",
+    },
+    "khai_tu": {
+        "Số đăng ký": "KT2025-001", "Ngày đăng ký": "03/09/2025", "Mã nơi đăng ký": "00256",
+        "Họ tên người chết": "Trần Văn Đức", "Ngày sinh": "1940", "Giới tính": "Nam",
+        "Số định danh cá nhân": "001040012345", "Ngày chết": "01/09/2025", "Nơi chết": "Tại nhà",
+    },
+    "ket_hon": {
+        "Số đăng ký": "KH2025-001", "Ngày đăng ký": "05/09/2025", "Mã nơi đăng ký": "00256",
+        "Họ tên chồng": "Phạm Quốc Huy", "Ngày sinh chồng": "01/01/1995",
+        "Số định danh chồng": "001095012345", "Họ tên vợ": "Đỗ Thu Trang",
+        "Ngày sinh vợ": "02/02/1997", "Số định danh vợ": "001197012345",
+    },
+}  # fmt: skip
+
+
+def standardized(tmp_path: Path, source: str, rows: list[dict[str, str]]) -> pl.DataFrame:
+    """Rows written as a real extract (UTF-8 CSV), read and standardised as a run does."""
+    folder = tmp_path / "landing" / source
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(VALID[source]))
+    writer.writeheader()
+    writer.writerows({**VALID[source], **row} for row in rows)
+    (folder / f"{source}_20250915.csv").write_text(buffer.getvalue(), encoding="utf-8")
+    raw, _ = read_source(tmp_path / "landing", SOURCES[source])
+    return standardize(raw.lazy(), SOURCES[source]).collect()
+
+
+def test_valid_rows_break_no_rule(tmp_path):
+    for source in VALID:
+        frame = standardized(tmp_path / source, source, [{}])
+        assert frame[REASONS].to_list() == [[]], source
+        assert frame[FLAGS].to_list() == [[]], source
+
+
+@pytest.mark.parametrize(
+    ("source", "change", "rule"),
+    [
+        ("dan_cu", {"Mã hồ sơ": ""}, "record_id.missing"),
+        ("dan_cu", {"Họ, chữ đệm và tên": "  "}, "name.empty"),
+        ("dan_cu", {"Họ, chữ đệm và tên": "123456"}, "name.empty"),
+        ("dan_cu", {"Ngày, tháng, năm sinh": "31/02/1990"}, "date.impossible"),
+        ("dan_cu", {"Ngày, tháng, năm sinh": "12/10/2025"}, "date.future"),
+        ("dan_cu", {"Số định danh cá nhân": "00108801234A"}, "id.non_digit"),
+        ("khai_tu", {"Ngày chết": "01/01/1939"}, "date.death_before_birth"),
+        ("khai_sinh", {"Ngày đăng ký": "2026"}, "date.future"),
+    ],
+)
+def test_rows_that_cannot_be_true_records_are_quarantined(tmp_path, source, change, rule):
+    frame = standardized(tmp_path, source, [change])
+    reasons = {r.split(":")[0] for r in frame[REASONS][0]}
+    assert rule in reasons
+    assert frame["raw"][0] is not None
+
+
+@pytest.mark.parametrize(
+    ("source", "change", "rule"),
+    [
+        ("dan_cu", {"Số định danh cá nhân": ""}, "id.missing"),
+        ("dan_cu", {"Số định danh cá nhân": "0010880123"}, "id.malformed"),
+        ("dan_cu", {"Số định danh cá nhân": "099088012345"}, "id.province_unknown"),
+        ("dan_cu", {"Giới tính": "Nữ"}, "id.sex_mismatch"),
+        ("dan_cu", {"Ngày, tháng, năm sinh": "15/03/1978"}, "id.birth_year_mismatch"),
+        ("dan_cu", {"Ngày, tháng, năm sinh": "03/15/1988"}, "date.day_month_swapped"),
+        ("dan_cu", {"Ngày, tháng, năm sinh": "1880", "Số định danh cá nhân": "001880012345"},
+         "age.implausible"),
+        ("dan_cu", {"Giới tính": "Khác"}, "sex.unknown"),
+        ("dan_cu", {"Dân tộc": "Kinhh"}, "code.unknown"),
+        ("dan_cu", {"Số điện thoại": "12345"}, "code.unknown"),
+        ("dan_cu", {"Nơi thường trú": ""}, "required.missing"),
+        ("dan_cu", {"Họ, chữ đệm và tên": "Nguyễn Văn An 2"}, "name.has_digits"),
+        ("dan_cu", {"Nơi thường trú": "x" * 1_000_000}, "field.too_long"),
+        ("khai_sinh", {"Ngày sinh mẹ": "10/10/2015"}, "birth.parent_age_implausible"),
+        ("khai_sinh", {"Ngày đăng ký": "01/08/2025"}, "date.registration_before_event"),
+        ("ket_hon", {"Ngày sinh vợ": "02/02/2009"}, "marriage.under_age"),
+    ],
+)  # fmt: skip
+def test_doubtful_values_are_kept_with_a_flag(tmp_path, source, change, rule):
+    frame = standardized(tmp_path, source, [change])
+    assert frame[REASONS][0].to_list() == []
+    assert rule in {r.split(":")[0] for r in frame[FLAGS][0]}
+
+
+def test_record_id_repeated_in_one_extract_keeps_the_first(tmp_path):
+    frame = standardized(tmp_path, "dan_cu", [{}, {"Họ, chữ đệm và tên": "Nguyễn Văn Ân"}])
+    assert [len(r) for r in frame[REASONS]] == [0, 1]
+    assert frame[REASONS][1][0].startswith("record_id.repeated_in_extract")
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_random_bytes_in_a_cell_are_flagged_and_the_file_still_loads(tmp_path, seed):
+    standardized(tmp_path, "dan_cu", [{"Mã hồ sơ": f"HS{i:05}"} for i in range(100)])
+    path = next((tmp_path / "landing" / "dan_cu").iterdir())
+    # Inside the quoted address cell of the first row; a quote would end the cell: none drawn.
+    noise = random.Random(seed).randbytes(64).replace(b'"', b"")
+    path.write_bytes(path.read_bytes().replace("Phường Hai Bà Trưng".encode(), noise, 1))
+    raw, reports = read_source(tmp_path / "landing", SOURCES["dan_cu"])
+    assert reports[0].encoding == "utf-8"
+    frame = standardize(raw.lazy(), SOURCES["dan_cu"]).collect()
+    assert frame.height == 100
+    assert frame["full_name"][0] == "Nguyễn Văn An"  # the rest of the row is intact
+    flags = {r.split(":")[0] for r in frame[FLAGS][0]}
+    reasons = {r.split(":")[0] for r in frame[REASONS][0]}
+    assert flags | reasons, "a corrupt cell must leave a reason or a flag"
+
+
+def test_every_rule_has_a_unique_dotted_id_and_a_message():
+    ids = [rule.id for rule in RULES]
+    assert len(ids) == len(set(ids))
+    assert all("." in rule.id and rule.message for rule in RULES)
+
+
+@pytest.mark.parametrize("source", list(VALID))
+def test_schema_accepts_standardised_valid_rows(tmp_path, source):
+    frame = standardized(tmp_path, source, [{}])
+    standardized_schema(SOURCES[source]).validate(frame, lazy=True)
+
+
+@pytest.mark.parametrize(
+    ("column", "bad_value"),
+    [("sex", "X"), ("national_id", "12345"), ("phone", "0912345678"), ("ward_code", "256"),
+     ("birth_year", 1700), ("full_name", None), ("full_name_key", "Nguyễn")],
+)  # fmt: skip
+def test_schema_rejects_what_standardisation_must_never_produce(tmp_path, column, bad_value):
+    frame = standardized(tmp_path, "dan_cu", [{}])
+    broken = frame.with_columns(pl.lit(bad_value, dtype=frame.schema[column]).alias(column))
+    with pytest.raises(pa.errors.SchemaErrors):
+        standardized_schema(SOURCES["dan_cu"]).validate(broken, lazy=True)
