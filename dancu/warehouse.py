@@ -42,7 +42,11 @@ def load_gates(path: Path = SQL_DIR / "gates.sql") -> list[Gate]:
 
 
 def load_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
-    """Insert each frame into its table by name; columns the table lacks are not published."""
+    """Insert each frame into its table by column name.
+
+    Frame columns the table lacks are not published; table columns the frame lacks stay null,
+    which the table's NOT NULL constraints refuse where a value is owed.
+    """
     for table, frame in tables.items():
         columns = [
             row[0]
@@ -52,7 +56,7 @@ def load_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame])
                 [table],
             ).fetchall()
         ]
-        incoming = frame.select(columns)
+        incoming = frame.select(c for c in columns if c in frame.columns)
         con.register("incoming", incoming)
         con.execute(f"insert into {table} by name select * from incoming")
         con.unregister("incoming")
