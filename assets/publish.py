@@ -40,7 +40,7 @@ def warehouse(context: dg.AssetExecutionContext, paths: DancuPaths, **frames: pl
     raws = [extract_files(frames[f"raw_{name}"]) for name in SOURCES]
     tables["extract_file"] = pl.concat(raws).sort(FILE_NAME).collect()
     try:
-        results = publish(paths.warehouse_dir, context.run_id, tables)
+        results = publish(paths.warehouse_dir, context.run.run_id, tables)
     except GateFailed as failure:
         raise dg.Failure(f"warehouse not published, gate checks failed: {failure}") from None
     path = paths.warehouse_dir / WAREHOUSE_FILE

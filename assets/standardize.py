@@ -7,7 +7,14 @@ from checks.rules import FLAGS, REASONS, apply_rules, rule_counts
 from dancu import codes, parse
 from dancu.contract import FILE_NAME, LINEAGE, RECORD_ID, SOURCES, Source
 from dancu.ingest import FILE_ERROR
-from dancu.text import fold, legacy_encoding_of_file, repair_text
+from dancu.text import (
+    LEGACY_ENCODINGS,
+    fold,
+    legacy_encoding_of_file,
+    on_distinct,
+    repair_text,
+    trim,
+)
 
 RAW = "raw"
 LEGACY = "legacy_encoding"
@@ -18,12 +25,21 @@ CODE_LISTS = {
 }
 # Free text beside names, where legacy encodings show.
 FREE_TEXT = ("address", "hometown", "death_place")
+# Coded fields written as Vietnamese words.
+WORDS = ("sex", "ethnicity", "religion", "nationality", "marital_status")
+# Columns of few distinct values, repaired once per value.
+FEW_VALUES = (*WORDS, "hometown", "death_place")
 # Columns that hold 5-digit administrative codes; Excel drops their leading zeros.
 WARD_CODES = ("ward_code", "registration_place_code")
 
 
 def is_name(column: str) -> bool:
     return column.endswith("_name")
+
+
+def is_text(column: str) -> bool:
+    """Vietnamese words, where encodings, NFC and spacing matter."""
+    return is_name(column) or column in FREE_TEXT or column in WORDS
 
 
 def is_date(column: str) -> bool:
@@ -76,6 +92,20 @@ def typed(column: str) -> list[pl.Expr]:
     return [text]
 
 
+def repair(frame: pl.LazyFrame, columns: list[str], legacy_encoding: str | None) -> pl.LazyFrame:
+    """Text columns repaired in full; codes, ids and dates only trimmed (nothing else can be
+    wrong with their characters that parsing would not see)."""
+
+    def repaired(column: str) -> pl.Expr:
+        if column in FEW_VALUES:
+            return on_distinct(pl.col(column), lambda v: repair_text(v, legacy_encoding))
+        if is_text(column):
+            return repair_text(pl.col(column), legacy_encoding)
+        return trim(pl.col(column))
+
+    return frame.with_columns(repaired(c).alias(c) for c in columns)
+
+
 def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     """The latest rows of a source, repaired and typed, with `reasons` (quarantine) and `flags`.
 
@@ -85,10 +115,19 @@ def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     latest = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest"))
     as_delivered = pl.struct([pl.col(c.name).alias(c.label) for c in source.columns])
     text_columns = [c for c in delivered if is_name(c) or c in FREE_TEXT]
-    repaired = latest.with_columns(
+    with_legacy = latest.with_columns(
         as_delivered.struct.json_encode().alias(RAW),
         legacy_encoding_of_file(text_columns, FILE_NAME).alias(LEGACY),
-    ).with_columns(repair_text(pl.col(c), pl.col(LEGACY)).alias(c) for c in delivered)
+    )
+    # Legacy decoding costs: it runs only on the rows of files written in that encoding.
+    # A file's rows stay together and in order, which the rules on repeated ids rely on.
+    repaired = pl.concat(
+        [repair(with_legacy.filter(pl.col(LEGACY).is_null()), delivered, None)]
+        + [
+            repair(with_legacy.filter(pl.col(LEGACY) == encoding), delivered, encoding)
+            for encoding in LEGACY_ENCODINGS
+        ]
+    )
     kept_text = repaired.with_columns(pl.col(c).alias(f"_text:{c}") for c in delivered)
     parsed = kept_text.with_columns(expr for c in delivered for expr in typed(c))
     judged = apply_rules(parsed, source)

@@ -1,7 +1,8 @@
-"""`make bench`: speed and memory of each stage on a generated set of a million persons.
+"""`make bench`: speed and memory of each stage on a million-person set, and the quality of the
+repair on the 20,000-person sample, scored against the generator's ground truth.
 
-Each stage runs in a fresh process so that its peak memory is its own. The generated set is
-kept under bench-data/ and reused while its size and seed are unchanged.
+Each measurement runs in a fresh process so that its peak memory is its own. Generated sets
+are kept under bench-data/ and reused while their size and seed are unchanged.
 """
 
 import argparse
@@ -13,6 +14,7 @@ import time
 from pathlib import Path
 
 BENCH_DIR = Path("bench-data")
+SAMPLE_PERSONS = 20_000
 
 
 def peak_rss_mib() -> float:
@@ -22,32 +24,58 @@ def peak_rss_mib() -> float:
 def stage_generate(out: Path, persons: int, seed: int) -> dict:
     from dancu.generate import generate
 
+    started = time.perf_counter()
     summary = generate(persons=persons, seed=seed, out=out)
-    return {"rows": summary.total_rows, "persons": persons}
+    return {"rows": sum(summary.rows.values()), "seconds": time.perf_counter() - started}
 
 
-def stage_ingest(out: Path, persons: int, seed: int) -> dict:
+def _read_all(out: Path) -> dict:
     from dancu.contract import SOURCES
     from dancu.ingest import read_source
 
-    rows, files = 0, 0
-    for source in SOURCES.values():
-        frame, reports = read_source(out / "landing", source)
-        rows += frame.height
-        files += len(reports)
-    return {"rows": rows, "files": files}
+    return {name: read_source(out / "landing", source)[0] for name, source in SOURCES.items()}
 
 
-STAGES = {"generate": stage_generate, "ingest": stage_ingest}
-
-
-def run_stage(name: str, out: Path, persons: int, seed: int) -> dict:
-    """Run one stage in this process and report its figures as JSON on stdout."""
+def stage_ingest(out: Path, persons: int, seed: int) -> dict:
     started = time.perf_counter()
-    figures = STAGES[name](out, persons, seed)
-    figures["seconds"] = time.perf_counter() - started
-    figures["peak_rss_mib"] = peak_rss_mib()
-    return figures
+    frames = _read_all(out)
+    return {
+        "rows": sum(f.height for f in frames.values()),
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def stage_standardize(out: Path, persons: int, seed: int) -> dict:
+    from assets.standardize import standardize
+    from dancu.contract import SOURCES
+
+    frames = _read_all(out)
+    started = time.perf_counter()
+    rows = sum(standardize(f.lazy(), SOURCES[n]).collect().height for n, f in frames.items())
+    return {"rows": rows, "seconds": time.perf_counter() - started}
+
+
+def stage_pipeline(out: Path, persons: int, seed: int) -> dict:
+    """The whole graph through `dancu run`, then the repair scored against the ground truth."""
+    from benchmarks.quality import score
+    from dancu.cli import main
+
+    data = out / "run"
+    started = time.perf_counter()
+    code = main(["run", "--landing", str(out / "landing"), "--data", str(data),
+                 "--log-level", "ERROR"])  # fmt: skip
+    if code:
+        raise SystemExit(code)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, **score(out, data)}
+
+
+STAGES = {
+    "generate": stage_generate,
+    "ingest": stage_ingest,
+    "standardize": stage_standardize,
+    "pipeline": stage_pipeline,
+}
 
 
 def measure(name: str, out: Path, persons: int, seed: int) -> dict:
@@ -57,6 +85,23 @@ def measure(name: str, out: Path, persons: int, seed: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def generated(persons: int, seed: int) -> Path:
+    out = BENCH_DIR / f"persons-{persons}-seed-{seed}"
+    if not (out / "truth").is_dir():
+        figures = measure("generate", out, persons, seed)
+        print(line("generate", figures))
+    return out
+
+
+def line(stage: str, figures: dict) -> str:
+    rate = figures["rows"] / figures["seconds"] if figures.get("rows") else 0
+    rows = f"{figures['rows']:>11,} rows" if "rows" in figures else " " * 16
+    return (
+        f"{stage:<12} {rows} {figures['seconds']:8.1f} s {rate:>11,.0f} rows/s "
+        f"peak {figures['peak_rss_mib']:>7,.0f} MiB"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--persons", type=int, default=1_000_000)
@@ -64,20 +109,23 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--stage", choices=STAGES)
     args = parser.parse_args()
-    out = args.out or BENCH_DIR / f"persons-{args.persons}-seed-{args.seed}"
     if args.stage:
-        print(json.dumps(run_stage(args.stage, out, args.persons, args.seed)))
+        figures = STAGES[args.stage](args.out, args.persons, args.seed)
+        print(json.dumps({**figures, "peak_rss_mib": peak_rss_mib()}))
         return
 
-    if not (out / "truth").is_dir():
-        figures = measure("generate", out, args.persons, args.seed)
-        print(f"generate  {args.persons:>9,} persons  {figures['rows']:>10,} rows  "
-              f"{figures['seconds']:7.1f} s  peak {figures['peak_rss_mib']:7.0f} MiB")
-    figures = measure("ingest", out, args.persons, args.seed)
-    rate = figures["rows"] / figures["seconds"]
-    print(f"ingest    {figures['files']:>9,} files    {figures['rows']:>10,} rows  "
-          f"{figures['seconds']:7.1f} s  peak {figures['peak_rss_mib']:7.0f} MiB  "
-          f"{rate:,.0f} rows/s")
+    print(f"# speed and memory, {args.persons:,} persons (seed {args.seed})")
+    big = generated(args.persons, args.seed)
+    for stage in ("ingest", "standardize"):
+        print(line(stage, measure(stage, big, args.persons, args.seed)))
+
+    print(f"\n# quality on the {SAMPLE_PERSONS:,}-person sample, against its ground truth")
+    sample = generated(SAMPLE_PERSONS, args.seed)
+    figures = measure("pipeline", sample, SAMPLE_PERSONS, args.seed)
+    print(line("whole run", figures))
+    for key, value in figures.items():
+        if key not in ("seconds", "peak_rss_mib"):
+            print(f"  {key:<40} {value}")
 
 
 if __name__ == "__main__":

@@ -120,7 +120,8 @@ def _as_date(year: pl.Expr, month: pl.Expr, day: pl.Expr) -> pl.Expr:
 
 
 def parse_date(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
-    """A struct of what a written date says, for every form the contract lists:
+    """A struct of what a written date says, for every form the contract lists (beside the
+    intermediate fields of the parse):
 
     - `date`: the day, or null (also when only the year is known);
     - `year`: the year, also from `1940` or `00/00/1940`;
@@ -130,32 +131,59 @@ def parse_date(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
 
     `excel_serials` says where a 5-digit number is an Excel day count (cells of XLSX files).
     """
-    text = text.str.strip_chars()
-    dmy = text.str.extract_groups(_DAY_MONTH_YEAR)
-    ymd = text.str.extract_groups(_YEAR_MONTH_DAY)
-    compact = text.str.extract_groups(_COMPACT)
-    year = pl.coalesce(dmy.struct["3"], ymd.struct["1"], compact.struct["1"])
-    month = pl.coalesce(dmy.struct["2"], ymd.struct["2"], compact.struct["2"])
-    day = pl.coalesce(dmy.struct["1"], ymd.struct["3"], compact.struct["3"])
-    as_written = _as_date(year, month, day)
-    swapped = _as_date(year, day, month)
-    serial = text.str.extract(_EXCEL_SERIAL).cast(pl.Int32)
+    # Each step reads the fields of the one before, so every part is computed once.
     in_excel = excel_serials if isinstance(excel_serials, pl.Expr) else pl.lit(excel_serials)
-    from_serial = pl.when(in_excel & serial.is_not_null()).then(
-        pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)
+    written = pl.struct(text.str.strip_chars().alias("text"), in_excel.alias("in_excel"))
+    matched = written.struct.with_fields(
+        pl.field("text").str.extract_groups(_DAY_MONTH_YEAR).alias("dmy"),
+        pl.field("text").str.extract_groups(_YEAR_MONTH_DAY).alias("ymd"),
+        pl.field("text").str.extract_groups(_COMPACT).alias("compact"),
+        pl.field("text").str.extract(_EXCEL_SERIAL).cast(pl.Int32).alias("serial"),
+        pl.field("text").str.extract(_YEAR_ONLY).cast(pl.Int32, strict=False).alias("year_only"),
     )
-    day_value = pl.coalesce(from_serial, as_written, swapped)
-    year_only = text.str.extract(_YEAR_ONLY).cast(pl.Int32, strict=False)
-    year_value = pl.coalesce(day_value.dt.year(), year_only)
-    written = text.is_not_null() & (text != "")
-    impossible = written & (
-        year_value.is_null() | (year_value < MIN_YEAR) | (day_value.is_null() & year_only.is_null())
+    # Group numbers of year, month and day in the dd/mm/yyyy and the yyyy-mm-dd patterns.
+    groups = (("y", "3", "1"), ("m", "2", "2"), ("d", "1", "3"))
+    parts = matched.struct.with_fields(
+        pl.coalesce(
+            pl.field("dmy").struct[dmy],
+            pl.field("ymd").struct[ymd],
+            pl.field("compact").struct[ymd],
+        ).alias(part)
+        for part, dmy, ymd in groups
     )
-    return pl.struct(
-        pl.when(~impossible).then(day_value).alias("date"),
-        pl.when(~impossible).then(year_value).alias("year"),
-        (from_serial.is_null() & as_written.is_null() & swapped.is_not_null()).alias(
-            "day_month_swapped"
-        ),
-        impossible.fill_null(False).alias("impossible"),
+    readings = parts.struct.with_fields(
+        _as_date(pl.field("y"), pl.field("m"), pl.field("d")).alias("as_written"),
+        _as_date(pl.field("y"), pl.field("d"), pl.field("m")).alias("swapped"),
+        pl.when(pl.field("in_excel") & pl.field("serial").is_not_null())
+        .then(pl.lit(EXCEL_EPOCH) + pl.duration(days=pl.field("serial")))
+        .alias("from_serial"),
+    )
+    day = readings.struct.with_fields(
+        pl.coalesce(pl.field("from_serial"), pl.field("as_written"), pl.field("swapped")).alias(
+            "day"
+        )
+    )
+    judged = day.struct.with_fields(
+        pl.coalesce(pl.field("day").dt.year(), pl.field("year_only")).alias("year")
+    ).struct.with_fields(
+        (
+            pl.field("text").is_not_null()
+            & (pl.field("text") != "")
+            & (
+                pl.field("year").is_null()
+                | (pl.field("year") < MIN_YEAR)
+                | (pl.field("day").is_null() & pl.field("year_only").is_null())
+            )
+        )
+        .fill_null(False)
+        .alias("impossible")
+    )
+    return judged.struct.with_fields(
+        pl.when(~pl.field("impossible")).then(pl.field("day")).alias("date"),
+        pl.when(~pl.field("impossible")).then(pl.field("year")).alias("year"),
+        (
+            pl.field("from_serial").is_null()
+            & pl.field("as_written").is_null()
+            & pl.field("swapped").is_not_null()
+        ).alias("day_month_swapped"),
     )

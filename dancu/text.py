@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 import polars as pl
 
@@ -75,20 +76,32 @@ def legacy_encoding_of_file(columns: list[str], file_column: str) -> pl.Expr:
     )
 
 
-def repair_text(text: pl.Expr, legacy_encoding: pl.Expr | None = None) -> pl.Expr:
+def on_distinct(text: pl.Expr, transform: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """`transform` computed once per distinct value: for columns of few values, such as codes."""
+
+    def per_batch(values: pl.Series) -> pl.Series:
+        distinct = values.drop_nulls().unique()
+        mapped = distinct.to_frame("v").select(transform(pl.col("v")))
+        return values.replace_strict(distinct, mapped.to_series(), default=None)
+
+    return text.map_batches(per_batch, return_dtype=pl.String)
+
+
+def trim(text: pl.Expr) -> pl.Expr:
+    """Codes, ids and dates need no more than this: trimmed, and empty becomes null."""
+    trimmed = text.str.strip_chars()
+    return pl.when(trimmed != "").then(trimmed)
+
+
+def repair_text(text: pl.Expr, legacy_encoding: str | None = None) -> pl.Expr:
     """Text as it was meant: legacy encodings decoded, UTF-8 mojibake undone, NFC, single spaces.
 
-    Empty text becomes null.
+    `legacy_encoding` ("tcvn3" or "vni") is the encoding of the file the text comes from; a value
+    that already holds Unicode Vietnamese letters is left as it is. Empty text becomes null.
     """
     fixed = text.map_batches(_fix_mojibake, return_dtype=pl.String)
     if legacy_encoding is not None:
-        decodable = ~fixed.str.contains(_UNICODE_VIETNAMESE).fill_null(False)
-        fixed = (
-            pl.when(decodable & (legacy_encoding == "tcvn3"))
-            .then(decode_tcvn3_expr(fixed))
-            .when(decodable & (legacy_encoding == "vni"))
-            .then(decode_vni_expr(fixed))
-            .otherwise(fixed)
-        )
-    cleaned = fixed.str.normalize("NFC").str.replace_all(r"\s+", " ").str.strip_chars()
-    return pl.when(cleaned == "").then(None).otherwise(cleaned)
+        decode = {"tcvn3": decode_tcvn3_expr, "vni": decode_vni_expr}[legacy_encoding]
+        unicode_already = fixed.str.contains(_UNICODE_VIETNAMESE).fill_null(False)
+        fixed = pl.when(unicode_already).then(fixed).otherwise(decode(fixed))
+    return trim(fixed.str.normalize("NFC").str.replace_all(r"\s+", " "))

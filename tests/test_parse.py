@@ -159,7 +159,7 @@ def test_sex(text, expected):
     ],
 )
 def test_names_are_repaired(text, expected):
-    legacy = pl.lit("tcvn3") if "Ô" in text else None
+    legacy = "tcvn3" if "Ô" in text else None
     assert apply(lambda v: parse.name(repair_text(v, legacy)), [text]) == [expected]
 
 

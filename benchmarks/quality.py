@@ -1,0 +1,144 @@
+"""How well standardisation and validation did, scored against the generator's ground truth.
+
+Repairable corruptions (legacy encodings, NFD, capitals and spacing, ids typed as numbers or with
+separators, swapped day and month) must come back exactly. Lost information (dropped diacritics,
+typos, a dropped middle name) cannot be repaired by standardisation: resolution copes with it,
+so it is scored apart.
+"""
+
+from pathlib import Path
+
+import polars as pl
+
+from checks.rules import REASONS, REQUIRED_NAMES, SUBJECT
+
+REPAIRABLE = {
+    "name": {"tcvn3", "vni", "nfd", "all_caps", "double_space", "mojibake"},
+    "national_id": {"as_number", "spaces", "dots"},
+    # A swap of day and month that both stay <= 12 is a real day: only resolution can see it.
+    "birth_date": {"as_serial", "format"},
+}
+FILE_CORRUPTIONS = {"file:tcvn3": "tcvn3", "file:vni": "vni"}
+KEY = ["file_name", "row_number"]
+
+
+def _field_corruptions(column: str) -> pl.Expr:
+    """The kinds of corruption applied to one column of a row, file-wide ones included."""
+    own = pl.col("corruptions").list.eval(
+        pl.element().filter(pl.element().str.starts_with(f"{column}:")).str.split(":").list.last()
+    )
+    whole_file = pl.col("corruptions").list.eval(
+        pl.element().filter(pl.element().is_in(list(FILE_CORRUPTIONS))).str.split(":").list.last()
+    )
+    return pl.concat_list(own, whole_file) if column.endswith("name") else own
+
+
+def scored_rows(truth: pl.DataFrame, staging: Path) -> pl.DataFrame:
+    """Each latest, valid truth row of a subject-bearing source beside its standardised values."""
+    parts = []
+    for source, (id_column, _, _) in SUBJECT.items():
+        std_path = staging / f"std_{source}.parquet"
+        if not std_path.exists():
+            continue
+        name_column = REQUIRED_NAMES[source][0]
+        std = pl.read_parquet(std_path).select(
+            *KEY,
+            pl.col(name_column).alias("name"),
+            pl.col(id_column).alias("national_id"),
+            "birth_date",
+            "birth_year",
+            (pl.col(REASONS).list.len() > 0).alias("quarantined"),
+        )
+        rows = truth.filter(pl.col("source") == source).with_columns(
+            _field_corruptions(name_column).alias("name_corruptions"),
+            _field_corruptions(id_column).alias("national_id_corruptions"),
+            _field_corruptions("birth_date").alias("birth_date_corruptions"),
+        )
+        parts.append(rows.join(std, on=KEY, how="inner"))
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+RESTORED = {
+    "name": pl.col("name") == pl.col("true_full_name"),
+    "national_id": pl.col("national_id") == pl.col("true_national_id"),
+    "birth_date": pl.coalesce(
+        pl.col("birth_date") == pl.col("true_birth_date"),
+        pl.col("birth_year") == pl.col("true_birth_year"),
+    ),
+}
+
+
+def _judged(rows: pl.DataFrame, field: str) -> pl.DataFrame:
+    """One row per accepted value: its kind of corruption ("none", one kind, or "several"),
+    whether every corruption it suffered is repairable, and whether it was restored."""
+    kinds = pl.col(f"{field}_corruptions")
+    repairable = list(REPAIRABLE[field])
+    return rows.filter(~pl.col("quarantined")).select(
+        pl.lit(field).alias("field"),
+        pl.when(kinds.list.len() == 0)
+        .then(pl.lit("none"))
+        .when(kinds.list.len() == 1)
+        .then(kinds.list.first())
+        .otherwise(pl.lit("several"))
+        .alias("kind"),
+        ((kinds.list.len() > 0) & kinds.list.eval(pl.element().is_in(repairable)).list.all()).alias(
+            "repairable"
+        ),
+        RESTORED[field].fill_null(False).alias("restored"),
+    )
+
+
+def restoration_by_kind(rows: pl.DataFrame) -> pl.DataFrame:
+    """Per field and kind of corruption: values corrupted that way, and the share restored."""
+    return (
+        pl.concat([_judged(rows, field) for field in RESTORED])
+        .group_by("field", "kind")
+        .agg(
+            pl.len().alias("values"),
+            pl.col("restored").mean().round(4).alias("restored"),
+            pl.col("repairable").all().alias("repairable"),
+        )
+        .sort("field", "values", descending=[False, True])
+    )
+
+
+def repair_scores(rows: pl.DataFrame) -> dict[str, float | int]:
+    """Per field: the share of clean values kept exactly and of repairable ones restored."""
+    scores: dict[str, float | int] = {}
+    for field in RESTORED:
+        judged = _judged(rows, field)
+        for label, selected in (
+            ("clean_kept", judged.filter(pl.col("kind") == "none")),
+            ("repairable_restored", judged.filter("repairable")),
+        ):
+            scores[f"{field}_{label}"] = round(selected["restored"].mean() or 1.0, 4)
+            scores[f"{field}_{label}_n"] = selected.height
+    return scores
+
+
+def validation_scores(truth: pl.DataFrame, quarantine: pl.DataFrame) -> dict[str, float | int]:
+    """Invalid rows caught, and valid rows quarantined, among the latest rows."""
+    latest = truth.filter("is_latest").with_columns(pl.col("row_number").cast(pl.Int64))
+    quarantined = quarantine.select(*KEY).with_columns(pl.lit(True).alias("quarantined"))
+    judged = latest.join(quarantined, on=KEY, how="left").with_columns(
+        pl.col("quarantined").fill_null(False)
+    )
+    invalid = judged.filter(pl.col("invalid_reason").is_not_null())
+    valid = judged.filter(pl.col("invalid_reason").is_null())
+    return {
+        "invalid_rows": invalid.height,
+        "invalid_caught": int(invalid["quarantined"].sum()),
+        "valid_rows": valid.height,
+        "valid_quarantined": int(valid["quarantined"].sum()),
+    }
+
+
+def score(sample: Path, data_dir: Path) -> dict[str, float | int]:
+    truth = pl.read_parquet(sample / "truth" / "records.parquet")
+    staging = data_dir / "staging"
+    quarantine = pl.read_parquet(staging / "quarantine.parquet")
+    latest_valid = truth.filter("is_latest", pl.col("invalid_reason").is_null())
+    return {
+        **validation_scores(truth, quarantine),
+        **repair_scores(scored_rows(latest_valid, staging)),
+    }
