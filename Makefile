@@ -24,7 +24,7 @@ sample: $(BIN)/.installed
 	$(BIN)/dancu generate --persons $(PERSONS) --seed $(SEED) --out $(SAMPLE)
 
 demo: sample
-	$(BIN)/dancu run --log-level WARNING
+	$(BIN)/dancu run
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest

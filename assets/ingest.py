@@ -28,8 +28,8 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         frame, reports = read_source(paths.landing, source)
         rejected = [r for r in reports if r.error]
         for report in rejected:
-            context.log.warning(f"{source.name}: rejected {report.file_name}: {report.error}")
-        context.log.info(f"{source.name}: {len(reports)} files, {frame.height} rows")
+            context.log.warning(f"rejected {report.file_name}: {report.error}")
+        context.log.info(f"{len(reports)} files, {frame.height} rows")
         return dg.Output(
             frame,
             metadata={

@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
         result = job.execute_in_process(
             instance=instance,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": args.log_level}}}},
+            run_config={"loggers": {"progress": {"config": {"log_level": args.log_level}}}},
         )
     elapsed = time.perf_counter() - started
     if not result.success:

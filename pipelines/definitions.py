@@ -9,6 +9,7 @@ from assets.resolve import resolve_persons
 from assets.standardize import std_assets
 from assets.validate import quarantine
 from checks.asset_checks import source_asset_checks
+from pipelines.progress import progress_logger
 from pipelines.resources import DancuPaths, StagingParquetIOManager
 
 ALL_ASSETS = [*raw_assets, *std_assets, quarantine, resolve_persons, link_events, warehouse]
@@ -35,6 +36,7 @@ def build_definitions() -> dg.Definitions:
         asset_checks=source_asset_checks,
         jobs=[refresh_register],
         schedules=[nightly_refresh],
+        loggers={"console": dg.colored_console_logger, "progress": progress_logger},
         resources={
             "paths": paths,
             "io_manager": StagingParquetIOManager(data_dir=paths.data_dir),
