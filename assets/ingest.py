@@ -4,44 +4,65 @@ import dagster as dg
 import polars as pl
 
 from dancu.contract import SOURCES, Source
-from dancu.ingest import ReadReport, read_source
+from dancu.ingest import files_frame, read_source
 from pipelines.resources import DancuPaths
 
 
-def files_table(reports: list[ReadReport]) -> str:
+def files_markdown(files: pl.DataFrame) -> str:
     lines = ["| file | rows | encoding | separator | status |", "|---|---:|---|---|---|"]
-    for r in reports:
-        status = f"rejected: {r.error}" if r.error else "read"
-        lines.append(f"| {r.file_name} | {r.rows} | {r.encoding} | {r.separator} | {status} |")
+    for f in files.iter_rows(named=True):
+        status = f"rejected: {f['error']}" if f["error"] else "read"
+        lines.append(
+            f"| {f['file_name']} | {f['rows']} | {f['encoding']} | {f['separator']} | {status} |"
+        )
     return "\n".join(lines)
 
 
 def raw_asset(source: Source) -> dg.AssetsDefinition:
-    @dg.asset(
-        name=f"raw_{source.name}",
+    @dg.multi_asset(
+        name=f"ingest_{source.name}",
         group_name="ingest",
-        kinds={"polars", "parquet"},
-        description=f"Every row delivered by {source.name} ({source.description}) as text, "
-        "with lineage and latest-extract-wins marked; a rejected file is one row with its cause.",
+        outs={
+            f"raw_{source.name}": dg.AssetOut(
+                kinds={"polars", "parquet"},
+                description=f"Every row delivered by {source.name} ({source.description}) as "
+                "text, with lineage and latest-extract-wins marked; a rejected file is one row "
+                "with its cause.",
+            ),
+            f"files_{source.name}": dg.AssetOut(
+                kinds={"polars", "parquet"},
+                description=f"Every file delivered by {source.name}: how it was read, its rows, "
+                "and why it was rejected if it was.",
+            ),
+        },
     )
-    def raw(context: dg.AssetExecutionContext, paths: DancuPaths) -> dg.Output[pl.DataFrame]:
+    def ingest(context: dg.AssetExecutionContext, paths: DancuPaths):
+        """Read every extract file of the source in the landing folder."""
         frame, reports = read_source(paths.landing, source)
-        rejected = [r for r in reports if r.error]
-        for report in rejected:
-            context.log.warning(f"rejected {report.file_name}: {report.error}")
-        context.log.info(f"{len(reports)} files, {frame.height} rows")
-        return dg.Output(
+        files = files_frame(reports, frame)
+        rejected = files.filter(pl.col("error").is_not_null())
+        for file_name, error in rejected.select("file_name", "error").iter_rows():
+            context.log.warning(f"rejected {file_name}: {error}")
+        context.log.info(f"{files.height} files, {frame.height} rows")
+        yield dg.Output(
             frame,
+            output_name=f"raw_{source.name}",
             metadata={
-                "files": len(reports),
-                "files_rejected": len(rejected),
-                "rows": sum(r.rows for r in reports),
-                "rows_superseded": frame.height - frame["is_latest"].sum(),
-                "files_read": dg.MetadataValue.md(files_table(reports)),
+                "rows": int(files["rows"].sum()),
+                "rows_superseded": int(files["rows"].sum() - files["rows_latest"].sum()),
+            },
+        )
+        yield dg.Output(
+            files,
+            output_name=f"files_{source.name}",
+            metadata={
+                "files": files.height,
+                "files_rejected": rejected.height,
+                "files_read": dg.MetadataValue.md(files_markdown(files)),
             },
         )
 
-    return raw
+    return ingest
 
 
-raw_assets = [raw_asset(source) for source in SOURCES.values()]
+ingest_assets = [raw_asset(source) for source in SOURCES.values()]

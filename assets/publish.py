@@ -3,8 +3,7 @@
 import dagster as dg
 import polars as pl
 
-from dancu.contract import EXTRACT_DATE, FILE_NAME, ROW_NUMBER, SOURCE, SOURCES
-from dancu.ingest import FILE_ERROR
+from dancu.contract import FILE_NAME, SOURCES
 from dancu.warehouse import WAREHOUSE_FILE, GateFailed, load_gates, publish
 from pipelines.resources import DancuPaths
 
@@ -12,22 +11,12 @@ PUBLISHED = ["person", "person_source", "civil_event", "event_party", "quarantin
 GATE_NAMES = [gate.name for gate in load_gates()]
 
 
-def extract_files(raw: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per delivered file: its rows, how many are latest, and why it was rejected."""
-    return raw.group_by(SOURCE, FILE_NAME).agg(
-        pl.col(EXTRACT_DATE).first(),
-        pl.col(ROW_NUMBER).count().alias("rows"),
-        (pl.col("is_latest") & pl.col(ROW_NUMBER).is_not_null()).sum().alias("rows_latest"),
-        pl.col(FILE_ERROR).first().alias("error"),
-    )
-
-
 @dg.asset(
     group_name="publish",
     kinds={"duckdb"},
     ins={
         **{name: dg.AssetIn(name) for name in PUBLISHED},
-        **{f"raw_{name}": dg.AssetIn(f"raw_{name}") for name in SOURCES},
+        **{f"files_{name}": dg.AssetIn(f"files_{name}") for name in SOURCES},
     },
     check_specs=[
         dg.AssetCheckSpec(name, asset="warehouse", description=f"gate `{name}` of sql/gates.sql")
@@ -37,8 +26,8 @@ def extract_files(raw: pl.LazyFrame) -> pl.LazyFrame:
 def warehouse(context: dg.AssetExecutionContext, paths: DancuPaths, **frames: pl.LazyFrame):
     """The published DuckDB warehouse at $DANCU_DATA_DIR/warehouse/dancu.duckdb."""
     tables = {name: frames[name].collect() for name in PUBLISHED}
-    raws = [extract_files(frames[f"raw_{name}"]) for name in SOURCES]
-    tables["extract_file"] = pl.concat(raws).sort(FILE_NAME).collect()
+    files = [frames[f"files_{name}"] for name in SOURCES]
+    tables["extract_file"] = pl.concat(files).sort(FILE_NAME).collect()
     try:
         results = publish(paths.warehouse_dir, context.run.run_id, tables)
     except GateFailed as failure:

@@ -39,9 +39,11 @@ class FileRejected(Exception):
 
 @dataclass(frozen=True)
 class ReadReport:
-    """How a file was read, for the run's metadata."""
+    """How a file was read: for the run's metadata and the warehouse's `extract_file` table."""
 
+    source: str
     file_name: str
+    extract_date: date | None
     rows: int
     encoding: str
     separator: str
@@ -196,7 +198,8 @@ def read_extract(path: Path, landing_dir: Path, source: Source) -> tuple[pl.Data
                 FILE_ERROR: [str(rejection)],
             }
         )
-        return rejected, ReadReport(file_name, 0, "", "", str(rejection))
+        report = ReadReport(source.name, file_name, extract_date, 0, "", "", str(rejection))
+        return rejected, report
     frame = table.rename(mapping).with_columns(
         pl.lit(source.name).alias(SOURCE),
         pl.lit(file_name).alias(FILE_NAME),
@@ -204,7 +207,9 @@ def read_extract(path: Path, landing_dir: Path, source: Source) -> tuple[pl.Data
         pl.lit(extract_date, dtype=pl.Date).alias(EXTRACT_DATE),
         pl.lit(None, dtype=pl.String).alias(FILE_ERROR),
     )
-    return frame, ReadReport(file_name, frame.height, encoding, separator)
+    return frame, ReadReport(
+        source.name, file_name, extract_date, frame.height, encoding, separator
+    )
 
 
 def extract_files(landing_dir: Path, source: Source) -> list[Path]:
@@ -253,3 +258,23 @@ def read_source(landing_dir: Path, source: Source) -> tuple[pl.DataFrame, list[R
     lineage = [SOURCE, FILE_NAME, ROW_NUMBER, EXTRACT_DATE, FILE_ERROR]
     ordered = combined.select(lineage + [c for c in combined.columns if c not in lineage])
     return mark_latest(ordered), reports
+
+
+def files_frame(reports: list[ReadReport], rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per delivered file (header-only ones too): how it was read, its rows, and how many
+    of them are the latest of their record."""
+    files = pl.DataFrame(
+        [vars(r) for r in reports],
+        schema={
+            SOURCE: pl.String, FILE_NAME: pl.String, EXTRACT_DATE: pl.Date, "rows": pl.Int64,
+            "encoding": pl.String, "separator": pl.String, "error": pl.String,
+        },
+    )  # fmt: skip
+    latest = (
+        rows.filter(pl.col(FILE_ERROR).is_null())
+        .group_by(FILE_NAME)
+        .agg(pl.col("is_latest").sum().cast(pl.Int64).alias("rows_latest"))
+    )
+    return files.join(latest, on=FILE_NAME, how="left").with_columns(
+        pl.col("rows_latest").fill_null(0)
+    )

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.ingest import raw_assets
+from assets.ingest import ingest_assets
 from assets.link import link_events
 from assets.publish import warehouse
 from assets.resolve import resolve_persons
@@ -12,7 +12,7 @@ from checks.asset_checks import source_asset_checks
 from pipelines.progress import progress_logger
 from pipelines.resources import DancuPaths, StagingParquetIOManager
 
-ALL_ASSETS = [*raw_assets, *std_assets, quarantine, resolve_persons, link_events, warehouse]
+ALL_ASSETS = [*ingest_assets, *std_assets, quarantine, resolve_persons, link_events, warehouse]
 
 refresh_register = dg.define_asset_job(
     "refresh_register",

@@ -13,6 +13,7 @@ from dancu.ingest import (
     FILE_ERROR,
     detect_separator,
     extract_date_from_name,
+    files_frame,
     read_extract,
     read_source,
 )
@@ -244,3 +245,21 @@ def test_missing_source_folder_gives_an_empty_frame_with_the_contract_columns(la
     assert frame.height == 0
     assert reports == []
     assert set(BHXH.column_names) <= set(frame.columns)
+
+
+def test_every_delivered_file_is_listed_with_its_outcome(landing):
+    write_csv(landing / "bhxh" / "bhxh_20250801.csv", BHXH_LABELS, BHXH_ROWS)
+    write_csv(landing / "bhxh" / "bhxh_20250901.csv", BHXH_LABELS, [])
+    write_csv(landing / "bhxh" / "bhxh_20250915.csv", BHXH_LABELS, BHXH_ROWS[:1])
+    write_csv(landing / "bhxh" / "bhxh_undated.csv", BHXH_LABELS, BHXH_ROWS)
+
+    frame, reports = read_source(landing, BHXH)
+    files = files_frame(reports, frame).sort("file_name")
+
+    assert files.select("file_name", "rows", "rows_latest").rows() == [
+        ("bhxh/bhxh_20250801.csv", 2, 1),
+        ("bhxh/bhxh_20250901.csv", 0, 0),  # header only: delivered, and nothing in it
+        ("bhxh/bhxh_20250915.csv", 1, 1),
+        ("bhxh/bhxh_undated.csv", 0, 0),
+    ]
+    assert files["error"].is_null().to_list() == [True, True, True, False]
