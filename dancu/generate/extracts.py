@@ -1,0 +1,421 @@
+"""From placed records to extract files on disk, and the truth row for every data row written.
+
+Per source: draw the file styles, add value noise, make a few rows invalid, render every value
+as the source system writes it, apply the file-level legacy text form, then write each file.
+All of it runs over the whole source at once; only the loop over files and xlsxwriter's per-cell
+API are Python loops.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from dancu.contract import SOURCES
+from dancu.generate import noise, render, styles, writers
+from dancu.generate.records import EVENT_ROLES, Placement
+from dancu.generate.rng import stream
+from dancu.legacy_text import encode_tcvn3, to_cp1258_form
+
+NAME_COLUMNS = (
+    "full_name",
+    "father_name",
+    "mother_name",
+    "child_name",
+    "husband_name",
+    "wife_name",
+)
+ID_COLUMNS = (
+    "national_id", "cmnd", "child_national_id", "mother_national_id", "father_national_id",
+    "husband_national_id", "wife_national_id",
+)  # fmt: skip
+DATE_COLUMNS = (
+    "birth_date", "updated_date", "visit_date", "registration_date", "mother_birth_date",
+    "father_birth_date", "death_date", "husband_birth_date", "wife_birth_date",
+)  # fmt: skip
+# Columns typed in the legacy TCVN3 font in older files: names and places.
+LEGACY_TEXT_COLUMNS = (*NAME_COLUMNS, "hometown", "address", "death_place")
+YEAR_SUFFIX = "__year"  # companion column: the birth year where only the year is known
+OVERRIDE_SUFFIX = "__text"  # companion column: a date written as text that is no date at all
+ROW_NUMBER_LABEL = "STT"
+
+ODD_SEX_SPELLING = 0.01
+PHONE_STYLES = (0.6, 0.2, 0.2)  # "0912 345 678", "+84912345678", "84-912-345-678"
+PHONE_TYPED_AS_NUMBER = 0.7  # in XLSX files whose clerks type digits into plain cells
+DUPLICATE_NOISE_SCALE = 3.0  # a second registration was typed by another clerk, less carefully
+EVENT_NAME_NOISE_SCALE = 0.5
+EVENT_ID_MISSING = {
+    "child_national_id": 0.25,
+    "father_national_id": 0.05,
+    "mother_national_id": 0.03,
+}
+
+INVALID_RATE = 0.002
+# Per source: each rejection rule of the contract and the column it breaks.
+INVALID_RULES = {
+    "dan_cu": {"name.empty": "full_name", "date.impossible": "birth_date",
+               "date.future": "birth_date", "id.non_digit": "national_id"},
+    "bhxh": {"name.empty": "full_name", "date.impossible": "birth_date",
+             "date.future": "birth_date", "id.non_digit": "national_id"},
+    "y_te": {"name.empty": "full_name", "date.impossible": "birth_date",
+             "date.future": "visit_date", "id.non_digit": "national_id"},
+    "khai_sinh": {"name.empty": "child_name", "date.impossible": "birth_date",
+                  "date.future": "registration_date", "id.non_digit": "mother_national_id"},
+    "khai_tu": {"name.empty": "full_name", "date.impossible": "death_date",
+                "date.future": "registration_date", "id.non_digit": "national_id",
+                "date.death_before_birth": "death_date"},
+    "ket_hon": {"name.empty": "wife_name", "date.impossible": "husband_birth_date",
+                "date.future": "registration_date", "id.non_digit": "husband_national_id"},
+}  # fmt: skip
+IMPOSSIBLE_DAYS = ((31, 2), (30, 2), (31, 4), (31, 6), (31, 9), (31, 11))
+ID_LETTERS = np.asarray(list("ABCDEGHKMNPX"))
+
+RECORD_COLUMNS = (
+    "source", "file_name", "row_number", "source_record_id", "extract_date", "person_key",
+    "is_latest", "invalid_reason", "corruptions", "true_full_name", "true_national_id",
+    "true_birth_date", "true_birth_year", "true_sex", "true_ward_code",
+)  # fmt: skip
+FILE_COLUMNS = ("file_name", "source", "extract_date", "rows", "scheme", *styles.STYLE_COLUMNS)
+
+
+@dataclass(frozen=True)
+class Written:
+    """What writing one source produced: truth rows, parties of events, files, a text sample."""
+
+    records: pl.DataFrame
+    parties: pl.DataFrame
+    files: pl.DataFrame
+    sample: pl.DataFrame  # a few rendered rows, with contract labels, to build the bad files from
+
+
+def write_source(
+    source: str, placement: Placement, seed: int, landing: Path, as_of: date
+) -> Written:
+    files = _styled_files(source, placement.files, seed)
+    rows = (
+        placement.rows.join(
+            files.select("file_key", "file_name", *styles.STYLE_COLUMNS),
+            on="file_key",
+            how="left",
+            maintain_order="left",
+        )
+        .sort("file_name", "source_record_id")
+        .with_columns(
+            source=pl.lit(source),
+            row_number=pl.int_range(1, pl.len() + 1).over("file_name"),
+            is_latest=~pl.col("superseded"),
+        )
+    )
+    rows = _add_noise(rows, source, stream(seed, f"noise.{source}"))
+    rows = _add_invalid(rows, source, stream(seed, f"invalid.{source}"), as_of)
+    text, numbers = _render(rows, source, stream(seed, f"render.{source}"))
+    text = _windows_1258(_legacy_text(text, rows), rows)
+    rows = _tag_file_forms(rows, numbers)
+    counts = rows.group_by("file_name", maintain_order=True).len("rows")
+    files = files.join(counts, on="file_name", how="inner", maintain_order="left")
+    _write_files(source, files, text, numbers, landing)
+    records = noise.collect_corruptions(rows).select(RECORD_COLUMNS)
+    return Written(
+        records=records,
+        parties=_parties(rows, source),
+        files=files.with_columns(source=pl.lit(source)).select(FILE_COLUMNS),
+        sample=_labelled(text.head(20), source),
+    )
+
+
+def _styled_files(source: str, files: pl.DataFrame, seed: int) -> pl.DataFrame:
+    styled = styles.draw_styles(stream(seed, f"styles.{source}"), files.sort("file_key"), source)
+    return styles.with_file_names(styled, source).sort("file_name")
+
+
+# --- noise and invalid rows -------------------------------------------------------------------
+
+
+def _add_noise(rows: pl.DataFrame, source: str, rng: np.random.Generator) -> pl.DataFrame:
+    columns = set(SOURCES[source].column_names)
+    if SOURCES[source].kind == "person":
+        # Duplicate registrations (record ids "HT...") were typed by another clerk.
+        second = rows["source_record_id"].str.starts_with("HT").to_numpy()
+        scale = np.where(second, DUPLICATE_NOISE_SCALE, 1.0)
+        rows = noise.name_noise(rows, "full_name", rng, scale)
+        rows = noise.id_noise(rows, "national_id", rng)
+        rows = noise.day_month_swap(rows, "birth_date", "extract_date", rng, noise.DATE_SWAP_RATE)
+        for parent in ("father_name", "mother_name"):
+            if parent in columns:
+                rows = noise.name_noise(rows, parent, rng, EVENT_NAME_NOISE_SCALE)
+        return rows
+    for name in NAME_COLUMNS:
+        if name in columns:
+            rows = noise.name_noise(rows, name, rng, EVENT_NAME_NOISE_SCALE)
+    first_report = ~rows["correction"].to_numpy()
+    for column in ID_COLUMNS:
+        if column in columns:
+            missing = EVENT_ID_MISSING.get(column, noise.ID_NOISE_RATES["missing"])
+            rows = noise.id_noise(rows, column, rng, np.where(first_report, missing, 0.02))
+    return rows
+
+
+def _pick_invalid(rows: pl.DataFrame, source: str, rng: np.random.Generator) -> np.ndarray:
+    """A reason for ~0.2% of the rows that reach validation (latest ones), else None. Small
+    sources still get one, so that every kind shows up in small test runs."""
+    latest = np.flatnonzero(rows["is_latest"].to_numpy())
+    count = max(1, round(INVALID_RATE * len(latest))) if len(latest) >= 10 else 0
+    chosen = np.sort(rng.choice(latest, size=count, replace=False))
+    reasons = np.asarray(list(INVALID_RULES[source]), dtype=object)
+    picked = np.full(rows.height, None, dtype=object)
+    picked[chosen] = reasons[rng.integers(0, len(reasons), count)]
+    return picked
+
+
+def _add_invalid(
+    rows: pl.DataFrame, source: str, rng: np.random.Generator, as_of: date
+) -> pl.DataFrame:
+    """Break the chosen rows one rule each, obviously: the validator must catch every one.
+
+    A rule that needs a value the row lacks (an id left out) falls back to the empty name."""
+    rules = INVALID_RULES[source]
+    reason = pl.Series("invalid_reason", _pick_invalid(rows, source, rng).tolist(), dtype=pl.String)
+    rows = rows.with_columns(reason)
+    id_column = rules["id.non_digit"]
+    name_column = rules["name.empty"]
+    no_id = (pl.col("invalid_reason") == "id.non_digit") & pl.col(id_column).is_null()
+    rows = rows.with_columns(
+        invalid_reason=pl.when(no_id).then(pl.lit("name.empty")).otherwise("invalid_reason")
+    )
+    size = rows.height
+    reason = pl.col("invalid_reason")
+    far = pl.max_horizontal(pl.col("extract_date"), pl.lit(as_of)) + pl.duration(
+        days=pl.lit(pl.Series(rng.integers(400, 3650, size)))
+    )
+    at = pl.lit(pl.Series(rng.integers(3, 11, size)))
+    value = pl.col(id_column)
+    letter = pl.lit(pl.Series(ID_LETTERS[rng.integers(0, len(ID_LETTERS), size)]))
+    with_letter = value.str.slice(0, at) + letter + value.str.slice(at + 1)
+    impossible = np.asarray(IMPOSSIBLE_DAYS)[rng.integers(0, len(IMPOSSIBLE_DAYS), size)]
+    bad_date = rules["date.impossible"]
+    year = pl.coalesce(pl.col(bad_date).dt.year(), _year_of(rows, bad_date), pl.lit(1990))
+    changes = {
+        name_column: pl.when(reason == "name.empty").then(pl.lit("")).otherwise(name_column),
+        id_column: pl.when(reason == "id.non_digit").then(with_letter).otherwise(id_column),
+        bad_date + OVERRIDE_SUFFIX: pl.when(reason == "date.impossible").then(
+            render.impossible_date_text(
+                pl.lit(pl.Series(impossible[:, 0])), pl.lit(pl.Series(impossible[:, 1])), year
+            )
+        ),
+    }
+    future = rules["date.future"]
+    changes[future] = pl.when(reason == "date.future").then(far).otherwise(future)
+    if "date.death_before_birth" in rules:
+        born = pl.coalesce("birth_date", pl.date(pl.col("birth_date" + YEAR_SUFFIX), 1, 1))
+        earlier = born - pl.duration(days=pl.lit(pl.Series(rng.integers(30, 3650, size))))
+        died = changes.get("death_date", pl.col("death_date"))
+        changes["death_date"] = (
+            pl.when(reason == "date.death_before_birth").then(earlier).otherwise(died)
+        )
+    rows = rows.with_columns(**changes)
+    # Noise recorded on a value that the invalid rule then replaced no longer describes the row.
+    broken = {name_column, id_column, future, bad_date, "death_date"}
+    tags = [c for c in rows.columns if c.startswith(noise.TAG_PREFIX)]
+    stale = [c for c in tags if c.removeprefix(noise.TAG_PREFIX).split(":")[0] in broken]
+    return rows.with_columns(pl.col(c) & reason.is_null() for c in stale)
+
+
+def _year_of(rows: pl.DataFrame, column: str) -> pl.Expr:
+    companion = column + YEAR_SUFFIX
+    return pl.col(companion) if companion in rows.columns else pl.lit(None, dtype=pl.Int32)
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _render(rows: pl.DataFrame, source: str, rng: np.random.Generator):
+    """Every contract column as text, and the XLSX cells typed as numbers (column -> Float64)."""
+    size = rows.height
+    text, numbers = {}, {}
+    typed = pl.col("numbers_typed")
+    for column in SOURCES[source].column_names:
+        col = pl.col(column)
+        if column in DATE_COLUMNS:
+            override = (
+                pl.col(column + OVERRIDE_SUFFIX)
+                if column + OVERRIDE_SUFFIX in rows.columns
+                else pl.lit(None, dtype=pl.String)
+            )
+            written = render.date_text(col)
+            if column + YEAR_SUFFIX in rows.columns:
+                written = pl.coalesce(written, render.year_text(pl.col(column + YEAR_SUFFIX)))
+            text[column] = pl.coalesce(override, written)
+            serial = pl.col("date_cells").is_in(["serial", "serial_plain"]) & override.is_null()
+            numbers[column] = pl.when(serial).then(render.excel_serial(col))
+        elif column == "sex":
+            text[column] = render.sex_text(
+                col, pl.lit(pl.Series(rng.random(size) < ODD_SEX_SPELLING))
+            )
+        elif column == "phone":
+            style = pl.lit(pl.Series(rng.choice(3, size=size, p=PHONE_STYLES)))
+            text[column] = render.phone_text(col, style)
+            as_number = typed & pl.lit(pl.Series(rng.random(size) < PHONE_TYPED_AS_NUMBER))
+            numbers[column] = pl.when(as_number).then(col.cast(pl.Float64))
+        elif column == "address":
+            text[column] = render.address_text(pl.col("street_address"), pl.col("scheme"))
+        elif column in ID_COLUMNS:
+            text[column] = col
+            numbers[column] = pl.when(typed).then(render.digits_as_number(col))
+        else:
+            text[column] = col
+    rendered = rows.select(**text)
+    typed_cells = rows.select(**numbers)
+    return rendered, {
+        c: typed_cells[c] for c in typed_cells.columns if typed_cells[c].null_count() < size
+    }
+
+
+def _legacy_text(text: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """Names and places of TCVN3 files as their glyphs read through cp1252 ("Hµ Néi")."""
+    where = np.flatnonzero((rows["text_form"] == "tcvn3").to_numpy())
+    if len(where) == 0:
+        return text
+    return text.with_columns(
+        text[column].scatter(where, _converted(text[column].gather(where), encode_tcvn3))
+        for column in LEGACY_TEXT_COLUMNS
+        if column in text.columns
+    )
+
+
+def _converted(values: pl.Series, convert) -> pl.Series:
+    """`convert` applied to each distinct non-ASCII value, in one call over them all joined by
+    newlines (both conversions work character by character and leave newlines alone)."""
+    distinct = values.filter(values.str.contains(r"[^\x00-\x7F]")).unique(maintain_order=True)
+    if distinct.len() == 0:
+        return values
+    converted = pl.Series(convert("\n".join(distinct.to_list())).split("\n"), dtype=pl.String)
+    return values.replace(distinct, converted)
+
+
+def _windows_1258(text: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """Text of Windows-1258 files in the form that code page holds (tones as combining marks)."""
+    where = np.flatnonzero((rows["encoding"] == "cp1258").fill_null(False).to_numpy())
+    if len(where) == 0:
+        return text
+    return text.with_columns(
+        text[column].scatter(where, _converted(text[column].gather(where), to_cp1258_form))
+        for column in text.columns
+    )
+
+
+def _tag_file_forms(rows: pl.DataFrame, numbers: dict[str, pl.Series]) -> pl.DataFrame:
+    """Record the corruptions that happen at file level: legacy text form, typed numbers."""
+    rows = noise.tag_rows(rows, "file:tcvn3", pl.col("text_form") == "tcvn3")
+    rows = noise.tag_rows(rows, "file:nfd", pl.col("text_form") == "nfd")
+    for column in ID_COLUMNS:
+        if column in numbers:
+            rows = noise.tag_rows(
+                rows, f"{column}:as_number", pl.lit(numbers[column].is_not_null())
+            )
+    return rows
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _labelled(text: pl.DataFrame, source: str, style: str = "exact") -> pl.DataFrame:
+    labels = render.header_labels([c.label for c in SOURCES[source].columns], style)
+    return text.rename(dict(zip(SOURCES[source].column_names, labels, strict=True)))
+
+
+def _write_files(
+    source: str,
+    files: pl.DataFrame,
+    text: pl.DataFrame,
+    numbers: dict[str, pl.Series],
+    landing: Path,
+) -> None:
+    (landing / source).mkdir(parents=True, exist_ok=True)
+    date_labels = {c.label for c in SOURCES[source].columns if c.name in DATE_COLUMNS}
+    offset = 0
+    for style in files.iter_rows(named=True):
+        rows = style["rows"]
+        table = _labelled(text.slice(offset, rows), source, style["header_style"])
+        typed = {
+            label: numbers[name].slice(offset, rows)
+            for name, label in zip(text.columns, table.columns, strict=True)
+            if name in numbers
+        }
+        offset += rows
+        if style["row_number_column"]:
+            table, typed = writers.with_row_numbers(table, typed, ROW_NUMBER_LABEL)
+        path = landing / style["file_name"]
+        if style["format"] == "csv":
+            if style["encoding"] == "cp1258":
+                table = table.rename(to_cp1258_form)
+            writers.write_csv(path, table, style)
+        elif style["format"] == "parquet":
+            writers.write_parquet(path, table)
+        else:
+            dated = (
+                {render.header_labels([d], style["header_style"])[0] for d in date_labels}
+                if style["date_cells"] == "serial"
+                else set()
+            )
+            created = datetime.combine(style["extract_date"], time(7, 30))
+            writers.write_xlsx(path, table, typed, dated, created)
+
+
+def _parties(rows: pl.DataFrame, source: str) -> pl.DataFrame:
+    """Who is who in each civil event (one row per record id and role)."""
+    roles = EVENT_ROLES.get(source, {})
+    parts = [
+        rows.filter(pl.col("is_latest")).select(
+            source=pl.lit(source),
+            source_record_id="source_record_id",
+            role=pl.lit(role),
+            person_key=pl.col(key),
+        )
+        for role, key in roles.items()
+    ]
+    schema = {
+        "source": pl.String,
+        "source_record_id": pl.String,
+        "role": pl.String,
+        "person_key": pl.String,
+    }
+    return (
+        pl.concat(parts).filter(pl.col("person_key").is_not_null())
+        if parts
+        else pl.DataFrame(schema=schema)
+    )
+
+
+# --- files the ingest must reject -------------------------------------------------------------
+
+
+def write_bad_files(samples: dict[str, pl.DataFrame], landing: Path, as_of: date) -> pl.DataFrame:
+    """A dan_cu CSV without its record-id column, a bhxh CSV without a date in its name, and a
+    y_te workbook without the health-card column."""
+    stamp = (as_of - timedelta(days=3)).strftime("%Y%m%d")
+    dan_cu_id = SOURCES["dan_cu"].record_id.label
+    card = next(c.label for c in SOURCES["y_te"].columns if c.name == "health_card")
+    bad = [
+        ("dan_cu", f"dan_cu/dan_cu_bosung_{stamp}.csv", samples["dan_cu"].drop(dan_cu_id),
+         f"file.missing_column: {dan_cu_id}"),
+        ("bhxh", "bhxh/bhxh_tonghop.csv", samples["bhxh"], "file.no_extract_date"),
+        ("y_te", f"y_te/y_te_bosung_{stamp}.xlsx", samples["y_te"].drop(card),
+         f"file.missing_column: {card}"),
+    ]  # fmt: skip
+    plain = {"separator": ",", "line_ending": "\n", "text_form": "unicode", "encoding": "utf-8"}
+    for _, name, table, _ in bad:
+        path = landing / name
+        if path.suffix == ".csv":
+            writers.write_csv(path, table, plain)
+        else:
+            writers.write_xlsx(path, table, {}, set(), datetime.combine(as_of, time(7, 30)))
+    return pl.DataFrame(
+        {
+            "file_name": [name for _, name, _, _ in bad],
+            "source": [source for source, _, _, _ in bad],
+            "reason": [reason for _, _, _, reason in bad],
+            "rows": [table.height for _, _, table, _ in bad],
+        }
+    )

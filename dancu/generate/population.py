@@ -1,0 +1,622 @@
+"""The true population of Hà Nội on the `as_of` date: households, persons, family ties, events.
+
+Households are drawn first (couples with children, some with the husband's parents, elderly
+couples, people living alone, single mothers); members get ages consistent with their roles (a
+mother is 18-45 at each child's birth), and the age pyramid emerges close to Vietnam's. Then each
+person gets names, ids, codes and an address, all as whole-column numpy/polars operations.
+
+Civil events happen in the year before `as_of`: children born in it are the births, a share of
+the unmarried adults marry, and ~0.6% of persons, mostly elderly, die (they stay in the table with
+`death_date`). Nobody moves: a person's old ward and current ward are those of the household.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from dancu import admin_units
+from dancu.generate import identifiers, names
+from dancu.generate.rng import choice, stream, top_k_weighted
+
+ROLE_GRANDFATHER, ROLE_GRANDMOTHER, ROLE_HUSBAND, ROLE_WIFE, ROLE_CHILD, ROLE_SINGLE = range(6)
+
+# Household kinds and their shares; households average ~3.1 persons (Hà Nội: 3.2 to 3.3).
+KINDS = ("couple", "elder_couple", "single_young", "single_elder", "single_parent")
+KIND_SHARES = (0.69, 0.08, 0.08, 0.07, 0.08)
+THREE_GENERATION_SHARE = 0.30  # of couples whose husband is at most 55
+CHILD_COUNT_SHARES = (0.06, 0.22, 0.47, 0.19, 0.06)  # 0..4 children born to a couple
+CHILDREN_LEAVE_AT = 28  # older children have households of their own
+
+# Age bins (from, to, weight) of the person a household is drawn around.
+HUSBAND_AGES = ((22, 25, 5), (25, 30, 10), (30, 35, 13), (35, 40, 13), (40, 45, 11),
+                (45, 50, 10), (50, 55, 9), (55, 60, 7), (60, 65, 5))  # fmt: skip
+ELDER_HUSBAND_AGES = ((58, 63, 6), (63, 68, 6), (68, 73, 5), (73, 78, 3), (78, 83, 2), (83, 92, 1))
+YOUNG_SINGLE_AGES = ((20, 25, 3), (25, 30, 4), (30, 38, 3))
+ELDER_SINGLE_AGES = ((60, 65, 4), (65, 70, 4), (70, 75, 3.5), (75, 80, 3), (80, 85, 2), (85, 97, 1))
+SINGLE_MOTHER_AGES = ((25, 35, 4), (35, 45, 4), (45, 52, 2))
+
+YEAR_ONLY_SHARE = ((1950, 0.40), (1960, 0.25), (1975, 0.06))  # born before -> share year-only
+CLASSIC_MIDDLE_SHARE = ((1975, 0.55, 0.75), (1995, 0.30, 0.45), (9999, 0.08, 0.15))  # male, female
+DOUBLE_MIDDLE_SHARE = (0.03, 0.08)  # male, female: "Nguyễn Thị Thu Hà"
+NO_MIDDLE_SHARE = 0.03
+
+DEATH_RATE = 0.006
+MARRIAGE_RATE = 0.006  # marriages per person per year, so twice as many persons marry
+BHXH_SHARE_BY_AGE = ((6, 0.97), (18, 0.92), (60, 0.85), (200, 0.88))
+CMND_SHARE = 0.6  # of persons 14 or older when CCCD replaced CMND (born before 2000)
+PHONE_SHARE_ADULT = 0.92
+PHONE_SHARE_CHILD = 0.08
+
+EVENT_WINDOW_DAYS = 365
+
+
+PERSON_COLUMNS = (
+    "person_key", "household_id", "full_name", "family_name", "middle_name", "given_name", "sex",
+    "birth_date", "birth_year", "national_id", "cmnd", "ethnicity", "religion", "nationality",
+    "hometown", "old_ward_code", "ward_code", "street_address", "marital_status", "phone",
+    "bhxh_code", "health_card", "mother_key", "father_key", "spouse_key", "father_name",
+    "mother_name", "marriage_date", "is_deceased", "death_date",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Population:
+    """The truth: persons (one row each) and the civil events of the year before `as_of`."""
+
+    persons: pl.DataFrame
+    births: pl.DataFrame  # child_key, mother_key, father_key, birth_date
+    deaths: pl.DataFrame  # person_key, death_date
+    marriages: pl.DataFrame  # husband_key, wife_key, marriage_date
+    as_of: date
+
+    @property
+    def window_start(self) -> date:
+        """Events happen after this date and on or before `as_of`."""
+        return self.as_of - timedelta(days=EVENT_WINDOW_DAYS)
+
+
+def build_population(persons: int, seed: int, as_of: date) -> Population:
+    members = _members(seed, persons)
+    frame = _with_keys(members)
+    frame = _with_dates(frame, seed, as_of)
+    frame = _with_names(frame, seed)
+    frame = _with_places(frame, seed)
+    frame = _with_identifiers(frame, seed)
+    frame, marriages = _marry(frame, seed, as_of)
+    births = _births(frame, as_of)
+    frame, deaths = _die(frame, seed, as_of, births, marriages)
+    return Population(frame.select(PERSON_COLUMNS), births, deaths, marriages, as_of)
+
+
+# --- households and members -------------------------------------------------------------------
+
+
+def _ages(rng: np.random.Generator, bins, size: int) -> np.ndarray:
+    """Continuous ages: a bin by weight, then uniform inside it."""
+    lows, highs, weights = (np.asarray(x, dtype=np.float64) for x in zip(*bins, strict=True))
+    pick = choice(rng, weights, size)
+    return lows[pick] + rng.random(size) * (highs[pick] - lows[pick])
+
+
+def _frame(hh: np.ndarray, role: int, age: np.ndarray, female, marital) -> pl.DataFrame:
+    size = len(hh)
+    return pl.DataFrame(
+        {
+            "hh": hh.astype(np.int64),
+            "role": np.full(size, role, dtype=np.int8),
+            "age": age.astype(np.float64),
+            "female": np.broadcast_to(np.asarray(female, dtype=bool), size),
+            "marital_status": np.broadcast_to(np.asarray(marital, dtype=object), size).astype(str),
+        }
+    )
+
+
+def _mother_age_at_birth(rng: np.random.Generator, size: int) -> np.ndarray:
+    return np.clip(rng.normal(27.5, 5.0, size), 18.5, 44.5)
+
+
+def _members(seed: int, persons: int) -> pl.DataFrame:
+    """Exactly `persons` members of whole households (the last one may be cut short)."""
+    households = int(persons / 3.0) + 16
+    while True:
+        members = _draw_members(stream(seed, f"households.{households}"), households)
+        if members.height >= persons:
+            return members.head(persons)
+        households *= 2
+
+
+def _draw_members(rng: np.random.Generator, households: int) -> pl.DataFrame:
+    kind = choice(rng, KIND_SHARES, households)
+    hh_of = {k: np.flatnonzero(kind == i) for i, k in enumerate(KINDS)}
+    parts = []
+
+    couples = np.concatenate([hh_of["couple"], hh_of["elder_couple"]])
+    husband_age = np.concatenate(
+        [
+            _ages(rng, HUSBAND_AGES, len(hh_of["couple"])),
+            _ages(rng, ELDER_HUSBAND_AGES, len(hh_of["elder_couple"])),
+        ]
+    )
+    wife_age = np.maximum(husband_age - np.clip(rng.normal(3.0, 3.0, len(couples)), -3, 12), 19.0)
+    parts.append(_frame(couples, ROLE_HUSBAND, husband_age, False, names.MARITAL_MARRIED))
+    parts.append(_frame(couples, ROLE_WIFE, wife_age, True, names.MARITAL_MARRIED))
+
+    # The husband's parents live with a share of the younger couples.
+    young = husband_age <= 55
+    three_gen = young & (rng.random(len(couples)) < THREE_GENERATION_SHARE)
+    son_age = husband_age[three_gen]
+    grandmother_age = son_age + _mother_age_at_birth(rng, len(son_age))
+    grandfather_age = grandmother_age + np.clip(rng.normal(3.0, 3.0, len(son_age)), -3, 12)
+    survives = 1 / (1 + np.exp((np.stack([grandfather_age, grandmother_age]) - 84) / 5))
+    alive = rng.random(survives.shape) < survives
+    both = alive[0] & alive[1]
+    for role, age, keep, female in (
+        (ROLE_GRANDFATHER, grandfather_age, alive[0], False),
+        (ROLE_GRANDMOTHER, grandmother_age, alive[1], True),
+    ):
+        status = np.where(both[keep], names.MARITAL_MARRIED, names.MARITAL_WIDOWED)
+        parts.append(_frame(couples[three_gen][keep], role, age[keep], female, status))
+
+    single_mothers = hh_of["single_parent"]
+    mother_age = _ages(rng, SINGLE_MOTHER_AGES, len(single_mothers))
+    mother_status = np.asarray(
+        [names.MARITAL_DIVORCED, names.MARITAL_WIDOWED, names.MARITAL_SINGLE], dtype=object
+    )[choice(rng, [0.5, 0.2, 0.3], len(single_mothers))]
+    parts.append(_frame(single_mothers, ROLE_WIFE, mother_age, True, mother_status))
+
+    # Children: per mother a count, per child the mother's age at its birth.
+    mothers = np.concatenate([couples, single_mothers])
+    mothers_age = np.concatenate([wife_age, mother_age])
+    count = np.concatenate(
+        [
+            choice(rng, CHILD_COUNT_SHARES, len(couples)),
+            choice(rng, [0.0, 0.6, 0.35, 0.05], len(single_mothers)),
+        ]
+    )
+    child_hh = np.repeat(mothers, count)
+    child_age = np.repeat(mothers_age, count) - _mother_age_at_birth(rng, len(child_hh))
+    at_home = (child_age >= 0) & (child_age <= CHILDREN_LEAVE_AT)
+    child_female = rng.random(len(child_hh)) >= 0.525  # Vietnam's sex ratio at birth ~1.11
+    parts.append(
+        _frame(
+            child_hh[at_home],
+            ROLE_CHILD,
+            child_age[at_home],
+            child_female[at_home],
+            names.MARITAL_SINGLE,
+        )
+    )
+
+    young_singles = hh_of["single_young"]
+    parts.append(
+        _frame(
+            young_singles,
+            ROLE_SINGLE,
+            _ages(rng, YOUNG_SINGLE_AGES, len(young_singles)),
+            rng.random(len(young_singles)) < 0.5,
+            np.where(
+                rng.random(len(young_singles)) < 0.9, names.MARITAL_SINGLE, names.MARITAL_DIVORCED
+            ),
+        )
+    )
+    elders = hh_of["single_elder"]
+    parts.append(
+        _frame(
+            elders,
+            ROLE_SINGLE,
+            _ages(rng, ELDER_SINGLE_AGES, len(elders)),
+            rng.random(len(elders)) < 0.72,
+            np.asarray(
+                [names.MARITAL_WIDOWED, names.MARITAL_DIVORCED, names.MARITAL_SINGLE], dtype=object
+            )[choice(rng, [0.8, 0.1, 0.1], len(elders))],
+        )
+    )
+    return pl.concat(parts).sort(
+        ["hh", "role", "age"], descending=[False, False, True], maintain_order=True
+    )
+
+
+def _with_keys(members: pl.DataFrame) -> pl.DataFrame:
+    """Person keys, household ids and the keys of mother, father and spouse."""
+    frame = members.with_columns(
+        person_key=pl.format("P{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(8)),
+        household_id=pl.format("H{}", (pl.col("hh") + 1).cast(pl.String).str.zfill(7)),
+    )
+
+    def key_of(role: int) -> pl.Expr:
+        return pl.col("person_key").filter(pl.col("role") == role).first()
+
+    heads = frame.group_by("hh").agg(
+        gf=key_of(ROLE_GRANDFATHER),
+        gm=key_of(ROLE_GRANDMOTHER),
+        husband=key_of(ROLE_HUSBAND),
+        wife=key_of(ROLE_WIFE),
+    )
+    role = pl.col("role")
+    return (
+        frame.join(heads, on="hh", how="left", maintain_order="left")
+        .with_columns(
+            father_key=pl.when(role == ROLE_CHILD)
+            .then("husband")
+            .when(role == ROLE_HUSBAND)
+            .then("gf"),
+            mother_key=pl.when(role == ROLE_CHILD)
+            .then("wife")
+            .when(role == ROLE_HUSBAND)
+            .then("gm"),
+            spouse_key=pl.when(role == ROLE_HUSBAND)
+            .then("wife")
+            .when(role == ROLE_WIFE)
+            .then("husband")
+            .when(role == ROLE_GRANDFATHER)
+            .then("gm")
+            .when(role == ROLE_GRANDMOTHER)
+            .then("gf"),
+        )
+        .drop("gf", "gm", "husband", "wife")
+    )
+
+
+# --- dates, names, places, identifiers --------------------------------------------------------
+
+
+def _with_dates(frame: pl.DataFrame, seed: int, as_of: date) -> pl.DataFrame:
+    """Birth dates from ages; some elderly people have only a known birth year."""
+    rng = stream(seed, "birth_dates")
+    days = np.floor(frame["age"].to_numpy() * 365.2425).astype(np.int64)
+    birth = np.datetime64(as_of) - days.astype("timedelta64[D]")
+    year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
+    share = np.zeros(len(year))
+    for before, p in reversed(YEAR_ONLY_SHARE):
+        share[year < before] = p
+    year_only = rng.random(len(year)) < share
+    return frame.with_columns(
+        birth_date=pl.Series(birth).cast(pl.Date).set(pl.Series(year_only), None),
+        birth_year=pl.Series(year, dtype=pl.Int32),
+        sex=pl.when("female")
+        .then(pl.lit(names.SEX_LABELS[1]))
+        .otherwise(pl.lit(names.SEX_LABELS[0])),
+    )
+
+
+def _weighted_names(table) -> tuple[np.ndarray, np.ndarray]:
+    labels, weights = zip(*table, strict=True)
+    return np.asarray(labels, dtype=object), np.asarray(weights, dtype=np.float64)
+
+
+def _given_weights(count: int) -> np.ndarray:
+    """Zipf weights by list position, the head replaced by the hand-set weights."""
+    weights = 30.0 / (np.arange(count) + 3.0) ** 1.1
+    head = np.asarray(names.GIVEN_HEAD_WEIGHT) / 10.0
+    weights[: len(head)] = head
+    return weights
+
+
+def _draw_given(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
+    given = np.empty(len(female), dtype=object)
+    for is_female, table in ((False, names.MALE_GIVEN), (True, names.FEMALE_GIVEN)):
+        mask = female == is_female
+        pick = choice(rng, _given_weights(len(table)), int(mask.sum()))
+        given[mask] = np.asarray(table, dtype=object)[pick]
+    return given
+
+
+def _draw_middle(rng: np.random.Generator, female: np.ndarray, year: np.ndarray) -> np.ndarray:
+    """Middle names by sex and cohort: "Văn"/"Thị" fade after 1975; some have two, a few none."""
+    size = len(female)
+    classic_share = np.zeros(size)
+    for before, male_share, female_share in reversed(CLASSIC_MIDDLE_SHARE):
+        classic_share[year < before] = np.where(female, female_share, male_share)[year < before]
+    classic = rng.random(size) < classic_share
+    other = np.empty(size, dtype=object)
+    for is_female, table in ((False, names.MALE_MIDDLE), (True, names.FEMALE_MIDDLE)):
+        mask = female == is_female
+        labels, weights = _weighted_names(table)
+        other[mask] = labels[choice(rng, weights, int(mask.sum()))]
+    classic_name = np.where(female, names.FEMALE_CLASSIC_MIDDLE, names.MALE_CLASSIC_MIDDLE)
+    male_double, female_double = DOUBLE_MIDDLE_SHARE
+    double = classic & (rng.random(size) < np.where(female, female_double, male_double))
+    middle = np.where(classic, classic_name, other).astype(object)
+    middle[double] = classic_name[double] + " " + other[double]
+    middle[rng.random(size) < NO_MIDDLE_SHARE] = None
+    return middle
+
+
+def _with_names(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """Names: children take the father's family name (the mother's when no father lives with them);
+    a husband living with his parents has his father's."""
+    rng = stream(seed, "names")
+    female = frame["female"].to_numpy()
+    year = frame["birth_year"].to_numpy()
+    family_labels, family_weights = _weighted_names(names.FAMILY_NAMES)
+    own_family = family_labels[choice(rng, family_weights, frame.height)]
+    frame = frame.with_columns(
+        own_family=pl.Series(own_family, dtype=pl.String),
+        middle_name=pl.Series(_draw_middle(rng, female, year), dtype=pl.String),
+        given_name=pl.Series(_draw_given(rng, female), dtype=pl.String),
+    )
+    family = _inherit(frame, "own_family", lineage=("father_key", "mother_key"))
+    frame = frame.with_columns(family_name=family).with_columns(
+        full_name=pl.concat_str(
+            ["family_name", "middle_name", "given_name"], separator=" ", ignore_nulls=True
+        )
+    )
+    return pl.concat([frame.drop("own_family"), _parent_names(frame, rng)], how="horizontal")
+
+
+def _inherit(frame: pl.DataFrame, column: str, lineage: tuple[str, ...]) -> pl.Series:
+    """`column` passed down from the first parent present, two generations deep (grandfather ->
+    husband -> child), since a parent's own value may itself be inherited."""
+    values = frame[column]
+    for _ in range(2):
+        lookup = frame.select(pl.col("person_key").alias("parent"), values.alias("inherited"))
+        inherited = [
+            frame.select(pl.col(parent).alias("parent")).join(
+                lookup, on="parent", how="left", maintain_order="left"
+            )["inherited"]
+            for parent in lineage
+        ]
+        values = pl.select(pl.coalesce([*inherited, values])).to_series().alias(column)
+    return values
+
+
+def _parent_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """Parents' names as the registry holds them: the real person's name where the parent is in
+    the population, otherwise a plausible one (the father shares the family name)."""
+    size = frame.height
+    family_labels, family_weights = _weighted_names(names.FAMILY_NAMES)
+    year = frame["birth_year"].to_numpy() - 28
+    male, female = np.zeros(size, dtype=bool), np.ones(size, dtype=bool)
+    made = pl.DataFrame(
+        {
+            "father_family": frame["family_name"],
+            "father_middle": pl.Series(_draw_middle(rng, male, year), dtype=pl.String),
+            "father_given": pl.Series(_draw_given(rng, male), dtype=pl.String),
+            "mother_family": family_labels[choice(rng, family_weights, size)].astype(str),
+            "mother_middle": pl.Series(_draw_middle(rng, female, year), dtype=pl.String),
+            "mother_given": pl.Series(_draw_given(rng, female), dtype=pl.String),
+        }
+    )
+    lookup = frame.select("person_key", "full_name")
+
+    def real(parent: str) -> pl.Series:
+        return (
+            frame.select(pl.col(parent).alias("person_key"))
+            .join(lookup, on="person_key", how="left", maintain_order="left")
+            .get_column("full_name")
+        )
+
+    def made_name(parent: str) -> pl.Expr:
+        parts = [f"{parent}_family", f"{parent}_middle", f"{parent}_given"]
+        return pl.concat_str(parts, separator=" ", ignore_nulls=True)
+
+    return made.select(
+        father_name=pl.coalesce(pl.lit(real("father_key")), made_name("father")),
+        mother_name=pl.coalesce(pl.lit(real("mother_key")), made_name("mother")),
+    )
+
+
+def _ward_weights(rng: np.random.Generator, wards: pl.DataFrame) -> np.ndarray:
+    """Urban wards are denser than rural communes; each ward varies around its type's mean."""
+    by_type = {"Phường": 1.3, "Thị trấn": 1.0, "Xã": 0.9}
+    base = wards["old_ward_type"].replace_strict(by_type, default=1.0).to_numpy()
+    return base * rng.lognormal(0.0, 0.35, wards.height)
+
+
+def _street_addresses(rng: np.random.Generator, rural: np.ndarray) -> pl.Series:
+    """Street part: "Số 12, ngõ 34, phố Huỳnh Thúc Kháng" in towns, "Xóm 3, thôn Đoài" in
+    communes."""
+    size = len(rural)
+    house = pl.Series(rng.integers(1, 200, size)).cast(pl.String)
+    lane = pl.Series(rng.integers(1, 400, size)).cast(pl.String)
+    alley = pl.Series(rng.integers(1, 60, size)).cast(pl.String)
+    street = pl.Series(np.asarray(names.STREETS)[rng.integers(0, len(names.STREETS), size)])
+    village = pl.Series(np.asarray(names.VILLAGES)[rng.integers(0, len(names.VILLAGES), size)])
+    hamlet = pl.Series(rng.integers(1, 15, size)).cast(pl.String)
+    style = pl.Series(rng.integers(0, 3, size))
+    urban = (
+        pl.when(style == 0)
+        .then(pl.format("Số {}, ngõ {}, phố {}", house, lane, street))
+        .when(style == 1)
+        .then(pl.format("Số {}, phố {}", house, street))
+        .otherwise(
+            pl.format("Số {}, ngách {}/{}, ngõ {}, đường {}", house, alley, lane, lane, street)
+        )
+    )
+    countryside = (
+        pl.when(style == 0)
+        .then(pl.format("Xóm {}, thôn {}", hamlet, village))
+        .otherwise(pl.format("Thôn {}", village))
+    )
+    return pl.select(pl.when(pl.Series(rural)).then(countryside).otherwise(urban)).to_series()
+
+
+def _hometowns(rng: np.random.Generator, province: np.ndarray) -> pl.Series:
+    """A random old ward of each given province: "Xã Hải Anh, Huyện Hải Hậu, Tỉnh Nam Định"."""
+    wards = admin_units.old_wards().sort("old_province_code", "old_ward_code")
+    codes = wards["old_province_code"].cast(pl.Int64).to_numpy()
+    start = np.searchsorted(codes, province % 100, side="left")
+    stop = np.searchsorted(codes, province % 100, side="right")
+    pick = start + (rng.random(len(province)) * (stop - start)).astype(np.int64)
+    text = wards.select(
+        pl.concat_str(["old_ward_name", "old_district_name", "old_province_name"], separator=", ")
+    ).to_series()
+    return text.gather(pick)
+
+
+def _with_places(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """Ward, street address, ethnicity and religion per household; birth province per person."""
+    rng = stream(seed, "places")
+    conversion = admin_units.ward_conversion()
+    households = frame["hh"].max() + 1
+    ward = choice(rng, _ward_weights(rng, conversion), households)
+    rural = (conversion["old_ward_type"] == "Xã").to_numpy()[ward]
+    ethnic_labels, ethnic_weights = _weighted_names(names.ETHNIC_GROUPS)
+    religion_labels, religion_weights = _weighted_names(names.RELIGIONS)
+    per_household = pl.DataFrame(
+        {
+            "hh": np.arange(households),
+            "old_ward_code": conversion["old_ward_code"].gather(ward),
+            "ward_code": conversion["ward_code"].gather(ward),
+            "street_address": _street_addresses(rng, rural),
+            "ethnicity": ethnic_labels[choice(rng, ethnic_weights, households)].astype(str),
+            "religion": religion_labels[choice(rng, religion_weights, households)].astype(str),
+        }
+    )
+    codes, weights = _weighted_names(names.BIRTH_PROVINCES)
+    province = codes[choice(rng, weights, frame.height)].astype(np.int64)
+    born_here = (frame["age"].to_numpy() < 18) & (rng.random(frame.height) < 0.9)
+    province[born_here] = 1
+    home = province.copy()
+    moved = rng.random(frame.height) < 0.4
+    home[moved] = codes[choice(rng, weights, int(moved.sum()))].astype(np.int64)
+    frame = frame.with_columns(
+        id_province=pl.Series(province),
+        hometown=_hometowns(rng, home),
+        nationality=pl.lit(names.NATIONALITY),
+    )
+    return frame.join(per_household, on="hh", how="left", maintain_order="left").with_columns(
+        hometown=_inherit(frame, "hometown", lineage=("father_key", "mother_key"))
+    )
+
+
+def _with_identifiers(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
+    rng = stream(seed, "identifiers")
+    size = frame.height
+    age = frame["age"].to_numpy()
+    year = frame["birth_year"].to_numpy().astype(np.int64)
+    province = frame["id_province"].to_numpy()
+    national_id = identifiers.national_ids(rng, province, year, frame["female"].to_numpy())
+
+    has_cmnd = (year < 2000) & (rng.random(size) < CMND_SHARE)
+    bhxh_share = np.zeros(size)
+    for below, share in reversed(BHXH_SHARE_BY_AGE):
+        bhxh_share[age < below] = share
+    has_bhxh = rng.random(size) < bhxh_share
+    bhxh = identifiers.bhxh_codes(rng, size)
+    card = identifiers.health_cards(identifiers.card_groups(rng, age), bhxh)
+    has_phone = rng.random(size) < np.where(age >= 15, PHONE_SHARE_ADULT, PHONE_SHARE_CHILD)
+    phone = identifiers.phone_numbers(rng, size)
+    return frame.with_columns(
+        national_id=national_id,
+        cmnd=identifiers.cmnd_numbers(rng, province).set(pl.Series(~has_cmnd), None),
+        bhxh_code=bhxh.set(pl.Series(~has_bhxh), None),
+        health_card=card.set(pl.Series(~has_bhxh), None),
+        phone=phone.set(pl.Series(~has_phone), None),
+    )
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def _event_dates(rng: np.random.Generator, after: np.ndarray, as_of: date) -> pl.Series:
+    """A uniform date in (after, as_of] (as_of itself when `after` is as_of); `after` in
+    datetime64[D]."""
+    last = np.datetime64(as_of, "D")
+    first = np.minimum(after + np.timedelta64(1, "D"), last)
+    span = (last - first).astype(np.int64)
+    offset = (rng.random(len(after)) * (span + 1)).astype(np.int64)
+    return pl.Series(first + offset.astype("timedelta64[D]"))
+
+
+def _marry(frame: pl.DataFrame, seed: int, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Unmarried adults of legal age at the date (men 20+, women 18+) marry; partners of similar
+    age are paired rank by rank, and never within one household."""
+    rng = stream(seed, "marriages")
+    count = round(MARRIAGE_RATE * frame.height)
+    age = frame["age"].to_numpy()
+    single = (frame["marital_status"] == names.MARITAL_SINGLE).to_numpy()
+    female = frame["female"].to_numpy()
+
+    def pick(is_female: bool, lowest: float, peak: float) -> np.ndarray:
+        eligible = single & (female == is_female) & (age >= lowest) & (age <= 40)
+        weights = np.where(eligible, np.exp(-(((age - peak) / 5.0) ** 2)), 0.0)
+        chosen = top_k_weighted(rng, weights, count)
+        return chosen[np.argsort(age[chosen], kind="stable")]
+
+    men, women = pick(False, 21.0, 29.0), pick(True, 19.0, 26.0)
+    pairs = min(len(men), len(women))
+    men, women = men[:pairs], women[:pairs]
+    hh = frame["hh"].to_numpy()
+    apart = hh[men] != hh[women]
+    men, women = men[apart], women[apart]
+    window_start = np.datetime64(as_of - timedelta(days=EVENT_WINDOW_DAYS))
+    keys = frame["person_key"]
+    marriages = pl.DataFrame(
+        {
+            "husband_key": keys.gather(men),
+            "wife_key": keys.gather(women),
+            "marriage_date": _event_dates(rng, np.full(len(men), window_start), as_of).cast(
+                pl.Date
+            ),
+        }
+    )
+    spouses = pl.concat(
+        [
+            marriages.select(
+                person_key="husband_key", new_spouse="wife_key", marriage_date="marriage_date"
+            ),
+            marriages.select(
+                person_key="wife_key", new_spouse="husband_key", marriage_date="marriage_date"
+            ),
+        ]
+    )
+    married = frame.join(spouses, on="person_key", how="left", maintain_order="left")
+    return (
+        married.with_columns(
+            spouse_key=pl.coalesce("new_spouse", "spouse_key"),
+            marital_status=pl.when(pl.col("new_spouse").is_not_null())
+            .then(pl.lit(names.MARITAL_MARRIED))
+            .otherwise("marital_status"),
+        ).drop("new_spouse"),
+        marriages.sort("marriage_date", "husband_key"),
+    )
+
+
+def _births(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    start = as_of - timedelta(days=EVENT_WINDOW_DAYS)
+    return (
+        frame.filter(pl.col("birth_date") > start, pl.col("mother_key").is_not_null())
+        .select(
+            child_key="person_key",
+            mother_key="mother_key",
+            father_key="father_key",
+            birth_date="birth_date",
+        )
+        .sort("birth_date", "child_key")
+    )
+
+
+def _die(
+    frame: pl.DataFrame, seed: int, as_of: date, births: pl.DataFrame, marriages: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """~0.6% die, with a Gompertz hazard (mostly the elderly) and a small infant risk. Parents
+    of this year's newborns and this year's newlyweds are spared, so every event stays possible."""
+    rng = stream(seed, "deaths")
+    age = frame["age"].to_numpy()
+    hazard = np.exp(0.09 * (age - 85.0)) + np.where(age < 1, 0.01, 0.0)
+    spared = pl.concat(
+        [
+            births["mother_key"],
+            births["father_key"],
+            marriages["husband_key"],
+            marriages["wife_key"],
+        ]
+    ).drop_nulls()
+    hazard[frame["person_key"].is_in(spared.implode()).to_numpy()] = 0.0
+    dying = top_k_weighted(rng, hazard, round(DEATH_RATE * frame.height))
+    window_start = np.datetime64(as_of - timedelta(days=EVENT_WINDOW_DAYS))
+    born = frame["birth_date"].gather(dying).to_numpy().astype("datetime64[D]")
+    after = np.where(np.isnat(born), window_start, np.maximum(born, window_start))
+    deaths = pl.DataFrame(
+        {
+            "person_key": frame["person_key"].gather(dying),
+            "death_date": _event_dates(rng, after, as_of).cast(pl.Date),
+        }
+    )
+    frame = frame.join(deaths, on="person_key", how="left", maintain_order="left").with_columns(
+        is_deceased=pl.col("death_date").is_not_null()
+    )
+    return frame, deaths.sort("death_date", "person_key")

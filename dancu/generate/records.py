@@ -1,0 +1,608 @@
+"""Which records each source holds, in which extract file, with which (still clean) values.
+
+Each builder returns a `Placement`: the files (one row each, before styles) and the rows, with
+the source's canonical columns as structured values (dates as dates, names as plain Unicode),
+the record id, the person it describes and the true values to score repairs against.
+
+Extract dates follow the sources' rhythms. dan_cu: one file per old ward dated before the July
+2025 reform (for the half of the old wards whose files are still on the landing folder), then per
+current ward a file between the reform and the last month and weekly deltas in the month before
+`as_of`. bhxh: per old district an older file and a recent one. y_te: per facility an
+older and a recent register. Civil events: one file per month of registration. A record extracted
+again later carries changed values (new phone, status after marriage, re-typed text), so the
+latest-extract-wins rule has work to do; a person registered twice in dan_cu gets two record ids.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import polars as pl
+
+from dancu import admin_units
+from dancu.generate import identifiers, names
+from dancu.generate.noise import rewrite, strip_marks
+from dancu.generate.population import Population
+from dancu.generate.render import address_text
+from dancu.generate.rng import choice, stream, unique_serials
+from dancu.generate.styles import REFORM_DATE
+
+REGISTRATION_LAG_DAYS = 15  # a newborn reaches the registry about two weeks after birth
+OLD_HISTORY_DAYS = 660  # the oldest extracts still on the landing folder
+RECENT_DAYS = 30  # "the month before as_of"
+RECENT_WEEKS = ("week1", "week2", "week3", "week4")  # dan_cu sends weekly deltas lately
+
+DAN_CU_PERIOD_SHARES = (0.30, 0.12, *[0.58 / len(RECENT_WEEKS)] * len(RECENT_WEEKS))  # old, mid,
+# then each week: the extract in which a record was last sent
+DAN_CU_OLD_FILE_SHARE = 0.5  # old wards whose pre-reform file is still on the landing folder
+DAN_CU_RESENT_SHARE = 0.12  # older records sent again in the recent extract
+DAN_CU_RESENT_AFTER_MARRIAGE = 0.7
+DAN_CU_DUPLICATE_SHARE = 0.008  # persons registered twice under two record ids
+PHONE_CHANGED_SHARE = 0.3  # of superseded rows: the person has a new number since
+PARENT_NAME_MISSING = {"elderly": 0.4, "other": 0.05}
+BHXH_OLD_SHARE = 0.35
+BHXH_RESENT_SHARE = 0.10
+BHXH_CMND_SHARE = 0.03  # of holders of an old id: it is still in the CCCD/CMND column
+BHXH_CHILD_ID_MISSING = 0.3
+Y_TE_PATIENT_SHARE = ((6, 0.45), (18, 0.2), (60, 0.2), (200, 0.5))
+Y_TE_SECOND_FACILITY = 0.10
+Y_TE_REVISIT = 0.4
+Y_TE_CHILDREN_ONLY = "nhitw"
+EVENT_CORRECTION_SHARE = {"khai_sinh": 0.10, "khai_tu": 0.05, "ket_hon": 0.05}
+NEW_CODE_AFTER_REFORM = 0.9  # registrations after the reform that already carry new codes
+HOSPITAL_DEATH_SHARE = 0.45
+
+
+@dataclass(frozen=True)
+class Placement:
+    files: pl.DataFrame  # file_key, part, extract_date, scheme (+ format for y_te)
+    rows: pl.DataFrame  # file_key, source_record_id, person_key, canonical columns, truth
+
+
+def random_dates(rng: np.random.Generator, low, high, size: int) -> pl.Series:
+    """Uniform dates in [low, high], bounds as dates or datetime64[D] arrays."""
+    low = np.asarray(low, dtype="datetime64[D]")
+    high = np.asarray(high, dtype="datetime64[D]")
+    span = np.maximum((high - low).astype(np.int64), 0)
+    offset = (rng.random(size) * (span + 1)).astype(np.int64)
+    return pl.Series(low + offset.astype("timedelta64[D]")).cast(pl.Date)
+
+
+def record_ids(rng: np.random.Generator, prefix: str, size: int, digits: int = 9) -> pl.Series:
+    serial = unique_serials(rng, np.zeros(size, dtype=np.int64), 10**digits)
+    return prefix + pl.Series(serial).cast(pl.String).str.zfill(digits)
+
+
+def person_view(population: Population) -> pl.DataFrame:
+    """Persons with the names of their old ward, old district and current ward."""
+    old = admin_units.ward_conversion().select(
+        "old_ward_code", "old_ward_name", "old_district_name"
+    )
+    current = admin_units.current_wards().select("ward_code", "ward_name")
+    return (
+        population.persons.join(old, on="old_ward_code", how="left", maintain_order="left")
+        .join(current, on="ward_code", how="left", maintain_order="left")
+        .with_columns(
+            known_from=pl.coalesce("birth_date", pl.date(pl.col("birth_year"), 1, 1)).dt.offset_by(
+                f"{REGISTRATION_LAG_DAYS}d"
+            )
+        )
+    )
+
+
+def truth(prefix: str = "") -> list[pl.Expr]:
+    """The clean values of the person a row describes (columns of `person_view`)."""
+    return [
+        pl.col(prefix + "full_name").alias("true_full_name"),
+        pl.col(prefix + "national_id").alias("true_national_id"),
+        pl.col(prefix + "birth_date").alias("true_birth_date"),
+        pl.col(prefix + "birth_year").alias("true_birth_year"),
+        pl.col(prefix + "sex").alias("true_sex"),
+        pl.col(prefix + "ward_code").alias("true_ward_code"),
+    ]
+
+
+def _periods(as_of: date) -> dict[str, tuple[date, date]]:
+    """Date ranges of the extract periods: the reform splits old from mid; the recent month is
+    also cut into weeks."""
+    if as_of < REFORM_DATE + timedelta(days=2 * RECENT_DAYS):
+        raise ValueError(f"as_of must be on or after {REFORM_DATE + timedelta(days=60)}")
+    recent_start = as_of - timedelta(days=RECENT_DAYS - 1)
+    week_days = RECENT_DAYS // len(RECENT_WEEKS)
+    weeks = {
+        week: (
+            recent_start + timedelta(days=k * week_days),
+            as_of
+            if k == len(RECENT_WEEKS) - 1
+            else recent_start + timedelta(days=(k + 1) * week_days - 1),
+        )
+        for k, week in enumerate(RECENT_WEEKS)
+    }
+    return {
+        "old": (as_of - timedelta(days=OLD_HISTORY_DAYS), REFORM_DATE - timedelta(days=1)),
+        "mid": (REFORM_DATE + timedelta(days=3), recent_start - timedelta(days=2)),
+        "recent": (recent_start, as_of),
+        **weeks,
+    }
+
+
+def _files(rng: np.random.Generator, parts: pl.Series, period: str, span, new_share: float):
+    """One file per part in a period; after the reform some systems still write old units."""
+    size = len(parts)
+    scheme = np.where(rng.random(size) < new_share, "new", "old")
+    return pl.DataFrame(
+        {
+            "file_key": period + ":" + parts,
+            "part": parts,
+            "period": period,
+            "extract_date": random_dates(rng, span[0], span[1], size),
+            "scheme": scheme,
+        }
+    )
+
+
+def _date_of(files: pl.DataFrame, period: str, part: pl.Series) -> pl.Series:
+    lookup = files.filter(pl.col("period") == period).select("file_key", "extract_date")
+    keys = pl.DataFrame({"file_key": period + ":" + part})
+    return keys.join(lookup, on="file_key", how="left", maintain_order="left")["extract_date"]
+
+
+def _place(
+    people: pl.DataFrame, files: pl.DataFrame, wanted: np.ndarray, parts: dict
+) -> pl.DataFrame:
+    """The file of each person: the wanted period when the person is known to the source by
+    that extract date, else the next period that works; persons known to none are left out."""
+    dates = {p: _date_of(files, p, people[col]) for p, col in parts.items()}
+    periods = list(parts)
+    chosen = pl.lit(None, dtype=pl.String)
+    # Try the wanted period first, then each later one.
+    for start in range(len(periods)):
+        later = periods[start:]
+        pick = pl.lit(None, dtype=pl.String)
+        for candidate in reversed(later):
+            ok = pl.lit(dates[candidate]) >= pl.col("known_from")
+            pick = pl.when(ok).then(pl.lit(candidate)).otherwise(pick)
+        chosen = pl.when(pl.lit(pl.Series(wanted == start))).then(pick).otherwise(chosen)
+    placed = people.with_columns(period=chosen).filter(pl.col("period").is_not_null())
+    part = pl.lit(None, dtype=pl.String)
+    for period, col in parts.items():
+        part = pl.when(pl.col("period") == period).then(pl.col(col)).otherwise(part)
+    return placed.with_columns(file_key=pl.col("period") + ":" + part)
+
+
+def _with_file_dates(rows: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
+    return rows.join(
+        files.select("file_key", "extract_date", "scheme"),
+        on="file_key",
+        how="left",
+        maintain_order="left",
+    )
+
+
+def _resend(rows: pl.DataFrame, mask: pl.Expr, part: str, period: str) -> pl.DataFrame:
+    """Copies of the masked rows in the `period` file of their `part`, same record id."""
+    again = rows.filter(mask).with_columns(period=pl.lit(period))
+    return again.with_columns(file_key=period + ":" + pl.col(part)).drop("extract_date", "scheme")
+
+
+def _at_extract(rows: pl.DataFrame) -> pl.DataFrame:
+    """Marital status as it stood at the extract date (a marriage after it is not known yet)."""
+    married_later = pl.col("marriage_date") > pl.col("extract_date")
+    return rows.with_columns(
+        marital_status=pl.when(married_later)
+        .then(pl.lit(names.MARITAL_SINGLE))
+        .otherwise("marital_status"),
+    )
+
+
+def _phones_changed(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+    """A superseded row may hold the number the person had before."""
+    changed = (
+        rows["superseded"] & pl.Series(rng.random(rows.height) < PHONE_CHANGED_SHARE)
+    ).to_numpy()
+    before = identifiers.phone_numbers(rng, rows.height)
+    return rows.with_columns(
+        phone=pl.when(pl.lit(pl.Series(changed)) & pl.col("phone").is_not_null())
+        .then(pl.lit(before))
+        .otherwise("phone")
+    )
+
+
+def _superseded() -> pl.Expr:
+    """Rows that a later extract of the same record replaces."""
+    return pl.col("extract_date") < pl.col("extract_date").max().over("source_record_id")
+
+
+# --- person sources ---------------------------------------------------------------------------
+
+
+def dan_cu(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+    rng = stream(seed, "place.dan_cu")
+    span = _periods(population.as_of)
+    old_codes = admin_units.ward_conversion()["old_ward_code"]
+    old_codes = old_codes.filter(pl.Series(rng.random(len(old_codes)) < DAN_CU_OLD_FILE_SHARE))
+    new_codes = admin_units.current_wards()["ward_code"]
+    files = pl.concat(
+        [
+            _files(rng, old_codes, "old", span["old"], new_share=0.0),
+            _files(rng, new_codes, "mid", span["mid"], new_share=0.6),
+            *(_files(rng, new_codes, week, span[week], new_share=0.85) for week in RECENT_WEEKS),
+        ]
+    )
+    parts = {"old": "old_ward_code", "mid": "ward_code"} | dict.fromkeys(RECENT_WEEKS, "ward_code")
+    wanted = choice(rng, DAN_CU_PERIOD_SHARES, people.height)
+    placed = _place(people, files, wanted, parts)
+    placed = _with_file_dates(placed, files).with_columns(
+        source_record_id=record_ids(rng, "HS", placed.height)
+    )
+
+    # Records sent again go into the last weekly delta.
+    last_week = RECENT_WEEKS[-1]
+    recent_date = _date_of(files, last_week, placed["ward_code"])
+    resend = pl.col("period").is_in(["old", "mid"]) & (
+        pl.lit(pl.Series(rng.random(placed.height) < DAN_CU_RESENT_SHARE))
+        | (
+            (pl.col("marriage_date") > pl.col("extract_date"))
+            & (pl.col("marriage_date") <= pl.lit(recent_date))
+            & pl.lit(pl.Series(rng.random(placed.height) < DAN_CU_RESENT_AFTER_MARRIAGE))
+        )
+    )
+    again = _with_file_dates(_resend(placed, resend, "ward_code", last_week), files)
+
+    twice = people.filter(pl.Series(rng.random(people.height) < DAN_CU_DUPLICATE_SHARE))
+    duplicates = _place(twice, files, choice(rng, DAN_CU_PERIOD_SHARES, twice.height), parts)
+    duplicates = _with_file_dates(duplicates, files).with_columns(
+        source_record_id=record_ids(rng, "HT", duplicates.height)
+    )
+
+    rows = pl.concat([placed, again, duplicates], how="diagonal")
+    rows = _at_extract(rows).with_columns(superseded=_superseded())
+    rows = _phones_changed(rows, rng)
+    size = rows.height
+    elderly = (pl.col("birth_year") < population.as_of.year - 60).fill_null(False)
+    missing = (
+        pl.when(elderly)
+        .then(PARENT_NAME_MISSING["elderly"])
+        .otherwise(PARENT_NAME_MISSING["other"])
+    )
+    u_father, u_mother = (pl.lit(pl.Series(rng.random(size))) for _ in range(2))
+    back = pl.lit(pl.Series(rng.integers(0, 46, size)))
+    updated = pl.col("extract_date") - pl.duration(days=back)
+    rows = rows.with_columns(
+        father_name=pl.when(u_father < missing).then(None).otherwise("father_name"),
+        mother_name=pl.when(u_mother < missing).then(None).otherwise("mother_name"),
+        updated_date=pl.max_horizontal(updated, pl.col("known_from")),
+        ward_code_written=pl.when(pl.col("scheme") == "old")
+        .then("old_ward_code")
+        .otherwise("ward_code"),
+    )
+    return Placement(
+        files,
+        _person_rows(
+            rows,
+            extra=[
+                "cmnd",
+                "ethnicity",
+                "religion",
+                "nationality",
+                "hometown",
+                "marital_status",
+                "father_name",
+                "mother_name",
+                "updated_date",
+                "ward_code_written",
+            ],
+        ),
+    )
+
+
+def _person_rows(rows: pl.DataFrame, extra: list[str]) -> pl.DataFrame:
+    base = ["file_key", "source_record_id", "person_key", "extract_date", "superseded", "scheme",
+            "street_address", "old_ward_name", "old_district_name", "ward_name"]  # fmt: skip
+    values = ["full_name", "birth_date", "sex", "national_id", "phone"]
+    tags = [c for c in rows.columns if c.startswith("~")]
+    return rows.select(
+        *base,
+        *values,
+        *extra,
+        *tags,
+        pl.col("birth_year").alias("birth_date__year"),
+        *truth(),
+    ).rename({"ward_code_written": "ward_code"} if "ward_code_written" in extra else {})
+
+
+def district_slug(district: pl.Expr) -> pl.Expr:
+    """The district part of bhxh file names: "Quận Ba Đình" -> "badinh"."""
+    bare = strip_marks(district).str.to_lowercase()
+    return bare.str.replace(r"^(quan|huyen|thi xa|thanh pho) ", "").str.replace_all(
+        r"[^a-z0-9]", ""
+    )
+
+
+def bhxh(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+    rng = stream(seed, "place.bhxh")
+    span = _periods(population.as_of)
+    districts = (
+        admin_units.ward_conversion()
+        .select(slug=district_slug(pl.col("old_district_name")))
+        .unique(maintain_order=True)["slug"]
+    )
+    old_span = (span["old"][0] + timedelta(days=180), span["old"][1])
+    files = pl.concat(
+        [
+            _files(rng, districts, "old", old_span, new_share=0.0),
+            _files(rng, districts, "recent", span["recent"], new_share=0.7),
+        ]
+    )
+    people = people.filter(pl.col("bhxh_code").is_not_null()).with_columns(
+        district=district_slug(pl.col("old_district_name"))
+    )
+    wanted = np.where(rng.random(people.height) < BHXH_OLD_SHARE, 0, 1)
+    placed = _place(people, files, wanted, {"old": "district", "recent": "district"})
+    placed = _with_file_dates(placed, files).with_columns(source_record_id=pl.col("bhxh_code"))
+    resend = (pl.col("period") == "old") & pl.lit(
+        pl.Series(rng.random(placed.height) < BHXH_RESENT_SHARE)
+    )
+    again = _with_file_dates(_resend(placed, resend, "district", "recent"), files)
+    rows = pl.concat([placed, again], how="diagonal")
+    rows = rows.with_columns(superseded=_superseded())
+    rows = _phones_changed(rows, rng)
+    size = rows.height
+    child = pl.col("birth_year") > population.as_of.year - 14
+    cmnd = (rng.random(size) < BHXH_CMND_SHARE) & rows["cmnd"].is_not_null().to_numpy()
+    rows = rewrite(rows, "national_id", cmnd, pl.col("cmnd"), "cmnd_instead")
+    no_id = (rng.random(size) < BHXH_CHILD_ID_MISSING) & rows.select(child).to_series().to_numpy()
+    rows = rewrite(rows, "national_id", no_id & ~cmnd, pl.lit(None), "missing")
+    return Placement(files, _person_rows(rows, extra=[]))
+
+
+def y_te(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+    """Patients of a few facilities; a register row shows the latest visit by its extract date."""
+    rng = stream(seed, "place.y_te")
+    as_of = population.as_of
+    codes, prefixes, weights = (np.asarray(x) for x in zip(*names.FACILITIES, strict=True))
+    size = len(codes)
+    older = random_dates(rng, as_of - timedelta(days=250), as_of - timedelta(days=150), size)
+    recent = random_dates(rng, as_of - timedelta(days=RECENT_DAYS - 1), as_of, size)
+    fmt = np.where(rng.random(size) < 0.6, "xlsx", "csv")
+    files = pl.concat(
+        [
+            pl.DataFrame({"part": codes, "period": "old", "extract_date": older, "format": fmt}),
+            pl.DataFrame(
+                {"part": codes, "period": "recent", "extract_date": recent, "format": fmt}
+            ),
+        ]
+    )
+    before_reform = (files["extract_date"] < REFORM_DATE).to_numpy()
+    new_units = ~before_reform & (rng.random(files.height) < 0.7)
+    files = files.with_columns(
+        file_key=pl.col("period") + ":" + pl.col("part"),
+        scheme=pl.Series(np.where(new_units, "new", "old")),
+    )
+
+    age = as_of.year - people["birth_year"].to_numpy()
+    share = np.zeros(people.height)
+    for below, p in reversed(Y_TE_PATIENT_SHARE):
+        share[age < below] = p
+    patients = people.filter(pl.Series(rng.random(people.height) < share))
+    is_child = (as_of.year - patients["birth_year"].to_numpy()) < 16
+    adult_weights = np.where(codes == Y_TE_CHILDREN_ONLY, 0.0, weights.astype(float))
+    first = np.where(
+        is_child,
+        choice(rng, weights.astype(float), patients.height),
+        choice(rng, adult_weights, patients.height),
+    )
+    second_wanted = rng.random(patients.height) < Y_TE_SECOND_FACILITY
+    second = (first + 1 + rng.integers(0, size - 1, patients.height)) % size
+    second_ok = second_wanted & (is_child | (codes[second] != Y_TE_CHILDREN_ONLY))
+    visits = pl.concat(
+        [
+            patients.with_columns(facility=pl.Series(codes[first])),
+            patients.filter(pl.Series(second_ok)).with_columns(
+                facility=pl.Series(codes[second][second_ok])
+            ),
+        ]
+    )
+    visits = visits.with_columns(
+        source_record_id=pl.col("facility").replace_strict(dict(zip(codes, prefixes, strict=True)))
+        + record_ids(rng, "", visits.height, digits=8)
+    )
+    window_start = np.datetime64(population.window_start, "D")
+    born = visits["known_from"].to_numpy().astype("datetime64[D]")
+    until = visits["death_date"].fill_null(as_of).to_numpy().astype("datetime64[D]")
+    start = np.maximum(born, window_start)
+    first_visit = random_dates(rng, start, until, visits.height)
+    revisit = random_dates(
+        rng, first_visit.to_numpy().astype("datetime64[D]"), until, visits.height
+    )
+    visits = visits.with_columns(
+        first_visit=first_visit,
+        last_visit=pl.when(pl.lit(pl.Series(rng.random(visits.height) < Y_TE_REVISIT)))
+        .then(pl.lit(revisit))
+        .otherwise(pl.lit(first_visit)),
+    ).filter(pl.col("first_visit") <= pl.lit(pl.Series(until)))
+
+    # A register row shows the latest visit by its extract date; the recent register lists only
+    # patients who came after the older one was extracted.
+    older_date = _date_of(files, "old", visits["facility"])
+    rows = []
+    for period in ("old", "recent"):
+        in_period = visits.with_columns(file_key=pl.lit(period + ":") + pl.col("facility")).join(
+            files.select("file_key", "extract_date"),
+            on="file_key",
+            how="left",
+            maintain_order="left",
+        )
+        shown = (
+            pl.when(pl.col("last_visit") <= pl.col("extract_date"))
+            .then("last_visit")
+            .when(pl.col("first_visit") <= pl.col("extract_date"))
+            .then("first_visit")
+        )
+        new_since = shown > pl.lit(older_date) if period == "recent" else pl.lit(True)
+        listed = shown.is_not_null() & new_since.fill_null(False)
+        rows.append(in_period.with_columns(visit_date=shown).filter(listed))
+    rows = pl.concat(rows).join(
+        files.select("file_key", "scheme"), on="file_key", how="left", maintain_order="left"
+    )
+    rows = rows.with_columns(superseded=_superseded())
+    return Placement(files, _person_rows(rows, extra=["health_card", "visit_date"]))
+
+
+# --- civil events -----------------------------------------------------------------------------
+
+
+def _monthly(rows: pl.DataFrame, as_of: date, correction_share: float, rng) -> pl.DataFrame:
+    """Each event in the file of its registration month; a share sent again the month after."""
+    first = rows.with_columns(
+        extract_date=pl.min_horizontal(pl.col("registration_date").dt.month_end(), pl.lit(as_of)),
+        correction=pl.lit(False),
+    )
+    later = pl.min_horizontal(
+        pl.col("registration_date").dt.offset_by("1mo").dt.month_end(), pl.lit(as_of)
+    )
+    corrected = (
+        first.filter(pl.Series(rng.random(first.height) < correction_share))
+        .with_columns(extract_date=later, correction=pl.lit(True))
+        .filter(pl.col("extract_date") > pl.col("registration_date").dt.month_end())
+    )
+    both = pl.concat([first, corrected])
+    return both.with_columns(
+        file_key=pl.col("extract_date").dt.strftime("%Y%m%d"),
+        superseded=_superseded(),
+    )
+
+
+def _event_files(rows: pl.DataFrame) -> pl.DataFrame:
+    return (
+        rows.select("file_key", "extract_date")
+        .unique(maintain_order=True)
+        .sort("file_key")
+        .with_columns(part=pl.lit(None, dtype=pl.String), scheme=pl.lit("old"))
+    )
+
+
+def _place_code(rng: np.random.Generator, size: int, prefix: str) -> pl.Expr:
+    """The registering ward: old code before the reform, mostly new code after it."""
+    new = pl.lit(pl.Series(rng.random(size) < NEW_CODE_AFTER_REFORM))
+    return (
+        pl.when((pl.col("registration_date") >= REFORM_DATE) & new)
+        .then(pl.col(prefix + "ward_code"))
+        .otherwise(pl.col(prefix + "old_ward_code"))
+    )
+
+
+def _with_party(events: pl.DataFrame, people: pl.DataFrame, key: str, prefix: str) -> pl.DataFrame:
+    party = people.select(pl.all().name.prefix(prefix))
+    return events.join(
+        party, left_on=key, right_on=prefix + "person_key", how="left", maintain_order="left"
+    )
+
+
+def _registered(rows: pl.DataFrame, as_of: date, rng, lag: tuple[int, int], event_date: str):
+    lag_days = pl.lit(pl.Series(rng.integers(lag[0], lag[1] + 1, rows.height)))
+    return rows.with_columns(
+        registration_date=pl.col(event_date) + pl.duration(days=lag_days)
+    ).filter(pl.col("registration_date") <= as_of)
+
+
+def khai_sinh(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+    rng = stream(seed, "place.khai_sinh")
+    births = population.births
+    for key, prefix in (("child_key", "c_"), ("mother_key", "m_"), ("father_key", "f_")):
+        births = _with_party(births, people, key, prefix)
+    births = _registered(births, population.as_of, rng, (1, 60), "birth_date")
+    births = births.with_columns(
+        source_record_id=record_ids(rng, "KS", births.height, digits=8),
+        registration_place_code=_place_code(rng, births.height, "m_"),
+    )
+    rows = _monthly(births, population.as_of, EVENT_CORRECTION_SHARE["khai_sinh"], rng)
+    rows = rows.select(
+        "file_key", "extract_date", "source_record_id", "superseded", "correction",
+        "registration_date", "registration_place_code", *truth("c_"),
+        child_name="c_full_name", birth_date="birth_date", sex="c_sex", ethnicity="c_ethnicity",
+        nationality="c_nationality", child_national_id="c_national_id",
+        mother_name="m_full_name", mother_birth_date="m_birth_date",
+        mother_birth_date__year="m_birth_year", mother_national_id="m_national_id",
+        father_name="f_full_name", father_birth_date="f_birth_date",
+        father_birth_date__year="f_birth_year", father_national_id="f_national_id",
+        person_key=pl.lit(None, dtype=pl.String), child_key="child_key", mother_key="mother_key",
+        father_key="father_key",
+    )  # fmt: skip
+    return Placement(_event_files(rows), rows)
+
+
+def khai_tu(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+    rng = stream(seed, "place.khai_tu")
+    deaths = _with_party(
+        population.deaths.rename({"person_key": "deceased_key"}), people, "deceased_key", "d_"
+    )
+    deaths = _registered(deaths, population.as_of, rng, (0, 30), "death_date")
+    size = deaths.height
+    hospital = np.asarray(names.DEATH_PLACES)[rng.integers(0, len(names.DEATH_PLACES), size)]
+    at_home = address_text(
+        pl.col("d_street_address"),
+        pl.when(pl.col("registration_date") < REFORM_DATE)
+        .then(pl.lit("old"))
+        .otherwise(pl.lit("new")),
+        prefix="d_",
+    )
+    deaths = deaths.with_columns(
+        source_record_id=record_ids(rng, "KT", size, digits=8),
+        registration_place_code=_place_code(rng, size, "d_"),
+        death_place=pl.when(pl.lit(pl.Series(rng.random(size) < HOSPITAL_DEATH_SHARE)))
+        .then(pl.lit(pl.Series(hospital)))
+        .otherwise(at_home),
+    )
+    rows = _monthly(deaths, population.as_of, EVENT_CORRECTION_SHARE["khai_tu"], rng)
+    rows = rows.select(
+        "file_key", "extract_date", "source_record_id", "superseded", "correction",
+        "registration_date", "registration_place_code", *truth("d_"),
+        full_name="d_full_name", birth_date="d_birth_date", birth_date__year="d_birth_year",
+        sex="d_sex", national_id="d_national_id", death_date="death_date",
+        death_place="death_place", person_key=pl.lit(None, dtype=pl.String),
+        deceased_key="deceased_key",
+    )  # fmt: skip
+    return Placement(_event_files(rows), rows)
+
+
+def ket_hon(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+    rng = stream(seed, "place.ket_hon")
+    marriages = population.marriages
+    for key, prefix in (("husband_key", "h_"), ("wife_key", "w_")):
+        marriages = _with_party(marriages, people, key, prefix)
+    marriages = _registered(marriages, population.as_of, rng, (0, 0), "marriage_date")
+    marriages = marriages.with_columns(
+        source_record_id=record_ids(rng, "KH", marriages.height, digits=8),
+        registration_place_code=_place_code(rng, marriages.height, "w_"),
+    )
+    rows = _monthly(marriages, population.as_of, EVENT_CORRECTION_SHARE["ket_hon"], rng)
+    nothing = pl.lit(None)
+    rows = rows.select(
+        "file_key", "extract_date", "source_record_id", "superseded", "correction",
+        "registration_date", "registration_place_code",
+        husband_name="h_full_name", husband_birth_date="h_birth_date",
+        husband_birth_date__year="h_birth_year", husband_national_id="h_national_id",
+        wife_name="w_full_name", wife_birth_date="w_birth_date",
+        wife_birth_date__year="w_birth_year", wife_national_id="w_national_id",
+        person_key=pl.lit(None, dtype=pl.String), husband_key="husband_key", wife_key="wife_key",
+        true_full_name=nothing.cast(pl.String), true_national_id=nothing.cast(pl.String),
+        true_birth_date=nothing.cast(pl.Date), true_birth_year=nothing.cast(pl.Int32),
+        true_sex=nothing.cast(pl.String), true_ward_code=nothing.cast(pl.String),
+    )  # fmt: skip
+    return Placement(_event_files(rows), rows)
+
+
+EVENT_ROLES = {
+    "khai_sinh": {"child": "child_key", "mother": "mother_key", "father": "father_key"},
+    "khai_tu": {"deceased": "deceased_key"},
+    "ket_hon": {"husband": "husband_key", "wife": "wife_key"},
+}
+BUILDERS = {
+    "dan_cu": dan_cu,
+    "bhxh": bhxh,
+    "y_te": y_te,
+    "khai_sinh": khai_sinh,
+    "khai_tu": khai_tu,
+    "ket_hon": ket_hon,
+}
