@@ -160,3 +160,9 @@ def test_schema_rejects_what_standardisation_must_never_produce(tmp_path, column
     broken = frame.with_columns(pl.lit(bad_value, dtype=frame.schema[column]).alias(column))
     with pytest.raises(pa.errors.SchemaErrors):
         standardized_schema(SOURCES["dan_cu"]).validate(broken, lazy=True)
+
+
+def test_readme_documents_every_rule():
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        assert f"| `{rule.id}` | {rule.severity} | {rule.message} |" in readme, rule.id
