@@ -5,7 +5,7 @@ import polars as pl
 
 from checks.rules import FLAGS, REASONS, apply_rules, rule_counts
 from dancu import codes, parse
-from dancu.contract import FILE_NAME, LINEAGE, RECORD_ID, SOURCES, Source
+from dancu.contract import FILE_NAME, LINEAGE, RECORD_ID, ROW_NUMBER, SOURCES, Source
 from dancu.ingest import FILE_ERROR
 from dancu.text import (
     LEGACY_ENCODINGS,
@@ -81,14 +81,14 @@ def typed(column: str) -> list[pl.Expr]:
     if column == "phone":
         return [parse.phone(text).alias(column)]
     if column == "sex":
-        return [parse.sex(text).alias(column)]
+        return [on_distinct(text, parse.sex).alias(column)]
     if column in WARD_CODES:
-        return [parse.code_digits(text, 5).alias(column)]
+        return [on_distinct(text, lambda v: parse.code_digits(v, 5)).alias(column)]
     if column == "health_card":
         card = text.str.replace_all(r"[\s.\-]", "").str.to_uppercase()
         return [card.alias(column), card.str.extract(r"(\d{10})$").alias("bhxh_code")]
     if column in CODE_LISTS:
-        return [codes.coded(text, CODE_LISTS[column]).alias(column)]
+        return [on_distinct(text, lambda v: codes.coded(v, CODE_LISTS[column])).alias(column)]
     return [text]
 
 
@@ -113,10 +113,9 @@ def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     """
     delivered = source.column_names
     latest = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest"))
-    as_delivered = pl.struct([pl.col(c.name).alias(c.label) for c in source.columns])
     text_columns = [c for c in delivered if is_name(c) or c in FREE_TEXT]
     with_legacy = latest.with_columns(
-        as_delivered.struct.json_encode().alias(RAW),
+        *[pl.col(c).alias(f"_raw:{c}") for c in delivered],
         legacy_encoding_of_file(text_columns, FILE_NAME).alias(LEGACY),
     )
     # Legacy decoding costs: it runs only on the rows of files written in that encoding.
@@ -131,13 +130,23 @@ def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     kept_text = repaired.with_columns(pl.col(c).alias(f"_text:{c}") for c in delivered)
     parsed = kept_text.with_columns(expr for c in delivered for expr in typed(c))
     judged = apply_rules(parsed, source)
-    return judged.with_columns(
-        pl.when(pl.col(REASONS).list.len() > 0).then(pl.col(RAW)).alias(RAW)
-    ).select(
-        *LINEAGE,
-        RECORD_ID,
-        pl.exclude(*LINEAGE, RECORD_ID, FILE_ERROR, "is_latest", RAW, "^_.*$", "^extra:.*$"),
-        RAW,
+    as_delivered = pl.struct(pl.col(f"_raw:{c.name}").alias(c.label) for c in source.columns)
+    # Only quarantined rows keep their delivered values, so only they pay for the JSON.
+    rejected = pl.col(REASONS).list.len() > 0
+    return (
+        pl.concat(
+            [
+                judged.filter(rejected).with_columns(as_delivered.struct.json_encode().alias(RAW)),
+                judged.filter(~rejected).with_columns(pl.lit(None, dtype=pl.String).alias(RAW)),
+            ]
+        )
+        .select(
+            *LINEAGE,
+            RECORD_ID,
+            pl.exclude(*LINEAGE, RECORD_ID, FILE_ERROR, "is_latest", RAW, "^_.*$", "^extra:.*$"),
+            RAW,
+        )
+        .sort(FILE_NAME, ROW_NUMBER)
     )
 
 

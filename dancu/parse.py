@@ -10,7 +10,7 @@ from datetime import date
 import polars as pl
 
 from dancu.admin_units import id_province_codes
-from dancu.text import repair_text
+from dancu.text import MOJIBAKE_PATTERN, repair_text
 
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
 MIN_YEAR = 1800  # the personal-id scheme reaches back to people born in the 1800s
@@ -22,11 +22,20 @@ _YEAR_ONLY = r"^(?:00?[/.\-]00?[/.\-])?(\d{4})$"
 _EXCEL_SERIAL = r"^(\d{5})(?:\.0+)?$"
 
 
+def _title_case(names: pl.Series) -> pl.Series:
+    titled = names.str.to_titlecase()
+    # Title case can turn stray text such as "ã¡" into "Ã¡", which reads as UTF-8 mojibake:
+    # repairing those once more makes standardising a standardised name change nothing.
+    garbled = titled.str.contains(MOJIBAKE_PATTERN).fill_null(False)
+    if not garbled.any():
+        return titled
+    repaired = titled.to_frame("v").select(repair_text(pl.col("v")).str.to_titlecase())
+    return titled.zip_with(~garbled, repaired.to_series())
+
+
 def name(text: pl.Expr) -> pl.Expr:
     """A person's name in title case ("NGUYỄN văn an" -> "Nguyễn Văn An")."""
-    # Title case can turn stray text such as "ã¡" into "Ã¡", which reads as UTF-8 mojibake:
-    # repairing once more makes standardising a standardised name change nothing.
-    return repair_text(text.str.to_titlecase()).str.to_titlecase()
+    return text.map_batches(_title_case, return_dtype=pl.String)
 
 
 def _compact_id(text: pl.Expr) -> pl.Expr:

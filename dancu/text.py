@@ -24,6 +24,9 @@ MOJIBAKE_PATTERN = (
 # Letters of Unicode Vietnamese beyond Latin-1 (ă đ ơ ư ạ ễ ...): a value holding one is already
 # Unicode, so legacy decoding must leave it alone even inside a legacy-encoded file.
 _UNICODE_VIETNAMESE = r"[\u0100-\u01B0\u1EA0-\u1EF9]"
+_COMBINING = r"[\u0300-\u036F]"
+# Runs of spaces and any other white space (tabs, line breaks, no-break spaces) become one space.
+_UNEVEN_SPACE = r"\s{2,}|[^\S ]"
 LEGACY_ENCODINGS = ("tcvn3", "vni")
 # A file is read as legacy-encoded when its text carries at least this much evidence.
 MIN_FILE_EVIDENCE = 3
@@ -60,6 +63,17 @@ def _fix_mojibake(values: pl.Series) -> pl.Series:
     return values.replace(repairs)
 
 
+def _compose(values: pl.Series) -> pl.Series:
+    # NFC costs: only values holding combining marks (NFD text, Windows-1258) need it.
+    decomposed = values.str.contains(_COMBINING).fill_null(False)
+    if not decomposed.any():
+        return values
+    where = decomposed.arg_true()
+    composed = values.clone()
+    composed.scatter(where, values.gather(where).str.normalize("NFC"))
+    return composed
+
+
 def legacy_encoding_of_file(columns: list[str], file_column: str) -> pl.Expr:
     """ "tcvn3", "vni" or null for each row: the legacy encoding its file's text is written in.
 
@@ -77,14 +91,19 @@ def legacy_encoding_of_file(columns: list[str], file_column: str) -> pl.Expr:
 
 
 def on_distinct(text: pl.Expr, transform: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
-    """`transform` computed once per distinct value: for columns of few values, such as codes."""
+    """`transform` computed once per distinct value, for columns that repeat their values
+    (codes, dates, places): a million rows may hold only thousands of them."""
+    return_dtype = pl.DataFrame(schema={"v": pl.String}).select(transform(pl.col("v"))).dtypes[0]
 
     def per_batch(values: pl.Series) -> pl.Series:
-        distinct = values.drop_nulls().unique()
-        mapped = distinct.to_frame("v").select(transform(pl.col("v")))
-        return values.replace_strict(distinct, mapped.to_series(), default=None)
+        distinct = values.unique().to_frame("v")
+        mapped = distinct.with_columns(transform(pl.col("v")).alias("out"))
+        rows = values.to_frame("v").join(
+            mapped, on="v", how="left", nulls_equal=True, maintain_order="left"
+        )
+        return rows["out"]
 
-    return text.map_batches(per_batch, return_dtype=pl.String)
+    return text.map_batches(per_batch, return_dtype=return_dtype)
 
 
 def trim(text: pl.Expr) -> pl.Expr:
@@ -104,4 +123,5 @@ def repair_text(text: pl.Expr, legacy_encoding: str | None = None) -> pl.Expr:
         decode = {"tcvn3": decode_tcvn3_expr, "vni": decode_vni_expr}[legacy_encoding]
         unicode_already = fixed.str.contains(_UNICODE_VIETNAMESE).fill_null(False)
         fixed = pl.when(unicode_already).then(fixed).otherwise(decode(fixed))
-    return trim(fixed.str.normalize("NFC").str.replace_all(r"\s+", " "))
+    composed = fixed.map_batches(_compose, return_dtype=pl.String)
+    return trim(composed.str.replace_all(_UNEVEN_SPACE, " "))
