@@ -11,6 +11,7 @@ from assets.validate import quarantine
 from checks.asset_checks import source_asset_checks
 from pipelines.progress import progress_logger
 from pipelines.resources import DancuPaths, StagingParquetIOManager
+from pipelines.sensors import landing_sensor_for
 
 ALL_ASSETS = [*ingest_assets, *std_assets, quarantine, resolve_persons, link_events, warehouse]
 
@@ -38,6 +39,7 @@ def build_definitions() -> dg.Definitions:
         asset_checks=source_asset_checks,
         jobs=[refresh_register],
         schedules=[nightly_refresh],
+        sensors=[landing_sensor_for(refresh_register)],
         loggers={"console": dg.colored_console_logger, "progress": progress_logger},
         resources={
             "paths": paths,

@@ -1,0 +1,65 @@
+"""The landing sensor: one run per new batch of files, named by its files, never twice."""
+
+import os
+import time
+
+import dagster as dg
+import pytest
+
+from pipelines.definitions import build_definitions
+
+DAY_1 = ["dan_cu/dan_cu_00001_20251015.csv", "bhxh/bhxh_badinh_20251015.parquet"]
+DAY_2 = ["khai_tu/khai_tu_20251016.csv"]
+
+
+@pytest.fixture
+def landing(tmp_path, monkeypatch):
+    monkeypatch.setenv("DANCU_LANDING_DIR", str(tmp_path))
+    return tmp_path
+
+
+def land(landing, names, age_seconds=120, content=b"x"):
+    for name in names:
+        path = landing / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+        past = time.time() - age_seconds
+        os.utime(path, (past, past))
+
+
+def tick(cursor=None):
+    sensor = build_definitions().resolve_sensor_def("new_extracts")
+    context = dg.build_sensor_context(cursor=cursor)
+    result = sensor.evaluate_tick(context)
+    return result.run_requests or [], result.skip_message, result.cursor
+
+
+def test_one_run_per_new_batch_and_none_for_files_already_seen(landing):
+    land(landing, DAY_1)
+    runs, _, cursor = tick()
+    assert len(runs) == 1
+    assert all(name in runs[0].run_key for name in DAY_1)
+    assert runs[0].tags["dancu/extract_dates"] == "2025-10-15"
+
+    runs, skipped, cursor = tick(cursor)
+    assert runs == [] and "no new" in skipped
+
+    land(landing, DAY_2)
+    runs, _, cursor = tick(cursor)
+    assert len(runs) == 1
+    assert runs[0].run_key.startswith("khai_tu/khai_tu_20251016.csv#")
+    assert runs[0].tags["dancu/new_files"] == "1"
+
+
+def test_a_file_delivered_again_starts_a_run(landing):
+    land(landing, DAY_1)
+    _, _, cursor = tick()
+    land(landing, DAY_1[:1], content=b"corrected")
+    runs, _, _ = tick(cursor)
+    assert len(runs) == 1 and DAY_1[0] in runs[0].run_key
+
+
+def test_a_file_still_being_copied_waits_for_the_next_tick(landing):
+    land(landing, DAY_1, age_seconds=0)
+    runs, skipped, _ = tick()
+    assert runs == [] and skipped
