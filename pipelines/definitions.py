@@ -5,6 +5,7 @@ import dagster as dg
 from assets.ingest import ingest_assets
 from assets.link import link_events
 from assets.publish import warehouse
+from assets.report import auditor_report, review_queue_export
 from assets.resolve import resolve_persons
 from assets.standardize import std_assets
 from assets.validate import quarantine
@@ -13,7 +14,16 @@ from pipelines.progress import progress_logger
 from pipelines.resources import DancuPaths, StagingParquetIOManager
 from pipelines.sensors import landing_sensor_for
 
-ALL_ASSETS = [*ingest_assets, *std_assets, quarantine, resolve_persons, link_events, warehouse]
+ALL_ASSETS = [
+    *ingest_assets,
+    *std_assets,
+    quarantine,
+    resolve_persons,
+    link_events,
+    warehouse,
+    auditor_report,
+    review_queue_export,
+]
 
 refresh_register = dg.define_asset_job(
     "refresh_register",

@@ -31,3 +31,20 @@ select p.event_id from event_party p anti join civil_event e using (event_id);
 
 -- name: records_reference_persons
 select s.person_id from person_source s anti join person p using (person_id);
+
+-- name: one_run_per_version
+-- A version names exactly the run that built it; readers rely on it to know what they see.
+select count(*) as runs from publish_run having count(*) <> 1;
+
+-- name: sensitive_data_references_persons
+select person_id from person_sensitive anti join person using (person_id)
+union all
+select person_id from person_health anti join person using (person_id);
+
+-- name: dq_metric_recorded
+-- This run's metrics are in the history, and every share is a share.
+select 'missing' as problem where not exists (
+    select 1 from dq_metric join publish_run using (run_id)
+)
+union all
+select metric from dq_metric where metric like '%_share' and value not between 0 and 1;

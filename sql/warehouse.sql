@@ -71,3 +71,60 @@ create table extract_file (
 create index person_national_id on person (national_id);
 create index person_source_person on person_source (person_id);
 create index event_party_person on event_party (person_id);
+
+-- Which run built this file. One row: a reader that sees it sees the tables of that run.
+create table publish_run (
+    run_id        varchar primary key,
+    published_at  timestamp not null          -- UTC
+);
+
+-- Sensitive personal data (ethnicity, religion: Vietnamese law), kept apart from `person` so that
+-- only the views of services that need them join it. From the person's latest dan_cu record.
+create table person_sensitive (
+    person_id         varchar primary key,
+    ethnicity         varchar,
+    religion          varchar,
+    source_record_id  varchar not null        -- the dan_cu record it came from
+);
+
+-- Health data (sensitive): the person's health-insurance card and latest visit, from y_te.
+create table person_health (
+    person_id        varchar primary key,
+    health_card      varchar,                 -- 15-character BHYT card number
+    last_visit_date  date,
+    patient_records  integer not null         -- y_te records resolved into this person
+);
+
+-- Every advisory rule an accepted row breaks (its `flags`), one row per rule.
+create table record_flag (
+    source        varchar not null,
+    file_name     varchar not null,
+    row_number    bigint not null,
+    rule_id       varchar not null,
+    primary key (file_name, row_number, rule_id)
+);
+
+-- The rules of checks/rules.py, and the quality dimension each one measures.
+create table rule (
+    rule_id    varchar primary key,
+    severity   varchar not null,              -- quarantine / flag
+    dimension  varchar not null,              -- correct / complete
+    message    varchar not null
+);
+
+-- Data-quality history: this run's metrics plus every earlier run's, carried forward from the
+-- previous published version (sql/dq_metric.sql).
+create table dq_metric (
+    run_id     varchar not null,
+    run_time   timestamp not null,            -- UTC
+    source     varchar not null,              -- a source, or 'all'
+    ward_code  varchar not null,              -- a ward code, 'unknown', or 'all'
+    dimension  varchar not null,              -- correct, complete, clean, live
+    metric     varchar not null,
+    value      double not null,
+    primary key (run_id, source, ward_code, metric)
+);
+
+create index person_source_record on person_source (file_name, row_number);
+create index civil_event_record on civil_event (file_name, row_number);
+create index dq_metric_series on dq_metric (metric, source, ward_code);

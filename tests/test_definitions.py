@@ -17,11 +17,13 @@ def test_definitions_load_and_resolve():
     expected = {f"raw_{s}" for s in SOURCES} | {f"std_{s}" for s in SOURCES}
     expected |= {"quarantine", "person_source", "person_golden", "civil_event", "event_party"}
     expected |= {"person", "warehouse"} | {f"files_{s}" for s in SOURCES}
+    expected |= {"auditor_report", "review_queue_export"}
     assert keys == expected
     assert {c.name for c in graph.asset_check_keys} >= {"nothing_lost", "one_place_per_row"}
     job = defs.resolve_job_def(refresh_register.name)
     assert {n.name for n in job.nodes} >= {"ingest_dan_cu", "warehouse"}
     assert defs.resolve_schedule_def(nightly_refresh.name).job_name == refresh_register.name
+    assert defs.resolve_sensor_def("new_extracts").job_name == refresh_register.name
 
 
 def test_every_asset_says_what_it_is():

@@ -1,12 +1,27 @@
 """Publishing: a new warehouse is built beside the old one and replaces it only when gated."""
 
+import re
+import subprocess
+import sys
+import time
 from datetime import date
+from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
 
-from dancu.warehouse import WAREHOUSE_FILE, GateFailed, load_gates, publish
+from dancu.mask import masked
+from dancu.warehouse import (
+    BUILDING_DIR,
+    STALE_BUILD_SECONDS,
+    VERSIONS_DIR,
+    WAREHOUSE_FILE,
+    GateFailed,
+    load_gates,
+    prune,
+    publish,
+)
 
 
 def tables(person_ids=("P1",), quarantined_rows=(2,)) -> dict[str, pl.DataFrame]:
@@ -54,17 +69,28 @@ def count(path, table: str) -> int:
         return con.execute(f"select count(*) from {table}").fetchone()[0]
 
 
-def test_publish_builds_gates_and_swaps(tmp_path):
-    results = publish(tmp_path, "run1", tables())
+def run_of(path) -> str:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("select run_id from publish_run").fetchone()[0]
 
-    assert {r.name for r in results} == {g.name for g in load_gates()}
-    assert all(r.violations == 0 for r in results)
+
+def listing(folder) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def test_publish_builds_gates_and_swaps(tmp_path):
+    published = publish(tmp_path, "run1", tables())
+
+    assert {r.name for r in published.gates} == {g.name for g in load_gates()}
+    assert all(r.violations == 0 for r in published.gates)
     assert count(tmp_path / WAREHOUSE_FILE, "person") == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [WAREHOUSE_FILE]
+    assert run_of(tmp_path / WAREHOUSE_FILE) == "run1"
+    assert listing(tmp_path) == [WAREHOUSE_FILE, f"{VERSIONS_DIR}/{published.version.name}"]
+    assert published.version.samefile(tmp_path / WAREHOUSE_FILE)  # kept at no cost
 
 
 def test_a_failing_gate_leaves_the_published_warehouse_untouched(tmp_path):
-    publish(tmp_path, "run1", tables())
+    first = publish(tmp_path, "run1", tables())
     lost_row = tables(quarantined_rows=())  # extract_file still counts the row: it was lost
     lost_row["extract_file"] = tables()["extract_file"]
 
@@ -72,7 +98,7 @@ def test_a_failing_gate_leaves_the_published_warehouse_untouched(tmp_path):
         publish(tmp_path, "run2", lost_row)
 
     assert count(tmp_path / WAREHOUSE_FILE, "quarantine") == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [WAREHOUSE_FILE]
+    assert listing(tmp_path) == [WAREHOUSE_FILE, f"{VERSIONS_DIR}/{first.version.name}"]
 
 
 def test_a_row_in_two_places_fails_the_gate(tmp_path):
@@ -81,3 +107,104 @@ def test_a_row_in_two_places_fails_the_gate(tmp_path):
     with pytest.raises(GateFailed, match="one_place_per_row"):
         publish(tmp_path, "run1", twice)
     assert not (tmp_path / WAREHOUSE_FILE).exists()
+
+
+def test_only_the_last_versions_are_kept(tmp_path):
+    for run in range(5):
+        published = publish(tmp_path, f"run{run}", tables(), keep=3)
+    versions = sorted((tmp_path / VERSIONS_DIR).iterdir())
+    assert [run_of(v) for v in versions] == ["run2", "run3", "run4"]
+    assert versions[-1].samefile(published.path)
+
+
+def test_stale_builds_are_removed_and_fresh_ones_kept(tmp_path):
+    building = tmp_path / BUILDING_DIR
+    building.mkdir()
+    (building / "dancu.crashed.duckdb").write_bytes(b"half")
+    (building / "dancu.running.duckdb").write_bytes(b"half")
+    removed = prune(tmp_path, keep=3, now=time.time() + 1)
+    assert removed == []
+    removed = prune(tmp_path, keep=3, now=time.time() + STALE_BUILD_SECONDS + 1)
+    assert sorted(p.name for p in removed) == ["dancu.crashed.duckdb", "dancu.running.duckdb"]
+
+
+def test_an_open_reader_keeps_its_version_and_a_new_one_sees_the_next(tmp_path):
+    publish(tmp_path, "run1", tables())
+    with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as reader:
+        publish(tmp_path, "run2", tables(person_ids=("P1", "P2"), quarantined_rows=(3,)))
+        assert reader.execute("select run_id from publish_run").fetchone()[0] == "run1"
+        assert reader.execute("select count(*) from person").fetchone()[0] == 1
+        # Within one process DuckDB shares an open database by path, so the new version is
+        # seen by another process now, and by this one once its last connection closes.
+        query = "select run_id from publish_run"
+        script = (
+            f"import duckdb; con = duckdb.connect({str(tmp_path / WAREHOUSE_FILE)!r}, "
+            f"read_only=True); print(con.execute({query!r}).fetchall()[0][0])"
+        )
+        other = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        )
+        assert other.stdout.strip() == "run2"
+    assert run_of(tmp_path / WAREHOUSE_FILE) == "run2"
+
+
+def test_dq_metric_history_is_carried_across_runs(tmp_path):
+    publish(tmp_path, "run1", tables())
+    publish(tmp_path, "run2", tables(person_ids=("P1", "P2"), quarantined_rows=(3,)))
+    with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
+        rows = con.sql(
+            "select run_id, value from dq_metric "
+            "where source = 'dan_cu' and ward_code = 'all' and metric = 'rows_delivered' "
+            "order by run_time"
+        ).fetchall()
+    assert rows == [("run1", 2.0), ("run2", 3.0)]
+
+
+def test_optional_tables_keep_every_column_of_their_frame(tmp_path):
+    queue = pl.DataFrame(
+        {
+            "source_l": ["dan_cu"], "source_record_id_l": ["HS0"], "source_r": ["bhxh"],
+            "source_record_id_r": ["0101"], "reason": ["uncertain"], "match_weight": [1.5],
+        }
+    )  # fmt: skip
+    publish(tmp_path, "run1", tables(), {"review_queue": queue})
+    with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
+        assert con.sql("select * from review_queue").pl().equals(queue)
+        assert con.sql("select * from person_id_history").pl().is_empty()
+
+
+def test_an_optional_table_without_its_columns_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="review_queue lacks the columns"):
+        publish(tmp_path, "run1", tables(), {"review_queue": pl.DataFrame({"reason": ["x"]})})
+
+
+@pytest.mark.parametrize("national_id", ["001088012345", "12345", None])
+def test_the_sql_mask_is_the_python_mask(tmp_path, national_id):
+    publish(tmp_path, "run1", tables())
+    with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
+        in_sql = con.execute("select mask_national_id(?)", [national_id]).fetchone()[0]
+    assert (in_sql or "") == masked(national_id)
+
+
+def documented_views(readme: Path) -> dict[str, list[str]]:
+    """Each view of the README's "Published views" section and the columns its table lists."""
+    section = readme.read_text(encoding="utf-8").split("## Published views", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    views = {}
+    for block in re.split(r"^### ", section, flags=re.MULTILINE)[1:]:
+        name = re.match(r"`(\w+)`", block).group(1)
+        views[name] = re.findall(r"^\| `(\w+)` \|", block, flags=re.MULTILINE)
+    return views
+
+
+def test_each_view_exposes_exactly_its_documented_columns(tmp_path):
+    documented = documented_views(Path(__file__).parent.parent / "README.md")
+    publish(tmp_path, "run1", tables())
+    with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
+        views = {
+            name: [c for c, *_ in con.sql(f"describe {name}").fetchall()]
+            for (name,) in con.execute(
+                "select view_name from duckdb_views() where not internal"
+            ).fetchall()
+        }
+    assert views == documented

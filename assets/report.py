@@ -1,0 +1,46 @@
+"""Report: what auditors and clerks get from each published warehouse."""
+
+import dagster as dg
+import duckdb
+
+from dancu.report import figures, headline, report_name, write_atomically
+from dancu.report.export import clerk_sheet, write_csv
+from dancu.report.html import render
+from dancu.warehouse import WAREHOUSE_FILE
+from pipelines.resources import DancuPaths
+
+
+@dg.asset(group_name="report", kinds={"html"}, deps=["warehouse"])
+def auditor_report(paths: DancuPaths) -> dg.MaterializeResult:
+    """One self-contained HTML data-quality report per published warehouse, for auditors."""
+    # One read-only connection: every figure comes from the same version.
+    with duckdb.connect(str(paths.warehouse_dir / WAREHOUSE_FILE), read_only=True) as con:
+        figs = figures(con)
+    run_id, published_at = figs["run"].row(0)
+    path = paths.reports_dir / report_name(run_id, published_at)
+    write_atomically(path, render(figs).encode("utf-8"))
+    return dg.MaterializeResult(
+        metadata={
+            "report": dg.MetadataValue.path(str(path)),
+            "report_url": dg.MetadataValue.url(path.as_uri()),
+            "warehouse_run": run_id,
+            **{f"headline/{name}": value for name, value in headline(figs).items()},
+        }
+    )
+
+
+@dg.asset(group_name="report", kinds={"csv"}, deps=["warehouse"])
+def review_queue_export(paths: DancuPaths) -> dg.MaterializeResult:
+    """The pairs clerks should decide, as an Excel-safe CSV with a decision column to fill in."""
+    with duckdb.connect(str(paths.warehouse_dir / WAREHOUSE_FILE), read_only=True) as con:
+        run_id = con.execute("select run_id from publish_run").fetchall()[0][0]
+        queue = con.sql("select * from review_queue").pl()
+    path = paths.reports_dir / f"review_queue_{run_id}.csv"
+    write_atomically(path, write_csv(clerk_sheet(queue)))
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "pairs": queue.height,
+            "warehouse_run": run_id,
+        }
+    )

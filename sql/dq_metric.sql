@@ -1,0 +1,89 @@
+-- This run's data-quality metrics, per source, per ward and overall ('all').
+-- One row per delivered row (a file rejected whole has no rows to count), with what each
+-- dimension asks of it:
+--   correct   not quarantined and no correctness rule broken, of rows delivered
+--   complete  no completeness rule broken (required field or id missing), of rows accepted
+--   clean     not waiting for a clerk and not sharing its national id with another person,
+--             of person records (dan_cu, bhxh, y_te)
+--   live      event parties linked to a person, of parties named (khai_sinh, khai_tu, ket_hon);
+--             and days from the newest extract to the run
+-- A share whose denominator is zero (live for a person source) is not recorded.
+insert into dq_metric
+with flag as (
+    select f.file_name, f.row_number,
+           bool_or(r.dimension = 'correct') as breaks_correct,
+           bool_or(r.dimension = 'complete') as breaks_complete
+    from record_flag f join rule r using (rule_id)
+    group by all
+), review as (
+    select source_l as source, source_record_id_l as source_record_id from review_queue
+    union
+    select source_r, source_record_id_r from review_queue
+), shared_id as (
+    select national_id from person
+    where national_id is not null
+    group by national_id having count(*) > 1
+), party as (
+    select event_id, count(*) as parties, count(person_id) as linked
+    from event_party group by event_id
+), delivered as (
+    select s.source, p.residence_ward_code as ward_code, s.file_name, s.row_number,
+           s.extract_date, false as quarantined, s.person_id,
+           r.source is not null or x.national_id is not null as unresolved,
+           0 as parties, 0 as linked
+    from person_source s
+    join person p using (person_id)
+    left join review r using (source, source_record_id)
+    left join shared_id x on x.national_id = p.national_id
+    union all
+    select e.source, e.registration_place_code, e.file_name, e.row_number, e.extract_date,
+           false, null, false, coalesce(pt.parties, 0), coalesce(pt.linked, 0)
+    from civil_event e left join party pt using (event_id)
+    union all
+    select source, null, file_name, row_number, extract_date, true, null, false, 0, 0
+    from quarantine where row_number is not null
+), scored as (
+    select d.* exclude (ward_code), coalesce(d.ward_code, 'unknown') as ward,
+           not d.quarantined and coalesce(f.breaks_correct, false) as flagged_correct,
+           not d.quarantined and coalesce(f.breaks_complete, false) as flagged_complete
+    from delivered d left join flag f using (file_name, row_number)
+), grouped as (
+    select
+        if(grouping(source) = 1, 'all', source) as source,
+        if(grouping(ward) = 1, 'all', ward) as ward_code,
+        count(*)::double as rows_delivered,
+        count(*) filter (quarantined)::double as rows_quarantined,
+        count(*) filter (not quarantined)::double as rows_accepted,
+        count(*) filter (flagged_correct)::double as rows_flagged_correct,
+        count(*) filter (flagged_complete)::double as rows_flagged_complete,
+        count(person_id)::double as person_records,
+        count(distinct person_id)::double as persons,
+        count(*) filter (unresolved)::double as person_records_unresolved,
+        sum(parties)::double as parties,
+        sum(linked)::double as parties_linked,
+        date_diff('day', max(extract_date), $run_time::date)::double as days_since_extract
+    from scored
+    group by grouping sets ((source), (ward), ())
+), shares as (
+    select *,
+        (rows_delivered - rows_quarantined - rows_flagged_correct)
+            / nullif(rows_delivered, 0) as correct_share,
+        (rows_accepted - rows_flagged_complete) / nullif(rows_accepted, 0) as complete_share,
+        (person_records - person_records_unresolved) / nullif(person_records, 0) as clean_share,
+        parties_linked / nullif(parties, 0) as live_share
+    from grouped
+), long as (
+    unpivot shares on columns(* exclude (source, ward_code)) into name metric value value
+)
+select $run_id, $run_time, l.source, l.ward_code, m.dimension, l.metric, l.value
+from long l
+join (values
+    ('rows_delivered', 'correct'), ('rows_quarantined', 'correct'),
+    ('rows_flagged_correct', 'correct'), ('correct_share', 'correct'),
+    ('rows_accepted', 'complete'), ('rows_flagged_complete', 'complete'),
+    ('complete_share', 'complete'),
+    ('person_records', 'clean'), ('persons', 'clean'), ('person_records_unresolved', 'clean'),
+    ('clean_share', 'clean'),
+    ('parties', 'live'), ('parties_linked', 'live'), ('live_share', 'live'),
+    ('days_since_extract', 'live')
+) m(metric, dimension) using (metric);

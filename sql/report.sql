@@ -1,0 +1,107 @@
+-- The auditor report's figures, read from a published warehouse. `$run_id` is the run the
+-- warehouse was published by (publish_run). Each query follows a `-- name:` line.
+
+-- name: run
+select run_id, published_at from publish_run;
+
+-- name: scorecard
+-- The four dimensions per source and per ward ('all' is the total), with the row counts behind them.
+select source, ward_code, metric, value
+from dq_metric
+where run_id = $run_id
+  and metric in ('rows_delivered', 'rows_quarantined', 'correct_share', 'complete_share',
+                 'clean_share', 'live_share')
+order by source, ward_code, metric;
+
+-- name: trend
+-- Each dimension's share over runs, per source and overall.
+select run_time, run_id, source, dimension, value
+from dq_metric
+where ward_code = 'all' and metric = dimension || '_share'
+order by dimension, source, run_time;
+
+-- name: quarantine_reasons
+-- Rule ids of rejected rows and files, with the first rows that broke each (masked by the report).
+with reason as (
+    select source, file_name, row_number, source_record_id, unnest(reasons) as reason
+    from quarantine
+)
+select
+    regexp_extract(reason, '^([\w.]+):', 1) as rule_id,
+    count(*) as rows,
+    min(regexp_replace(reason, '^[\w.]+:\s*', '')) as message,
+    list(struct_pack(source, file_name, row_number, source_record_id)
+         order by file_name, row_number)[1:3] as examples
+from reason
+group by rule_id
+order by rows desc, rule_id;
+
+-- name: consistency_rules
+-- Advisory rules broken by accepted rows, per source.
+select f.rule_id, r.dimension, r.message, f.source, count(*) as rows
+from record_flag f
+join rule r using (rule_id)
+group by all
+order by f.rule_id, f.source;
+
+-- name: resolution
+select
+    (select count(*) from person_source) as person_records,
+    (select count(*) from person) as persons,
+    (select count(*) from person where record_count > 1) as persons_with_several_records,
+    (select count(*) from (
+        select national_id from person where national_id is not null
+        group by national_id having count(*) > 1
+    )) as national_ids_on_several_persons,
+    (select count(*) from review_queue) as review_pairs,
+    (select count(*) from person_id_history where kind = 'merge') as merges,
+    (select count(*) from person_id_history where kind = 'split') as splits;
+
+-- name: match_rules
+select source, match_rule, count(*) as records
+from person_source
+group by all
+order by source, records desc;
+
+-- name: review_reasons
+select reason, count(*) as pairs from review_queue group by all order by pairs desc, reason;
+
+-- name: linkage
+select e.event_type, p.role, count(*) as parties, count(p.person_id) as linked
+from event_party p
+join civil_event e using (event_id)
+group by all
+order by e.event_type, p.role;
+
+-- name: unmatched
+select e.event_type, p.unmatched_reason, count(*) as parties
+from event_party p
+join civil_event e using (event_id)
+where p.person_id is null
+group by all
+order by parties desc;
+
+-- name: life_status
+select
+    count(*) filter (where is_deceased) as deceased,
+    count(*) filter (where is_deceased and death_date is null) as deceased_without_date
+from person;
+
+-- name: changes
+-- Each overall metric now and at the previous run in the history (null on a first run).
+with runs as (
+    select run_id, max(run_time) as run_time from dq_metric group by run_id
+), previous as (
+    select run_id from runs
+    where run_time < (select run_time from runs where run_id = $run_id)
+    order by run_time desc
+    limit 1
+)
+select c.source, c.dimension, c.metric, p.value as previous, c.value as current,
+       c.value - p.value as change
+from dq_metric c
+left join dq_metric p
+    on p.run_id = (select run_id from previous)
+    and p.source = c.source and p.ward_code = c.ward_code and p.metric = c.metric
+where c.run_id = $run_id and c.ward_code = 'all'
+order by c.dimension, c.metric, c.source;
