@@ -6,31 +6,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from dancu.cli import main
-from dancu.generate import generate
-
 PLACES = ["person_source", "civil_event", "quarantine"]
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("e2e")
-    generate(persons=2_000, seed=7, out=out / "sample")
-    with pytest.MonkeyPatch.context() as env:
-        env.delenv("DAGSTER_HOME", raising=False)
-        code = main(
-            [
-                "run",
-                "--landing",
-                str(out / "sample" / "landing"),
-                "--data",
-                str(out / "data"),
-                "--log-level",
-                "WARNING",
-            ]
-        )
-    assert code == 0
-    return out
+def run_dir(sample_run: Path) -> Path:
+    return sample_run
 
 
 def published(run_dir: Path, sql: str) -> pl.DataFrame:

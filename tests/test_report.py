@@ -1,10 +1,8 @@
 """The auditor report and the clerks' export from a sample run: true numbers, masked people."""
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -12,7 +10,6 @@ import duckdb
 import polars as pl
 import pytest
 
-from dancu.generate import generate
 from dancu.report.export import FORMULA_STARTS, clerk_sheet, write_csv
 
 ROOT = Path(__file__).parent.parent
@@ -20,18 +17,8 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.fixture(scope="module")
-def sample(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("report")
-    generate(persons=600, seed=7, out=out / "sample")
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    done = subprocess.run(
-        [sys.executable, "-m", "dancu.cli", "run", "--landing", str(out / "sample" / "landing"),
-         "--data", str(out / "data"), "--log-level", "DEBUG"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    (out / "run.log").write_text(done.stdout + done.stderr, encoding="utf-8")
-    return out
+def sample(sample_run: Path) -> Path:
+    return sample_run
 
 
 def report_of(sample: Path) -> str:
