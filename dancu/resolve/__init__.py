@@ -1,0 +1,137 @@
+"""Resolution: which person records are the same person, and that person's golden record.
+
+The steps are separate, small and pure, as in Splink: `records` (the input, keyed), `blocking`
+(candidate pairs), `comparisons` (a level per field), `model` (Fellegi-Sunter weights learnt
+from the data), `decisions` (match / review / no_match, clerks first), `clusters` (no chaining),
+`ids` (stable person ids and their history), `golden` (one row per person) and `explain`.
+`resolve` runs them in order.
+"""
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from dancu.contract import RECORD_ID, SOURCE
+from dancu.resolve.blocking import candidate_pairs
+from dancu.resolve.clusters import cluster
+from dancu.resolve.comparisons import compare
+from dancu.resolve.decisions import clerk_pairs, decide, review_queue
+from dancu.resolve.golden import golden_records
+from dancu.resolve.ids import assign_ids
+from dancu.resolve.model import Model, score, train
+from dancu.resolve.records import RECORD_KEY, features, keyed, person_records
+
+__all__ = ["Model", "Resolution", "person_records", "resolve"]
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a resolution run produces.
+
+    - `records`: every input record (with its record key `rk`), its `person_id`, and
+      `match_rule` / `match_weight`: the strongest link that holds it in its person (the
+      blocking pass that found the pair, or "clerk"), or "single" and null when it stands alone;
+    - `persons`: the golden records (see `golden.golden_records`);
+    - `pairs`: every compared pair with its levels, weights and decision;
+    - `review_queue`: the pairs a clerk should decide (see `decisions.review_queue`);
+    - `person_id_history`: merges and splits since the previous run (see `ids.assign_ids`);
+    - `blocking`: per blocking pass, the pairs found and the blocks skipped;
+    - `model`: the trained model, for `explain`.
+    """
+
+    records: pl.DataFrame
+    persons: pl.DataFrame
+    pairs: pl.DataFrame
+    review_queue: pl.DataFrame
+    person_id_history: pl.DataFrame
+    blocking: pl.DataFrame
+    model: Model
+
+
+def _with_clerk_pairs(pairs: pl.DataFrame, clerk: pl.DataFrame) -> pl.DataFrame:
+    """Blocked pairs and the pairs a clerk decided that blocking did not find."""
+    extra = clerk.join(pairs, on=["left", "right"], how="anti").select(
+        "left", "right", pl.lit("clerk").alias("blocked_by")
+    )
+    return pl.concat([pairs, extra]).sort("left", "right")
+
+
+def _match_rules(decided: pl.DataFrame, clusters: pl.Series) -> pl.DataFrame:
+    """Per record in a person with others: the strongest match link inside its cluster
+    (`rk`, `match_rule`, `match_weight`)."""
+    links = decided.filter(
+        (pl.col("decision") == "match")
+        & (clusters.gather(decided["left"]) == clusters.gather(decided["right"]))
+    ).select(
+        "left",
+        "right",
+        "match_weight",
+        pl.when(pl.col("decided_by") == "clerk")
+        .then(pl.lit("clerk"))
+        .otherwise(pl.col("blocked_by"))
+        .alias("match_rule"),
+    )
+    ends = pl.concat(
+        [
+            links.select(pl.col(end).alias(RECORD_KEY), "match_rule", "match_weight")
+            for end in ("left", "right")
+        ]
+    )
+    return (
+        ends.sort(RECORD_KEY, "match_weight", "match_rule", descending=[False, True, False])
+        .group_by(RECORD_KEY, maintain_order=True)
+        .first()
+    )
+
+
+def resolve(
+    records: pl.DataFrame | pl.LazyFrame,
+    previous: pl.DataFrame | None = None,
+    clerk: pl.DataFrame | None = None,
+    run: str = "",
+    model: Model | None = None,
+    secret: str = "",
+) -> Resolution:
+    """Resolve person records (the frame of `person_records`) into persons.
+
+    `previous`: the previous run's `source`, `source_record_id`, `person_id`, so that persons
+    keep their ids. `clerk`: clerk decisions (see `decisions.clerk_pairs`), which always win.
+    `run`: the run id written into `person_id_history`. `model`: a trained model to use
+    instead of training one on these records. `secret`: the installation's key behind new
+    person ids (see `ids.assign_ids`).
+    """
+    frame = records.collect() if isinstance(records, pl.LazyFrame) else records
+    prepared = features(keyed(frame))
+    blocked, blocking = candidate_pairs(prepared)
+    decisions = clerk_pairs(prepared, clerk)
+    compared = compare(prepared, _with_clerk_pairs(blocked, decisions))
+    model = model or train(prepared, compared)
+    decided = decide(score(prepared, compared, model), decisions)
+
+    def score_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
+        return score(prepared, compare(prepared, pairs), model)
+
+    clusters, cut = cluster(prepared.height, decided, prepared["national_id"], score_pairs)
+    ids, history = assign_ids(
+        prepared.select(RECORD_KEY, SOURCE, RECORD_ID).with_columns(clusters.alias("cluster")),
+        previous,
+        run,
+        secret,
+    )
+    with_ids = (
+        prepared.select(RECORD_KEY, *frame.columns)
+        .join(ids, on=RECORD_KEY)
+        .join(_match_rules(decided, clusters), on=RECORD_KEY, how="left")
+        .with_columns(pl.col("match_rule").fill_null("single"))
+        .sort(RECORD_KEY)
+    )
+    labels = model.parameters.select("comparison", "level", "label")
+    return Resolution(
+        records=with_ids,
+        persons=golden_records(with_ids),
+        pairs=decided,
+        review_queue=review_queue(prepared, decided, cut, clusters, labels),
+        person_id_history=history,
+        blocking=blocking,
+        model=model,
+    )

@@ -1,0 +1,303 @@
+"""Comparisons: for each pair of records, one agreement level per field.
+
+A comparison reads the two records' values (columns suffixed `_l` and `_r` in a frame of pairs)
+and gives each pair a level: 0 is the closest agreement, higher levels agree less, and null means
+the pair cannot be compared on that field (a value is missing). Levels carry no weight here; the
+model learns what each level is worth. Text similarity is computed with rapidfuzz batch functions
+over whole pair columns, once per distinct pair of values.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, JaroWinkler
+
+from dancu.resolve.records import RECORD_KEY
+
+LEFT, RIGHT = "_l", "_r"
+# Jaro-Winkler similarity from which two spellings are read as the same word with a slip.
+SIMILAR = 0.88
+CHUNK = 1_000_000  # pairs compared at a time: bounds the memory of the values beside them
+
+
+def lhs(column: str) -> pl.Expr:
+    """The left record's value."""
+    return pl.col(column + LEFT)
+
+
+def rhs(column: str) -> pl.Expr:
+    """The right record's value."""
+    return pl.col(column + RIGHT)
+
+
+def _both(column: str) -> pl.Expr:
+    return lhs(column).is_not_null() & rhs(column).is_not_null()
+
+
+def _levels(*cases: tuple[pl.Expr, int], comparable: pl.Expr) -> pl.Expr:
+    """The first case that holds gives the level; pairs that are not comparable get null."""
+    expr = pl.lit(None, dtype=pl.Int8)
+    for condition, level in reversed(cases):
+        expr = pl.when(condition).then(pl.lit(level, dtype=pl.Int8)).otherwise(expr)
+    return pl.when(comparable).then(expr)
+
+
+def pair_scores(
+    pairs: pl.DataFrame,
+    column: str,
+    scorer: Callable,
+    dtype: pl.DataType = pl.Float64,
+    cutoff: float | None = None,
+) -> pl.Series:
+    """`scorer` (a rapidfuzz distance or similarity) between the left and right values of
+    `column`, computed by `process.cpdist` once per distinct pair of values; null where a
+    value is missing. With a `cutoff`, scores beyond it are not computed exactly (a distance
+    above it reads cutoff + 1, a similarity below it 0): rapidfuzz stops early."""
+    values = pairs.select(lhs(column).alias("a"), rhs(column).alias("b"))
+    distinct = values.drop_nulls().unique()
+    scores = process.cpdist(
+        distinct["a"].to_list(),
+        distinct["b"].to_list(),
+        scorer=scorer,
+        workers=-1,
+        score_cutoff=cutoff,
+    )
+    scored = distinct.with_columns(pl.Series("score", np.asarray(scores)).cast(dtype))
+    return values.join(scored, on=["a", "b"], how="left", maintain_order="left")["score"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One field's comparison: its `levels` (labels, closest first), the record columns it
+    reads, and `level`, which gives each pair its level.
+
+    `tf_column`: the record column whose value frequency adjusts the weight of the levels in
+    `tf_levels` (a shared rare given name says more than a shared "Anh").
+    """
+
+    name: str
+    levels: tuple[str, ...]
+    columns: tuple[str, ...]
+    level: Callable[[pl.DataFrame], pl.Series]
+    tf_column: str | None = None
+    tf_levels: tuple[int, ...] = ()
+
+
+def _exact_or_different(name: str, column: str) -> Comparison:
+    def level(pairs: pl.DataFrame) -> pl.Series:
+        return pairs.select(
+            _levels((lhs(column) == rhs(column), 0), (pl.lit(True), 1), comparable=_both(column))
+        ).to_series()
+
+    return Comparison(name, ("same", "different"), (column,), level)
+
+
+def _national_id(pairs: pl.DataFrame) -> pl.Series:
+    # One slip of a digit (a wrong or two swapped digits) is a typing error, not another person.
+    slips = pair_scores(pairs, "national_id", OSA.distance, pl.Int32, cutoff=1)
+    return pairs.select(
+        _levels(
+            (lhs("national_id") == rhs("national_id"), 0),
+            (pl.lit(slips) <= 1, 1),
+            (pl.lit(True), 2),
+            comparable=_both("national_id"),
+        )
+    ).to_series()
+
+
+def _given_name(pairs: pl.DataFrame) -> pl.Series:
+    # Folded names that are equal may still be two names: Hà, Hạ and Hả all fold to "ha". A
+    # slip inside a longer word is a typo; short names one letter apart (An/Anh, Linh/Minh)
+    # are often two names, so they get a level of their own and the model weighs both.
+    slips = pl.lit(pair_scores(pairs, "given", OSA.distance, pl.Int32, cutoff=1))
+    inside = (lhs("initial") == rhs("initial")) & (
+        pl.min_horizontal(lhs("given").str.len_chars(), rhs("given").str.len_chars()) >= 3
+    )
+    return pairs.select(
+        _levels(
+            (lhs("given_exact") == rhs("given_exact"), 0),
+            (lhs("given") == rhs("given"), 1),
+            ((slips <= 1) & inside, 2),
+            (slips <= 1, 3),
+            (pl.lit(True), 4),
+            comparable=_both("given"),
+        )
+    ).to_series()
+
+
+def _family_name(pairs: pl.DataFrame) -> pl.Series:
+    similarity = pair_scores(pairs, "family", JaroWinkler.normalized_similarity, cutoff=SIMILAR)
+    return pairs.select(
+        _levels(
+            (lhs("family") == rhs("family"), 0),
+            (lhs("family_canon") == rhs("family_canon"), 1),
+            (pl.lit(similarity) >= SIMILAR, 2),
+            (pl.lit(True), 3),
+            comparable=_both("family"),
+        )
+    ).to_series()
+
+
+def _middle_name(pairs: pl.DataFrame) -> pl.Series:
+    left, right = lhs("middle").str.split(" "), rhs("middle").str.split(" ")
+    # One side's middle names all found in the other's: a middle name dropped or added.
+    contained = (left.list.set_difference(right).list.len() == 0) | (
+        right.list.set_difference(left).list.len() == 0
+    )
+    either_empty = (lhs("middle") == "") | (rhs("middle") == "")
+    similarity = pair_scores(pairs, "middle", JaroWinkler.normalized_similarity, cutoff=SIMILAR)
+    return pairs.select(
+        _levels(
+            (lhs("middle") == rhs("middle"), 0),
+            (either_empty | contained, 1),
+            (pl.lit(similarity) >= SIMILAR, 2),
+            (pl.lit(True), 3),
+            comparable=_both("middle"),
+        )
+    ).to_series()
+
+
+def _birth_date(pairs: pl.DataFrame) -> pl.Series:
+    left, right = lhs("birth_date"), rhs("birth_date")
+    same_year = lhs("birth_year") == rhs("birth_year")
+    transposed = (left.dt.year() == right.dt.year()) & (
+        (left.dt.day() == right.dt.month()) & (left.dt.month() == right.dt.day())
+    )
+    return pairs.select(
+        _levels(
+            (left == right, 0),
+            (transposed, 1),
+            ((left.is_null() | right.is_null()) & same_year, 2),
+            (same_year & (left.dt.month() == right.dt.month()), 3),
+            (same_year, 4),
+            (pl.lit(True), 5),
+            comparable=_both("birth_year"),
+        )
+    ).to_series()
+
+
+def _address(pairs: pl.DataFrame) -> pl.Series:
+    # Old and new addresses name their units differently: near is as telling as equal.
+    similarity = pair_scores(pairs, "address_key", fuzz.ratio, cutoff=70)
+    return pairs.select(
+        _levels(
+            (lhs("address_key") == rhs("address_key"), 0),
+            (pl.lit(similarity) >= 90, 1),
+            (pl.lit(similarity) >= 70, 2),
+            (pl.lit(True), 3),
+            comparable=_both("address_key"),
+        )
+    ).to_series()
+
+
+def _parents(pairs: pl.DataFrame) -> pl.Series:
+    agree = {
+        parent: pl.lit(
+            pair_scores(pairs, f"{parent}_key", JaroWinkler.normalized_similarity, cutoff=SIMILAR)
+        )
+        >= SIMILAR
+        for parent in ("father", "mother")
+    }
+    father, mother = agree["father"], agree["mother"]
+    return pairs.select(
+        _levels(
+            (father & mother, 0),
+            (father.fill_null(True) & mother.fill_null(True), 1),
+            (pl.lit(True), 2),
+            comparable=_both("father_key") | _both("mother_key"),
+        )
+    ).to_series()
+
+
+COMPARISONS = (
+    Comparison(
+        "national_id", ("same", "one digit slip", "different"), ("national_id",), _national_id
+    ),
+    _exact_or_different("bhxh_code", "bhxh_code"),
+    Comparison(
+        "given_name",
+        ("same", "same without diacritics", "one letter slip", "one letter apart", "different"),
+        ("given", "given_exact", "initial"),
+        _given_name,
+        tf_column="given",
+        tf_levels=(0, 1),
+    ),
+    Comparison(
+        "family_name",
+        ("same", "Hoàng/Huỳnh or Vũ/Võ", "similar", "different"),
+        ("family", "family_canon"),
+        _family_name,
+        tf_column="family_canon",
+        tf_levels=(0, 1),
+    ),
+    Comparison(
+        "middle_name",
+        ("same", "dropped or added", "similar", "different"),
+        ("middle",),
+        _middle_name,
+    ),
+    Comparison(
+        "birth_date",
+        (
+            "same",
+            "day and month transposed",
+            "year only, same year",
+            "same month",
+            "same year",
+            "different",
+        ),
+        ("birth_date", "birth_year"),
+        _birth_date,
+    ),
+    _exact_or_different("sex", "sex"),
+    _exact_or_different("phone", "phone"),
+    _exact_or_different("ward", "ward_code"),
+    Comparison(
+        "address",
+        ("same", "nearly the same (ratio ≥ 90)", "similar (ratio ≥ 70)", "different"),
+        ("address_key",),
+        _address,
+    ),
+    Comparison(
+        "parents",
+        ("both same", "one same, other unknown", "different"),
+        ("father_key", "mother_key"),
+        _parents,
+    ),
+)
+
+
+def pair_values(
+    records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS
+) -> pl.DataFrame:
+    """`pairs` (`left`, `right`) with each record's compared columns beside, suffixed _l/_r."""
+    columns = sorted({c for comparison in comparisons for c in comparison.columns})
+    side = records.select(RECORD_KEY, *columns)
+    return pairs.join(
+        side.rename({c: c + LEFT for c in columns}),
+        left_on="left",
+        right_on=RECORD_KEY,
+        how="left",
+        maintain_order="left",
+    ).join(
+        side.rename({c: c + RIGHT for c in columns}),
+        left_on="right",
+        right_on=RECORD_KEY,
+        how="left",
+        maintain_order="left",
+    )
+
+
+def compare(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS) -> pl.DataFrame:
+    """`pairs` with one level column per comparison, named after it (Int8, null: not
+    comparable). Other columns of `pairs` are kept. Pairs are compared `CHUNK` at a time, so
+    that only one chunk's values are held at once."""
+    chunks = []
+    for start in range(0, max(pairs.height, 1), CHUNK):
+        part = pairs.slice(start, CHUNK)
+        values = pair_values(records, part, comparisons)
+        chunks.append(part.with_columns(c.level(values).alias(c.name) for c in comparisons))
+    return pl.concat(chunks)

@@ -1,0 +1,128 @@
+"""Decisions: each scored pair is a match, a question for a clerk, or a non-match.
+
+Thresholds are on the match weight (log2 odds that the pair is one person): above `MATCH` the
+pair is linked, below `REVIEW` it is not, in between it waits in the review queue. A clerk's
+decision on a pair (`match` / `no_match`) always wins over the model's.
+"""
+
+import polars as pl
+
+from dancu.contract import RECORD_ID, SOURCE
+from dancu.resolve.records import RECORD_KEY
+
+MATCH = 5.0  # weight 5: 32 to 1 that the pair is one person (probability 0.97)
+REVIEW = -5.0  # weight -5: 1 to 32; between the two, a clerk decides
+CLERK_DECISIONS = ("match", "no_match")
+
+
+def clerk_pairs(records: pl.DataFrame, clerk: pl.DataFrame | None) -> pl.DataFrame:
+    """The clerk's decisions as record-key pairs: `left` < `right`, `clerk` ("match" or
+    "no_match"); the latest decision on a pair wins when `decided_at` is given, else the last
+    row. `clerk` has `source_l`, `source_record_id_l`, `source_r`, `source_record_id_r`,
+    `decision` (and optionally `decided_at`); decisions on records no longer present drop out.
+    """
+    schema = {"left": pl.UInt32, "right": pl.UInt32, "clerk": pl.String}
+    if clerk is None or clerk.height == 0:
+        return pl.DataFrame(schema=schema)
+    unknown = set(clerk["decision"].unique().drop_nulls()) - set(CLERK_DECISIONS)
+    if unknown:
+        raise ValueError(f"clerk decisions must be match or no_match, not {sorted(unknown)}")
+    ids = records.select(RECORD_KEY, SOURCE, RECORD_ID)
+    ordered = clerk.with_row_index("_order")
+    if "decided_at" in clerk.columns:
+        ordered = ordered.sort("decided_at", "_order")
+    keyed = ordered.join(
+        ids.rename({SOURCE: "source_l", RECORD_ID: "source_record_id_l", RECORD_KEY: "a"}),
+        on=["source_l", "source_record_id_l"],
+    ).join(
+        ids.rename({SOURCE: "source_r", RECORD_ID: "source_record_id_r", RECORD_KEY: "b"}),
+        on=["source_r", "source_record_id_r"],
+    )
+    return (
+        keyed.filter(pl.col("a") != pl.col("b"))
+        .select(
+            pl.min_horizontal("a", "b").alias("left"),
+            pl.max_horizontal("a", "b").alias("right"),
+            pl.col("decision").alias("clerk"),
+        )
+        .group_by("left", "right", maintain_order=True)
+        .last()
+        .sort("left", "right")
+        .cast(schema)
+    )
+
+
+def decide(scored: pl.DataFrame, clerk: pl.DataFrame) -> pl.DataFrame:
+    """Scored pairs (`left`, `right`, `match_weight`, ...) with `decision` ("match", "review"
+    or "no_match") and `decided_by` ("clerk" or "model"). `clerk` comes from `clerk_pairs`."""
+    weight = pl.col("match_weight")
+    model = (
+        pl.when(weight >= MATCH)
+        .then(pl.lit("match"))
+        .when(weight >= REVIEW)
+        .then(pl.lit("review"))
+        .otherwise(pl.lit("no_match"))
+    )
+    return (
+        scored.join(clerk, on=["left", "right"], how="left", maintain_order="left")
+        .with_columns(
+            pl.coalesce(pl.col("clerk"), model).alias("decision"),
+            pl.when(pl.col("clerk").is_not_null())
+            .then(pl.lit("clerk"))
+            .otherwise(pl.lit("model"))
+            .alias("decided_by"),
+        )
+        .drop("clerk")
+    )
+
+
+# The values a clerk sees of both records.
+SHOWN_FIELDS = (
+    "full_name", "birth_date", "birth_year", "sex", "national_id", "bhxh_code", "phone",
+    "address", "ward_code", "father_name", "mother_name",
+)  # fmt: skip
+
+
+def review_queue(
+    records: pl.DataFrame,
+    decided: pl.DataFrame,
+    cut: pl.DataFrame,
+    clusters: pl.Series,
+    labels: pl.DataFrame,
+) -> pl.DataFrame:
+    """The pairs a clerk should decide, one row each: pairs the model is unsure of whose records
+    ended in different persons (`reason` "uncertain"), and links cut to keep a cluster
+    consistent (the cut's reason). Both records (`source_l`, `source_record_id_l`, ... and their
+    values suffixed _l/_r), each comparison's level label and weight (`w:<comparison>`), the
+    `match_weight` and `match_probability`. `labels`: the model's `comparison`, `level`,
+    `label`; `clusters`: each record's cluster, by record key.
+    """
+    unsure = decided.filter(
+        (pl.col("decision") == "review")
+        & (clusters.gather(decided["left"]) != clusters.gather(decided["right"]))
+    ).select("left", "right", pl.lit("uncertain").alias("reason"))
+    queued = pl.concat([unsure, cut.select("left", "right", "reason")]).join(
+        decided, on=["left", "right"], how="left"
+    )
+    comparisons = labels["comparison"].unique(maintain_order=True).to_list()
+    for name in comparisons:
+        table = labels.filter(pl.col("comparison") == name)
+        queued = queued.with_columns(
+            pl.col(name).replace_strict(table["level"], table["label"], default="not comparable")
+        )
+    side = records.select(RECORD_KEY, SOURCE, RECORD_ID, *SHOWN_FIELDS)
+    for key, suffix in (("left", "_l"), ("right", "_r")):
+        queued = queued.join(
+            side.rename({c: c + suffix for c in side.columns if c != RECORD_KEY}),
+            left_on=key,
+            right_on=RECORD_KEY,
+            how="left",
+        )
+    ordered = queued.select(
+        f"{SOURCE}_l", f"{RECORD_ID}_l", f"{SOURCE}_r", f"{RECORD_ID}_r", "reason",
+        "match_weight", "match_probability",
+        *[c for name in comparisons for c in (name, f"w:{name}")],
+        *[f + suffix for f in SHOWN_FIELDS for suffix in ("_l", "_r")],
+    )  # fmt: skip
+    ties = [f"{SOURCE}_l", f"{RECORD_ID}_l", f"{SOURCE}_r", f"{RECORD_ID}_r"]
+    return ordered.sort("match_weight", *ties, descending=[True, False, False, False, False])

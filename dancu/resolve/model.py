@@ -1,0 +1,220 @@
+"""The Fellegi-Sunter model: what each comparison level is worth, learnt from the data.
+
+For a level, m is the chance that two records of the same person show it and u the chance that
+two records of different persons do; the level adds log2(m/u) to the match weight. As in Splink:
+u is counted on random pairs of records (nearly all of which are different persons), m is learnt by
+expectation-maximisation over the blocked pairs, and the prior is the chance that two random
+records are the same person. A shared given name or family name adds more the rarer it is
+(term-frequency adjustment). Nothing is tuned per dataset.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from dancu.resolve.comparisons import COMPARISONS, Comparison, compare
+from dancu.resolve.records import RECORD_KEY
+
+U_SAMPLE_PAIRS = 1_000_000  # random pairs u is counted on (Splink's default size)
+SEED = 20250701  # fixed: the same records always give the same model
+EM_MAX_ITERATIONS = 100
+EM_TOLERANCE = 1e-6  # largest change of any m between two iterations that ends the EM
+# No probability is learnt as exactly 0 or 1: a level never seen in a sample is rare, not
+# impossible (a sex typed wrong, a real typo in an id). This bounds any level's weight to ±16.6.
+FLOOR = 1e-5
+
+
+@dataclass(frozen=True)
+class Model:
+    """A trained model.
+
+    `parameters`: one row per comparison level (`comparison`, `level`, `label`, `m`, `u`,
+    `weight` = log2(m/u)). `prior`: the chance that two random records are the same person.
+    `tf`: per term-frequency-adjusted comparison, the share of records holding each value
+    (`value`, `tf`). `u_agree`: per such comparison, the chance that two random records agree
+    on it (the sum of u over its adjusted levels).
+    """
+
+    parameters: pl.DataFrame
+    prior: float
+    tf: dict[str, pl.DataFrame]
+    u_agree: dict[str, float]
+
+    def table(self, comparison: str, column: str) -> np.ndarray:
+        rows = self.parameters.filter(pl.col("comparison") == comparison).sort("level")
+        return rows[column].to_numpy()
+
+
+def random_pairs(size: int, count: int, seed: int = SEED) -> pl.DataFrame:
+    """`count` random pairs (`left` < `right`) of distinct records among `size`, drawn with a
+    fixed seed; fewer when `size` has fewer pairs."""
+    rng = np.random.default_rng(seed)
+    count = min(count, size * (size - 1) // 2)
+    left = rng.integers(0, size, count, dtype=np.int64)
+    right = rng.integers(0, size - 1, count, dtype=np.int64)
+    right = np.where(right >= left, right + 1, right)  # any record but `left` itself
+    return pl.DataFrame(
+        {"left": np.minimum(left, right), "right": np.maximum(left, right)},
+        schema={"left": pl.UInt32, "right": pl.UInt32},
+    )
+
+
+def _shares(levels: pl.DataFrame, comparison: Comparison, weights: pl.Expr) -> np.ndarray:
+    """The weighted share of each level among the pairs comparable on `comparison`."""
+    counts = (
+        levels.select(comparison.name, weights.alias("w"))
+        .drop_nulls(comparison.name)
+        .group_by(comparison.name)
+        .agg(pl.col("w").sum())
+    )
+    share = np.full(len(comparison.levels), 0.0)
+    for level, total in counts.iter_rows():
+        share[level] = total
+    share = np.maximum(share / max(share.sum(), 1e-300), FLOOR)
+    return share / share.sum()
+
+
+def estimate_u(records: pl.DataFrame, comparisons=COMPARISONS) -> dict[str, np.ndarray]:
+    """u per comparison level: the share of random record pairs showing it."""
+    pairs = random_pairs(records.height, U_SAMPLE_PAIRS)
+    levels = compare(records, pairs, comparisons)
+    return {c.name: _shares(levels, c, pl.lit(1.0)) for c in comparisons}
+
+
+def _patterns(levels: pl.DataFrame, comparisons) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct combinations of levels among the pairs (-1 for not comparable), and how
+    many pairs show each: EM works on these, a few thousand rows however many pairs."""
+    names = [c.name for c in comparisons]
+    # Sorted, so that sums run in the same order every time: the same input, the same model.
+    grouped = levels.select(pl.col(names).fill_null(-1)).group_by(names).len().sort(names)
+    return grouped.select(names).to_numpy().astype(np.int64), grouped["len"].to_numpy()
+
+
+def _likelihood(patterns: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
+    """Per pattern, the product over comparisons of the probability of its level."""
+    result = np.ones(len(patterns))
+    for k, table in enumerate(tables):
+        level = patterns[:, k]
+        result *= np.where(level >= 0, table[np.maximum(level, 0)], 1.0)
+    return result
+
+
+def train_m(
+    levels: pl.DataFrame, u: dict[str, np.ndarray], comparisons=COMPARISONS
+) -> tuple[dict[str, np.ndarray], float]:
+    """m per comparison level, and the share of blocked pairs that match, by EM.
+
+    Both classes are fitted over the blocked pairs: the matches' m, and the non-matches' level
+    shares, which start at the random u but are learnt anew, for blocked non-matches agree on
+    the blocked fields far more often than random pairs. Only m is kept: scoring uses u from
+    random pairs, as Splink does.
+    """
+    patterns, counts = _patterns(levels, comparisons)
+    m = [np.array([0.9] + [0.1 / (len(c.levels) - 1)] * (len(c.levels) - 1)) for c in comparisons]
+    non = [u[c.name].copy() for c in comparisons]
+    share = 0.3
+    for _ in range(EM_MAX_ITERATIONS):
+        matched = share * _likelihood(patterns, m)
+        unmatched = (1 - share) * _likelihood(patterns, non)
+        posterior = matched / (matched + unmatched)
+        share = float((posterior * counts).sum() / counts.sum())
+        change = 0.0
+        for k, comparison in enumerate(comparisons):
+            new_m, new_non = (
+                _level_shares(patterns[:, k], weights, len(comparison.levels))
+                for weights in (posterior * counts, (1 - posterior) * counts)
+            )
+            change = max(change, float(np.abs(new_m - m[k]).max()))
+            m[k], non[k] = new_m, new_non
+        if change < EM_TOLERANCE:
+            break
+    return {c.name: m[k] for k, c in enumerate(comparisons)}, share
+
+
+def _level_shares(level: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+    comparable = level >= 0
+    totals = np.bincount(level[comparable], weights=weights[comparable], minlength=size)
+    totals = np.maximum(totals / max(totals.sum(), 1e-300), FLOOR)
+    return totals / totals.sum()
+
+
+def term_frequencies(records: pl.DataFrame, comparisons=COMPARISONS) -> dict[str, pl.DataFrame]:
+    """Per term-frequency-adjusted comparison: each value's share of the records holding one."""
+    tables = {}
+    for c in comparisons:
+        if c.tf_column is None:
+            continue
+        values = records.select(pl.col(c.tf_column).alias("value")).drop_nulls()
+        tables[c.name] = values.group_by("value").agg((pl.len() / values.height).alias("tf"))
+    return tables
+
+
+def train(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS) -> Model:
+    """A model for `records` (keyed, with features) learnt from them and their blocked `pairs`
+    (already compared: one level column per comparison)."""
+    u = estimate_u(records, comparisons)
+    m, share = train_m(pairs, u, comparisons)
+    all_pairs = records.height * (records.height - 1) / 2
+    prior = min(max(share * pairs.height / max(all_pairs, 1), FLOOR), 1 - FLOOR)
+    parameters = pl.concat(
+        pl.DataFrame(
+            {
+                "comparison": c.name,
+                "level": pl.Series(range(len(c.levels)), dtype=pl.Int8),
+                "label": list(c.levels),
+                "m": m[c.name],
+                "u": u[c.name],
+            }
+        )
+        for c in comparisons
+    ).with_columns((pl.col("m") / pl.col("u")).log(2).alias("weight"))
+    u_agree = {
+        c.name: float(u[c.name][list(c.tf_levels)].sum()) for c in comparisons if c.tf_column
+    }
+    return Model(parameters, prior, term_frequencies(records, comparisons), u_agree)
+
+
+def log2_odds(probability: float) -> float:
+    return float(np.log2(probability / (1 - probability)))
+
+
+def score(
+    records: pl.DataFrame, compared: pl.DataFrame, model: Model, comparisons=COMPARISONS
+) -> pl.DataFrame:
+    """`compared` pairs with the weight of each field (`w:<comparison>`, 0 where the pair is
+    not comparable on it, the term-frequency adjustment included), the `match_weight` (the
+    prior's log2 odds plus every field's weight) and the `match_probability`."""
+    weights = []
+    frame = compared
+    for c in comparisons:
+        table = model.table(c.name, "weight")
+        level = pl.col(c.name)
+        weight = level.replace_strict(list(range(len(table))), table, return_dtype=pl.Float64)
+        if c.tf_column is not None:
+            frame = _with_tf(frame, records, c, model)
+            adjusted = level.is_in(list(c.tf_levels))
+            bonus = (model.u_agree[c.name] / pl.col(f"tf:{c.name}")).log(2)
+            weight = pl.when(adjusted).then(weight + bonus).otherwise(weight)
+        weights.append(weight.fill_null(0.0).alias(f"w:{c.name}"))
+    frame = frame.with_columns(weights)
+    total = log2_odds(model.prior) + pl.sum_horizontal(f"w:{c.name}" for c in comparisons)
+    return frame.with_columns(total.alias("match_weight")).with_columns(
+        (1 / (1 + pl.lit(2.0).pow(-pl.col("match_weight")))).alias("match_probability")
+    )
+
+
+def _with_tf(frame: pl.DataFrame, records: pl.DataFrame, c: Comparison, model: Model):
+    """The frequency of the left record's value (the same as the right's where they agree)."""
+    tf = model.tf[c.name]
+    side = records.select(RECORD_KEY, pl.col(c.tf_column).alias("value")).join(
+        tf, on="value", how="left"
+    )
+    floor = 1 / max(records.height, 1)
+    return frame.join(
+        side.select(RECORD_KEY, pl.col("tf").fill_null(floor).alias(f"tf:{c.name}")),
+        left_on="left",
+        right_on=RECORD_KEY,
+        how="left",
+        maintain_order="left",
+    )

@@ -1,0 +1,119 @@
+"""Person records: every accepted person-bearing record in one shape, the input of resolution."""
+
+import polars as pl
+
+from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
+from dancu.text import fold
+
+REASONS = "reasons"  # the quarantine reasons of a standardised row (`checks.rules.REASONS`)
+RECORD_KEY = "rk"  # a record's position in the canonical order: what pairs and clusters refer to
+
+# The person-bearing sources, most authoritative first: the golden record's source priority.
+SOURCE_PRIORITY = {"dan_cu": 0, "bhxh": 1, "y_te": 2}
+
+COLUMNS = {
+    SOURCE: pl.String,
+    RECORD_ID: pl.String,
+    FILE_NAME: pl.String,
+    ROW_NUMBER: pl.Int64,
+    EXTRACT_DATE: pl.Date,
+    "national_id": pl.String,
+    "full_name": pl.String,
+    "full_name_key": pl.String,
+    "birth_date": pl.Date,
+    "birth_year": pl.Int32,
+    "sex": pl.String,
+    "phone": pl.String,
+    "address": pl.String,
+    "ward_code": pl.String,
+    "bhxh_code": pl.String,
+    "father_name": pl.String,
+    "mother_name": pl.String,
+}
+# Where a source keeps a person column under another name, or not at all.
+BHXH_CODE = {"bhxh": pl.col(RECORD_ID), "y_te": pl.col("bhxh_code")}
+
+
+def _column(name: str, frame_columns: list[str], source: str) -> pl.Expr:
+    if name == "bhxh_code":
+        value = BHXH_CODE.get(source, pl.lit(None))
+    elif name in frame_columns:
+        value = pl.col(name)
+    else:
+        value = pl.lit(None)
+    return value.cast(COLUMNS[name]).alias(name)
+
+
+def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """One row per accepted record of dan_cu, bhxh and y_te (those of `std_frames` given), with
+    the columns of `COLUMNS`: lineage, the person's identifiers and attributes, null where the
+    source does not hold them. `ward_code` is whatever ward the standardised frame carries."""
+    parts = []
+    for source in SOURCE_PRIORITY:
+        if source not in std_frames:
+            continue
+        frame = std_frames[source]
+        names = frame.collect_schema().names()
+        parts.append(
+            frame.filter(pl.col(REASONS).list.len() == 0).select(
+                _column(c, names, source) for c in COLUMNS
+            )
+        )
+    return pl.concat(parts, how="vertical")
+
+
+def keyed(records: pl.DataFrame) -> pl.DataFrame:
+    """Records in their canonical order (source priority, then record id) with `rk`, their
+    position: the same records always get the same keys, whatever order they arrived in."""
+    order = pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, default=len(SOURCE_PRIORITY))
+    return (
+        records.sort(order, pl.col(SOURCE), pl.col(RECORD_ID))
+        .with_row_index(RECORD_KEY)
+        .with_columns(pl.col(RECORD_KEY).cast(pl.UInt32))
+    )
+
+
+# Family names that one family writes either way (southern and northern spelling): each is read
+# as the first of its pair, so that blocking and the family-name comparison see one name.
+FAMILY_VARIANTS = {"huynh": "hoang", "vo": "vu"}
+
+
+def _words(text: pl.Expr) -> pl.Expr:
+    return text.str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().str.split(" ")
+
+
+def features(records: pl.DataFrame) -> pl.DataFrame:
+    """Keyed records with the parts that blocking and comparisons read, computed once per record:
+
+    - `family`, `middle`, `given`: the folded name's first word, the words between, its last
+      word ("nguyen", "thi thu", "ha"); `given_exact` keeps the diacritics ("hà"), `initial`
+      is the given name's first letter ("h");
+    - `family_canon`: `family` with Huỳnh read as Hoàng and Võ as Vũ;
+    - `birth_key`: year, then the smaller and the larger of day and month (19900512 for both
+      12/05/1990 and 05/12/1990), so a transposed date blocks with the right one;
+    - `address_key`, `father_key`, `mother_key`: the folded address and parents' names.
+    """
+    folded = _words(pl.col("full_name_key"))
+    exact = _words(pl.col("full_name").str.to_lowercase())
+    family = folded.list.first()
+    birth = pl.col("birth_date")
+    day, month = birth.dt.day().cast(pl.Int32), birth.dt.month().cast(pl.Int32)
+    return records.with_columns(
+        family.alias("family"),
+        family.replace(FAMILY_VARIANTS).alias("family_canon"),
+        folded.list.slice(1, (folded.list.len() - 2).clip(lower_bound=0))
+        .list.join(" ")
+        .fill_null("")
+        .alias("middle"),
+        folded.list.last().alias("given"),
+        exact.list.last().alias("given_exact"),
+        folded.list.last().str.slice(0, 1).alias("initial"),
+        (
+            birth.dt.year().cast(pl.Int32) * 10_000
+            + pl.min_horizontal(day, month) * 100
+            + pl.max_horizontal(day, month)
+        ).alias("birth_key"),
+        fold(pl.col("address").cast(pl.String)).alias("address_key"),
+        fold(pl.col("father_name").cast(pl.String)).alias("father_key"),
+        fold(pl.col("mother_name").cast(pl.String)).alias("mother_key"),
+    )

@@ -1,0 +1,385 @@
+"""Resolution: comparison levels, blocking, the model, clusters, clerk decisions, stable ids,
+determinism and masked explanations."""
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dancu.resolve import resolve
+from dancu.resolve.blocking import PASSES, candidate_pairs
+from dancu.resolve.clusters import cluster, components
+from dancu.resolve.comparisons import COMPARISONS, compare
+from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, decide
+from dancu.resolve.explain import explain
+from dancu.resolve.ids import assign_ids
+from dancu.resolve.model import score
+from dancu.resolve.records import COLUMNS, features, keyed
+from dancu.text import fold
+
+BY_NAME = {c.name: c for c in COMPARISONS}
+
+
+def person(record_id: str, full_name: str, source: str = "dan_cu", **values) -> dict:
+    return {"source": source, "source_record_id": record_id, "full_name": full_name, **values}
+
+
+def frame(*rows: dict) -> pl.DataFrame:
+    """Person records in the input shape, missing columns null."""
+    filled = [{c: row.get(c) for c in COLUMNS} for row in rows]
+    records = pl.DataFrame(filled, schema=COLUMNS, orient="row")
+    return records.with_columns(fold(pl.col("full_name")).alias("full_name_key")).with_columns(
+        pl.coalesce(pl.col("birth_year"), pl.col("birth_date").dt.year().cast(pl.Int32))
+    )
+
+
+def level_label(comparison: str, left: dict, right: dict) -> str:
+    records = features(keyed(frame(left, right)))
+    pair = pl.DataFrame({"left": [0], "right": [1]}, schema={"left": pl.UInt32, "right": pl.UInt32})
+    level = compare(records, pair, [BY_NAME[comparison]])[comparison][0]
+    return "not comparable" if level is None else BY_NAME[comparison].levels[level]
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ("Nguyễn Thị Thu Hà", "Nguyễn Thị Thu Hà", "same"),
+        ("Nguyễn Thị Thu Hà", "NGUYEN THI THU HA", "same without diacritics"),
+        ("Nguyễn Thị Thu Hà", "Nguyễn Thị Thu Hạ", "same without diacritics"),
+        ("Trần Văn Hưởng", "Trần Văn Hưogn", "one letter slip"),
+        ("Lê Thị Linh", "Lê Thị Minh", "one letter apart"),
+        ("Phạm Văn An", "Phạm Văn Anh", "one letter apart"),
+        ("Nguyễn Văn Dũng", "Nguyễn Văn Thắng", "different"),
+    ],
+)
+def test_given_name_levels(left, right, expected):
+    assert level_label("given_name", person("a", left), person("b", right)) == expected
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ("Hoàng Văn Nam", "Hoàng Văn Nam", "same"),
+        ("Hoàng Văn Nam", "Huỳnh Văn Nam", "Hoàng/Huỳnh or Vũ/Võ"),
+        ("Vũ Thị Lan", "Võ Thị Lan", "Hoàng/Huỳnh or Vũ/Võ"),
+        ("Đặng Thị Lan", "Dang Thi Lan", "same"),
+        ("Nguyễn Văn Nam", "Trần Văn Nam", "different"),
+    ],
+)
+def test_family_name_levels(left, right, expected):
+    assert level_label("family_name", person("a", left), person("b", right)) == expected
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ("Nguyễn Thị Thu Hà", "Nguyễn Thị Thu Hà", "same"),
+        ("Nguyễn Thị Thu Hà", "Nguyễn Hà", "dropped or added"),
+        ("Nguyễn Thị Thu Hà", "Nguyễn Thu Hà", "dropped or added"),
+        ("Nguyễn Văn Hà", "Nguyễn Đức Hà", "different"),
+    ],
+)
+def test_middle_name_levels(left, right, expected):
+    assert level_label("middle_name", person("a", left), person("b", right)) == expected
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ({"birth_date": date(1990, 5, 12)}, {"birth_date": date(1990, 5, 12)}, "same"),
+        (
+            {"birth_date": date(1990, 5, 12)},
+            {"birth_date": date(1990, 12, 5)},
+            "day and month transposed",
+        ),
+        ({"birth_date": date(1948, 3, 1)}, {"birth_year": 1948}, "year only, same year"),
+        ({"birth_date": date(1990, 5, 12)}, {"birth_date": date(1990, 5, 20)}, "same month"),
+        ({"birth_date": date(1990, 5, 12)}, {"birth_date": date(1990, 8, 20)}, "same year"),
+        ({"birth_date": date(1990, 5, 12)}, {"birth_date": date(1991, 5, 12)}, "different"),
+        ({"birth_date": date(1990, 5, 12)}, {}, "not comparable"),
+    ],
+)
+def test_birth_date_levels(left, right, expected):
+    a, b = person("a", "Lê An", **left), person("b", "Lê An", **right)
+    assert level_label("birth_date", a, b) == expected
+
+
+@pytest.mark.parametrize(
+    ("comparison", "left", "right", "expected"),
+    [
+        ("national_id", {"national_id": "001090012345"}, {"national_id": "001090012345"}, "same"),
+        (
+            "national_id",
+            {"national_id": "001090012345"},
+            {"national_id": "001090012354"},
+            "one digit slip",
+        ),
+        (
+            "national_id",
+            {"national_id": "001090012345"},
+            {"national_id": "079185004321"},
+            "different",
+        ),
+        ("national_id", {"national_id": "001090012345"}, {}, "not comparable"),
+        ("bhxh_code", {"bhxh_code": "0123456789"}, {"bhxh_code": "0123456789"}, "same"),
+        ("sex", {"sex": "M"}, {"sex": "F"}, "different"),
+        ("phone", {"phone": "+84912345678"}, {"phone": "+84912345678"}, "same"),
+        ("ward", {"ward_code": "00004"}, {"ward_code": "00007"}, "different"),
+        (
+            "parents",
+            {"father_name": "Lê Văn Bình", "mother_name": "Đỗ Thị Hoa"},
+            {"father_name": "Le Van Binh", "mother_name": "Đỗ Thị Hoa"},
+            "both same",
+        ),
+        (
+            "parents",
+            {"father_name": "Lê Văn Bình"},
+            {"father_name": "Lê Văn Bình", "mother_name": "Đỗ Thị Hoa"},
+            "one same, other unknown",
+        ),
+        (
+            "parents",
+            {"father_name": "Lê Văn Bình"},
+            {"father_name": "Trần Quốc Toản"},
+            "different",
+        ),
+    ],
+)
+def test_identifier_and_other_levels(comparison, left, right, expected):
+    a, b = person("a", "Lê An", **left), person("b", "Lê An", **right)
+    assert level_label(comparison, a, b) == expected
+
+
+def test_blocking_never_pairs_on_family_name_alone():
+    assert all(p.keys not in (("family",), ("family_canon",)) for p in PASSES)
+    nguyens = frame(
+        *(
+            person(f"r{k}", f"Nguyễn Văn {given}", birth_date=date(1950 + k, 1 + k % 12, 1))
+            for k, given in enumerate(["An", "Bình", "Cường", "Dũng", "Hùng", "Minh"])
+        )
+    )
+    pairs, counts = candidate_pairs(features(keyed(nguyens)))
+    assert pairs.height == 0
+    assert set(counts["pass"]) == {p.name for p in PASSES}
+
+
+def test_blocking_caps_pathological_blocks():
+    shared = frame(
+        *(person(f"r{k}", f"Trần Văn A{k:03d}", phone="+84900000000") for k in range(60))
+    )
+    _, counts = candidate_pairs(features(keyed(shared)))
+    phone = counts.filter(pl.col("pass") == "phone").row(0, named=True)
+    assert phone["pairs"] == 0
+    assert phone["blocks_skipped"] == 1
+    assert phone["records_in_skipped_blocks"] == 60
+
+
+@pytest.fixture(scope="module")
+def generated_records(tmp_path_factory) -> pl.DataFrame:
+    """Person records of a small generated population, standardised as the pipeline does."""
+    from assets.standardize import standardize
+    from dancu.contract import SOURCES
+    from dancu.generate import generate
+    from dancu.ingest import read_source
+    from dancu.resolve import person_records
+
+    out = tmp_path_factory.mktemp("resolve") / "sample"
+    generate(persons=600, seed=3, out=out)
+    std = {
+        name: standardize(read_source(out / "landing", SOURCES[name])[0].lazy(), SOURCES[name])
+        for name in ("dan_cu", "bhxh", "y_te")
+    }
+    return person_records(std).collect()
+
+
+@pytest.fixture(scope="module")
+def generated(generated_records):
+    return resolve(generated_records, run="r1")
+
+
+def test_model_learns_sensible_m_and_u(generated):
+    params = generated.model.parameters
+
+    def weight(comparison: str, label: str) -> float:
+        row = params.filter((pl.col("comparison") == comparison) & (pl.col("label") == label))
+        return row["weight"][0]
+
+    assert weight("national_id", "same") > 8
+    assert weight("national_id", "different") < -5
+    assert weight("birth_date", "same") > weight("birth_date", "year only, same year") > 0
+    assert weight("birth_date", "different") < -5
+    # A shared given name says more than a shared family name.
+    assert weight("given_name", "same") > weight("family_name", "same") > 0
+    assert 0 < generated.model.prior < 0.01
+
+
+def test_rare_given_name_weighs_more_than_common(generated):
+    tf = generated.model.tf["given_name"]
+    common = tf.sort("tf", descending=True)["value"][0]
+    rare = tf.sort("tf")["value"][0]
+    records = frame(
+        person("a", f"Lê Văn {common}"), person("b", f"Lê Văn {common}"),
+        person("c", f"Lê Văn {rare}"), person("d", f"Lê Văn {rare}"),
+    )  # fmt: skip
+    prepared = features(keyed(records))
+    pairs = pl.DataFrame(
+        {"left": [0, 2], "right": [1, 3]}, schema={"left": pl.UInt32, "right": pl.UInt32}
+    )
+    scored = score(prepared, compare(prepared, pairs), generated.model)
+    assert scored["w:given_name"][1] > scored["w:given_name"][0]
+
+
+def test_every_record_gets_one_person_with_a_golden_record(generated, generated_records):
+    truth = generated.records.join(
+        generated_records.select("source", "source_record_id"), on=["source", "source_record_id"]
+    )
+    assert truth.height == generated_records.height
+    persons = generated.persons
+    assert persons.height == generated.records["person_id"].n_unique()
+    assert set(persons["full_name_source"].drop_nulls()) <= {"dan_cu", "bhxh", "y_te"}
+
+
+def decided_pairs(*links: tuple[int, int, float], clerk=None) -> pl.DataFrame:
+    scored = pl.DataFrame(
+        links, schema={"left": pl.UInt32, "right": pl.UInt32, "match_weight": pl.Float64},
+        orient="row",
+    )  # fmt: skip
+    clerk = clerk if clerk is not None else pl.DataFrame(
+        schema={"left": pl.UInt32, "right": pl.UInt32, "clerk": pl.String}
+    )  # fmt: skip
+    return decide(scored, clerk)
+
+
+def test_components_follow_links():
+    labels = components(6, np.array([0, 1, 4]), np.array([1, 2, 5]))
+    assert labels.tolist() == [0, 0, 0, 3, 4, 4]
+
+
+def test_clusters_do_not_chain_through_a_weak_link():
+    # A~B strong, B~C just above the match threshold, A and C clearly different persons.
+    decided = decided_pairs((0, 1, 20.0), (1, 2, MATCH + 0.5), (0, 2, REVIEW - 10))
+    ids = pl.Series([None, None, None], dtype=pl.String)
+    labels, cut = cluster(3, decided, ids, lambda pairs: pairs)
+    assert labels.to_list() == [0, 0, 2]
+    assert cut.select("left", "right").rows() == [(1, 2)]
+
+
+def test_cluster_with_two_national_ids_is_split():
+    decided = decided_pairs((0, 1, 15.0), (1, 2, 8.0))
+    ids = pl.Series(["001090012345", None, "079185004321"])
+
+    def score_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
+        return pairs.with_columns(pl.lit(2.0).alias("match_weight"))  # unsure, but ids differ
+
+    labels, cut = cluster(3, decided, ids, score_pairs)
+    assert labels[0] != labels[2]
+    assert cut["reason"].to_list() == ["two national ids"]
+
+
+def test_clerk_decisions_win():
+    records = features(keyed(frame(
+        person("a", "Lê Văn Nam", birth_date=date(1980, 1, 2), national_id="001080000001"),
+        person("b", "Lê Văn Nam", source="bhxh", birth_date=date(1980, 1, 2),
+               national_id="001080000001"),
+        person("c", "Phạm Thu", source="y_te", birth_date=date(2001, 7, 7)),
+    )))  # fmt: skip
+    clerk = pl.DataFrame({
+        "source_l": ["dan_cu", "dan_cu"], "source_record_id_l": ["a", "a"],
+        "source_r": ["bhxh", "y_te"], "source_record_id_r": ["b", "c"],
+        "decision": ["no_match", "match"],
+    })  # fmt: skip
+    keyed_clerk = clerk_pairs(records, clerk)
+    decided = decided_pairs((0, 1, 30.0), (0, 2, -30.0), clerk=keyed_clerk)
+    assert decided["decision"].to_list() == ["no_match", "match"]
+    assert decided["decided_by"].to_list() == ["clerk", "clerk"]
+    labels, _ = cluster(3, decided, records["national_id"], lambda pairs: pairs)
+    assert labels[0] == labels[2] != labels[1]
+
+
+def test_clerk_decisions_win_in_a_whole_run(generated_records, generated):
+    top = generated.records.filter(pl.col("match_rule") == "national_id").row(0, named=True)
+    mates = generated.records.filter(
+        (pl.col("person_id") == top["person_id"]) & (pl.col("rk") != top["rk"])
+    ).row(0, named=True)
+    clerk = pl.DataFrame({
+        "source_l": [top["source"]], "source_record_id_l": [top["source_record_id"]],
+        "source_r": [mates["source"]], "source_record_id_r": [mates["source_record_id"]],
+        "decision": ["no_match"],
+    })  # fmt: skip
+    again = resolve(generated_records, clerk=clerk, model=generated.model)
+    ids = dict(zip(again.records["rk"], again.records["person_id"], strict=True))
+    assert ids[top["rk"]] != ids[mates["rk"]]
+
+
+def test_same_input_gives_identical_output(generated_records, generated):
+    shuffled = generated_records.sample(fraction=1.0, shuffle=True, seed=5)
+    again = resolve(shuffled, run="r1")
+    assert again.records.equals(generated.records)
+    assert again.persons.equals(generated.persons)
+    assert again.review_queue.equals(generated.review_queue)
+
+
+def ids_frame(*rows: tuple[str, str, int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows, schema={"source": pl.String, "source_record_id": pl.String, "cluster": pl.UInt32},
+        orient="row",
+    ).with_row_index("rk").with_columns(pl.col("rk").cast(pl.UInt32))  # fmt: skip
+
+
+def test_stable_ids_across_runs_with_a_merge_and_a_split():
+    first, _ = assign_ids(
+        ids_frame(("dan_cu", "a", 0), ("bhxh", "b", 0), ("dan_cu", "c", 2), ("dan_cu", "d", 3),
+                  ("y_te", "e", 3)),
+        None, "r1",
+    )  # fmt: skip
+    records = ids_frame(("dan_cu", "a", 0), ("bhxh", "b", 0), ("dan_cu", "c", 2),
+                        ("dan_cu", "d", 3), ("y_te", "e", 4))  # fmt: skip
+    previous = records.select("rk", "source", "source_record_id").join(first, on="rk").drop("rk")
+    # A new day: record f joins person a+b; c merges into a+b as well; d and e are split.
+    day_two = ids_frame(("dan_cu", "a", 0), ("bhxh", "b", 0), ("dan_cu", "c", 0),
+                        ("dan_cu", "d", 3), ("y_te", "e", 4), ("y_te", "f", 0))  # fmt: skip
+    second, history = assign_ids(day_two, previous, "r2")
+    old = dict(zip(previous["source_record_id"], previous["person_id"], strict=True))
+    new = dict(zip(day_two["source_record_id"], second["person_id"], strict=True))
+    assert new["a"] == new["b"] == new["f"] == new["c"] == old["a"]
+    assert new["d"] == old["d"] and new["e"] != old["e"]
+    kinds = {(r["old_person_id"], r["kind"]) for r in history.iter_rows(named=True)}
+    assert kinds == {(old["c"], "merge"), (old["d"], "split")}
+    assert set(history["run"]) == {"r2"}
+
+
+def test_adding_a_day_keeps_ids_of_unchanged_persons(generated_records, generated):
+    dates = generated_records["extract_date"]
+    last_day = dates.max()
+    earlier = generated_records.filter(pl.col("extract_date") < last_day)
+    first = resolve(earlier, run="r1")
+    second = resolve(generated_records, previous=first.records, run="r2")
+    before = first.records.select("source", "source_record_id", "person_id")
+    after = second.records.select("source", "source_record_id", "person_id")
+    both = before.join(after, on=["source", "source_record_id"], suffix="_now")
+    changed = both.filter(pl.col("person_id") != pl.col("person_id_now"))
+    moved_ids = set(second.person_id_history["old_person_id"])
+    # A record changes id only where history says its person merged or split.
+    assert set(changed["person_id"]) <= moved_ids
+    assert changed.height <= 0.01 * both.height
+
+
+def test_explain_masks_names_and_ids(generated, generated_records):
+    row = generated.records.filter(pl.col("match_rule") == "national_id").row(0, named=True)
+    mate = generated.records.filter(
+        (pl.col("person_id") == row["person_id"]) & (pl.col("rk") != row["rk"])
+    ).row(0, named=True)
+    text = explain(
+        generated.records.pipe(lambda r: features(r)),
+        generated.model,
+        (row["source"], row["source_record_id"]),
+        (mate["source"], mate["source_record_id"]),
+    )
+    for value in (row["full_name"], row["national_id"], row["phone"], mate["full_name"]):
+        if value:
+            assert value not in text
+    for word in row["full_name"].split():
+        assert f" {word} " not in f" {text} "
+    assert row["national_id"][:3] + "*******" + row["national_id"][-2:] in text
+    assert "match weight" in text
