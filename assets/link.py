@@ -7,7 +7,7 @@ matching id keeps a null person_id and the reason.
 import dagster as dg
 import polars as pl
 
-from assets.resolve import accepted
+from assets.standardize import accepted
 from dancu.contract import EVENT_SOURCES, EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
 
 EVENT_TYPE = {"khai_sinh": "birth", "khai_tu": "death", "ket_hon": "marriage"}

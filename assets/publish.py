@@ -3,8 +3,8 @@
 import dagster as dg
 import polars as pl
 
-import assets.resolve
-from checks.rules import FLAGS, REASONS, RULES, rule_id
+from assets.standardize import accepted
+from checks.rules import FLAGS, RULES, rule_id
 from dancu.contract import FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCES
 from dancu.warehouse import DEFAULT_KEEP_VERSIONS, GateFailed, load_gates, publish
 from pipelines.resources import DancuPaths
@@ -13,26 +13,14 @@ PUBLISHED = ["person", "person_source", "civil_event", "event_party", "quarantin
 GATE_NAMES = [gate.name for gate in load_gates()]
 # Rules that find a value missing measure completeness; every other rule measures correctness.
 COMPLETENESS_RULES = {"required.missing", "id.missing"}
-# Tables of sql/optional_tables.sql, published once resolution produces them.
+# Tables of sql/optional_tables.sql: their columns follow the frame (the review queue has a
+# column per comparison of the resolution model).
 OPTIONAL = ["review_queue", "person_id_history"]
-
-
-def produced_by(module) -> set[str]:
-    """The asset keys a module's assets produce."""
-    definitions = [a for a in vars(module).values() if isinstance(a, dg.AssetsDefinition)]
-    return {key.to_user_string() for a in definitions for key in a.keys}
-
-
-OPTIONAL_PRESENT = [name for name in OPTIONAL if name in produced_by(assets.resolve)]
 
 
 class PublishConfig(dg.Config):
     keep_versions: int = DEFAULT_KEEP_VERSIONS
     """How many published versions stay in warehouse/versions/ (the published one included)."""
-
-
-def accepted(std: pl.LazyFrame) -> pl.LazyFrame:
-    return std.filter(pl.col(REASONS).list.len() == 0)
 
 
 def latest_record_per_person(
@@ -100,7 +88,7 @@ def rule_table() -> pl.DataFrame:
     kinds={"duckdb"},
     pool="warehouse",
     ins={
-        **{name: dg.AssetIn(name) for name in [*PUBLISHED, *OPTIONAL_PRESENT]},
+        **{name: dg.AssetIn(name) for name in [*PUBLISHED, *OPTIONAL]},
         **{f"files_{name}": dg.AssetIn(f"files_{name}") for name in SOURCES},
         **{f"std_{name}": dg.AssetIn(f"std_{name}") for name in SOURCES},
     },
@@ -124,7 +112,7 @@ def warehouse(
     flags = [record_flags(frames[f"std_{name}"]) for name in SOURCES]
     tables["record_flag"] = pl.concat(flags).sort(FILE_NAME, ROW_NUMBER, "rule_id").collect()
     tables["rule"] = rule_table()
-    optional = {name: frames[name].collect() for name in OPTIONAL_PRESENT}
+    optional = {name: frames[name].collect() for name in OPTIONAL}
     try:
         published = publish(
             paths.warehouse_dir,

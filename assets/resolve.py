@@ -1,86 +1,46 @@
 """Resolve: which records are the same person, and that person's golden record.
 
-This first version links records that share a valid national id, and nothing else; records
-without one stand alone. The fuzzy model replaces `cluster_key` without changing the tables.
+The engine is `dancu.resolve` (blocking, comparisons, a Fellegi-Sunter model estimated by EM,
+decisions, clustering, stable ids); this module feeds it the accepted records, the previous
+run's person ids and the clerks' decisions, and hands its tables on.
 """
+
+from pathlib import Path
 
 import dagster as dg
 import duckdb
 import polars as pl
 
-from assets.standardize import REASONS
 from dancu.contract import EXTRACT_DATE, FILE_NAME, PERSON_SOURCES, RECORD_ID, ROW_NUMBER, SOURCE
+from dancu.resolve import resolve
+from dancu.resolve.records import person_records
+from dancu.warehouse import WAREHOUSE_FILE
+from pipelines.resources import DancuPaths
 
-# Golden-record fields come from the most authoritative source first, then the latest extract.
-SOURCE_PRIORITY = {"dan_cu": 0, "bhxh": 1, "y_te": 2}
-PERSON_FIELDS = ["national_id", "full_name", "birth_date", "birth_year", "sex", "address", "phone"]
-GOLDEN_FIELDS = [*PERSON_FIELDS, "residence_ward_code"]
-
-
-def accepted(std: pl.LazyFrame) -> pl.LazyFrame:
-    return std.filter(pl.col(REASONS).list.len() == 0)
-
-
-def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
-    """Every accepted record of a person-bearing source, in one shape."""
-    parts = []
-    for name in PERSON_SOURCES:
-        frame = accepted(std_frames[name])
-        ward = pl.col("ward_code") if name == "dan_cu" else pl.lit(None, dtype=pl.String)
-        parts.append(
-            frame.select(
-                SOURCE,
-                RECORD_ID,
-                FILE_NAME,
-                ROW_NUMBER,
-                EXTRACT_DATE,
-                *PERSON_FIELDS,
-                ward.alias("residence_ward_code"),
-            )
-        )
-    return pl.concat(parts, how="vertical_relaxed")
+CLERK_COLUMNS = ["source_l", "source_record_id_l", "source_r", "source_record_id_r", "decision"]
+# The export escapes cells that could start a formula with a quote; a decision read back drops it.
+FORMULA_ESCAPE = "'"
 
 
-def cluster_key() -> pl.Expr:
-    """Records with the same valid national id are one person; others are their own."""
-    own = pl.concat_str([pl.col(SOURCE), pl.col(RECORD_ID)], separator=":")
-    return (
-        pl.when(pl.col("national_id").is_not_null())
-        .then("id:" + pl.col("national_id"))
-        .otherwise(own)
-    )
+def previous_person_ids(warehouse: Path) -> pl.DataFrame | None:
+    """The published run's record -> person_id map, so persons keep their ids."""
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.sql("select source, source_record_id, person_id from person_source").pl()
 
 
-def with_person_ids(records: pl.DataFrame) -> pl.DataFrame:
-    """Each record with its `person_id`: a digest of its cluster's key, the same every run.
-
-    The digest is salted with the namespace so that a person id does not reveal a national id
-    by a plain hash look-up.
-    """
-    keyed = records.with_columns(cluster_key().alias("cluster_key"))
-    digests = duckdb.sql(
-        "select cluster_key, 'P' || upper(substr(md5('dancu.person:' || cluster_key), 1, 15)) "
-        "as person_id from keyed group by cluster_key"
-    ).pl()
-    return keyed.join(digests, on="cluster_key", how="left").drop("cluster_key")
-
-
-def golden_records(records: pl.DataFrame) -> pl.DataFrame:
-    """One row per person: each field from the best record that has it (priority, then recency)."""
-    ranked = records.sort(
-        pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, return_dtype=pl.Int8),
-        pl.col(EXTRACT_DATE),
-        descending=[False, True],
-    )
-    return (
-        ranked.group_by("person_id", maintain_order=True)
-        .agg(
-            *[pl.col(f).drop_nulls().first().alias(f) for f in GOLDEN_FIELDS],
-            pl.col(SOURCE).first().alias("primary_source"),
-            pl.len().alias("record_count"),
-        )
-        .sort("person_id")
-    )
+def clerk_decisions(folder: Path) -> pl.DataFrame | None:
+    """Every clerk decision file (CSV, as exported for review with `decision` filled in)."""
+    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
+    if not files:
+        return None
+    frames = [
+        pl.read_csv(f, infer_schema=False, encoding="utf8-lossy").select(CLERK_COLUMNS)
+        for f in files
+    ]
+    decided = pl.concat(frames).filter(pl.col("decision").is_in(["match", "no_match"]))
+    return decided.with_columns(pl.col(c).str.strip_prefix(FORMULA_ESCAPE) for c in CLERK_COLUMNS)
 
 
 @dg.multi_asset(
@@ -89,36 +49,67 @@ def golden_records(records: pl.DataFrame) -> pl.DataFrame:
     outs={
         "person_source": dg.AssetOut(
             kinds={"polars", "parquet"},
-            description="Each accepted dan_cu, bhxh and y_te record with the person it belongs to.",
+            description="Each accepted dan_cu, bhxh and y_te record with the person it belongs "
+            "to, and the rule and weight that put it there.",
         ),
         "person_golden": dg.AssetOut(
             kinds={"polars", "parquet"},
-            description="One row per resolved person: the golden record before life events.",
+            description="One row per resolved person: the golden record before life events, "
+            "each field with the source it came from.",
+        ),
+        "review_queue": dg.AssetOut(
+            kinds={"polars", "parquet"},
+            description="Record pairs a clerk should decide: both records, each field's "
+            "comparison and weight, and the total.",
+        ),
+        "person_id_history": dg.AssetOut(
+            kinds={"polars", "parquet"},
+            description="Person ids that records moved between since the previous run: merges "
+            "and splits.",
         ),
     },
 )
-def resolve_persons(**std_frames: pl.LazyFrame):
-    """Group person records into persons and choose each person's golden values."""
+def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_frames):
+    """Resolve every accepted person record into persons with stable ids."""
     frames = {name.removeprefix("std_"): frame for name, frame in std_frames.items()}
-    records = with_person_ids(person_records(frames).collect())
-    persons = golden_records(records)
+    result = resolve(
+        person_records(frames),
+        previous=previous_person_ids(paths.warehouse_dir / WAREHOUSE_FILE),
+        clerk=clerk_decisions(paths.review_dir),
+        run=context.run.run_id,
+        secret=paths.person_id_secret(),
+    )
+    records = result.records
+    for row in result.blocking.iter_rows(named=True):
+        context.log.info(f"blocking {row['pass']}: {row['pairs']:,} pairs")
     yield dg.Output(
-        records.with_columns(
-            pl.when(pl.col("national_id").is_not_null())
-            .then(pl.lit("national_id"))
-            .otherwise(pl.lit("unmatched"))
-            .alias("match_rule")
-        )
-        .select(SOURCE, RECORD_ID, "person_id", "match_rule", FILE_NAME, ROW_NUMBER, EXTRACT_DATE)
-        .sort(SOURCE, RECORD_ID),
+        records.select(
+            SOURCE, RECORD_ID, "person_id", "match_rule", "match_weight",
+            FILE_NAME, ROW_NUMBER, EXTRACT_DATE,
+        ).sort(SOURCE, RECORD_ID),
         output_name="person_source",
         metadata={"records": records.height},
-    )
+    )  # fmt: skip
     yield dg.Output(
-        persons,
+        result.persons,
         output_name="person_golden",
         metadata={
-            "persons": persons.height,
-            "records_per_person": round(records.height / max(persons.height, 1), 3),
+            "persons": result.persons.height,
+            "records_per_person": round(records.height / max(result.persons.height, 1), 3),
+            "blocking": dg.MetadataValue.json(result.blocking.to_dicts()),
+        },
+    )
+    yield dg.Output(
+        result.review_queue,
+        output_name="review_queue",
+        metadata={"pairs_to_review": result.review_queue.height},
+    )
+    history = result.person_id_history
+    yield dg.Output(
+        history,
+        output_name="person_id_history",
+        metadata={
+            "merges": int((history["kind"] == "merge").sum()),
+            "splits": int((history["kind"] == "split").sum()),
         },
     )

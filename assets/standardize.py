@@ -5,7 +5,8 @@ import polars as pl
 
 from checks.rules import FLAGS, REASONS, apply_rules, rule_counts
 from dancu import codes, parse
-from dancu.contract import FILE_NAME, LINEAGE, RECORD_ID, ROW_NUMBER, SOURCES, Source
+from dancu.address import standardize_addresses
+from dancu.contract import EXTRACT_DATE, FILE_NAME, LINEAGE, RECORD_ID, ROW_NUMBER, SOURCES, Source
 from dancu.ingest import FILE_ERROR
 from dancu.text import (
     LEGACY_ENCODINGS,
@@ -92,6 +93,38 @@ def typed(column: str) -> list[pl.Expr]:
     return [text]
 
 
+def with_units(frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
+    """Address split into street and administrative units, converted to current units.
+
+    `ward_code` becomes the current ward, settled from the delivered code, the address text and
+    the extract date together (see `dancu.address`); the code as delivered stays beside it.
+    """
+    if "address" not in columns:
+        return frame
+    has_code = "ward_code" in columns
+
+    def units(rows: pl.Series) -> pl.Series:
+        codes = rows.struct.field("ward_code") if has_code else None
+        found = standardize_addresses(
+            rows.struct.field("address"), codes, rows.struct.field(EXTRACT_DATE)
+        )
+        return found.to_struct()
+
+    inputs = ["address", EXTRACT_DATE] + (["ward_code"] if has_code else [])
+    delivered_code = [pl.col("ward_code").alias("ward_code_delivered")] if has_code else []
+    return (
+        frame.with_columns(*delivered_code)
+        .with_columns(pl.struct(inputs).map_batches(units).alias("_units"))
+        .drop([c for c in ("ward_code",) if has_code])
+        .unnest("_units")
+    )
+
+
+def accepted(std: pl.LazyFrame) -> pl.LazyFrame:
+    """The standardised rows that no quarantine rule rejected."""
+    return std.filter(pl.col(REASONS).list.len() == 0)
+
+
 def repair(frame: pl.LazyFrame, columns: list[str], legacy_encoding: str | None) -> pl.LazyFrame:
     """Text columns repaired in full; codes, ids and dates only trimmed (nothing else can be
     wrong with their characters that parsing would not see)."""
@@ -129,7 +162,7 @@ def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     )
     kept_text = repaired.with_columns(pl.col(c).alias(f"_text:{c}") for c in delivered)
     parsed = kept_text.with_columns(expr for c in delivered for expr in typed(c))
-    judged = apply_rules(parsed, source)
+    judged = apply_rules(with_units(parsed, delivered), source)
     as_delivered = pl.struct(pl.col(f"_raw:{c.name}").alias(c.label) for c in source.columns)
     # Only quarantined rows keep their delivered values, so only they pay for the JSON.
     rejected = pl.col(REASONS).list.len() > 0

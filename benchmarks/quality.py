@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 
 from checks.rules import REASONS, REQUIRED_NAMES, SUBJECT
+from dancu.address import REFORM_DATE
 
 REPAIRABLE = {
     "name": {"tcvn3", "vni", "nfd", "all_caps", "double_space", "mojibake"},
@@ -116,6 +117,24 @@ def repair_scores(rows: pl.DataFrame) -> dict[str, float | int]:
     return scores
 
 
+def ward_scores(truth: pl.DataFrame, staging: Path) -> dict[str, float | int]:
+    """Share of accepted dan_cu rows whose current ward is the true one, by extract period."""
+    std = pl.read_parquet(staging / "std_dan_cu.parquet").filter(pl.col(REASONS).list.len() == 0)
+    rows = truth.filter(pl.col("source") == "dan_cu").join(
+        std.select(*KEY, "ward_code"), on=KEY, how="inner"
+    )
+    right = pl.col("ward_code") == pl.col("true_ward_code")
+    before = pl.col("extract_date") < REFORM_DATE
+    return {
+        "ward_current": round(rows.select(right.mean()).item() or 0.0, 4),
+        "ward_current_n": rows.height,
+        "ward_current_before_reform": round(
+            rows.filter(before).select(right.mean()).item() or 0.0, 4
+        ),
+        "ward_current_before_reform_n": rows.filter(before).height,
+    }
+
+
 def validation_scores(truth: pl.DataFrame, quarantine: pl.DataFrame) -> dict[str, float | int]:
     """Invalid rows caught, and valid rows quarantined, among the latest rows."""
     latest = truth.filter("is_latest").with_columns(pl.col("row_number").cast(pl.Int64))
@@ -141,4 +160,5 @@ def score(sample: Path, data_dir: Path) -> dict[str, float | int]:
     return {
         **validation_scores(truth, quarantine),
         **repair_scores(scored_rows(latest_valid, staging)),
+        **ward_scores(latest_valid, staging),
     }

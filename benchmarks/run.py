@@ -115,6 +115,9 @@ def quality_lines(q: dict) -> list[str]:
         lines.append(
             f"{field:<12} clean values kept {kept}; repairable corruptions restored {restored}"
         )
+    wards = share(q["ward_current"], q["ward_current_n"])
+    before = share(q["ward_current_before_reform"], q["ward_current_before_reform_n"])
+    lines.append(f"current ward right           {wards} dan_cu rows ({before} before the reform)")
     return lines
 
 

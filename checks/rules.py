@@ -225,6 +225,10 @@ def _field_too_long(source: Source) -> pl.Expr:
     return _any([text_of(c).str.len_chars() > MAX_FIELD_CHARS for c in source.column_names])
 
 
+def _ward_unsettled(source: Source) -> pl.Expr:
+    return pl.col("address_issue").is_not_null()
+
+
 def _sex_unknown(source: Source) -> pl.Expr:
     return text_of("sex").is_not_null() & pl.col("sex").is_null()
 
@@ -330,6 +334,13 @@ RULES: tuple[Rule, ...] = (
         _field_too_long,
     ),
     Rule("sex.unknown", "flag", "sex is not Nam/Nữ", _sex_unknown, _has("sex")),
+    Rule(
+        "ward.unsettled",
+        "flag",
+        "the address and ward code do not settle one current ward (see address_issue)",
+        _ward_unsettled,
+        _has("address"),
+    ),
     Rule(
         "code.unknown",
         "flag",

@@ -1,6 +1,7 @@
 """Where dancu reads and writes, and how stages hand frames to each other."""
 
 import os
+import secrets
 from pathlib import Path
 
 import dagster as dg
@@ -39,6 +40,24 @@ class DancuPaths(dg.ConfigurableResource):
     @property
     def reports_dir(self) -> Path:
         return Path(self.data_dir) / "reports"
+
+    @property
+    def review_dir(self) -> Path:
+        """Where clerks drop their decided review-queue files (CSV with `decision` filled in)."""
+        return Path(self.data_dir) / "review" / "decisions"
+
+    def person_id_secret(self) -> str:
+        """The installation's secret behind new person ids, made on first use.
+
+        Ids are keyed digests of a founding record, so that nobody can tell from a person id
+        which insurance code or record it came from; keep this file with the data.
+        """
+        path = Path(self.data_dir) / "secrets" / "person_id.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
 
 
 class StagingParquetIOManager(dg.ConfigurableIOManager):
