@@ -79,6 +79,7 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
         run=context.run.run_id,
         secret=paths.person_id_secret(),
     )
+    result.model.save(paths.model_dir)
     records = result.records
     for row in result.blocking.iter_rows(named=True):
         context.log.info(f"blocking {row['pass']}: {row['pairs']:,} pairs")

@@ -91,6 +91,42 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def record_ref(text: str) -> tuple[str, str]:
+    """ "dan_cu:HS0001" -> ("dan_cu", "HS0001")."""
+    source, _, record_id = text.partition(":")
+    if not record_id:
+        raise argparse.ArgumentTypeError(f"expected SOURCE:RECORD_ID, got {text!r}")
+    return source, record_id
+
+
+def _explain(args: argparse.Namespace) -> int:
+    import polars as pl
+
+    from dancu.contract import PERSON_SOURCES
+    from dancu.resolve.explain import explain
+    from dancu.resolve.model import Model
+    from dancu.resolve.records import features, keyed, person_records
+    from pipelines.resources import DancuPaths
+
+    if args.data:
+        os.environ["DANCU_DATA_DIR"] = str(args.data)
+    paths = DancuPaths.from_env()
+    staging = Path(paths.data_dir) / "staging"
+    if not paths.model_dir.exists():
+        print(
+            f"dancu: no resolution model under {staging}: run the pipeline first", file=sys.stderr
+        )
+        return 1
+    frames = {name: pl.scan_parquet(staging / f"std_{name}.parquet") for name in PERSON_SOURCES}
+    records = features(keyed(person_records(frames).collect()))
+    try:
+        print(explain(records, Model.load(paths.model_dir), args.left, args.right))
+    except KeyError:
+        print("dancu: one of the records is not an accepted person record", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dancu", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -107,6 +143,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data", type=Path, help="output folder (default $DANCU_DATA_DIR or ./data)")
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(handler=_run)
+
+    why = commands.add_parser(
+        "explain", help="show, field by field, why two records are or are not one person"
+    )
+    why.add_argument("left", type=record_ref, help="SOURCE:RECORD_ID, e.g. dan_cu:HS00012")
+    why.add_argument("right", type=record_ref, help="SOURCE:RECORD_ID, e.g. bhxh:0123456789")
+    why.add_argument("--data", type=Path, help="output folder (default $DANCU_DATA_DIR or ./data)")
+    why.set_defaults(handler=_explain)
     return parser
 
 

@@ -42,6 +42,11 @@ class DancuPaths(dg.ConfigurableResource):
         return Path(self.data_dir) / "reports"
 
     @property
+    def model_dir(self) -> Path:
+        """The resolution model of the latest run, kept so that `dancu explain` can use it."""
+        return Path(self.data_dir) / "staging" / "resolution_model"
+
+    @property
     def review_dir(self) -> Path:
         """Where clerks drop their decided review-queue files (CSV with `decision` filled in)."""
         return Path(self.data_dir) / "review" / "decisions"

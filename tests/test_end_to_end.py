@@ -60,3 +60,21 @@ def test_persons_are_resolved_and_deaths_applied(run_dir):
 def test_the_run_is_in_the_persistent_instance(run_dir):
     assert (run_dir / "data" / "dagster" / "dagster.yaml").exists()
     assert any((run_dir / "data" / "dagster").rglob("*.db"))
+
+
+def test_explain_shows_a_masked_waterfall_of_two_records(run_dir, capsys):
+    from dancu.cli import main
+
+    pair = published(
+        run_dir,
+        "select a.source || ':' || a.source_record_id as l, b.source || ':' || b.source_record_id"
+        " as r, p.national_id, p.full_name from person_source a join person_source b"
+        " using (person_id) join person p using (person_id)"
+        " where a.source = 'dan_cu' and b.source = 'bhxh' and p.national_id is not null limit 1",
+    ).row(0, named=True)
+
+    assert main(["explain", pair["l"], pair["r"], "--data", str(run_dir / "data")]) == 0
+
+    shown = capsys.readouterr().out
+    assert "match weight" in shown and "national_id" in shown
+    assert pair["national_id"] not in shown and pair["full_name"] not in shown

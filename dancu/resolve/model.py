@@ -8,7 +8,9 @@ records are the same person. A shared given name or family name adds more the ra
 (term-frequency adjustment). Nothing is tuned per dataset.
 """
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -40,6 +42,23 @@ class Model:
     prior: float
     tf: dict[str, pl.DataFrame]
     u_agree: dict[str, float]
+
+    def save(self, folder: Path) -> None:
+        """The model as Parquet and JSON, so a later command can explain this run's pairs."""
+        folder.mkdir(parents=True, exist_ok=True)
+        self.parameters.write_parquet(folder / "parameters.parquet")
+        for name, frame in self.tf.items():
+            frame.write_parquet(folder / f"tf_{name}.parquet")
+        meta = {"prior": self.prior, "u_agree": self.u_agree, "tf": sorted(self.tf)}
+        (folder / "model.json").write_text(json.dumps(meta), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "Model":
+        meta = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+        tf = {name: pl.read_parquet(folder / f"tf_{name}.parquet") for name in meta["tf"]}
+        return cls(
+            pl.read_parquet(folder / "parameters.parquet"), meta["prior"], tf, meta["u_agree"]
+        )
 
     def table(self, comparison: str, column: str) -> np.ndarray:
         rows = self.parameters.filter(pl.col("comparison") == comparison).sort("level")
