@@ -33,8 +33,13 @@ ui: $(BIN)/.installed
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/dagster dev -w workspace.yaml
 
-bench: $(BIN)/.installed
+$(BIN)/.bench-installed: $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $@
+
+bench: $(BIN)/.bench-installed
 	$(BIN)/python -m benchmarks.run
+	$(BIN)/python -m benchmarks.resolution
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
