@@ -1,7 +1,7 @@
 """Link: civil events, the people they name, and the life status they give those people.
 
-This first version links a party to a person by national id only; a party without a
-matching id keeps a null person_id and the reason.
+A party links by national id, else by a folded name and birth date that exactly one person
+has; a party left unlinked keeps a null person_id and the reason.
 """
 
 import dagster as dg
@@ -9,9 +9,17 @@ import polars as pl
 
 from assets.standardize import accepted
 from dancu.contract import EVENT_SOURCES, EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
+from dancu.link import consistency_issues, duplicate_events, link_parties, relationships
+from dancu.text import fold
 
 EVENT_TYPE = {"khai_sinh": "birth", "khai_tu": "death", "ket_hon": "marriage"}
 EVENT_DATE = {"khai_sinh": "birth_date", "khai_tu": "death_date", "ket_hon": "registration_date"}
+# The names that identify an event registered twice: its subject, and a second party.
+EVENT_KEYS = {
+    "khai_sinh": ("child_name_key", "mother_name_key"),
+    "khai_tu": ("full_name_key", None),
+    "ket_hon": ("husband_name_key", "wife_name_key"),
+}
 # Each role of an event: the columns naming that party (name, national id, birth date).
 PARTIES = {
     "khai_sinh": {
@@ -32,6 +40,7 @@ def event_id(source: str) -> pl.Expr:
 
 
 def civil_events(source: str, std: pl.LazyFrame) -> pl.LazyFrame:
+    subject, second = EVENT_KEYS[source]
     return accepted(std).select(
         event_id(source).alias("event_id"),
         pl.lit(EVENT_TYPE[source]).alias("event_type"),
@@ -43,6 +52,8 @@ def civil_events(source: str, std: pl.LazyFrame) -> pl.LazyFrame:
         FILE_NAME,
         ROW_NUMBER,
         EXTRACT_DATE,
+        pl.col(subject).alias("subject_key"),
+        (pl.col(second) if second else pl.lit(None, dtype=pl.String)).alias("second_key"),
     )
 
 
@@ -57,34 +68,21 @@ def parties(source: str, std: pl.LazyFrame) -> pl.LazyFrame:
                 event_id(source).alias("event_id"),
                 pl.lit(role).alias("role"),
                 pl.col(national_id).alias("national_id"),
+                pl.col(f"{name}_key").alias("name_key"),
                 pl.col(birth_date).alias("birth_date"),
             )
         )
     return pl.concat(rows)
 
 
-def link_parties(party_rows: pl.DataFrame, person_source_ids: pl.DataFrame) -> pl.DataFrame:
-    """Attach the person holding each party's national id, or say why none is attached."""
-    by_id = person_source_ids.unique("national_id")
-    linked = party_rows.join(by_id, on="national_id", how="left")
-    return linked.select(
-        "event_id",
-        "role",
-        "person_id",
-        pl.when(pl.col("person_id").is_not_null()).then(pl.lit("national_id")).alias("match_rule"),
-        pl.when(pl.col("national_id").is_null())
-        .then(pl.lit("no national id on the registration"))
-        .when(pl.col("person_id").is_null())
-        .then(pl.lit("national id not found in the register"))
-        .alias("unmatched_reason"),
-    ).sort("event_id", "role")
-
-
 def apply_deaths(golden: pl.DataFrame, events: pl.DataFrame, party: pl.DataFrame) -> pl.DataFrame:
     """Mark persons named as the deceased of a death registration (the earliest death wins)."""
     deaths = (
         party.filter(pl.col("role") == "deceased", pl.col("person_id").is_not_null())
-        .join(events.select("event_id", "event_date"), on="event_id")
+        .join(
+            events.filter(pl.col("duplicate_of").is_null()).select("event_id", "event_date"),
+            on="event_id",
+        )
         .group_by("person_id")
         .agg(pl.col("event_date").min().alias("death_date"))
     )
@@ -98,6 +96,8 @@ def apply_deaths(golden: pl.DataFrame, events: pl.DataFrame, party: pl.DataFrame
     ins={
         **{f"std_{name}": dg.AssetIn(f"std_{name}") for name in EVENT_SOURCES},
         "person_golden": dg.AssetIn(),
+        "person_source": dg.AssetIn(),
+        "std_y_te": dg.AssetIn(),
     },
     outs={
         "civil_event": dg.AssetOut(
@@ -112,18 +112,49 @@ def apply_deaths(golden: pl.DataFrame, events: pl.DataFrame, party: pl.DataFrame
             kinds={"polars", "parquet"},
             description="One row per resolved person: golden record with life status applied.",
         ),
+        "relationship": dg.AssetOut(
+            kinds={"polars", "parquet"},
+            description="Person to person: mother, father, child or spouse, from births and "
+            "marriages.",
+        ),
+        "consistency_issue": dg.AssetOut(
+            kinds={"polars", "parquet"},
+            description="Contradictions across sources: activity after death, marriage after "
+            "death or while married, implausible mothers' ages.",
+        ),
     },
 )
-def link_events(person_golden: pl.LazyFrame, **std_frames: pl.LazyFrame):
+def link_events(
+    person_golden: pl.LazyFrame, person_source: pl.LazyFrame, std_y_te: pl.LazyFrame, **std_frames
+):
     """Build civil events, link their parties to persons and apply deaths to the register."""
     frames = {name.removeprefix("std_"): frame for name, frame in std_frames.items()}
     events = pl.concat([civil_events(s, frames[s]) for s in EVENT_SOURCES]).collect()
+    events = events.with_columns(duplicate_events(events)).drop("subject_key", "second_key")
     golden = person_golden.collect()
-    ids = golden.filter(pl.col("national_id").is_not_null()).select("national_id", "person_id")
-    party = link_parties(pl.concat([parties(s, frames[s]) for s in EVENT_SOURCES]).collect(), ids)
+    persons_keyed = golden.select(
+        "person_id", "national_id", fold(pl.col("full_name")).alias("full_name_key"), "birth_date"
+    )
+    party = link_parties(
+        pl.concat([parties(s, frames[s]) for s in EVENT_SOURCES]).collect(), persons_keyed
+    )
     persons = apply_deaths(golden, events, party)
+    visits = (
+        accepted(std_y_te)
+        .select(SOURCE, RECORD_ID, "visit_date")
+        .join(person_source.select(SOURCE, RECORD_ID, "person_id"), on=[SOURCE, RECORD_ID])
+        .collect()
+    )
+    issues = consistency_issues(events, party, persons, visits)
     linked = int(party["person_id"].is_not_null().sum())
-    yield dg.Output(events, output_name="civil_event", metadata={"events": events.height})
+    yield dg.Output(
+        events,
+        output_name="civil_event",
+        metadata={
+            "events": events.height,
+            "registered_twice": int(events["duplicate_of"].is_not_null().sum()),
+        },
+    )
     yield dg.Output(
         party,
         output_name="event_party",
@@ -133,4 +164,10 @@ def link_events(person_golden: pl.LazyFrame, **std_frames: pl.LazyFrame):
         persons,
         output_name="person",
         metadata={"persons": persons.height, "deceased": int(persons["is_deceased"].sum())},
+    )
+    yield dg.Output(relationships(party), output_name="relationship")
+    yield dg.Output(
+        issues,
+        output_name="consistency_issue",
+        metadata={f"rule/{rule}": n for rule, n in issues["rule"].value_counts().iter_rows()},
     )

@@ -9,7 +9,10 @@ from dancu.contract import FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCES
 from dancu.warehouse import DEFAULT_KEEP_VERSIONS, GateFailed, load_gates, publish
 from pipelines.resources import DancuPaths
 
-PUBLISHED = ["person", "person_source", "civil_event", "event_party", "quarantine"]
+PUBLISHED = [
+    "person", "person_source", "civil_event", "event_party", "quarantine", "relationship",
+    "consistency_issue",
+]  # fmt: skip
 GATE_NAMES = [gate.name for gate in load_gates()]
 # Rules that find a value missing measure completeness; every other rule measures correctness.
 COMPLETENESS_RULES = {"required.missing", "id.missing"}

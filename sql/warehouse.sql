@@ -37,7 +37,8 @@ create table civil_event (
     registration_place_code varchar,
     file_name               varchar not null,
     row_number              bigint not null,
-    extract_date            date not null
+    extract_date            date not null,
+    duplicate_of            varchar          -- the first registration of the same event, if any
 );
 
 create table event_party (
@@ -128,3 +129,17 @@ create table dq_metric (
 create index person_source_record on person_source (file_name, row_number);
 create index civil_event_record on civil_event (file_name, row_number);
 create index dq_metric_series on dq_metric (metric, source, ward_code);
+
+create table relationship (
+    person_id          varchar not null,
+    related_person_id  varchar not null,
+    relation           varchar not null,     -- what the related person is: mother, father, child, spouse
+    event_id           varchar not null,     -- the registration it comes from
+    primary key (person_id, related_person_id, relation)
+);
+
+create table consistency_issue (
+    rule       varchar not null,             -- life.activity_after_death, marriage.without_divorce, ...
+    person_id  varchar not null,
+    event_id   varchar                       -- the registration involved, if any
+);

@@ -18,6 +18,7 @@ def test_definitions_load_and_resolve():
     expected |= {"quarantine", "person_source", "person_golden", "civil_event", "event_party"}
     expected |= {"person", "warehouse"} | {f"files_{s}" for s in SOURCES}
     expected |= {"auditor_report", "review_queue_export", "review_queue", "person_id_history"}
+    expected |= {"relationship", "consistency_issue"}
     assert keys == expected
     assert {c.name for c in graph.asset_check_keys} >= {"nothing_lost", "one_place_per_row"}
     job = defs.resolve_job_def(refresh_register.name)
