@@ -5,7 +5,7 @@ import polars as pl
 
 from dancu.contract import SOURCES, Source
 from dancu.ingest import files_frame, read_source
-from pipelines.resources import DancuPaths
+from pipelines.resources import DancuPaths, staged
 
 
 def files_markdown(files: pl.DataFrame) -> str:
@@ -23,15 +23,13 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         name=f"ingest_{source.name}",
         group_name="ingest",
         outs={
-            f"raw_{source.name}": dg.AssetOut(
-                kinds={"polars", "parquet"},
-                description=f"Every row delivered by {source.name} ({source.description}) as "
+            f"raw_{source.name}": staged(
+                f"Every row delivered by {source.name} ({source.description}) as "
                 "text, with lineage and latest-extract-wins marked; a rejected file is one row "
                 "with its cause.",
             ),
-            f"files_{source.name}": dg.AssetOut(
-                kinds={"polars", "parquet"},
-                description=f"Every file delivered by {source.name}: how it was read, its rows, "
+            f"files_{source.name}": staged(
+                f"Every file delivered by {source.name}: how it was read, its rows, "
                 "and why it was rejected if it was.",
             ),
         },

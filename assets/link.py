@@ -11,6 +11,7 @@ from assets.standardize import accepted
 from dancu.contract import EVENT_SOURCES, EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
 from dancu.link import consistency_issues, duplicate_events, link_parties, relationships
 from dancu.text import fold
+from pipelines.resources import staged
 
 EVENT_TYPE = {"khai_sinh": "birth", "khai_tu": "death", "ket_hon": "marriage"}
 EVENT_DATE = {"khai_sinh": "birth_date", "khai_tu": "death_date", "ket_hon": "registration_date"}
@@ -100,26 +101,20 @@ def apply_deaths(golden: pl.DataFrame, events: pl.DataFrame, party: pl.DataFrame
         "std_y_te": dg.AssetIn(),
     },
     outs={
-        "civil_event": dg.AssetOut(
-            kinds={"polars", "parquet"},
-            description="One row per accepted birth, death or marriage registration.",
+        "civil_event": staged(
+            "One row per accepted birth, death or marriage registration.",
         ),
-        "event_party": dg.AssetOut(
-            kinds={"polars", "parquet"},
-            description="Each person named in a civil event, with the person it links to.",
+        "event_party": staged(
+            "Each person named in a civil event, with the person it links to.",
         ),
-        "person": dg.AssetOut(
-            kinds={"polars", "parquet"},
-            description="One row per resolved person: golden record with life status applied.",
+        "person": staged(
+            "One row per resolved person: golden record with life status applied.",
         ),
-        "relationship": dg.AssetOut(
-            kinds={"polars", "parquet"},
-            description="Person to person: mother, father, child or spouse, from births and "
-            "marriages.",
+        "relationship": staged(
+            "Person to person: mother, father, child or spouse, from births and marriages.",
         ),
-        "consistency_issue": dg.AssetOut(
-            kinds={"polars", "parquet"},
-            description="Contradictions across sources: activity after death, marriage after "
+        "consistency_issue": staged(
+            "Contradictions across sources: activity after death, marriage after "
             "death or while married, implausible mothers' ages.",
         ),
     },

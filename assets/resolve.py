@@ -15,7 +15,7 @@ from dancu.contract import EXTRACT_DATE, FILE_NAME, PERSON_SOURCES, RECORD_ID, R
 from dancu.resolve import resolve
 from dancu.resolve.records import person_records
 from dancu.warehouse import WAREHOUSE_FILE
-from pipelines.resources import DancuPaths
+from pipelines.resources import DancuPaths, staged
 
 CLERK_COLUMNS = ["source_l", "source_record_id_l", "source_r", "source_record_id_r", "decision"]
 # The export escapes cells that could start a formula with a quote; a decision read back drops it.
@@ -47,25 +47,20 @@ def clerk_decisions(folder: Path) -> pl.DataFrame | None:
     group_name="resolve",
     ins={f"std_{name}": dg.AssetIn(f"std_{name}") for name in PERSON_SOURCES},
     outs={
-        "person_source": dg.AssetOut(
-            kinds={"polars", "parquet"},
-            description="Each accepted dan_cu, bhxh and y_te record with the person it belongs "
+        "person_source": staged(
+            "Each accepted dan_cu, bhxh and y_te record with the person it belongs "
             "to, and the rule and weight that put it there.",
         ),
-        "person_golden": dg.AssetOut(
-            kinds={"polars", "parquet"},
-            description="One row per resolved person: the golden record before life events, "
+        "person_golden": staged(
+            "One row per resolved person: the golden record before life events, "
             "each field with the source it came from.",
         ),
-        "review_queue": dg.AssetOut(
-            kinds={"polars", "parquet"},
-            description="Record pairs a clerk should decide: both records, each field's "
+        "review_queue": staged(
+            "Record pairs a clerk should decide: both records, each field's "
             "comparison and weight, and the total.",
         ),
-        "person_id_history": dg.AssetOut(
-            kinds={"polars", "parquet"},
-            description="Person ids that records moved between since the previous run: merges "
-            "and splits.",
+        "person_id_history": staged(
+            "Person ids that records moved between since the previous run: merges and splits.",
         ),
     },
 )

@@ -65,6 +65,11 @@ class DancuPaths(dg.ConfigurableResource):
         return path.read_text(encoding="utf-8").strip()
 
 
+def staged(description: str) -> dg.AssetOut:
+    """An output of a multi-asset that the staging I/O manager keeps as Parquet."""
+    return dg.AssetOut(kinds={"polars", "parquet"}, description=description)
+
+
 class StagingParquetIOManager(dg.ConfigurableIOManager):
     """Each asset's frame as `$DANCU_DATA_DIR/staging/<asset>.parquet`, read back lazily."""
 

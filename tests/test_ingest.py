@@ -211,17 +211,7 @@ def test_separator_detection(line, expected):
 
 def test_one_bad_file_does_not_stop_the_others_and_latest_extract_wins(landing):
     write_csv(landing / "bhxh" / "bhxh_20250801.csv", BHXH_LABELS, BHXH_ROWS)
-    updated = [
-        [
-            "0123456789",
-            "Nguyễn Thị Thu Hà",
-            "01/02/1990",
-            "Nữ",
-            "001190012345",
-            "Phố Huế",
-            "0987654321",
-        ]
-    ]
+    updated = [[*BHXH_ROWS[0][:-1], "0987654321"]]  # the same person, a new phone
     write_csv(landing / "bhxh" / "bhxh_20250915.csv", BHXH_LABELS, updated)
     write_csv(landing / "bhxh" / "bhxh_undated.csv", BHXH_LABELS, BHXH_ROWS)
 
