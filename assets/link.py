@@ -71,6 +71,7 @@ def parties(source: str, std: pl.LazyFrame) -> pl.LazyFrame:
                 pl.col(national_id).alias("national_id"),
                 pl.col(f"{name}_key").alias("name_key"),
                 pl.col(birth_date).alias("birth_date"),
+                pl.col(birth_date.replace("_date", "_year")).alias("birth_year"),
             )
         )
     return pl.concat(rows)
@@ -128,7 +129,11 @@ def link_events(
     events = events.with_columns(duplicate_events(events)).drop("subject_key", "second_key")
     golden = person_golden.collect()
     persons_keyed = golden.select(
-        "person_id", "national_id", fold(pl.col("full_name")).alias("full_name_key"), "birth_date"
+        "person_id",
+        "national_id",
+        fold(pl.col("full_name")).alias("full_name_key"),
+        "birth_date",
+        "birth_year",
     )
     party = link_parties(
         pl.concat([parties(s, frames[s]) for s in EVENT_SOURCES]).collect(), persons_keyed

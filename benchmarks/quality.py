@@ -8,6 +8,7 @@ so it is scored apart.
 
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from checks.rules import REASONS, REQUIRED_NAMES, SUBJECT
@@ -135,6 +136,64 @@ def ward_scores(truth: pl.DataFrame, staging: Path) -> dict[str, float | int]:
     }
 
 
+def person_keys(truth: pl.DataFrame, data_dir: Path) -> pl.DataFrame:
+    """Each published person_id with the true person most of its records belong to."""
+    with duckdb.connect(str(data_dir / "warehouse" / "dancu.duckdb"), read_only=True) as con:
+        records = con.sql("select source, source_record_id, person_id from person_source").pl()
+    return (
+        records.join(truth.select("source", "source_record_id", "person_key"),
+                     on=["source", "source_record_id"])
+        .group_by("person_id", "person_key").len()
+        .sort("len", "person_key", descending=[True, False])
+        .unique("person_id", keep="first")
+        .select("person_id", "person_key")
+    )  # fmt: skip
+
+
+def life_scores(sample: Path, data_dir: Path) -> dict[str, float | int]:
+    """Deceased persons in the register against the truth, and deaths linked to the right person."""
+    truth = pl.read_parquet(sample / "truth" / "records.parquet")
+    keys = person_keys(truth, data_dir)
+    warehouse = data_dir / "warehouse" / "dancu.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        published = con.sql("select person_id, is_deceased from person").pl()
+        deaths = con.sql(
+            "select e.source_record_id, p.person_id from civil_event e join event_party p"
+            " using (event_id) where p.role = 'deceased'"
+        ).pl()
+    people = pl.read_parquet(sample / "truth" / "persons.parquet").select(
+        "person_key", "is_deceased"
+    )
+    judged = published.join(keys, on="person_id").join(
+        people.rename({"is_deceased": "truly_deceased"}), on="person_key"
+    )
+    found = judged.filter("is_deceased")
+    registered = pl.read_parquet(sample / "truth" / "event_parties.parquet").filter(
+        pl.col("role") == "deceased"
+    )
+    true_deceased = (
+        registered.select("person_key")
+        .unique()
+        .join(keys.select("person_key").unique(), on="person_key")
+    )
+    linked = deaths.join(keys, on="person_id", how="left").join(
+        registered.select("source_record_id", pl.col("person_key").alias("true_key")),
+        on="source_record_id",
+    )
+    return {
+        "deceased_precision": round(found["truly_deceased"].mean() or 0.0, 4),
+        "deceased_found": found.height,
+        "deceased_recall": round(
+            found.select("person_key").unique().join(true_deceased, on="person_key").height
+            / max(true_deceased.height, 1),
+            4,
+        ),
+        "deaths_registered": linked.height,
+        "deaths_linked_right": int((linked["person_key"] == linked["true_key"]).sum()),
+        "deaths_unlinked": int(linked["person_id"].is_null().sum()),
+    }
+
+
 def validation_scores(truth: pl.DataFrame, quarantine: pl.DataFrame) -> dict[str, float | int]:
     """Invalid rows caught, and valid rows quarantined, among the latest rows."""
     latest = truth.filter("is_latest").with_columns(pl.col("row_number").cast(pl.Int64))
@@ -161,4 +220,5 @@ def score(sample: Path, data_dir: Path) -> dict[str, float | int]:
         **validation_scores(truth, quarantine),
         **repair_scores(scored_rows(latest_valid, staging)),
         **ward_scores(latest_valid, staging),
+        **life_scores(sample, data_dir),
     }

@@ -118,6 +118,11 @@ def quality_lines(q: dict) -> list[str]:
     wards = share(q["ward_current"], q["ward_current_n"])
     before = share(q["ward_current_before_reform"], q["ward_current_before_reform_n"])
     lines.append(f"current ward right           {wards} dan_cu rows ({before} before the reform)")
+    lines.append(
+        f"deaths linked to the right person {q['deaths_linked_right']:,} of "
+        f"{q['deaths_registered']:,} ({q['deaths_unlinked']} unlinked); deceased precision "
+        f"{q['deceased_precision']:.4f}, recall {q['deceased_recall']:.4f}"
+    )
     return lines
 
 

@@ -12,9 +12,11 @@ MOTHER_AGE = (12, 60)
 def link_parties(parties: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
     """Each party with the person it names, the rule that found it, or why none was found.
 
-    `parties`: event_id, role, national_id, name_key, birth_date. `persons`: person_id,
-    national_id, full_name_key, birth_date. A valid national id decides; without one, a folded
-    name and full birth date that exactly one person has; anything less certain stays unlinked.
+    `parties`: event_id, role, national_id, name_key, birth_date, birth_year. `persons`:
+    person_id, national_id, full_name_key, birth_date, birth_year. A valid national id decides;
+    without one, a folded name with the birth date that exactly one person has, or with the
+    birth year where either side knows only the year (common for the elderly); anything less
+    certain stays unlinked.
     """
     by_id = persons.filter(pl.col("national_id").is_not_null()).unique("national_id", keep="none")
     by_name = (
@@ -22,24 +24,45 @@ def link_parties(parties: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
         .select("person_id", pl.col("full_name_key").alias("name_key"), "birth_date")
         .unique(["name_key", "birth_date"], keep="none")
     )
+    # A year stands in for a date only where one side knows no more than the year.
+    by_year = (
+        persons.filter(pl.col("birth_year").is_not_null())
+        .select(
+            pl.col("person_id").alias("year_match"),
+            pl.col("full_name_key").alias("name_key"),
+            "birth_year",
+            pl.col("birth_date").alias("year_match_date"),
+        )
+        .unique(["name_key", "birth_year"], keep="none")
+    )
     with_id = parties.join(
         by_id.select("national_id", pl.col("person_id").alias("id_match")),
         on="national_id",
         how="left",
     )
-    both = with_id.join(
-        by_name.rename({"person_id": "name_match"}), on=["name_key", "birth_date"], how="left"
+    both = (
+        with_id.join(
+            by_name.rename({"person_id": "name_match"}), on=["name_key", "birth_date"], how="left"
+        )
+        .join(by_year, on=["name_key", "birth_year"], how="left")
+        .with_columns(
+            pl.when(pl.col("birth_date").is_null() | pl.col("year_match_date").is_null())
+            .then(pl.col("year_match"))
+            .alias("year_match")
+        )
     )
     return both.select(
         "event_id",
         "role",
-        pl.coalesce("id_match", "name_match").alias("person_id"),
+        pl.coalesce("id_match", "name_match", "year_match").alias("person_id"),
         pl.when(pl.col("id_match").is_not_null())
         .then(pl.lit("national_id"))
         .when(pl.col("name_match").is_not_null())
         .then(pl.lit("name+birth_date"))
+        .when(pl.col("year_match").is_not_null())
+        .then(pl.lit("name+birth_year"))
         .alias("match_rule"),
-        pl.when(pl.col("id_match").is_not_null() | pl.col("name_match").is_not_null())
+        pl.when(pl.coalesce("id_match", "name_match", "year_match").is_not_null())
         .then(None)
         .when(pl.col("national_id").is_not_null())
         .then(

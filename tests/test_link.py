@@ -27,6 +27,8 @@ def parties(rows: list[tuple]) -> pl.DataFrame:
         schema={"event_id": pl.String, "role": pl.String, "national_id": pl.String,
                 "name_key": pl.String, "birth_date": pl.Date},
         orient="row",
+    ).with_columns(
+        pl.coalesce(pl.col("birth_date").dt.year().cast(pl.Int32), pl.lit(1930)).alias("birth_year")
     )  # fmt: skip
 
 
@@ -36,7 +38,8 @@ def test_a_death_links_by_id_and_without_one_by_name_and_birth_date():
             [
                 ("khai_tu:1", "deceased", "001030000003", "tran van duc", date(1930, 5, 5)),
                 ("khai_tu:2", "deceased", None, "tran van duc", date(1930, 5, 5)),
-                ("khai_tu:3", "deceased", None, "tran van duc", date(1931, 5, 5)),
+                ("khai_tu:3", "deceased", None, "tran van duc", None),
+                ("khai_tu:4", "deceased", None, "tran van duc", date(1931, 5, 5)),
             ]
         ),
         PERSONS,
@@ -44,9 +47,10 @@ def test_a_death_links_by_id_and_without_one_by_name_and_birth_date():
     assert linked.select("person_id", "match_rule").rows() == [
         ("P_OLD", "national_id"),
         ("P_OLD", "name+birth_date"),
+        ("P_OLD", "name+birth_year"),  # the registration knows only the year
         (None, None),
     ]
-    assert linked["unmatched_reason"][2].startswith("no national id")
+    assert linked["unmatched_reason"][3].startswith("no national id")
 
 
 def test_two_people_with_one_name_and_birth_date_link_nobody():
