@@ -22,6 +22,8 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
     @dg.multi_asset(
         name=f"ingest_{source.name}",
         group_name="ingest",
+        # A landing folder on a network share can fail for a moment; reading again is safe.
+        retry_policy=dg.RetryPolicy(max_retries=2, delay=10),
         outs={
             f"raw_{source.name}": staged(
                 f"Every row delivered by {source.name} ({source.description}) as "

@@ -5,13 +5,15 @@ accepted rows, unique record ids. WARN checks are advisory: completeness and rul
 numbers the UI plots over runs and masked examples of the rows behind them.
 """
 
+from datetime import date
+
 import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
 from checks.rules import FLAGS, REASONS, REQUIRED_FIELDS, REQUIRED_NAMES, SUBJECT, rule_id
 from checks.schemas import standardized_schema
-from dancu.contract import FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCES, Source
+from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCES, Source
 from dancu.ingest import FILE_ERROR
 from dancu.mask import mask_id, mask_name
 
@@ -173,3 +175,43 @@ def source_checks(source: Source) -> dg.AssetChecksDefinition:
 
 
 source_asset_checks = [source_checks(source) for source in SOURCES.values()]
+
+
+# How often each source delivers: a source whose newest extract is older is late.
+DELIVERY_CADENCE_DAYS = {
+    "dan_cu": 2, "bhxh": 35, "y_te": 35, "khai_sinh": 35, "khai_tu": 35, "ket_hon": 35,
+}  # fmt: skip
+
+
+def days_late(newest_extract: date | None, cadence_days: int, today: date) -> int | None:
+    """Days past the expected next delivery (0 when on time), None when nothing was delivered."""
+    if newest_extract is None:
+        return None
+    return max((today - newest_extract).days - cadence_days, 0)
+
+
+def freshness_check(source: Source) -> dg.AssetChecksDefinition:
+    cadence = DELIVERY_CADENCE_DAYS[source.name]
+
+    @dg.asset_check(
+        asset=f"files_{source.name}",
+        name="delivered_on_time",
+        description=f"{source.name} delivers at least every {cadence} days.",
+    )
+    def delivered_on_time(context: dg.AssetCheckExecutionContext, **files: pl.LazyFrame):
+        (delivered,) = files.values()
+        newest = delivered.select(pl.col(EXTRACT_DATE).max()).collect().item()
+        late = days_late(newest, cadence, date.today())
+        return dg.AssetCheckResult(
+            passed=late == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={
+                "newest_extract": str(newest) if newest else "none delivered",
+                "days_late": late if late is not None else -1,
+            },
+        )
+
+    return delivered_on_time
+
+
+freshness_checks = [freshness_check(source) for source in SOURCES.values()]

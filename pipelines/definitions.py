@@ -9,7 +9,7 @@ from assets.report import auditor_report, review_queue_export
 from assets.resolve import resolve_persons
 from assets.standardize import std_assets
 from assets.validate import quarantine
-from checks.asset_checks import source_asset_checks
+from checks.asset_checks import freshness_checks, source_asset_checks
 from pipelines.progress import progress_logger
 from pipelines.resources import DancuPaths, StagingParquetIOManager
 from pipelines.sensors import landing_sensor_for
@@ -46,7 +46,7 @@ def build_definitions() -> dg.Definitions:
     paths = DancuPaths.from_env()
     return dg.Definitions(
         assets=ALL_ASSETS,
-        asset_checks=source_asset_checks,
+        asset_checks=[*source_asset_checks, *freshness_checks],
         jobs=[refresh_register],
         schedules=[nightly_refresh],
         sensors=[landing_sensor_for(refresh_register)],
