@@ -32,11 +32,14 @@ def dagster_home(data_dir: Path) -> Path:
 
 
 def root_cause(failure_event) -> str:
-    """The innermost error of a failed step: what went wrong, not where Dagster caught it."""
+    """The innermost error of a failed step, masked: what went wrong, not where Dagster caught
+    it, and no value of a person's that a library may have quoted."""
+    from dancu.mask import mask_message
+
     error = failure_event.step_failure_data.error
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    return mask_message(error.message.strip())
 
 
 def warehouse_summary(warehouse: Path) -> str:

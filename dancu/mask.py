@@ -1,5 +1,7 @@
 """Masking personal data for logs, metadata and reports: enough to recognise, not to identify."""
 
+import re
+
 import polars as pl
 
 MAX_MASKED = 64  # ids are far shorter; longer text is cut, which hides it all the same
@@ -24,3 +26,13 @@ def masked(value: str | None, kind: str = "id") -> str:
     frame = pl.DataFrame({"v": [value]}, schema={"v": pl.String})
     expr = mask_name(pl.col("v")) if kind == "name" else mask_id(pl.col("v"))
     return frame.select(expr.alias("v")).item() or ""
+
+
+_QUOTED = re.compile(r"""(["'])(?:(?!\1).){3,}?\1""")
+_LONG_NUMBER = re.compile(r"\d{6,}")
+
+
+def mask_message(message: str) -> str:
+    """An error message fit for a terminal or a log: quoted values and long numbers (ids,
+    insurance codes, phones) hidden, the rest kept so the error still says what went wrong."""
+    return _LONG_NUMBER.sub(lambda m: masked(m.group(), "id"), _QUOTED.sub(r"\1…\1", message))

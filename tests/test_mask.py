@@ -1,0 +1,29 @@
+"""Masking keeps what identifies a problem and hides what identifies a person."""
+
+import pytest
+
+from dancu.mask import mask_message, masked
+
+
+@pytest.mark.parametrize(
+    ("value", "kind", "expected"),
+    [
+        ("001088012345", "id", "001*******45"),
+        ("0123456789", "id", "012*****89"),
+        ("12", "id", "***"),
+        ("Nguyễn Thị Thu Hà", "name", "N. T. T. H."),
+        (None, "id", ""),
+    ],
+)
+def test_masked(value, kind, expected):
+    assert masked(value, kind) == expected
+
+
+def test_error_messages_lose_quoted_values_and_long_numbers():
+    message = (
+        "conversion from `str` to `date` failed in column 'birth_date' for 1 out of 3 values: "
+        '["Nguyễn Văn An 001088012345"]'
+    )
+    shown = mask_message(message)
+    assert "Nguyễn" not in shown and "001088012345" not in shown
+    assert "conversion from `str` to `date` failed" in shown
