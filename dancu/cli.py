@@ -89,7 +89,9 @@ def _run(args: argparse.Namespace) -> int:
     warehouse = paths.warehouse_dir / "dancu.duckdb"
     print(f"\ndancu: run {result.run_id} succeeded in {elapsed:.0f}s")
     print(f"warehouse: {warehouse}\n{warehouse_summary(warehouse)}")
-    print(f"reports:   {paths.reports_dir}")
+    reports = sorted(paths.reports_dir.glob(f"*{result.run_id}*"))
+    for report in reports or [paths.reports_dir]:
+        print(f"output:    {report}")
     print(f"UI:        make ui   (then open http://127.0.0.1:3000; DAGSTER_HOME={home})")
     return 0
 
