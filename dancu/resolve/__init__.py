@@ -53,6 +53,8 @@ def _with_clerk_pairs(pairs: pl.DataFrame, clerk: pl.DataFrame) -> pl.DataFrame:
     extra = clerk.join(pairs, on=["left", "right"], how="anti").select(
         "left", "right", pl.lit("clerk").alias("blocked_by")
     )
+    if extra.height == 0:  # blocked pairs come sorted
+        return pairs
     return pl.concat([pairs, extra]).sort("left", "right")
 
 
@@ -105,8 +107,10 @@ def resolve(
     blocked, blocking = candidate_pairs(prepared)
     decisions = clerk_pairs(prepared, clerk)
     compared = compare(prepared, _with_clerk_pairs(blocked, decisions))
+    del blocked  # held by `compared` from here: at a million persons every copy is ~100 MB
     model = model or train(prepared, compared)
     decided = decide(score(prepared, compared, model), decisions)
+    del compared
 
     def score_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
         return score(prepared, compare(prepared, pairs), model)

@@ -53,20 +53,27 @@ def pair_scores(
     cutoff: float | None = None,
 ) -> pl.Series:
     """`scorer` (a rapidfuzz distance or similarity) between the left and right values of
-    `column`, computed by `process.cpdist` once per distinct pair of values; null where a
-    value is missing. With a `cutoff`, scores beyond it are not computed exactly (a distance
-    above it reads cutoff + 1, a similarity below it 0): rapidfuzz stops early."""
+    `column`, computed by `process.cpdist` over the pairs whose values differ (equal values
+    score as a value against itself, without a call); null where a value is missing. With a
+    `cutoff`, scores beyond it are not computed exactly (a distance above it reads cutoff + 1,
+    a similarity below it 0): rapidfuzz stops early. No distinct-value pass: finding the
+    distinct pairs of long texts costs more than scoring them."""
     values = pairs.select(lhs(column).alias("a"), rhs(column).alias("b"))
-    distinct = values.drop_nulls().unique()
+    differ = values.select((pl.col("a") != pl.col("b")).fill_null(False)).to_series()
+    unequal = values.filter(differ)
     scores = process.cpdist(
-        distinct["a"].to_list(),
-        distinct["b"].to_list(),
+        unequal["a"].to_list(),
+        unequal["b"].to_list(),
         scorer=scorer,
         workers=-1,
         score_cutoff=cutoff,
     )
-    scored = distinct.with_columns(pl.Series("score", np.asarray(scores)).cast(dtype))
-    return values.join(scored, on=["a", "b"], how="left", maintain_order="left")["score"]
+    same = scorer("x", "x", score_cutoff=cutoff)
+    result = pl.Series("score", np.full(values.height, same)).cast(dtype)
+    if unequal.height:
+        result.scatter(differ.arg_true(), pl.Series(np.asarray(scores)).cast(dtype))
+    missing = values.select(pl.col("a").is_null() | pl.col("b").is_null()).to_series()
+    return pl.select(pl.when(missing).then(None).otherwise(result)).to_series().alias("score")
 
 
 @dataclass(frozen=True)
@@ -276,6 +283,18 @@ def pair_values(
     """`pairs` (`left`, `right`) with each record's compared columns beside, suffixed _l/_r."""
     columns = sorted({c for comparison in comparisons for c in comparison.columns})
     side = records.select(RECORD_KEY, *columns)
+    keys = side[RECORD_KEY]
+    if keys.is_sorted() and (keys.len() == 0 or keys[-1] == keys.len() - 1 == keys.n_unique() - 1):
+        # Keyed records sit at their record key: take rows by position, no hash join.
+        values = side.drop(RECORD_KEY)
+        return pl.concat(
+            [
+                pairs,
+                values.gather(pairs["left"]).rename({c: c + LEFT for c in columns}),
+                values.gather(pairs["right"]).rename({c: c + RIGHT for c in columns}),
+            ],
+            how="horizontal",
+        )
     return pairs.join(
         side.rename({c: c + LEFT for c in columns}),
         left_on="left",

@@ -82,12 +82,22 @@ def _words(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().str.split(" ")
 
 
+def _per_distinct(records: pl.DataFrame, columns: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
+    """`records` with `exprs` (reading only `columns`) computed once per distinct combination of
+    `columns` and joined back: names and addresses repeat across a person's records and across
+    people, so this folds a few hundred thousand values instead of millions."""
+    computed = records.select(columns).unique().with_columns(exprs)
+    return records.join(computed, on=columns, how="left", maintain_order="left", nulls_equal=True)
+
+
 def features(records: pl.DataFrame) -> pl.DataFrame:
-    """Keyed records with the parts that blocking and comparisons read, computed once per record:
+    """Keyed records with the parts that blocking and comparisons read, computed once per
+    distinct value (see `_per_distinct`):
 
     - `family`, `middle`, `given`: the folded name's first word, the words between, its last
       word ("nguyen", "thi thu", "ha"); `given_exact` keeps the diacritics ("hà"), `initial`
-      is the given name's first letter ("h");
+      is the given name's first letter ("h"); `name_words`, the folded words in alphabetical
+      order ("ha nguyen thi thu"), the same when family and given name are swapped;
     - `family_canon`: `family` with Huỳnh read as Hoàng and Võ as Vũ;
     - `birth_key`: year, then the smaller and the larger of day and month (19900512 for both
       12/05/1990 and 05/12/1990), so a transposed date blocks with the right one;
@@ -98,7 +108,7 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
     family = folded.list.first()
     birth = pl.col("birth_date")
     day, month = birth.dt.day().cast(pl.Int32), birth.dt.month().cast(pl.Int32)
-    return records.with_columns(
+    names = [
         family.alias("family"),
         family.replace(FAMILY_VARIANTS).alias("family_canon"),
         folded.list.slice(1, (folded.list.len() - 2).clip(lower_bound=0))
@@ -108,12 +118,20 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
         folded.list.last().alias("given"),
         exact.list.last().alias("given_exact"),
         folded.list.last().str.slice(0, 1).alias("initial"),
+        folded.list.sort().list.join(" ").alias("name_words"),
+    ]
+    prepared = _per_distinct(records, ["full_name_key", "full_name"], names)
+    for column, key in (
+        ("address", "address"),
+        ("father_name", "father"),
+        ("mother_name", "mother"),
+    ):
+        text = pl.col(column).cast(pl.String)
+        prepared = _per_distinct(prepared, [column], [fold(text).alias(f"{key}_key")])
+    return prepared.with_columns(
         (
             birth.dt.year().cast(pl.Int32) * 10_000
             + pl.min_horizontal(day, month) * 100
             + pl.max_horizontal(day, month)
         ).alias("birth_key"),
-        fold(pl.col("address").cast(pl.String)).alias("address_key"),
-        fold(pl.col("father_name").cast(pl.String)).alias("father_key"),
-        fold(pl.col("mother_name").cast(pl.String)).alias("mother_key"),
     )
