@@ -5,6 +5,7 @@ import polars as pl
 
 from dancu.contract import SOURCES, Source
 from dancu.ingest import files_frame, read_source
+from pipelines.privacy import masked_errors
 from pipelines.resources import DancuPaths, staged
 
 
@@ -36,6 +37,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             ),
         },
     )
+    @masked_errors
     def ingest(context: dg.AssetExecutionContext, paths: DancuPaths):
         """Read every extract file of the source in the landing folder."""
         frame, reports = read_source(paths.landing, source)

@@ -11,6 +11,7 @@ from assets.standardize import accepted
 from dancu.contract import EVENT_SOURCES, EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
 from dancu.link import consistency_issues, duplicate_events, link_parties, relationships
 from dancu.text import fold
+from pipelines.privacy import masked_errors
 from pipelines.resources import staged
 
 EVENT_TYPE = {"khai_sinh": "birth", "khai_tu": "death", "ket_hon": "marriage"}
@@ -120,6 +121,7 @@ def apply_deaths(golden: pl.DataFrame, events: pl.DataFrame, party: pl.DataFrame
         ),
     },
 )
+@masked_errors
 def link_events(
     person_golden: pl.LazyFrame, person_source: pl.LazyFrame, std_y_te: pl.LazyFrame, **std_frames
 ):

@@ -7,6 +7,7 @@ from assets.standardize import accepted
 from checks.rules import FLAGS, RULES, rule_id
 from dancu.contract import FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCES
 from dancu.warehouse import DEFAULT_KEEP_VERSIONS, GateFailed, load_gates, publish
+from pipelines.privacy import masked_errors
 from pipelines.resources import DancuPaths
 
 PUBLISHED = [
@@ -100,6 +101,7 @@ def rule_table() -> pl.DataFrame:
         for name in GATE_NAMES
     ],
 )
+@masked_errors
 def warehouse(
     context: dg.AssetExecutionContext,
     config: PublishConfig,

@@ -7,10 +7,12 @@ from dancu.report import figures, headline, report_name, write_atomically
 from dancu.report.export import clerk_sheet, write_csv
 from dancu.report.html import render
 from dancu.warehouse import WAREHOUSE_FILE
+from pipelines.privacy import masked_errors
 from pipelines.resources import DancuPaths
 
 
 @dg.asset(group_name="report", kinds={"html"}, deps=["warehouse"])
+@masked_errors
 def auditor_report(paths: DancuPaths) -> dg.MaterializeResult:
     """One self-contained HTML data-quality report per published warehouse, for auditors."""
     # One read-only connection: every figure comes from the same version.
@@ -30,6 +32,7 @@ def auditor_report(paths: DancuPaths) -> dg.MaterializeResult:
 
 
 @dg.asset(group_name="report", kinds={"csv"}, deps=["warehouse"])
+@masked_errors
 def review_queue_export(paths: DancuPaths) -> dg.MaterializeResult:
     """The pairs clerks should decide, as an Excel-safe CSV with a decision column to fill in."""
     with duckdb.connect(str(paths.warehouse_dir / WAREHOUSE_FILE), read_only=True) as con:

@@ -15,6 +15,7 @@ from dancu.contract import EXTRACT_DATE, FILE_NAME, PERSON_SOURCES, RECORD_ID, R
 from dancu.resolve import resolve
 from dancu.resolve.records import person_records
 from dancu.warehouse import WAREHOUSE_FILE
+from pipelines.privacy import masked_errors
 from pipelines.resources import DancuPaths, staged
 
 CLERK_COLUMNS = ["source_l", "source_record_id_l", "source_r", "source_record_id_r", "decision"]
@@ -64,6 +65,7 @@ def clerk_decisions(folder: Path) -> pl.DataFrame | None:
         ),
     },
 )
+@masked_errors
 def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_frames):
     """Resolve every accepted person record into persons with stable ids."""
     frames = {name.removeprefix("std_"): frame for name, frame in std_frames.items()}

@@ -16,6 +16,7 @@ from dancu.text import (
     repair_text,
     trim,
 )
+from pipelines.privacy import masked_errors
 
 RAW = "raw"
 LEGACY = "legacy_encoding"
@@ -192,6 +193,7 @@ def std_asset(source: Source) -> dg.AssetsDefinition:
         description=f"The latest {source.name} rows, repaired and typed, each with the reasons "
         "it must be quarantined (if any) and its advisory flags.",
     )
+    @masked_errors
     def std(raw: pl.LazyFrame) -> dg.Output[pl.DataFrame]:
         frame = standardize(raw, source).collect()
         return dg.Output(

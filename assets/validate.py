@@ -7,6 +7,7 @@ from assets.standardize import RAW
 from checks.rules import REASONS, rule_id
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCES
 from dancu.ingest import FILE_ERROR
+from pipelines.privacy import masked_errors
 
 QUARANTINE_COLUMNS = [SOURCE, FILE_NAME, ROW_NUMBER, RECORD_ID, EXTRACT_DATE, REASONS, RAW]
 
@@ -35,6 +36,7 @@ def rejected_rows(std: pl.LazyFrame) -> pl.LazyFrame:
         **{f"std_{name}": dg.AssetIn(f"std_{name}") for name in SOURCES},
     },
 )
+@masked_errors
 def quarantine(**frames: pl.LazyFrame) -> dg.Output[pl.DataFrame]:
     """Rejected input: each file that could not be read, each row that cannot be a true record."""
     parts = [rejected_files(frames[f"raw_{name}"]) for name in SOURCES]
