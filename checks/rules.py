@@ -349,7 +349,6 @@ RULES: tuple[Rule, ...] = (
         _code_unknown,
     ),
 )
-RULES_BY_ID = {rule.id: rule for rule in RULES}
 
 
 def rules_for(source: Source) -> list[Rule]:
