@@ -6,7 +6,18 @@ import polars as pl
 from checks.rules import FLAGS, REASONS, apply_rules, rule_counts
 from dancu import codes, parse
 from dancu.address import standardize_addresses
-from dancu.contract import EXTRACT_DATE, FILE_NAME, LINEAGE, RECORD_ID, ROW_NUMBER, SOURCES, Source
+from dancu.contract import (
+    EXTRACT_DATE,
+    FILE_NAME,
+    LINEAGE,
+    RECORD_ID,
+    ROW_NUMBER,
+    SOURCES,
+    Source,
+    is_date,
+    is_name,
+    is_national_id,
+)
 from dancu.ingest import FILE_ERROR
 from dancu.text import (
     LEGACY_ENCODINGS,
@@ -35,21 +46,9 @@ FEW_VALUES = (*WORDS, "hometown", "death_place")
 WARD_CODES = ("ward_code", "registration_place_code")
 
 
-def is_name(column: str) -> bool:
-    return column.endswith("_name")
-
-
 def is_text(column: str) -> bool:
     """Vietnamese words, where encodings, NFC and spacing matter."""
     return is_name(column) or column in FREE_TEXT or column in WORDS
-
-
-def is_date(column: str) -> bool:
-    return column.endswith("_date")
-
-
-def is_national_id(column: str) -> bool:
-    return column.endswith("national_id")
 
 
 def evidence(column: str) -> str:

@@ -14,7 +14,7 @@ from typing import Literal
 import polars as pl
 
 from dancu import parse
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source
+from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source, is_date, is_national_id
 from dancu.ingest import UNDECODABLE
 
 Severity = Literal["quarantine", "flag"]
@@ -66,11 +66,11 @@ def parsed_date(column: str) -> pl.Expr:
 
 
 def date_columns(source: Source) -> list[str]:
-    return [c for c in source.column_names if c.endswith("_date")]
+    return [c for c in source.column_names if is_date(c)]
 
 
 def id_columns(source: Source) -> list[str]:
-    return [c for c in source.column_names if c.endswith("national_id")]
+    return [c for c in source.column_names if is_national_id(c)]
 
 
 def _any(exprs: list[pl.Expr]) -> pl.Expr:

@@ -9,7 +9,17 @@ import polars as pl
 
 from checks.rules import REQUIRED_NAMES
 from dancu import codes
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, Source
+from dancu.contract import (
+    EXTRACT_DATE,
+    FILE_NAME,
+    RECORD_ID,
+    ROW_NUMBER,
+    SOURCE,
+    Source,
+    is_date,
+    is_name,
+    is_national_id,
+)
 
 MIN_YEAR, MAX_YEAR = 1800, 2299  # the centuries the personal-id scheme can express
 
@@ -37,13 +47,13 @@ def column_schema(column: str, source: Source) -> dict[str, pa.Column]:
     """The schema of one contract column after standardisation, with the columns it adds."""
     if column == RECORD_ID:
         return {column: _text(nullable=False)}
-    if column.endswith("_name"):
+    if is_name(column):
         required = column in REQUIRED_NAMES[source.name]
         key = pa.Column(pl.String, _folded(), nullable=True)
         return {column: _text(nullable=not required), f"{column}_key": key}
-    if column.endswith("national_id"):
+    if is_national_id(column):
         return {column: _text(r"^\d{12}$")}
-    if column.endswith("_date"):
+    if is_date(column):
         schema = {column: pa.Column(pl.Date, nullable=True)}
         if column.endswith("birth_date"):
             year = pa.Check.in_range(MIN_YEAR, MAX_YEAR)

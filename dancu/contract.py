@@ -166,6 +166,20 @@ KET_HON = Source(
     ),
 )
 
+
+def is_name(column: str) -> bool:
+    """Column kinds follow the canonical names: every stage parses and judges by them."""
+    return column.endswith("_name")
+
+
+def is_date(column: str) -> bool:
+    return column.endswith("_date")
+
+
+def is_national_id(column: str) -> bool:
+    return column.endswith("national_id")
+
+
 SOURCES: dict[str, Source] = {s.name: s for s in (DAN_CU, BHXH, Y_TE, KHAI_SINH, KHAI_TU, KET_HON)}
 PERSON_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "person")
 EVENT_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "event")
