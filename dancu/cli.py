@@ -14,7 +14,13 @@ def _generate(args: argparse.Namespace) -> int:
     from dancu.generate import generate
 
     started = time.perf_counter()
-    summary = generate(persons=args.persons, seed=args.seed, out=args.out, as_of=args.as_of)
+    summary = generate(
+        persons=args.persons,
+        seed=args.seed,
+        out=args.out,
+        as_of=args.as_of,
+        two_days=args.two_days,
+    )
     print(summary.describe())
     print(f"written to {args.out} in {time.perf_counter() - started:.1f}s")
     return 0
@@ -141,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--out", type=Path, required=True, help="writes OUT/landing and OUT/truth")
     gen.add_argument("--as-of", type=date.fromisoformat, default=date(2025, 10, 31))
+    gen.add_argument(
+        "--two-days",
+        action="store_true",
+        help="hold the latest files back in OUT/day2: copying them into OUT/landing is day 2",
+    )
     gen.set_defaults(handler=_generate)
 
     run = commands.add_parser("run", help="materialise every asset into the warehouse")

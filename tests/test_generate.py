@@ -11,7 +11,7 @@ import hashlib
 import io
 import re
 import unicodedata
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import fastexcel
@@ -437,3 +437,97 @@ def test_bad_files_are_written_and_listed(out, truth):
         else:
             assert not re.search(r"\d{8}", path.name)
     assert not truth["records"]["file_name"].is_in(bad["file_name"].implode()).any()
+
+
+# --- two days ---------------------------------------------------------------------------------
+
+LARGE = 20_000  # enough persons that the last month has births, deaths and marriages
+
+
+@pytest.fixture(scope="module")
+def two_days(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("two_days")
+    generate(PERSONS, SEED, out, AS_OF, two_days=True)
+    return out
+
+
+@pytest.fixture(scope="module")
+def large_two_days(tmp_path_factory) -> dict[str, pl.DataFrame]:
+    """The truth of a large two-day set, its records with the day their file arrives."""
+    out = tmp_path_factory.mktemp("large_two_days")
+    summary = generate(LARGE, SEED, out, AS_OF, two_days=True)
+    assert "arrive on day 2" in summary.describe()
+    truth = {p.stem: pl.read_parquet(p) for p in (out / "truth").glob("*.parquet")}
+    truth["records"] = truth["records"].join(
+        truth["files"].select("file_name", "day"), on="file_name"
+    )
+    return truth
+
+
+def test_two_days_are_the_one_day_files_cut_in_two(out, two_days):
+    """Day 1 and day 2 together are exactly the one-day delivery; the truth is the same."""
+    one_day = _digest(out / "landing")
+    day_1, day_2 = _digest(two_days / "landing"), _digest(two_days / "day2")
+    assert not set(day_1) & set(day_2)
+    assert day_1 | day_2 == one_day
+    assert len(day_2) > 0.05 * len(one_day)
+    files = pl.read_parquet(two_days / "truth" / "files.parquet")
+    assert files.drop("day").equals(pl.read_parquet(out / "truth" / "files.parquet"))
+    assert sorted(files.filter(pl.col("day") == 2)["file_name"]) == sorted(day_2)
+    dates = files.group_by("source", "day").agg(
+        first=pl.col("extract_date").min(), last=pl.col("extract_date").max()
+    )
+    days = dates.filter(day=1).join(dates.filter(day=2), on="source", suffix="_2")
+    assert days.height == len(SOURCES)
+    assert (days["last"] < days["first_2"]).all()
+    others = {n: d for n, d in _digest(out / "truth").items() if n != "files.parquet"}
+    assert others.items() <= _digest(two_days / "truth").items()
+    bad = pl.read_parquet(out / "truth" / "bad_files.parquet")["file_name"]
+    assert set(bad) <= set(day_1)
+
+
+def test_day_two_sends_dan_cu_records_again_with_changed_values(two_days):
+    files = pl.read_parquet(two_days / "truth" / "files.parquet")
+    records = (
+        pl.read_parquet(two_days / "truth" / "records.parquet")
+        .filter(pl.col("source") == "dan_cu")
+        .join(files.select("file_name", "day"), on="file_name")
+    )
+    resent = records.filter(pl.col("day").n_unique().over("source_record_id") == 2)
+    assert resent.filter(pl.col("day") == 2).height >= 20
+    rows = pl.concat(
+        _canonical(_read(two_days / folder / name), "dan_cu")
+        .with_columns(row_number=pl.int_range(1, pl.len() + 1), file_name=pl.lit(name))
+        .join(group.select("file_name", "row_number", "day"), on=["file_name", "row_number"])
+        for (name, day), group in resent.group_by("file_name", "day")
+        for folder in ["landing" if day == 1 else "day2"]
+    )
+    pairs = rows.filter(pl.col("day") == 1).join(
+        rows.filter(pl.col("day") == 2), on="source_record_id", suffix="_2"
+    )
+
+    def number(column: str) -> pl.Expr:
+        return pl.col(column).str.replace_all(r"\D", "").str.slice(-9)
+
+    assert (pairs["updated_date"] != pairs["updated_date_2"]).all()
+    assert pairs.filter(number("phone") != number("phone_2")).height > 0
+    assert (pairs["marital_status"] != pairs["marital_status_2"]).sum() > 0
+
+
+def test_day_two_brings_new_persons_registrations_and_registers(large_two_days):
+    records = large_two_days["records"]
+    day_2 = records.filter(pl.col("day") == 2)
+    sources = dict(day_2.group_by("source").len().iter_rows())
+    assert set(sources) == set(SOURCES)
+    assert all(sources[s] >= 5 for s in ("khai_sinh", "khai_tu", "ket_hon"))
+    first_day = records.group_by("person_key").agg(pl.col("day").min())
+    new = first_day.filter(pl.col("day") == 2).join(large_two_days["persons"], on="person_key")
+    assert new.height > 0.01 * LARGE
+    assert (new["birth_date"] > AS_OF - timedelta(days=60)).sum() > 0  # newborns
+    corrected = day_2.filter(
+        pl.col("source") == "khai_sinh",
+        pl.col("source_record_id").is_in(
+            records.filter(pl.col("day") == 1)["source_record_id"].implode()
+        ),
+    )
+    assert corrected.height > 0

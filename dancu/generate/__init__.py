@@ -5,6 +5,16 @@ their formats, encodings and quirks, and `out/truth/*.parquet`: the true populat
 data row written (what it should have said, what noise it carries, whether it must be rejected),
 the parties of civil events, the files and the files that must be rejected whole. The same
 persons, seed and as_of give byte-identical files.
+
+Two days (`two_days=True`): the same files, cut into two deliveries. Files dated from the start
+of dan_cu's last weekly delta (`records.day_two_start`, 8 days before as_of), and each source's
+latest files, move to `out/day2/<source>/` in the landing layout: copying `out/day2/*` into
+`out/landing/` is day 2 arriving. Day 2 thus holds dan_cu records sent again with changed values
+(a new phone, married since), records of persons new to every source (newborns among them), the
+month's birth, death and marriage registrations (with corrections of earlier months' ones), and
+the latest bhxh and y_te registers. The files to reject stay on day 1. The truth is the final
+state, after day 2; `truth/files.parquet` gains `day` (1 or 2), the delivery a file arrives in.
+Without `two_days`, everything is in `out/landing` and `files.parquet` has no `day`.
 """
 
 import logging
@@ -18,11 +28,12 @@ import polars as pl
 from dancu.contract import SOURCES
 from dancu.generate.extracts import write_bad_files, write_source
 from dancu.generate.population import build_population
-from dancu.generate.records import BUILDERS, person_view
+from dancu.generate.records import BUILDERS, day_two_start, person_view
 
 log = logging.getLogger(__name__)
 
 DEFAULT_AS_OF = date(2025, 10, 31)
+DAY_TWO = "day2"  # folder under `out` of the second delivery in two-day mode
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,7 @@ class GenerateSummary:
     rows: dict[str, int]  # data rows written per source
     invalid_rows: int
     bad_files: int
+    day_two_files: int = 0  # files held back for the second delivery
 
     def describe(self) -> str:
         lines = [f"{self.persons:,} persons"]
@@ -42,15 +54,21 @@ class GenerateSummary:
             for source in self.files
         ]
         lines.append(f"  {self.invalid_rows:,} invalid rows, {self.bad_files} files to reject")
+        if self.day_two_files:
+            lines.append(f"  {self.day_two_files:,} files arrive on day 2 ({DAY_TWO}/)")
         return "\n".join(lines)
 
 
-def generate(persons: int, seed: int, out: Path, as_of: date = DEFAULT_AS_OF) -> GenerateSummary:
-    """Write the landing folder and the truth under `out` (both replaced if present)."""
+def generate(
+    persons: int, seed: int, out: Path, as_of: date = DEFAULT_AS_OF, two_days: bool = False
+) -> GenerateSummary:
+    """Write the landing folder and the truth under `out` (both replaced if present), and with
+    `two_days` the second delivery in `out/day2`."""
     if persons < 1:
         raise ValueError("persons must be at least 1")
     out = Path(out)
-    landing, truth = out / "landing", out / "truth"
+    landing, truth, day_two = out / "landing", out / "truth", out / DAY_TWO
+    shutil.rmtree(day_two, ignore_errors=True)
     for folder in (landing, truth):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
@@ -77,10 +95,14 @@ def generate(persons: int, seed: int, out: Path, as_of: date = DEFAULT_AS_OF) ->
     bad = write_bad_files({s: w.sample for s, w in written.items()}, landing, as_of)
 
     records = pl.concat([w.records for w in written.values()])
+    files = pl.concat([w.files for w in written.values()])
+    if two_days:
+        files = with_arrival_day(files, as_of)
+        deliver_day_two(files, landing, day_two)
     _write_truth(truth / "persons.parquet", population.persons)
     _write_truth(truth / "records.parquet", records)
     _write_truth(truth / "event_parties.parquet", pl.concat([w.parties for w in written.values()]))
-    _write_truth(truth / "files.parquet", pl.concat([w.files for w in written.values()]))
+    _write_truth(truth / "files.parquet", files)
     _write_truth(truth / "bad_files.parquet", bad)
     return GenerateSummary(
         persons=population.persons.height,
@@ -88,7 +110,26 @@ def generate(persons: int, seed: int, out: Path, as_of: date = DEFAULT_AS_OF) ->
         rows={s: w.records.height for s, w in written.items()},
         invalid_rows=records["invalid_reason"].is_not_null().sum(),
         bad_files=bad.height,
+        day_two_files=files.filter(pl.col("day") == 2).height if two_days else 0,
     )
+
+
+def with_arrival_day(files: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """The files table with `day`: 2 for files dated from `day_two_start` and for each source's
+    latest files (a source with few files may have none that recent), else 1."""
+    cut = pl.min_horizontal(
+        pl.lit(day_two_start(as_of)), pl.col("extract_date").max().over("source")
+    )
+    second = pl.col("extract_date") >= cut
+    return files.with_columns(day=pl.when(second).then(2).otherwise(1).cast(pl.Int8))
+
+
+def deliver_day_two(files: pl.DataFrame, landing: Path, day_two: Path) -> None:
+    """Move the day-2 files from the landing folder to `day_two`, keeping their relative path."""
+    for name in files.filter(pl.col("day") == 2)["file_name"]:
+        target = day_two / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        (landing / name).rename(target)
 
 
 def _write_truth(path: Path, frame: pl.DataFrame) -> None:

@@ -126,6 +126,13 @@ def _periods(as_of: date) -> dict[str, tuple[date, date]]:
     }
 
 
+def day_two_start(as_of: date) -> date:
+    """The first extract date of the second delivery in two-day mode: the start of dan_cu's last
+    weekly delta, so that day 2 brings records sent again, new persons, the month's civil-event
+    files and the latest insurance and health registers."""
+    return _periods(as_of)[RECENT_WEEKS[-1]][0]
+
+
 def _files(rng: np.random.Generator, parts: pl.Series, period: str, span, new_share: float):
     """One file per part in a period; after the reform some systems still write old units."""
     size = len(parts)
