@@ -1,12 +1,20 @@
 """The landing sensor: one run per new batch of files, named by its files, never twice."""
 
 import os
+import shutil
 import time
+from pathlib import Path
 
 import dagster as dg
+import polars as pl
 import pytest
 
+from dancu.contract import SOURCES
+from dancu.generate import generate
 from pipelines.definitions import build_definitions
+from pipelines.sensors import MAX_NAMES_IN_RUN_KEY
+
+SOURCE_ORDER = list(SOURCES)  # the sensor lists files source by source, then by name
 
 DAY_1 = ["dan_cu/dan_cu_00001_20251015.csv", "bhxh/bhxh_badinh_20251015.parquet"]
 DAY_2 = ["khai_tu/khai_tu_20251016.csv"]
@@ -63,3 +71,42 @@ def test_a_file_still_being_copied_waits_for_the_next_tick(landing):
     land(landing, DAY_1, age_seconds=0)
     runs, skipped, _ = tick()
     assert runs == [] and skipped
+
+
+@pytest.fixture(scope="module")
+def two_days(tmp_path_factory):
+    """A small generated two-day set: OUT/landing (day 1), OUT/day2 and OUT/truth."""
+    out = tmp_path_factory.mktemp("two_days")
+    generate(persons=300, seed=7, out=out, two_days=True)
+    return out
+
+
+def deliver(source: Path, landing: Path, age_seconds=120) -> None:
+    """Copy a delivery into the landing folder, settled (older than the sensor's wait)."""
+    shutil.copytree(source, landing, dirs_exist_ok=True)
+    past = time.time() - age_seconds
+    for path in landing.rglob("*"):
+        if path.is_file() and path.stat().st_mtime > past:
+            os.utime(path, (past, past))
+
+
+def test_a_second_days_files_start_exactly_one_run(landing, two_days):
+    deliver(two_days / "landing", landing)
+    runs, _, cursor = tick()
+    assert len(runs) == 1
+
+    deliver(two_days / "day2", landing)
+    runs, _, cursor = tick(cursor)
+    files = pl.read_parquet(two_days / "truth" / "files.parquet").filter(pl.col("day") == 2)
+    day_2 = sorted(
+        files["file_name"], key=lambda name: (SOURCE_ORDER.index(name.split("/")[0]), name)
+    )
+    assert len(runs) == 1
+    shown = runs[0].run_key.split("#")[0].split(",")
+    assert shown == [*day_2[:MAX_NAMES_IN_RUN_KEY], f"+{len(day_2) - MAX_NAMES_IN_RUN_KEY} more"]
+    assert runs[0].tags["dancu/new_files"] == str(len(day_2))
+    dates = sorted({d.isoformat() for d in files["extract_date"]})
+    assert runs[0].tags["dancu/extract_dates"] == ",".join(dates)
+
+    runs, skipped, _ = tick(cursor)
+    assert runs == [] and "no new" in skipped
