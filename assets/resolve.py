@@ -1,8 +1,9 @@
 """Resolve: which records are the same person, and that person's golden record.
 
 The engine is `dancu.resolve` (blocking, comparisons, a Fellegi-Sunter model estimated by EM,
-decisions, clustering, stable ids); this module feeds it the accepted records, the previous
-run's person ids and the clerks' decisions, and hands its tables on.
+decisions, clustering, stable ids); this module feeds it the accepted register records and the
+people named in civil events, the previous run's person ids and the clerks' decisions, and
+hands its tables on. A party of an event is linked to a person here, by the same model.
 """
 
 from pathlib import Path
@@ -11,7 +12,16 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from dancu.contract import EXTRACT_DATE, FILE_NAME, PERSON_SOURCES, RECORD_ID, ROW_NUMBER, SOURCE
+from dancu.contract import (
+    EXTRACT_DATE,
+    FILE_NAME,
+    PERSON_SOURCES,
+    RECORD_ID,
+    ROW_NUMBER,
+    SOURCE,
+    SOURCES,
+)
+from dancu.link import ROLE_SEPARATOR, event_parties, party_records
 from dancu.resolve import resolve
 from dancu.resolve.records import person_records
 from dancu.warehouse import WAREHOUSE_FILE
@@ -23,12 +33,22 @@ CLERK_COLUMNS = ["source_l", "source_record_id_l", "source_r", "source_record_id
 FORMULA_ESCAPE = "'"
 
 
+PREVIOUS_IDS = f"""
+    select source, source_record_id, person_id from person_source
+    union all
+    select e.source, e.source_record_id || '{ROLE_SEPARATOR}' || p.role, p.person_id
+    from event_party p join civil_event e using (event_id)
+    where p.person_id is not null
+"""
+
+
 def previous_person_ids(warehouse: Path) -> pl.DataFrame | None:
-    """The published run's record -> person_id map, so persons keep their ids."""
+    """The published run's record -> person_id map (register records and the parties of
+    events, as `party_records` names them), so persons keep their ids."""
     if not warehouse.exists():
         return None
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.sql("select source, source_record_id, person_id from person_source").pl()
+        return con.sql(PREVIOUS_IDS).pl()
 
 
 def clerk_decisions(folder: Path) -> pl.DataFrame | None:
@@ -46,7 +66,7 @@ def clerk_decisions(folder: Path) -> pl.DataFrame | None:
 
 @dg.multi_asset(
     group_name="resolve",
-    ins={f"std_{name}": dg.AssetIn(f"std_{name}") for name in PERSON_SOURCES},
+    ins={f"std_{name}": dg.AssetIn(f"std_{name}") for name in SOURCES},
     outs={
         "person_source": staged(
             "Each accepted dan_cu, bhxh and y_te record with the person it belongs "
@@ -63,21 +83,27 @@ def clerk_decisions(folder: Path) -> pl.DataFrame | None:
         "person_id_history": staged(
             "Person ids that records moved between since the previous run: merges and splits.",
         ),
+        "event_party": staged(
+            "Each person named in a civil event, with the person it links to or why none.",
+        ),
     },
 )
 @masked_errors
 def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_frames):
-    """Resolve every accepted person record into persons with stable ids."""
+    """Resolve every accepted person record and every party of a civil event into persons
+    with stable ids."""
     frames = {name.removeprefix("std_"): frame for name, frame in std_frames.items()}
     result = resolve(
-        person_records(frames),
+        pl.concat([person_records(frames), party_records(frames)]),
         previous=previous_person_ids(paths.warehouse_dir / WAREHOUSE_FILE),
         clerk=clerk_decisions(paths.review_dir),
         run=context.run.run_id,
         secret=paths.person_id_secret(),
     )
     result.model.save(paths.model_dir)
-    records = result.records
+    is_register = pl.col(SOURCE).is_in(PERSON_SOURCES)
+    records = result.records.filter(is_register)
+    parties = event_parties(result.records.filter(~is_register), result.review_queue)
     for row in result.blocking.iter_rows(named=True):
         context.log.info(f"blocking {row['pass']}: {row['pairs']:,} pairs")
     yield dg.Output(
@@ -93,6 +119,9 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
         output_name="person_golden",
         metadata={
             "persons": result.persons.height,
+            "persons_from_births_alone": int(
+                (~result.persons["primary_source"].is_in(PERSON_SOURCES)).sum()
+            ),
             "records_per_person": round(records.height / max(result.persons.height, 1), 3),
             "blocking": dg.MetadataValue.json(result.blocking.to_dicts()),
         },
@@ -101,6 +130,17 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
         result.review_queue,
         output_name="review_queue",
         metadata={"pairs_to_review": result.review_queue.height},
+    )
+    yield dg.Output(
+        parties,
+        output_name="event_party",
+        metadata={
+            "parties": parties.height,
+            "parties_linked": int(parties["person_id"].is_not_null().sum()),
+            "parties_in_review": int(
+                parties["unmatched_reason"].str.starts_with("uncertain").sum()
+            ),
+        },
     )
     history = result.person_id_history
     yield dg.Output(

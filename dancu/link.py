@@ -1,76 +1,221 @@
-"""Civil events and the people they name: linkage, relationships, duplicates and consistency.
+"""Civil events and the people they name: party records, relationships, duplicates, life
+status and consistency.
 
-Pure functions over polars frames; `assets/link.py` wires them into the graph.
+The people an event names are person records too (`party_records`): resolution links them to
+the register with the same model as every other record, so a party links where the evidence
+is strong, waits for a clerk where it is unsure, and stays unlinked otherwise. Pure functions
+over polars frames; `assets/link.py` wires them into the graph.
 """
+
+from dataclasses import dataclass
 
 import polars as pl
 
+from dancu.contract import EVENT_SOURCES, EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
+from dancu.resolve.records import COLUMNS, FOUNDS_PERSON, REASONS
+
 # A child's mother is plausibly this old at the birth (the same bounds as the birth rule).
 MOTHER_AGE = (12, 60)
+ROLE_SEPARATOR = ":"  # a party's record id: the event's record id, then its role
 
 
-def link_parties(parties: pl.DataFrame, persons: pl.DataFrame) -> pl.DataFrame:
-    """Each party with the person it names, the rule that found it, or why none was found.
+@dataclass(frozen=True)
+class Party:
+    """The columns of an event row that name one of its parties."""
 
-    `parties`: event_id, role, national_id, name_key, birth_date, birth_year. `persons`:
-    person_id, national_id, full_name_key, birth_date, birth_year. A valid national id decides;
-    without one, a folded name with the birth date that exactly one person has, or with the
-    birth year where either side knows only the year (common for the elderly); anything less
-    certain stays unlinked.
-    """
-    by_id = persons.filter(pl.col("national_id").is_not_null()).unique("national_id", keep="none")
-    by_name = (
-        persons.filter(pl.col("birth_date").is_not_null())
-        .select("person_id", pl.col("full_name_key").alias("name_key"), "birth_date")
-        .unique(["name_key", "birth_date"], keep="none")
+    name: str
+    national_id: str
+    birth_date: str
+    sex: str | None  # the column holding the party's sex, or the sex the role implies
+    parents: tuple[str, str] | None = None  # the father's and mother's names, for a child
+
+    @property
+    def birth_year(self) -> str:
+        return self.birth_date.replace("_date", "_year")
+
+
+PARTIES = {
+    "khai_sinh": {
+        "child": Party("child_name", "child_national_id", "birth_date", "sex",
+                       parents=("father_name", "mother_name")),
+        "mother": Party("mother_name", "mother_national_id", "mother_birth_date", "F"),
+        "father": Party("father_name", "father_national_id", "father_birth_date", "M"),
+    },
+    "khai_tu": {"deceased": Party("full_name", "national_id", "birth_date", "sex")},
+    "ket_hon": {
+        "husband": Party("husband_name", "husband_national_id", "husband_birth_date", "M"),
+        "wife": Party("wife_name", "wife_national_id", "wife_birth_date", "F"),
+    },
+}  # fmt: skip
+# The party an event brings into being: it founds a person when nobody in the register is it.
+FOUNDING_ROLES = {"child"}
+
+
+def event_id(source: str) -> pl.Expr:
+    return pl.lit(f"{source}:") + pl.col(RECORD_ID)
+
+
+def party_record_id(role: str) -> pl.Expr:
+    return pl.col(RECORD_ID) + pl.lit(f"{ROLE_SEPARATOR}{role}")
+
+
+def _party(source: str, role: str, party: Party, accepted: pl.LazyFrame) -> pl.LazyFrame:
+    sex = pl.col(party.sex) if party.sex == "sex" else pl.lit(party.sex)
+    father, mother = party.parents or (None, None)
+    values = {
+        SOURCE: pl.lit(source),
+        RECORD_ID: party_record_id(role),
+        "national_id": pl.col(party.national_id),
+        "full_name": pl.col(party.name),
+        "full_name_key": pl.col(f"{party.name}_key"),
+        "birth_date": pl.col(party.birth_date),
+        "birth_year": pl.col(party.birth_year),
+        "sex": sex,
+        "father_name": pl.col(father) if father else pl.lit(None),
+        "mother_name": pl.col(mother) if mother else pl.lit(None),
+        FOUNDS_PERSON: pl.lit(role in FOUNDING_ROLES),
+    }
+    lineage = {c: pl.col(c) for c in (FILE_NAME, ROW_NUMBER, EXTRACT_DATE)}
+    return accepted.filter(
+        pl.col(party.name).is_not_null() | pl.col(party.national_id).is_not_null()
+    ).select(
+        (values | lineage).get(column, pl.lit(None)).cast(dtype).alias(column)
+        for column, dtype in COLUMNS.items()
     )
-    # A year stands in for a date only where one side knows no more than the year.
-    by_year = (
-        persons.filter(pl.col("birth_year").is_not_null())
+
+
+def party_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """One person record (the shape of `dancu.resolve.records.COLUMNS`) per party named in an
+    accepted civil event of `std_frames`: `source` is the event's source and the record id
+    "<event record id>:<role>". A father nobody named is no party."""
+    parts = [
+        _party(source, role, party, std_frames[source].filter(pl.col(REASONS).list.len() == 0))
+        for source in EVENT_SOURCES
+        if source in std_frames
+        for role, party in PARTIES[source].items()
+    ]
+    return pl.concat(parts, how="vertical")
+
+
+def event_parties(records: pl.DataFrame, review_queue: pl.DataFrame) -> pl.DataFrame:
+    """`event_party`: each party (resolved records of `party_records`, with `person_id`,
+    `match_rule` and `match_weight`) with its event, role and person, or why it has none: a
+    possible match waiting in the review queue, or nobody in the register matching."""
+    sides = [
+        review_queue.select(
+            pl.col(f"{SOURCE}{side}").alias(SOURCE), pl.col(f"{RECORD_ID}{side}").alias(RECORD_ID)
+        )
+        for side in ("_l", "_r")
+    ]
+    in_review = pl.concat(sides).unique()
+    record = pl.col(RECORD_ID).str.splitn(ROLE_SEPARATOR, 2)
+    event_record, role = record.struct.field("field_0"), record.struct.field("field_1")
+    linked = pl.col("person_id").is_not_null()
+    return (
+        records.join(
+            in_review.with_columns(pl.lit(True).alias("in_review")),
+            on=[SOURCE, RECORD_ID],
+            how="left",
+        )
         .select(
-            pl.col("person_id").alias("year_match"),
-            pl.col("full_name_key").alias("name_key"),
-            "birth_year",
-            pl.col("birth_date").alias("year_match_date"),
+            (pl.col(SOURCE) + ":" + event_record).alias("event_id"),
+            role.alias("role"),
+            "person_id",
+            pl.when(~linked)
+            .then(None)
+            .when(pl.col("match_rule") == "single")
+            .then(pl.lit("new_person"))
+            .otherwise(pl.col("match_rule"))
+            .alias("match_rule"),
+            pl.when(linked).then(pl.col("match_weight")).alias("match_weight"),
+            pl.when(linked)
+            .then(None)
+            .when(pl.col("in_review").fill_null(False))
+            .then(pl.lit("uncertain: a possible match waits in the review queue"))
+            .otherwise(pl.lit("no person in the register matches with confidence"))
+            .alias("unmatched_reason"),
         )
-        .unique(["name_key", "birth_year"], keep="none")
+        .sort("event_id", "role")
     )
-    with_id = parties.join(
-        by_id.select("national_id", pl.col("person_id").alias("id_match")),
-        on="national_id",
-        how="left",
+
+
+def _unique_events(events: pl.DataFrame, event_type: str) -> pl.DataFrame:
+    """Events of one type, each counted once (a registration made again points to the first)."""
+    return events.filter(
+        pl.col("event_type") == event_type, pl.col("duplicate_of").is_null()
+    ).select("event_id", "event_date")
+
+
+def apply_deaths(
+    persons: pl.DataFrame, events: pl.DataFrame, parties: pl.DataFrame
+) -> pl.DataFrame:
+    """`persons` with `is_deceased` and `death_date`: a person named as the deceased of a death
+    registration is dead from the earliest such death date."""
+    deaths = (
+        parties.filter(pl.col("role") == "deceased", pl.col("person_id").is_not_null())
+        .join(_unique_events(events, "death"), on="event_id")
+        .group_by("person_id")
+        .agg(pl.col("event_date").min().alias("death_date"))
     )
-    both = (
-        with_id.join(
-            by_name.rename({"person_id": "name_match"}), on=["name_key", "birth_date"], how="left"
+    return persons.join(deaths, on="person_id", how="left").with_columns(
+        pl.col("death_date").is_not_null().alias("is_deceased")
+    )
+
+
+def apply_marriages(
+    persons: pl.DataFrame, events: pl.DataFrame, parties: pl.DataFrame
+) -> pl.DataFrame:
+    """`persons` (with `marital_status`, its `marital_status_source` and `marital_status_as_of`,
+    and `death_date`) with the status their latest registered marriage gives: "married", or
+    "widowed" once that spouse has died. It wins where it is newer than what the register said
+    (the marriage, or the spouse's death, after the extract that gave the status)."""
+    married = (
+        parties.filter(pl.col("role").is_in(["husband", "wife"]), pl.col("person_id").is_not_null())
+        .join(_unique_events(events, "marriage"), on="event_id")
+        .select("event_id", "person_id", "event_date")
+    )
+    latest = (
+        married.join(married, on="event_id", suffix="_spouse")
+        .filter(pl.col("person_id") != pl.col("person_id_spouse"))
+        .sort("person_id", "event_date", "event_id")
+        .group_by("person_id", maintain_order=True)
+        .last()
+        .join(
+            persons.select(
+                pl.col("person_id").alias("person_id_spouse"),
+                pl.col("death_date").alias("spouse_died"),
+            ),
+            on="person_id_spouse",
+            how="left",
         )
-        .join(by_year, on=["name_key", "birth_year"], how="left")
+        .with_columns(pl.when(pl.col("spouse_died") >= pl.col("event_date")).then("spouse_died"))
+        .select(
+            "person_id",
+            pl.when(pl.col("spouse_died").is_not_null())
+            .then(pl.lit("widowed"))
+            .otherwise(pl.lit("married"))
+            .alias("_status"),
+            pl.max_horizontal("event_date", "spouse_died").alias("_as_of"),
+            pl.when(pl.col("spouse_died").is_not_null())
+            .then(pl.lit("khai_tu"))
+            .otherwise(pl.lit("ket_hon"))
+            .alias("_source"),
+        )
+    )
+    said_at = pl.col("marital_status_as_of")
+    newer = pl.col("_as_of").is_not_null() & (said_at.is_null() | (pl.col("_as_of") > said_at))
+    return (
+        persons.join(latest, on="person_id", how="left")
         .with_columns(
-            pl.when(pl.col("birth_date").is_null() | pl.col("year_match_date").is_null())
-            .then(pl.col("year_match"))
-            .alias("year_match")
+            pl.when(newer).then(pl.col(c)).otherwise(pl.col(target)).alias(target)
+            for c, target in (
+                ("_status", "marital_status"),
+                ("_source", "marital_status_source"),
+                ("_as_of", "marital_status_as_of"),
+            )
         )
+        .drop("_status", "_source", "_as_of")
     )
-    return both.select(
-        "event_id",
-        "role",
-        pl.coalesce("id_match", "name_match", "year_match").alias("person_id"),
-        pl.when(pl.col("id_match").is_not_null())
-        .then(pl.lit("national_id"))
-        .when(pl.col("name_match").is_not_null())
-        .then(pl.lit("name+birth_date"))
-        .when(pl.col("year_match").is_not_null())
-        .then(pl.lit("name+birth_year"))
-        .alias("match_rule"),
-        pl.when(pl.coalesce("id_match", "name_match", "year_match").is_not_null())
-        .then(None)
-        .when(pl.col("national_id").is_not_null())
-        .then(
-            pl.lit("national id not in the register; no single person has this name and birth date")
-        )
-        .otherwise(pl.lit("no national id; no single person has this name and birth date"))
-        .alias("unmatched_reason"),
-    ).sort("event_id", "role")
 
 
 def relationships(parties: pl.DataFrame) -> pl.DataFrame:

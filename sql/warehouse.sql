@@ -12,6 +12,9 @@ create table person (
     phone               varchar,
     is_deceased         boolean not null,
     death_date          date,
+    marital_status      varchar,              -- single, married, divorced, widowed
+    marital_status_source varchar,            -- dan_cu, or ket_hon / khai_tu when a later
+                                              -- registered marriage or spouse's death decides
     primary_source      varchar not null,     -- the source that supplied most fields
     record_count        integer not null      -- source records resolved into this person
 );
@@ -45,7 +48,9 @@ create table event_party (
     event_id          varchar not null,
     role              varchar not null,       -- child, mother, father, deceased, husband, wife
     person_id         varchar,                -- null where no person could be matched
-    match_rule        varchar,
+    match_rule        varchar,                -- how resolution linked it; new_person for a child
+                                              -- the register did not know yet
+    match_weight      double,                 -- the link's match weight (log2 odds)
     unmatched_reason  varchar,
     primary key (event_id, role)
 );

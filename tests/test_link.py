@@ -3,8 +3,22 @@
 from datetime import date
 
 import polars as pl
+import pytest
 
-from dancu.link import consistency_issues, duplicate_events, link_parties, relationships
+from dancu.contract import EVENT_SOURCES
+from dancu.link import (
+    PARTIES,
+    apply_deaths,
+    apply_marriages,
+    consistency_issues,
+    duplicate_events,
+    event_parties,
+    party_records,
+    relationships,
+)
+from dancu.resolve import person_records, resolve
+from dancu.resolve.records import COLUMNS
+from dancu.text import fold
 
 PERSONS = pl.DataFrame(
     {
@@ -21,43 +35,273 @@ PERSONS = pl.DataFrame(
 )  # fmt: skip
 
 
-def parties(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows,
-        schema={"event_id": pl.String, "role": pl.String, "national_id": pl.String,
-                "name_key": pl.String, "birth_date": pl.Date},
-        orient="row",
-    ).with_columns(
-        pl.coalesce(pl.col("birth_date").dt.year().cast(pl.Int32), pl.lit(1930)).alias("birth_year")
-    )  # fmt: skip
-
-
-def test_a_death_links_by_id_and_without_one_by_name_and_birth_date():
-    linked = link_parties(
-        parties(
-            [
-                ("khai_tu:1", "deceased", "001030000003", "tran van duc", date(1930, 5, 5)),
-                ("khai_tu:2", "deceased", None, "tran van duc", date(1930, 5, 5)),
-                ("khai_tu:3", "deceased", None, "tran van duc", None),
-                ("khai_tu:4", "deceased", None, "tran van duc", date(1931, 5, 5)),
-            ]
-        ),
-        PERSONS,
-    )
-    assert linked.select("person_id", "match_rule").rows() == [
-        ("P_OLD", "national_id"),
-        ("P_OLD", "name+birth_date"),
-        ("P_OLD", "name+birth_year"),  # the registration knows only the year
-        (None, None),
+def std_rows(source: str, rows: list[dict]) -> pl.LazyFrame:
+    """Accepted standardised rows of an event source, as the standardise stage leaves them."""
+    columns = {
+        "reasons": pl.List(pl.String),
+        "source_record_id": pl.String,
+        "file_name": pl.String,
+        "row_number": pl.Int64,
+        "extract_date": pl.Date,
+    }
+    for party in PARTIES[source].values():
+        columns |= {
+            party.name: pl.String,
+            party.national_id: pl.String,
+            party.birth_date: pl.Date,
+            party.birth_year: pl.Int32,
+        }
+    columns |= {
+        "sex": pl.String,
+        "father_name": pl.String,
+        "mother_name": pl.String,
+        "registration_date": pl.Date,
+    }
+    filled = [
+        {
+            "reasons": [],
+            "file_name": f"{source}/hand_20251031.csv",
+            "row_number": n,
+            "extract_date": date(2025, 10, 31),
+        }
+        | row
+        for n, row in enumerate(rows, start=1)
     ]
-    assert linked["unmatched_reason"][3].startswith("no national id")
-
-
-def test_two_people_with_one_name_and_birth_date_link_nobody():
-    linked = link_parties(
-        parties([("khai_tu:9", "deceased", None, "nguyen van binh", date(1970, 7, 7))]), PERSONS
+    frame = pl.DataFrame(
+        [{c: row.get(c) for c in columns} for row in filled], schema=columns, orient="row"
     )
-    assert linked["person_id"].to_list() == [None]
+    names = [p.name for p in PARTIES[source].values()]
+    return frame.with_columns(fold(pl.col(c)).alias(f"{c}_key") for c in names).with_columns(
+        pl.coalesce(pl.col(p.birth_year), pl.col(p.birth_date).dt.year().cast(pl.Int32))
+        for p in PARTIES[source].values()
+    ).lazy()  # fmt: skip
+
+
+# The register side of the hand-made cases: persons the events below name.
+REGISTER = [
+    {"source_record_id": "HS_OLD", "full_name": "Trần Văn Đức", "national_id": "001030000003",
+     "birth_date": date(1930, 5, 5), "sex": "M", "marital_status": "married"},
+    {"source_record_id": "HS_WIDOW", "full_name": "Phạm Thị Lan", "national_id": "001150000004",
+     "birth_date": date(1950, 2, 2), "sex": "F", "marital_status": "married"},
+    {"source_record_id": "HS_MOTHER", "full_name": "Lê Thị Hoa", "national_id": "001190000001",
+     "birth_date": date(1990, 1, 1), "sex": "F", "marital_status": "married"},
+    {"source_record_id": "HS_DEAD_NO_ID", "full_name": "Đỗ Văn Khiêm",
+     "national_id": "001045000009", "birth_date": date(1945, 9, 12), "sex": "M",
+     "marital_status": "widowed"},
+    {"source_record_id": "HS_SECOND", "full_name": "Vương Đình Quảng",
+     "national_id": "001052000011", "birth_date": date(1952, 11, 3), "sex": "M",
+     "marital_status": "single", "extract_date": date(2024, 6, 1)},
+]  # fmt: skip
+EVENTS = {
+    "khai_tu": [
+        # a death with the deceased's id, and one with a name typed without diacritics and no id
+        {"source_record_id": "KT1", "full_name": "Trần Văn Đức", "national_id": "001030000003",
+         "birth_date": date(1930, 5, 5), "sex": "M"},
+        {"source_record_id": "KT2", "full_name": "Do Van Khiem", "birth_date": date(1945, 9, 12),
+         "sex": "M"},
+    ],
+    "khai_sinh": [
+        # twins of a mother in the register and a father who is not
+        {"source_record_id": "KS1", "child_name": "Nguyễn Minh Khang",
+         "birth_date": date(2025, 8, 2), "sex": "M", "mother_name": "Lê Thị Hoa",
+         "mother_national_id": "001190000001", "mother_birth_date": date(1990, 1, 1),
+         "father_name": "Nguyễn Quốc Toản", "father_birth_date": date(1987, 4, 9)},
+        {"source_record_id": "KS2", "child_name": "Nguyễn Minh Khôi",
+         "birth_date": date(2025, 8, 2), "sex": "M", "mother_name": "Lê Thị Hoa",
+         "mother_national_id": "001190000001", "mother_birth_date": date(1990, 1, 1),
+         "father_name": "Nguyễn Quốc Toản", "father_birth_date": date(1987, 4, 9)},
+    ],
+    "ket_hon": [
+        # the widow married Đức long ago, and remarries after his death
+        {"source_record_id": "KH1", "registration_date": date(1975, 1, 1),
+         "husband_name": "Trần Văn Đức", "husband_national_id": "001030000003",
+         "husband_birth_date": date(1930, 5, 5), "wife_name": "Phạm Thị Lan",
+         "wife_national_id": "001150000004", "wife_birth_date": date(1950, 2, 2)},
+        {"source_record_id": "KH2", "registration_date": date(2025, 3, 1),
+         "husband_name": "Vương Đình Quảng", "husband_national_id": "001052000011",
+         "husband_birth_date": date(1952, 11, 3), "wife_name": "Phạm Thị Lan",
+         "wife_national_id": "001150000004", "wife_birth_date": date(1950, 2, 2)},
+    ],
+}  # fmt: skip
+EVENT_DATES = {"khai_tu": date(2019, 1, 1), "khai_sinh": date(2025, 8, 2)}
+
+
+@pytest.fixture(scope="module")
+def linked(tmp_path_factory):
+    """The hand-made register and events resolved among the records of a small generated
+    population (so that the model is learnt from realistic data): parties, persons, events."""
+    from assets.standardize import standardize
+    from dancu.contract import SOURCES
+    from dancu.generate import generate
+    from dancu.ingest import read_source
+
+    out = tmp_path_factory.mktemp("link") / "sample"
+    generate(persons=600, seed=5, out=out)
+    std = {
+        name: standardize(read_source(out / "landing", source)[0].lazy(), source)
+        for name, source in SOURCES.items()
+    }
+    register = pl.DataFrame(
+        [{c: row.get(c) for c in COLUMNS} | row for row in REGISTER],
+        schema=COLUMNS, orient="row",
+    ).with_columns(
+        pl.lit("dan_cu").alias("source"), pl.lit("dan_cu/hand_20251031.csv").alias("file_name"),
+        pl.lit(1, dtype=pl.Int64).alias("row_number"),
+        pl.col("extract_date").fill_null(date(2025, 10, 31)),
+        fold(pl.col("full_name")).alias("full_name_key"),
+        pl.col("birth_date").dt.year().cast(pl.Int32).alias("birth_year"),
+        pl.lit(True).alias("founds_person"),
+    )  # fmt: skip
+    hand = {source: std_rows(source, rows) for source, rows in EVENTS.items()}
+    records = pl.concat(
+        [person_records(std).collect(), party_records(std).collect(), register,
+         party_records(hand).collect()]
+    )  # fmt: skip
+    result = resolve(records, run="r1")
+    parties = event_parties(
+        result.records.filter(pl.col("source").is_in(EVENT_SOURCES)), result.review_queue
+    ).filter(pl.col("event_id").str.contains(":K[STH]\\d$"))
+    person_of = dict(
+        result.records.filter(pl.col("source_record_id").str.starts_with("HS_"))
+        .select("source_record_id", "person_id").iter_rows()
+    )  # fmt: skip
+    events = pl.concat(
+        [std_rows(source, rows).collect().select(
+            (pl.lit(f"{source}:") + pl.col("source_record_id")).alias("event_id"),
+            pl.lit({"khai_tu": "death", "khai_sinh": "birth", "ket_hon": "marriage"}[source])
+            .alias("event_type"),
+            (pl.col("registration_date") if source == "ket_hon"
+             else pl.lit(EVENT_DATES.get(source))).alias("event_date"),
+            pl.lit(None, dtype=pl.String).alias("duplicate_of"),
+        ) for source, rows in EVENTS.items()]
+    )  # fmt: skip
+    return parties, person_of, result.persons, events
+
+
+def party(parties: pl.DataFrame, event_id: str, role: str) -> dict:
+    return parties.filter(event_id=event_id, role=role).row(0, named=True)
+
+
+def test_a_death_links_by_id_and_without_one_by_the_model(linked):
+    parties, person_of, _, _ = linked
+    with_id = party(parties, "khai_tu:KT1", "deceased")
+    assert with_id["person_id"] == person_of["HS_OLD"]
+    without_id = party(parties, "khai_tu:KT2", "deceased")
+    assert without_id["person_id"] == person_of["HS_DEAD_NO_ID"]
+    assert without_id["match_weight"] > 0
+
+
+def test_a_birth_links_the_mother_and_makes_each_twin_a_person(linked):
+    parties, person_of, persons, _ = linked
+    assert party(parties, "khai_sinh:KS1", "mother")["person_id"] == person_of["HS_MOTHER"]
+    twins = [party(parties, f"khai_sinh:KS{n}", "child") for n in (1, 2)]
+    assert [t["match_rule"] for t in twins] == ["new_person", "new_person"]
+    assert twins[0]["person_id"] != twins[1]["person_id"]
+    born = persons.filter(pl.col("person_id").is_in([t["person_id"] for t in twins]))
+    assert born.sort("full_name")["full_name"].to_list() == [
+        "Nguyễn Minh Khang",
+        "Nguyễn Minh Khôi",
+    ]
+    assert set(born["primary_source"]) == {"khai_sinh"}
+    father = party(parties, "khai_sinh:KS1", "father")
+    # The father is in nobody's register: both births name him, yet he founds no person.
+    assert father["person_id"] is None
+    assert father["unmatched_reason"] == "no person in the register matches with confidence"
+    rel = relationships(parties)
+    mother_children = rel.filter(person_id=person_of["HS_MOTHER"], relation="child")
+    assert sorted(mother_children["related_person_id"]) == sorted(t["person_id"] for t in twins)
+
+
+def test_deaths_and_a_remarriage_after_a_death_give_life_status(linked):
+    parties, person_of, persons, events = linked
+    persons = apply_marriages(apply_deaths(persons, events, parties), events, parties)
+    status = {
+        key: persons.filter(person_id=person_of[key]).row(0, named=True)
+        for key in ("HS_OLD", "HS_WIDOW", "HS_SECOND", "HS_DEAD_NO_ID")
+    }
+    assert status["HS_OLD"]["is_deceased"] and status["HS_OLD"]["death_date"] == date(2019, 1, 1)
+    assert status["HS_DEAD_NO_ID"]["is_deceased"]
+    assert not status["HS_WIDOW"]["is_deceased"]
+    # Quảng's register record (2024) said single; his 2025 marriage is newer. The widow's
+    # record (2025-10) is newer than her remarriage and already says married.
+    said = {k: (v["marital_status"], v["marital_status_source"]) for k, v in status.items()}
+    assert said["HS_SECOND"] == ("married", "ket_hon")
+    assert said["HS_WIDOW"] == ("married", "dan_cu")
+    issues = consistency_issues(events, parties, persons, pl.DataFrame(
+        schema={"person_id": pl.String, "visit_date": pl.Date}))  # fmt: skip
+    assert issues.filter(pl.col("person_id") == person_of["HS_WIDOW"]).height == 0
+
+
+def test_a_registered_marriage_newer_than_the_register_sets_the_status():
+    persons = pl.DataFrame(
+        {
+            "person_id": ["A", "B", "C"],
+            "marital_status": ["single", "single", "married"],
+            "marital_status_source": ["dan_cu"] * 3,
+            "marital_status_as_of": [date(2024, 1, 1), date(2026, 1, 1), date(2020, 1, 1)],
+            "death_date": [None, None, date(2023, 5, 1)],
+        }
+    )
+    events = events_frame([("kh:1", "marriage", date(2021, 6, 1)),
+                           ("kh:2", "marriage", date(2025, 6, 1))])  # fmt: skip
+    parties = pl.DataFrame(
+        {
+            "event_id": ["kh:1", "kh:1", "kh:2", "kh:2"],
+            "role": ["husband", "wife"] * 2,
+            "person_id": ["A", "C", "A", "B"],
+        }
+    )
+    after = apply_marriages(persons, events, parties).sort("person_id")
+    # A married B in 2025, after A's 2024 record; B's 2026 record is newer than the marriage
+    # and wins; C married A in 2021, after her 2020 record.
+    assert after.select("person_id", "marital_status", "marital_status_source").rows() == [
+        ("A", "married", "ket_hon"),
+        ("B", "single", "dan_cu"),
+        ("C", "married", "ket_hon"),
+    ]
+
+
+def test_the_spouse_of_the_latest_marriage_dying_makes_a_widow():
+    persons = pl.DataFrame(
+        {
+            "person_id": ["H", "W"],
+            "marital_status": ["married", "married"],
+            "marital_status_source": ["dan_cu"] * 2,
+            "marital_status_as_of": [date(2020, 1, 1)] * 2,
+            "death_date": [date(2024, 2, 1), None],
+        }
+    )
+    events = events_frame([("kh:1", "marriage", date(2000, 6, 1))])
+    parties = pl.DataFrame(
+        {"event_id": ["kh:1", "kh:1"], "role": ["husband", "wife"], "person_id": ["H", "W"]}
+    )
+    after = apply_marriages(persons, events, parties).filter(person_id="W").row(0, named=True)
+    assert (after["marital_status"], after["marital_status_source"]) == ("widowed", "khai_tu")
+
+
+def test_an_uncertain_party_says_it_waits_for_review():
+    records = pl.DataFrame(
+        {
+            "source": ["khai_tu", "khai_tu"],
+            "source_record_id": ["KT7:deceased", "KT8:deceased"],
+            "person_id": [None, None],
+            "match_rule": ["single", "single"],
+            "match_weight": [None, None],
+        },
+        schema_overrides={"person_id": pl.String, "match_weight": pl.Float64},
+    )
+    queue = pl.DataFrame(
+        {
+            "source_l": ["dan_cu"],
+            "source_record_id_l": ["HS1"],
+            "source_r": ["khai_tu"],
+            "source_record_id_r": ["KT7:deceased"],
+        }
+    )
+    parties = event_parties(records, queue)
+    assert parties.select("event_id", "role").rows() == [
+        ("khai_tu:KT7", "deceased"), ("khai_tu:KT8", "deceased")]  # fmt: skip
+    assert parties["unmatched_reason"].str.starts_with("uncertain").to_list() == [True, False]
 
 
 def test_a_birth_gives_mother_father_and_child_relations_and_twins_are_two_births():

@@ -19,7 +19,7 @@ from dancu.resolve.decisions import clerk_pairs, decide, review_queue
 from dancu.resolve.golden import golden_records
 from dancu.resolve.ids import assign_ids
 from dancu.resolve.model import Model, score, train
-from dancu.resolve.records import RECORD_KEY, features, keyed, person_records
+from dancu.resolve.records import FOUNDS_PERSON, RECORD_KEY, features, keyed, person_records
 
 __all__ = ["Model", "Resolution", "person_records", "resolve"]
 
@@ -28,9 +28,10 @@ __all__ = ["Model", "Resolution", "person_records", "resolve"]
 class Resolution:
     """What a resolution run produces.
 
-    - `records`: every input record (with its record key `rk`), its `person_id`, and
-      `match_rule` / `match_weight`: the strongest link that holds it in its person (the
-      blocking pass that found the pair, or "clerk"), or "single" and null when it stands alone;
+    - `records`: every input record (with its record key `rk`), its `person_id` (null when no
+      record of its cluster founds a person, see `records.FOUNDS_PERSON`), and `match_rule` /
+      `match_weight`: the strongest link that holds it in its cluster (the blocking pass that
+      found the pair, or "clerk"), or "single" and null when it stands alone;
     - `persons`: the golden records (see `golden.golden_records`);
     - `pairs`: every compared pair with its levels, weights and decision;
     - `review_queue`: the pairs a clerk should decide (see `decisions.review_queue`);
@@ -86,6 +87,20 @@ def _match_rules(decided: pl.DataFrame, clusters: pl.Series) -> pl.DataFrame:
     )
 
 
+def _founded(prepared: pl.DataFrame, clusters: pl.Series) -> pl.DataFrame:
+    """The records of clusters that hold a record able to found a person (all, when the
+    records do not say): `rk`, `source`, `source_record_id`, `cluster`."""
+    records = prepared.select(RECORD_KEY, SOURCE, RECORD_ID).with_columns(clusters.alias("cluster"))
+    if FOUNDS_PERSON not in prepared.columns:
+        return records
+    founds = prepared[FOUNDS_PERSON].fill_null(True)
+    return (
+        records.with_columns(founds)
+        .filter(pl.col(FOUNDS_PERSON).any().over("cluster"))
+        .drop(FOUNDS_PERSON)
+    )
+
+
 def resolve(
     records: pl.DataFrame | pl.LazyFrame,
     previous: pl.DataFrame | None = None,
@@ -116,15 +131,10 @@ def resolve(
         return score(prepared, compare(prepared, pairs), model)
 
     clusters, cut = cluster(prepared.height, decided, prepared["national_id"], score_pairs)
-    ids, history = assign_ids(
-        prepared.select(RECORD_KEY, SOURCE, RECORD_ID).with_columns(clusters.alias("cluster")),
-        previous,
-        run,
-        secret,
-    )
+    ids, history = assign_ids(_founded(prepared, clusters), previous, run, secret)
     with_ids = (
         prepared.select(RECORD_KEY, *frame.columns)
-        .join(ids, on=RECORD_KEY)
+        .join(ids, on=RECORD_KEY, how="left")
         .join(_match_rules(decided, clusters), on=RECORD_KEY, how="left")
         .with_columns(pl.col("match_rule").fill_null("single"))
         .sort(RECORD_KEY)
@@ -132,7 +142,7 @@ def resolve(
     labels = model.parameters.select("comparison", "level", "label")
     return Resolution(
         records=with_ids,
-        persons=golden_records(with_ids),
+        persons=golden_records(with_ids.filter(pl.col("person_id").is_not_null())),
         pairs=decided,
         review_queue=review_queue(prepared, decided, cut, clusters, labels),
         person_id_history=history,

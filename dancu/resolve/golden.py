@@ -1,8 +1,9 @@
 """Golden records: one row per person, each field taken from the best record that has it.
 
-The rule, field by field: the most authoritative source first (dan_cu, then bhxh, then y_te),
-then the latest extract, then the most complete record, then the record id (so that ties are
-settled the same way every run). Each field says which source it came from.
+The rule, field by field: the most authoritative source first (dan_cu, then bhxh, then y_te,
+then the civil registrations that name the person), then the latest extract, then the most
+complete record, then the record id (so that ties are settled the same way every run). Each
+field says which source it came from.
 """
 
 import polars as pl
@@ -12,7 +13,7 @@ from dancu.resolve.records import SOURCE_PRIORITY
 
 GOLDEN_FIELDS = (
     "national_id", "full_name", "birth_date", "sex", "phone", "address", "ward_code",
-    "father_name", "mother_name",
+    "father_name", "mother_name", "marital_status",
 )  # fmt: skip
 
 
@@ -33,7 +34,9 @@ def golden_records(records: pl.DataFrame) -> pl.DataFrame:
     """One row per `person_id` of `records` (person records with their `person_id`): each of
     `GOLDEN_FIELDS` and `<field>_source`, the source it came from; `birth_year` goes with the
     birth date chosen (or the best year where no record has a full date); `residence_ward_code`
-    is the chosen `ward_code`; `primary_source` (the source of the best record), `record_count` and
+    is the chosen `ward_code`; `marital_status_as_of` the extract date of the record that said
+    the marital status (a marriage registered later supersedes it); `primary_source` (the
+    source of the best record), `record_count` and
     `sources` (the sources holding the person)."""
     ranked = best_first(records)
     fields = [
@@ -49,6 +52,10 @@ def golden_records(records: pl.DataFrame) -> pl.DataFrame:
         .agg(
             *fields,
             pl.col("birth_year").drop_nulls().first().alias("_best_year"),
+            pl.col(EXTRACT_DATE)
+            .filter(pl.col("marital_status").is_not_null())
+            .first()
+            .alias("marital_status_as_of"),
             pl.col(SOURCE).first().alias("primary_source"),
             pl.len().alias("record_count"),
             pl.col(SOURCE).unique().sort().alias("sources"),

@@ -9,7 +9,12 @@ REASONS = "reasons"  # the quarantine reasons of a standardised row (`checks.rul
 RECORD_KEY = "rk"  # a record's position in the canonical order: what pairs and clusters refer to
 
 # The person-bearing sources, most authoritative first: the golden record's source priority.
+# The people named in civil events come after them (see `dancu.link.party_records`).
 SOURCE_PRIORITY = {"dan_cu": 0, "bhxh": 1, "y_te": 2}
+# Whether a record may found a person of its own: every register record may, a party of a civil
+# event only where the event brings the person into being (a birth's child). A cluster without
+# such a record is nobody in the register, and its records are left without a person.
+FOUNDS_PERSON = "founds_person"
 
 COLUMNS = {
     SOURCE: pl.String,
@@ -29,6 +34,8 @@ COLUMNS = {
     "bhxh_code": pl.String,
     "father_name": pl.String,
     "mother_name": pl.String,
+    "marital_status": pl.String,
+    FOUNDS_PERSON: pl.Boolean,
 }
 # Where a source keeps a person column under another name, or not at all.
 BHXH_CODE = {"bhxh": pl.col(RECORD_ID), "y_te": pl.col("bhxh_code")}
@@ -37,6 +44,8 @@ BHXH_CODE = {"bhxh": pl.col(RECORD_ID), "y_te": pl.col("bhxh_code")}
 def _column(name: str, frame_columns: list[str], source: str) -> pl.Expr:
     if name == "bhxh_code":
         value = BHXH_CODE.get(source, pl.lit(None))
+    elif name == FOUNDS_PERSON:
+        value = pl.lit(True)
     elif name in frame_columns:
         value = pl.col(name)
     else:
