@@ -3,6 +3,7 @@
 import dagster as dg
 import polars as pl
 
+from dancu.cache import FileCache, code_version
 from dancu.contract import SOURCES, Source
 from dancu.ingest import files_frame, read_source
 from pipelines.privacy import masked_errors
@@ -39,13 +40,19 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
     )
     @masked_errors
     def ingest(context: dg.AssetExecutionContext, paths: DancuPaths):
-        """Read every extract file of the source in the landing folder."""
-        frame, reports = read_source(paths.landing, source)
+        """Read every extract file of the source in the landing folder; parse only new or
+        changed ones, the others come from the cache of earlier runs."""
+        cache = FileCache(paths.cache_dir / "ingest" / source.name, code_version("dancu.ingest"))
+        frame, reports = read_source(paths.landing, source, cache)
+        cache.prune({cache.key(r.file_name, r.sha256) for r in reports})
         files = files_frame(reports, frame)
         rejected = files.filter(pl.col("error").is_not_null())
         for file_name, error in rejected.select("file_name", "error").iter_rows():
             context.log.warning(f"rejected {file_name}: {error}")
-        context.log.info(f"{files.height} files, {frame.height} rows")
+        context.log.info(
+            f"{files.height} files ({cache.misses} parsed, {cache.hits} from the cache), "
+            f"{frame.height} rows"
+        )
         yield dg.Output(
             frame,
             output_name=f"raw_{source.name}",
@@ -60,6 +67,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             metadata={
                 "files": files.height,
                 "files_rejected": rejected.height,
+                "files_parsed": cache.misses,
                 "files_read": dg.MetadataValue.md(files_markdown(files)),
             },
         )

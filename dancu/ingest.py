@@ -7,13 +7,14 @@ read becomes one `FileRejected` with the cause, never an exception that stops th
 import codecs
 import io
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
 import fastexcel
 import polars as pl
 
+from dancu.cache import FileCache, content_digest
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, Source
 from dancu.text import fold_label
 
@@ -48,6 +49,7 @@ class ReadReport:
     encoding: str
     separator: str
     error: str | None = None
+    sha256: str = ""  # of the file's bytes: what was read, and the cache's key
 
 
 def extract_date_from_name(name: str) -> date | None:
@@ -119,9 +121,9 @@ def _read_csv(data: bytes) -> tuple[pl.DataFrame, str, str]:
     return frame, encoding, separator
 
 
-def _read_xlsx(path: Path) -> pl.DataFrame:
+def _read_xlsx(data: bytes) -> pl.DataFrame:
     try:
-        reader = fastexcel.read_excel(path)
+        reader = fastexcel.read_excel(data)
         return reader.load_sheet(0, dtypes="string").to_polars()
     except Exception as err:  # fastexcel raises its own hierarchy, varying by version
         raise FileRejected(f"the XLSX workbook cannot be read: {type(err).__name__}") from None
@@ -135,21 +137,23 @@ def _read_parquet(data: bytes) -> pl.DataFrame:
     return frame.select(pl.all().cast(pl.String))
 
 
-def read_table(path: Path) -> tuple[pl.DataFrame, str, str]:
-    """Every cell of the file's first table as text, with the encoding and separator used."""
-    suffix = path.suffix.lower()
+def read_table(data: bytes, suffix: str) -> tuple[pl.DataFrame, str, str]:
+    """Every cell of a file's first table as text, with the encoding and separator used.
+
+    `suffix` is the file name's extension, which says what the bytes should be.
+    """
+    suffix = suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise FileRejected(
             f"unsupported file type {suffix or '(none)'}: expected csv, xlsx or parquet"
         )
-    data = path.read_bytes()
     content_error = _sniff_content_error(data, suffix)
     if content_error:
         raise FileRejected(content_error)
     if suffix == ".csv":
         return _read_csv(data)
     if suffix == ".xlsx":
-        return _read_xlsx(path), "xlsx", ""
+        return _read_xlsx(data), "xlsx", ""
     return _read_parquet(data), "parquet", ""
 
 
@@ -175,18 +179,19 @@ def header_mapping(headers: list[str], source: Source) -> dict[str, str]:
     return mapping
 
 
-def read_extract(path: Path, landing_dir: Path, source: Source) -> tuple[pl.DataFrame, ReadReport]:
-    """One extract file as canonical text columns with lineage, or a one-row file rejection.
+def parse_extract(data: bytes, file_name: str, source: Source) -> tuple[pl.DataFrame, ReadReport]:
+    """One extract file's bytes as canonical text columns with lineage, or a one-row rejection.
 
-    The rejection row carries `file_error` and a null `row_number`, so that the quarantine can
-    account for the file without the run stopping.
+    `file_name` is the path relative to the landing folder. The rejection row carries
+    `file_error` and a null `row_number`, so that the quarantine can account for the file without
+    the run stopping.
     """
-    file_name = path.relative_to(landing_dir).as_posix()
-    extract_date = extract_date_from_name(path.name)
+    name = Path(file_name)
+    extract_date = extract_date_from_name(name.name)
     try:
         if extract_date is None:
             raise FileRejected("no extract date (YYYYMMDD) in the file name")
-        table, encoding, separator = read_table(path)
+        table, encoding, separator = read_table(data, name.suffix)
         mapping = header_mapping(table.columns, source)
     except FileRejected as rejection:
         rejected = pl.DataFrame(
@@ -210,6 +215,39 @@ def read_extract(path: Path, landing_dir: Path, source: Source) -> tuple[pl.Data
     return frame, ReadReport(
         source.name, file_name, extract_date, frame.height, encoding, separator
     )
+
+
+def _report_meta(report: ReadReport) -> dict:
+    day = report.extract_date
+    return {**vars(report), "extract_date": day.isoformat() if day else None}
+
+
+def _report_of_meta(meta: dict) -> ReadReport:
+    day = meta["extract_date"]
+    return ReadReport(**{**meta, "extract_date": date.fromisoformat(day) if day else None})
+
+
+def read_extract(
+    path: Path, landing_dir: Path, source: Source, cache: FileCache | None = None
+) -> tuple[pl.DataFrame, ReadReport]:
+    """One extract file as canonical text columns with lineage, or a one-row file rejection.
+
+    With a cache, the file is parsed only when this content under this name was not read before;
+    a rejection is kept like a frame, so the same bytes are rejected again with the same error.
+    """
+    data = path.read_bytes()
+    file_name = path.relative_to(landing_dir).as_posix()
+    digest = content_digest(data)
+    key = cache.key(file_name, digest) if cache is not None else ""
+    hit = cache.load(key) if cache is not None else None
+    if hit:
+        frame, meta = hit
+        return frame, _report_of_meta(meta)
+    frame, report = parse_extract(data, file_name, source)
+    report = replace(report, sha256=digest)
+    if cache is not None:
+        cache.store(key, frame, _report_meta(report))
+    return frame, report
 
 
 def extract_files(landing_dir: Path, source: Source) -> list[Path]:
@@ -237,11 +275,17 @@ def mark_latest(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def read_source(landing_dir: Path, source: Source) -> tuple[pl.DataFrame, list[ReadReport]]:
-    """Every row of every extract of one source, as text with lineage and `is_latest`."""
+def read_source(
+    landing_dir: Path, source: Source, cache: FileCache | None = None
+) -> tuple[pl.DataFrame, list[ReadReport]]:
+    """Every row of every extract of one source, as text with lineage and `is_latest`.
+
+    With a cache, only new or changed files are parsed; `is_latest` compares across files, so it
+    is computed over all of them every time.
+    """
     frames, reports = [], []
     for path in extract_files(landing_dir, source):
-        frame, report = read_extract(path, landing_dir, source)
+        frame, report = read_extract(path, landing_dir, source, cache)
         frames.append(frame)
         reports.append(report)
     empty = pl.DataFrame(
@@ -268,6 +312,7 @@ def files_frame(reports: list[ReadReport], rows: pl.DataFrame) -> pl.DataFrame:
         schema={
             SOURCE: pl.String, FILE_NAME: pl.String, EXTRACT_DATE: pl.Date, "rows": pl.Int64,
             "encoding": pl.String, "separator": pl.String, "error": pl.String,
+            "sha256": pl.String,
         },
     )  # fmt: skip
     latest = (

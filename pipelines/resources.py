@@ -42,6 +42,11 @@ class DancuPaths(dg.ConfigurableResource):
         return Path(self.data_dir) / "reports"
 
     @property
+    def cache_dir(self) -> Path:
+        """Per-file results of earlier runs (`dancu.cache`); deleting it only makes a run cold."""
+        return Path(self.data_dir) / "staging" / "cache"
+
+    @property
     def model_dir(self) -> Path:
         """The resolution model of the latest run, kept so that `dancu explain` can use it."""
         return Path(self.data_dir) / "staging" / "resolution_model"

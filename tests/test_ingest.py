@@ -1,5 +1,6 @@
 """Ingest: every format, encoding and header variant the contract admits, and clear rejections."""
 
+import hashlib
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -253,3 +254,13 @@ def test_every_delivered_file_is_listed_with_its_outcome(landing):
         ("bhxh/bhxh_undated.csv", 0, 0),
     ]
     assert files["error"].is_null().to_list() == [True, True, True, False]
+
+
+def test_each_file_is_listed_with_the_digest_of_what_was_read(landing):
+    path = write_csv(landing / "bhxh" / "bhxh_20250801.csv", BHXH_LABELS, BHXH_ROWS)
+    write_csv(landing / "bhxh" / "bhxh_undated.csv", BHXH_LABELS, BHXH_ROWS)
+
+    frame, reports = read_source(landing, BHXH)
+
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert files_frame(reports, frame)["sha256"].to_list() == [digest, digest]
