@@ -85,8 +85,8 @@ def link_events(
     """Build civil events and apply the deaths and marriages of linked parties to persons."""
     frames = {name.removeprefix("std_"): frame for name, frame in std_frames.items()}
     events = pl.concat([civil_events(s, frames[s]) for s in EVENT_SOURCES]).collect()
-    events = events.with_columns(duplicate_events(events)).drop("subject_key", "second_key")
     party = event_party.collect()
+    events = duplicate_events(events, party).drop("subject_key", "second_key")
     persons = apply_marriages(apply_deaths(person_golden.collect(), events, party), events, party)
     visits = (
         accepted(std_y_te)

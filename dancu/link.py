@@ -250,18 +250,52 @@ def relationships(parties: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def duplicate_events(events: pl.DataFrame) -> pl.Expr:
-    """`duplicate_of`: the first registration (by registration date, then id) of the same
-    event registered again: same type, same subject's folded name and the same event date (for
-    a birth also the same mother's name; a marriage, the same two spouses)."""
-    key = pl.concat_str(
-        [pl.col("event_type"), pl.col("subject_key"), pl.col("event_date").cast(pl.String),
-         pl.col("second_key")],
+# The parties an event is about: one birth per child, one death per deceased, one marriage per
+# couple.
+SUBJECTS = {"birth": ("child",), "death": ("deceased",), "marriage": ("husband", "wife")}
+
+
+def duplicate_events(events: pl.DataFrame, parties: pl.DataFrame) -> pl.DataFrame:
+    """`events` with `duplicate_of`: the first registration (by registration date, then id) of
+    the same event registered again. Where resolution linked every subject of an event (see
+    `SUBJECTS`), the same event is the same type about the same persons: a child is born once,
+    whatever the spelling on each registration. Otherwise it is the same type with the same
+    subject's folded name, event date and second name (a birth's mother, a marriage's wife).
+
+    `events`: event_id, event_type, event_date, registration_date, subject_key, second_key;
+    `parties`: event_id, role, person_id.
+    """
+    subject_roles = [role for roles in SUBJECTS.values() for role in roles]
+    subjects = (
+        parties.filter(pl.col("role").is_in(subject_roles), pl.col("person_id").is_not_null())
+        .group_by("event_id")
+        .agg(pl.col("person_id").sort().str.join("+").alias("subjects"), pl.len().alias("linked"))
+    )
+    expected = pl.col("event_type").replace_strict(
+        {kind: len(roles) for kind, roles in SUBJECTS.items()}, return_dtype=pl.UInt32
+    )
+    by_name = pl.concat_str(
+        [pl.col("subject_key"), pl.col("event_date").cast(pl.String), pl.col("second_key")],
         separator="|", ignore_nulls=True,
     )  # fmt: skip
+    key = pl.concat_str(
+        pl.col("event_type"),
+        pl.when(pl.col("linked") == expected)
+        .then(pl.lit("person|") + pl.col("subjects"))
+        .when(pl.col("subject_key").is_not_null())
+        .then(pl.lit("name|") + by_name),
+        separator="|",
+    )
     first = pl.col("event_id").sort_by("registration_date", "event_id").first().over(key)
-    has_key = pl.col("subject_key").is_not_null()
-    return pl.when(has_key & (first != pl.col("event_id"))).then(first).alias("duplicate_of")
+    return (
+        events.join(subjects, on="event_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(key.is_not_null() & (first != pl.col("event_id")))
+            .then(first)
+            .alias("duplicate_of")
+        )
+        .drop("subjects", "linked")
+    )
 
 
 def remarried_while_married(in_events: pl.DataFrame, deaths: pl.DataFrame) -> pl.DataFrame:

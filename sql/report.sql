@@ -84,7 +84,11 @@ order by parties desc;
 -- name: life_status
 select
     count(*) filter (where is_deceased) as deceased,
-    count(*) filter (where is_deceased and death_date is null) as deceased_without_date
+    count(*) filter (where is_deceased and death_date is null) as deceased_without_date,
+    count(*) filter (where marital_status_source = 'ket_hon') as married_by_registration,
+    count(*) filter (where marital_status_source = 'khai_tu') as widowed_by_registration,
+    (select count(*) from event_party where match_rule = 'new_person') as persons_from_births,
+    (select count(*) from civil_event where duplicate_of is not null) as events_registered_twice
 from person;
 
 -- name: changes

@@ -328,21 +328,40 @@ def test_a_birth_gives_mother_father_and_child_relations_and_twins_are_two_birth
             "registration_date": [date(2025, 8, 20)] * 2,
         }
     )
-    assert events.select(duplicate_events(events))["duplicate_of"].to_list() == [None, None]
+    assert duplicate_events(events, party)["duplicate_of"].to_list() == [None, None]
 
 
-def test_a_birth_registered_twice_points_to_the_first():
+def test_an_event_registered_twice_points_to_the_first():
     events = pl.DataFrame(
         {
-            "event_id": ["ks:1", "ks:7"],
-            "event_type": ["birth", "birth"],
-            "subject_key": ["nguyen minh khang"] * 2,
-            "second_key": ["le thi hoa"] * 2,
-            "event_date": [date(2025, 8, 2)] * 2,
-            "registration_date": [date(2025, 8, 20), date(2025, 9, 1)],
+            "event_id": ["ks:1", "ks:7", "kt:1", "kt:2", "kh:1", "kh:2", "kh:3"],
+            "event_type": ["birth", "birth", "death", "death", "marriage", "marriage", "marriage"],
+            # the second birth is typed with a slip; resolution knows it is the same child
+            "subject_key": ["nguyen minh khang", "nguyen minh khanh", "tran van duc",
+                            "tran van duc", "do van an", "do van an", "do van an"],
+            "second_key": ["le thi hoa", "le thi hoa", None, None, "vu thi mai", "vu thi mai",
+                           "ngo thi binh"],
+            "event_date": [date(2025, 8, 2), date(2025, 8, 2), date(2019, 1, 1),
+                           date(2019, 1, 1), date(2020, 5, 5), date(2020, 5, 5),
+                           date(2020, 5, 5)],
+            "registration_date": [date(2025, 8, 20), date(2025, 9, 1), date(2019, 1, 3),
+                                  date(2019, 1, 9), date(2020, 5, 5), date(2020, 5, 6),
+                                  date(2020, 5, 7)],
         }
-    )
-    assert events.select(duplicate_events(events))["duplicate_of"].to_list() == [None, "ks:1"]
+    )  # fmt: skip
+    party = pl.DataFrame(
+        {
+            "event_id": ["ks:1", "ks:7", "kt:1", "kt:2", "kh:1", "kh:1", "kh:2", "kh:2",
+                         "kh:3", "kh:3"],
+            "role": ["child", "child", "deceased", "deceased", "husband", "wife", "husband",
+                     "wife", "husband", "wife"],
+            # the deaths' deceased are in no register: their names and dates decide
+            "person_id": ["P_KHANG", "P_KHANG", None, None, "P_AN", "P_MAI", "P_AN", "P_MAI",
+                          "P_AN", "P_BINH"],
+        }
+    )  # fmt: skip
+    assert duplicate_events(events, party)["duplicate_of"].to_list() == [
+        None, "ks:1", None, "kt:1", None, "kh:1", None]  # fmt: skip
 
 
 def events_frame(rows):
