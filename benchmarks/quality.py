@@ -150,17 +150,33 @@ def person_keys(truth: pl.DataFrame, data_dir: Path) -> pl.DataFrame:
     )  # fmt: skip
 
 
-def life_scores(sample: Path, data_dir: Path) -> dict[str, float | int]:
-    """Deceased persons in the register against the truth, and deaths linked to the right person."""
-    truth = pl.read_parquet(sample / "truth" / "records.parquet")
-    keys = person_keys(truth, data_dir)
+def death_links(sample: Path, data_dir: Path, keys: pl.DataFrame) -> pl.DataFrame:
+    """Each published death registration's deceased party: the person it links to (`person_id`
+    and that person's true `person_key`, by `keys` of `person_keys`) or why none
+    (`unmatched_reason`), beside the person truly registered dead (`true_key`)."""
+    warehouse = data_dir / "warehouse" / "dancu.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        deaths = con.sql(
+            "select e.source_record_id, p.person_id, p.unmatched_reason from civil_event e"
+            " join event_party p using (event_id) where p.role = 'deceased'"
+        ).pl()
+    registered = pl.read_parquet(sample / "truth" / "event_parties.parquet").filter(
+        pl.col("role") == "deceased"
+    )
+    return deaths.join(keys, on="person_id", how="left").join(
+        registered.select("source_record_id", pl.col("person_key").alias("true_key")),
+        on="source_record_id",
+    )
+
+
+def deceased_scores(
+    sample: Path, data_dir: Path, keys: pl.DataFrame, registered: pl.Series
+) -> dict[str, float | int]:
+    """Precision of the register's deceased persons against the truth, and recall over the
+    persons `registered` dead (true person_keys) that the register holds."""
     warehouse = data_dir / "warehouse" / "dancu.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as con:
         published = con.sql("select person_id, is_deceased from person").pl()
-        deaths = con.sql(
-            "select e.source_record_id, p.person_id from civil_event e join event_party p"
-            " using (event_id) where p.role = 'deceased'"
-        ).pl()
     people = pl.read_parquet(sample / "truth" / "persons.parquet").select(
         "person_key", "is_deceased"
     )
@@ -168,17 +184,10 @@ def life_scores(sample: Path, data_dir: Path) -> dict[str, float | int]:
         people.rename({"is_deceased": "truly_deceased"}), on="person_key"
     )
     found = judged.filter("is_deceased")
-    registered = pl.read_parquet(sample / "truth" / "event_parties.parquet").filter(
-        pl.col("role") == "deceased"
-    )
     true_deceased = (
-        registered.select("person_key")
-        .unique()
+        registered.unique()
+        .to_frame("person_key")
         .join(keys.select("person_key").unique(), on="person_key")
-    )
-    linked = deaths.join(keys, on="person_id", how="left").join(
-        registered.select("source_record_id", pl.col("person_key").alias("true_key")),
-        on="source_record_id",
     )
     return {
         "deceased_precision": round(found["truly_deceased"].mean() or 0.0, 4),
@@ -188,6 +197,19 @@ def life_scores(sample: Path, data_dir: Path) -> dict[str, float | int]:
             / max(true_deceased.height, 1),
             4,
         ),
+    }
+
+
+def life_scores(sample: Path, data_dir: Path) -> dict[str, float | int]:
+    """Deceased persons in the register against the truth, and deaths linked to the right person."""
+    truth = pl.read_parquet(sample / "truth" / "records.parquet")
+    keys = person_keys(truth, data_dir)
+    registered = pl.read_parquet(sample / "truth" / "event_parties.parquet").filter(
+        pl.col("role") == "deceased"
+    )
+    linked = death_links(sample, data_dir, keys)
+    return {
+        **deceased_scores(sample, data_dir, keys, registered["person_key"]),
         "deaths_registered": linked.height,
         "deaths_linked_right": int((linked["person_key"] == linked["true_key"]).sum()),
         "deaths_unlinked": int(linked["person_id"].is_null().sum()),
