@@ -1,5 +1,6 @@
-"""`make bench`: speed and memory of each stage on a million-person set, and the quality of the
-repair on the 20,000-person sample, scored against the generator's ground truth.
+"""`make bench`: speed and memory of each stage on a million-person set, the quality of the
+repair on the 20,000-person sample, scored against the generator's ground truth, and the same
+sample delivered in two days and run twice (`benchmarks/two_day.py`).
 
 Each measurement runs in a fresh process so that its peak memory is its own. Generated sets
 are kept under bench-data/ and reused while their size and seed are unchanged.
@@ -70,11 +71,22 @@ def stage_pipeline(out: Path, persons: int, seed: int) -> dict:
     return {"seconds": seconds, **score(out, data)}
 
 
+def stage_two_days(out: Path, persons: int, seed: int) -> dict:
+    """A two-day set (generated once), day 1 and day 2 each through `dancu run`, then scored."""
+    from benchmarks.two_day import run_two_days, two_day_scores
+    from dancu.generate import generate
+
+    if not (out / "truth").is_dir():
+        generate(persons=persons, seed=seed, out=out, two_days=True)
+    return two_day_scores(run_two_days(out, out / "runs", log_level="ERROR"))
+
+
 STAGES = {
     "generate": stage_generate,
     "ingest": stage_ingest,
     "standardize": stage_standardize,
     "pipeline": stage_pipeline,
+    "two_days": stage_two_days,
 }
 
 
@@ -148,6 +160,13 @@ def main() -> None:
     figures = measure("pipeline", sample, SAMPLE_PERSONS, args.seed)
     print(line("whole run", figures))
     for text in quality_lines(figures):
+        print(f"  {text}")
+
+    print(f"\n# the {SAMPLE_PERSONS:,}-person sample in two days: day 1, day 2 added, run again")
+    from benchmarks.two_day import two_day_lines
+
+    two_days = BENCH_DIR / f"two-days-{SAMPLE_PERSONS}-seed-{args.seed}"
+    for text in two_day_lines(measure("two_days", two_days, SAMPLE_PERSONS, args.seed)):
         print(f"  {text}")
 
 

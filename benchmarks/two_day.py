@@ -79,6 +79,7 @@ def _dancu_run(landing: Path, data: Path, log_level: str, log: Path) -> float:
 
 
 def published_person_source(warehouse: Path) -> pl.DataFrame:
+    """Each accepted person record (source, record id) and the person id it is published under."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.sql("select source, source_record_id, person_id from person_source").pl()
 
