@@ -264,15 +264,22 @@ def mark_latest(frame: pl.DataFrame) -> pl.DataFrame:
     Every row of the winning file is kept latest, so a record id repeated inside one extract
     reaches validation instead of silently disappearing.
     """
-    extract_key = pl.concat_str(
-        [pl.col(EXTRACT_DATE).dt.strftime("%Y%m%d"), pl.col(FILE_NAME)], separator="|"
+    # Files ranked once by (extract date, name): rows then compare an integer, not a string each.
+    rank = "_file_rank"
+    ranks = (
+        frame.select(FILE_NAME, EXTRACT_DATE)
+        .unique(FILE_NAME)
+        .sort(EXTRACT_DATE, FILE_NAME)
+        .with_row_index(rank)
+        .select(FILE_NAME, rank)
     )
-    return frame.with_columns(
+    ranked = frame.join(ranks, on=FILE_NAME, how="left", maintain_order="left")
+    return ranked.with_columns(
         pl.when(pl.col(RECORD_ID).is_null() | pl.col(FILE_ERROR).is_not_null())
         .then(pl.lit(True))
-        .otherwise(extract_key == extract_key.max().over(RECORD_ID))
+        .otherwise(pl.col(rank) == pl.col(rank).max().over(RECORD_ID))
         .alias("is_latest")
-    )
+    ).drop(rank)
 
 
 def read_source(
