@@ -1,5 +1,7 @@
 """Ingest: every delivered extract of a source, as text with lineage, nothing dropped."""
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -18,6 +20,11 @@ def files_markdown(files: pl.DataFrame) -> str:
             f"| {f['file_name']} | {f['rows']} | {f['encoding']} | {f['separator']} | {status} |"
         )
     return "\n".join(lines)
+
+
+def ingest_cache(cache_dir: Path, source: Source) -> FileCache:
+    """Each file's parsed rows and read report, valid while the reading code is unchanged."""
+    return FileCache(cache_dir / "ingest" / source.name, code_version("dancu.ingest"))
 
 
 def raw_asset(source: Source) -> dg.AssetsDefinition:
@@ -42,7 +49,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
     def ingest(context: dg.AssetExecutionContext, paths: DancuPaths):
         """Read every extract file of the source in the landing folder; parse only new or
         changed ones, the others come from the cache of earlier runs."""
-        cache = FileCache(paths.cache_dir / "ingest" / source.name, code_version("dancu.ingest"))
+        cache = ingest_cache(paths.cache_dir, source)
         frame, reports = read_source(paths.landing, source, cache)
         cache.prune({cache.key(r.file_name, r.sha256) for r in reports})
         files = files_frame(reports, frame)
