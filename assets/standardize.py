@@ -1,11 +1,14 @@
 """Standardise: each source's latest rows repaired, parsed to types, with rule outcomes attached."""
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
 from checks.rules import FLAGS, REASONS, apply_rules, rule_counts
 from dancu import codes, parse
 from dancu.address import standardize_addresses
+from dancu.cache import FileCache, code_version
 from dancu.contract import (
     EXTRACT_DATE,
     FILE_NAME,
@@ -28,6 +31,7 @@ from dancu.text import (
     trim,
 )
 from pipelines.privacy import masked_errors
+from pipelines.resources import DancuPaths
 
 RAW = "raw"
 LEGACY = "legacy_encoding"
@@ -44,6 +48,8 @@ WORDS = ("sex", "ethnicity", "religion", "nationality", "marital_status")
 FEW_VALUES = (*WORDS, "hometown", "death_place")
 # Columns that hold 5-digit administrative codes; Excel drops their leading zeros.
 WARD_CODES = ("ward_code", "registration_place_code")
+# Read as data by the address conversion, not imported: its version is part of the code's.
+ADMIN_DATA = ("vietnamadminunits",)
 
 
 def is_text(column: str) -> bool:
@@ -139,15 +145,18 @@ def repair(frame: pl.LazyFrame, columns: list[str], legacy_encoding: str | None)
     return frame.with_columns(repaired(c).alias(c) for c in columns)
 
 
-def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
-    """The latest rows of a source, repaired and typed, with `reasons` (quarantine) and `flags`.
+def standardize_rows(rows: pl.LazyFrame, source: Source) -> pl.LazyFrame:
+    """Rows of readable files repaired and typed, with `reasons` (quarantine) and `flags`, in
+    file and row order.
 
-    A row with reasons keeps its delivered values as JSON in `raw`, under the source's labels.
+    What a row becomes depends on its own file alone (the legacy encoding is decided from all the
+    file's rows, a repeated id is one repeated inside the file), so files can be standardised apart
+    and their results kept. A row with reasons keeps its delivered values as JSON in `raw`, under
+    the source's labels.
     """
     delivered = source.column_names
-    latest = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest"))
     text_columns = [c for c in delivered if is_name(c) or c in FREE_TEXT]
-    with_legacy = latest.with_columns(
+    with_legacy = rows.with_columns(
         *[pl.col(c).alias(f"_raw:{c}") for c in delivered],
         legacy_encoding_of_file(text_columns, FILE_NAME).alias(LEGACY),
     )
@@ -183,24 +192,89 @@ def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     )
 
 
+def latest(std: pl.LazyFrame, raw: pl.LazyFrame) -> pl.LazyFrame:
+    """The standardised rows that are the latest of their record (`is_latest` of the raw stage,
+    which compares across files)."""
+    keys = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest")).select(
+        FILE_NAME, ROW_NUMBER
+    )
+    return std.join(keys, on=[FILE_NAME, ROW_NUMBER], how="semi", maintain_order="left")
+
+
+def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
+    """The latest rows of a source, repaired and typed, with `reasons` (quarantine) and `flags`."""
+    return latest(standardize_rows(raw.filter(pl.col(FILE_ERROR).is_null()), source), raw)
+
+
+def by_file(std: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Each file's rows of a frame sorted by file, as slices (no copy)."""
+    runs = std.get_column(FILE_NAME).rle().struct.unnest()
+    starts = runs["len"].cum_sum() - runs["len"]
+    return {
+        name: std.slice(start, length)
+        for name, start, length in zip(runs["value"], starts, runs["len"], strict=True)
+    }
+
+
+def standardize_cached(
+    raw: pl.LazyFrame, files: pl.DataFrame, source: Source, cache: FileCache
+) -> pl.DataFrame:
+    """`standardize`, computing only the files whose content has no entry in the cache yet.
+
+    `files` is the ingest stage's list of files with their content digests.
+    """
+    readable = files.filter(pl.col("error").is_null() & (pl.col("rows") > 0))
+    keys = {
+        name: cache.key(name, digest)
+        for name, digest in readable.select(FILE_NAME, "sha256").iter_rows()
+    }
+    parts = {name: hit[0] for name, key in keys.items() if (hit := cache.load(key))}
+    missing = [name for name in keys if name not in parts]
+    if missing or not parts:
+        fresh_rows = raw.filter(pl.col(FILE_NAME).is_in(missing) & pl.col(FILE_ERROR).is_null())
+        fresh = standardize_rows(fresh_rows, source).collect()
+        for name, part in by_file(fresh).items():
+            cache.store(keys[name], part)
+            parts[name] = part
+    if not parts:  # no rows at all: the empty result still has every column
+        return latest(fresh.lazy(), raw).collect()
+    # Sorted by file name, the parts are in the order `standardize` sorts its rows into.
+    every = pl.concat([parts[name] for name in sorted(parts)])
+    return latest(every.lazy(), raw).collect()
+
+
+def standardize_cache(cache_dir: Path, source: Source) -> FileCache:
+    """Each file's standardised rows. Valid while this code and the reading code that made its
+    input are unchanged."""
+    version = code_version(__name__, "dancu.ingest", data_packages=ADMIN_DATA)
+    return FileCache(cache_dir / "standardize" / source.name, version)
+
+
 def std_asset(source: Source) -> dg.AssetsDefinition:
     @dg.asset(
         name=f"std_{source.name}",
         group_name="standardize",
         kinds={"polars", "parquet"},
-        ins={"raw": dg.AssetIn(f"raw_{source.name}")},
+        ins={
+            "raw": dg.AssetIn(f"raw_{source.name}"),
+            "files": dg.AssetIn(f"files_{source.name}"),
+        },
         description=f"The latest {source.name} rows, repaired and typed, each with the reasons "
         "it must be quarantined (if any) and its advisory flags.",
     )
     @masked_errors
-    def std(raw: pl.LazyFrame) -> dg.Output[pl.DataFrame]:
-        frame = standardize(raw, source).collect()
+    def std(raw: pl.LazyFrame, files: pl.LazyFrame, paths: DancuPaths) -> dg.Output[pl.DataFrame]:
+        cache = standardize_cache(paths.cache_dir, source)
+        listed = files.collect()
+        frame = standardize_cached(raw, listed, source, cache)
+        cache.prune({cache.key(n, d) for n, d in listed.select(FILE_NAME, "sha256").iter_rows()})
         return dg.Output(
             frame,
             metadata={
                 "rows_to_quarantine": int((frame[REASONS].list.len() > 0).sum()),
                 "rows_flagged": int((frame[FLAGS].list.len() > 0).sum()),
                 "rows_legacy_encoded": int(frame[LEGACY].is_not_null().sum()),
+                "files_standardised": cache.misses,
                 **{f"rule/{rule}": n for rule, n in rule_counts(frame).items()},
             },
         )
