@@ -71,18 +71,17 @@ def _run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from pipelines.definitions import build_definitions, refresh_register
+    from pipelines.definitions import refresh_register_job
     from pipelines.resources import DancuPaths
 
     paths = DancuPaths.from_env()
     home = dagster_home(Path(paths.data_dir))
-    job = build_definitions().resolve_job_def(refresh_register.name)
     print(f"dancu: reading {paths.landing_dir}; Dagster instance {home}")
     started = time.perf_counter()
     with dg.DagsterInstance.get() as instance:
-        result = job.execute_in_process(
+        result = dg.execute_job(
+            dg.reconstructable(refresh_register_job),
             instance=instance,
-            raise_on_error=False,
             run_config={"loggers": {"progress": {"config": {"log_level": args.log_level}}}},
         )
     elapsed = time.perf_counter() - started

@@ -59,3 +59,10 @@ def build_definitions() -> dg.Definitions:
 
 
 defs = build_definitions()
+
+
+def refresh_register_job() -> dg.JobDefinition:
+    """`refresh_register` resolved against `defs`, for `dg.reconstructable`: `dancu run` executes
+    it with `dg.execute_job`, which, unlike `execute_in_process`, keeps no step's output in
+    memory once the IO manager has written it (at a million persons, gigabytes)."""
+    return defs.resolve_job_def(refresh_register.name)
