@@ -194,6 +194,10 @@ def test_a_corrupt_or_truncated_entry_is_ignored_and_rebuilt(landing, caches):
     assert assert_same_as_fresh(landing, caches) == (0, 0)
 
 
+def test_a_source_without_files_gives_the_empty_frame_with_every_column(tmp_path, caches):
+    assert_same_as_fresh(tmp_path / "nothing_landed", caches)
+
+
 def test_a_temporary_file_left_by_a_crashed_writer_is_never_read_and_is_removed_when_stale(
     tmp_path,
 ):
