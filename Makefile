@@ -40,6 +40,7 @@ $(BIN)/.bench-installed: $(BIN)/.installed
 bench: $(BIN)/.bench-installed
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.resolution
+	$(BIN)/python -m benchmarks.incremental
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

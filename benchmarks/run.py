@@ -9,6 +9,7 @@ are kept under bench-data/ and reused while their size and seed are unchanged.
 import argparse
 import json
 import resource
+import shutil
 import subprocess
 import sys
 import time
@@ -71,6 +72,50 @@ def stage_pipeline(out: Path, persons: int, seed: int) -> dict:
     return {"seconds": seconds, **score(out, data)}
 
 
+def step_seconds(data: Path) -> dict[str, float]:
+    """Wall time of each step of the latest run in the data folder's Dagster instance."""
+    import dagster as dg
+
+    from dancu.cli import dagster_home
+
+    dagster_home(data)
+    with dg.DagsterInstance.get() as instance:
+        run = instance.get_runs(limit=1)[0]
+        stats = instance.get_run_step_stats(run.run_id)
+    return {s.step_key: s.end_time - s.start_time for s in stats if s.end_time and s.start_time}
+
+
+def stage_whole_run(out: Path, persons: int, seed: int) -> dict:
+    """`dancu run` from an empty data folder (cold caches) on the set, with each step's time."""
+    from dancu.cli import main
+
+    data = out / "whole-run"
+    shutil.rmtree(data, ignore_errors=True)
+    started = time.perf_counter()
+    code = main(["run", "--landing", str(out / "landing"), "--data", str(data),
+                 "--log-level", "ERROR"])  # fmt: skip
+    if code:
+        raise SystemExit(code)
+    return {"seconds": time.perf_counter() - started, "steps": step_seconds(data)}
+
+
+# Steps of a run, grouped as the stages of the pipeline.
+STEP_GROUPS = {
+    "ingest": "ingest_", "standardize": "std_", "checks": "check_", "quarantine": "quarantine",
+    "resolve": "resolve_persons", "link": "link_events", "publish": "warehouse",
+    "report": "auditor_report", "review export": "review_queue_export",
+}  # fmt: skip
+
+
+def step_lines(steps: dict[str, float]) -> list[str]:
+    totals = dict.fromkeys(STEP_GROUPS, 0.0)
+    for step, seconds in steps.items():
+        group = next((g for g, prefix in STEP_GROUPS.items() if step.startswith(prefix)), None)
+        if group:
+            totals[group] += seconds
+    return [f"  {group:<14} {seconds:7.1f} s" for group, seconds in totals.items()]
+
+
 def stage_two_days(out: Path, persons: int, seed: int) -> dict:
     """A two-day set (generated once), day 1 and day 2 each through `dancu run`, then scored."""
     from benchmarks.two_day import run_two_days, two_day_scores
@@ -87,6 +132,7 @@ STAGES = {
     "standardize": stage_standardize,
     "pipeline": stage_pipeline,
     "two_days": stage_two_days,
+    "whole_run": stage_whole_run,
 }
 
 
@@ -154,6 +200,9 @@ def main() -> None:
     big = generated(args.persons, args.seed)
     for stage in ("ingest", "standardize"):
         print(line(stage, measure(stage, big, args.persons, args.seed)))
+    whole = measure("whole_run", big, args.persons, args.seed)
+    print(line("dancu run", whole))
+    print("\n".join(step_lines(whole["steps"])))
 
     print(f"\n# quality on the {SAMPLE_PERSONS:,}-person sample, against its ground truth")
     sample = generated(SAMPLE_PERSONS, args.seed)
