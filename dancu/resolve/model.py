@@ -8,7 +8,9 @@ records are the same person. A shared given name or family name adds more the ra
 (term-frequency adjustment). Nothing is tuned per dataset.
 """
 
+import functools
 import json
+import operator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -217,7 +219,10 @@ def score(
             weight = pl.when(adjusted).then(weight + bonus).otherwise(weight)
         weights.append(weight.fill_null(0.0).alias(f"w:{c.name}"))
     frame = frame.with_columns(weights)
-    total = log2_odds(model.prior) + pl.sum_horizontal(f"w:{c.name}" for c in comparisons)
+    # Added one by one, in the comparisons' order: polars' sum_horizontal adds floats in an order
+    # that varies from run to run, and the same pair must get the same weight to the last bit.
+    fields = functools.reduce(operator.add, (pl.col(f"w:{c.name}") for c in comparisons))
+    total = log2_odds(model.prior) + fields
     return frame.with_columns(total.alias("match_weight")).with_columns(
         (1 / (1 + pl.lit(2.0).pow(-pl.col("match_weight")))).alias("match_probability")
     )
