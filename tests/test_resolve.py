@@ -14,7 +14,7 @@ from dancu.resolve.comparisons import COMPARISONS, compare
 from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, decide
 from dancu.resolve.explain import explain
 from dancu.resolve.ids import assign_ids
-from dancu.resolve.model import score
+from dancu.resolve.model import score, train_m
 from dancu.resolve.records import COLUMNS, features, keyed
 from dancu.text import fold
 
@@ -51,6 +51,13 @@ def level_label(comparison: str, left: dict, right: dict) -> str:
         ("Lê Thị Linh", "Lê Thị Minh", "one letter apart"),
         ("Phạm Văn An", "Phạm Văn Anh", "one letter apart"),
         ("Nguyễn Văn Dũng", "Nguyễn Văn Thắng", "different"),
+        # Family and given name exchanged (a form filled in Western order), with or without a
+        # slip; the middle name stays where it was.
+        ("Nguyễn Thị Thu Hà", "Hà Thị Thu Nguyễn", "swapped with the family name"),
+        ("Lê Văn Hưởng", "Hưogn Văn Lê", "swapped with the family name"),
+        ("Đặng Đình Khôi", "KHOI DINH DANG", "swapped with the family name"),
+        # Another person's family name as a given name is no swap.
+        ("Lê Văn Hưởng", "Hưởng Văn Trần", "different"),
     ],
 )
 def test_given_name_levels(left, right, expected):
@@ -65,6 +72,8 @@ def test_given_name_levels(left, right, expected):
         ("Vũ Thị Lan", "Võ Thị Lan", "Hoàng/Huỳnh or Vũ/Võ"),
         ("Đặng Thị Lan", "Dang Thi Lan", "same"),
         ("Nguyễn Văn Nam", "Trần Văn Nam", "different"),
+        ("Phạm Minh Tuấn", "Tuấn Minh Phạm", "swapped with the given name"),
+        ("Đỗ Thị Mai", "Mai Thị Đỗ", "swapped with the given name"),
     ],
 )
 def test_family_name_levels(left, right, expected):
@@ -173,6 +182,73 @@ def test_blocking_caps_pathological_blocks():
     assert phone["pairs"] == 0
     assert phone["blocks_skipped"] == 1
     assert phone["records_in_skipped_blocks"] == 60
+
+
+HOUSE = "Số 12, ngõ 34, phố Huế, Phường Hai Bà Trưng, Thành phố Hà Nội"
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "found_by"),
+    [
+        # A wrong birth year and a slip in the given name, in another source without a ward:
+        # only the house is left to find the pair.
+        (
+            person("a", "Nguyễn Văn Hưởng", birth_date=date(1985, 3, 14), address=HOUSE,
+                   ward_code="00001"),
+            person("b", "Nguyễn Văn Hưogn", source="bhxh", birth_date=date(1958, 3, 14),
+                   address=HOUSE.replace("Phường Hai Bà Trưng", "Quận Hai Bà Trưng")),
+            "house+alike_given",
+        ),
+        # Family and given name swapped, with a slip, at two addresses.
+        (
+            person("a", "Trần Thị Thu Hà", birth_date=date(1990, 5, 12), address=HOUSE),
+            person("b", "Hà Thị Thu Trầm", source="y_te", birth_date=date(1990, 5, 12),
+                   address="Thôn Đình, Xã Kim An, Thành phố Hà Nội"),
+            "birth_date+initials+alike_names",
+        ),
+        # Housemates with other given names are no candidates, nor are two people born the
+        # same day with the same initials and other names.
+        (
+            person("a", "Nguyễn Văn Nam", birth_date=date(1960, 1, 2), address=HOUSE),
+            person("b", "Nguyễn Thị Lan", birth_date=date(1962, 7, 9), address=HOUSE),
+            None,
+        ),
+        (
+            person("a", "Lê Văn Hùng", birth_date=date(1971, 4, 4)),
+            person("b", "Hà Minh Lực", birth_date=date(1971, 4, 4)),
+            None,
+        ),
+    ],
+)  # fmt: skip
+def test_blocking_finds_a_person_through_a_typo_a_wrong_date_or_swapped_names(
+    left, right, found_by
+):
+    pairs, _ = candidate_pairs(features(keyed(frame(left, right))))
+    assert pairs["blocked_by"].to_list() == ([found_by] if found_by else [])
+
+
+def test_em_on_duplicates_only_takes_them_for_matches():
+    # Every blocked pair is one person (a deduplicated list's duplicates, as in FEBRL): the
+    # non-match class has nothing to learn and must not split the matches in two.
+    by_name = {c: BY_NAME[c] for c in ("given_name", "family_name", "birth_date")}
+    rng = np.random.default_rng(0)
+    n = 2000
+    levels = pl.DataFrame(
+        {
+            "given_name": rng.choice([0, 2, 5], n, p=[0.7, 0.1, 0.2]),
+            "family_name": rng.choice([0, 2, 4], n, p=[0.7, 0.15, 0.15]),
+            "birth_date": rng.choice([0, 5], n, p=[0.9, 0.1]),
+        },
+        schema={name: pl.Int8 for name in by_name},
+    )
+    u = {
+        "given_name": np.array([0.003, 1e-5, 0.001, 0.0002, 0.00004, 0.99575]),
+        "family_name": np.array([0.1, 0.01, 0.002, 0.00004, 0.88796]),
+        "birth_date": np.array([0.0005, 1e-5, 0.0001, 0.0008, 0.009, 0.98959]),
+    }
+    m, share = train_m(levels, u, list(by_name.values()))
+    assert share > 0.99
+    assert m["given_name"][5] == pytest.approx(0.2, abs=0.03)
 
 
 @pytest.fixture(scope="module")

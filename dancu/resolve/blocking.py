@@ -5,10 +5,15 @@ unioned and a pair remembers the first pass that found it. No pass keys on the f
 about 38% of people are Nguyễn.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import JaroWinkler
 
+from dancu.resolve.comparisons import SIMILAR
 from dancu.resolve.records import RECORD_KEY
 
 # A key shared by more records than this names a group, not a person (a shared household or
@@ -17,12 +22,38 @@ from dancu.resolve.records import RECORD_KEY
 MAX_BLOCK = 25
 
 
+# Which names of a pair are alike: the given names, the family names, the left given name and
+# the right family name, the left family name and the right given name (names swapped).
+NAME_CHECKS = {
+    "given": ("given", "given"),
+    "family": ("family", "family"),
+    "given~family": ("given", "family"),
+    "family~given": ("family", "given"),
+}
+
+
+def alike_given(alike: dict[str, np.ndarray]) -> np.ndarray:
+    """One record's given name is like the other's given or family name: two records of one
+    person keep that through a typo, a wrong birth date, a move or swapped names; two members
+    of a household rarely have it."""
+    return alike["given"] | alike["given~family"] | alike["family~given"]
+
+
+def alike_names(alike: dict[str, np.ndarray]) -> np.ndarray:
+    """Given and family names both alike, in the same or the swapped order."""
+    return (alike["given"] & alike["family"]) | (alike["given~family"] & alike["family~given"])
+
+
 @dataclass(frozen=True)
 class BlockingPass:
-    """Records whose `keys` are all present and equal form a block."""
+    """Records whose `keys` are all present and equal form a block. With `keep`, only the
+    pairs of a block whose names it accepts are kept (it reads which names are alike, see
+    `NAME_CHECKS`): a key that many people share, a house, still finds the records of one
+    person and not those of each housemate."""
 
     name: str
     keys: tuple[str, ...]
+    keep: Callable[[dict[str, np.ndarray]], np.ndarray] | None = None
 
 
 PASSES = (
@@ -40,6 +71,14 @@ PASSES = (
     # Names garbled past recognition, or a wrong birth date: the rest of the person.
     BlockingPass("full_name+ward", ("full_name_key", "ward_code")),
     BlockingPass("birth_date+ward", ("birth_key", "ward_code")),
+    # A wrong birth date and a name typo, or a move to another ward: the house (kept in every
+    # source, unlike the ward code) with an alike given name.
+    BlockingPass("house+alike_given", ("house_key",), keep=alike_given),
+    # Swapped names with a typo in one of them (the initials do not care about the order), or
+    # typos in both names.
+    BlockingPass(
+        "birth_date+initials+alike_names", ("birth_key", "name_initials"), keep=alike_names
+    ),
 )
 
 
@@ -59,6 +98,42 @@ def _blocks(records: pl.DataFrame, keys: tuple[str, ...]) -> pl.DataFrame:
     )
 
 
+def _alike_names(records: pl.DataFrame, pairs: pl.DataFrame) -> dict[str, np.ndarray]:
+    """Per check of `NAME_CHECKS`, whether each pair's two names are alike (Jaro-Winkler at
+    least `SIMILAR`; never where one is missing). Names are numbered and each distinct pair of
+    numbers is scored once: a few thousand names make the millions of pairs of a pass."""
+    names = records.select(RECORD_KEY, "given", "family")
+    words = pl.concat([names["given"], names["family"]]).drop_nulls().unique().sort()
+    number = {c: _numbers(names, c, words) for c in ("given", "family")}
+    left, right = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+    keys = {}
+    for check, (a, b) in NAME_CHECKS.items():
+        x, y = number[a][left], number[b][right]
+        # Jaro-Winkler is symmetric: one key per unordered pair of names.
+        keys[check] = np.minimum(x, y) * 2**32 + np.maximum(x, y)
+    distinct, where = np.unique(np.concatenate(list(keys.values())), return_inverse=True)
+    first, second = distinct // 2**32, distinct % 2**32
+    known = (first < len(words)) & (second < len(words))
+    scores = process.cpdist(
+        words.gather(first[known]).to_list(),
+        words.gather(second[known]).to_list(),
+        scorer=JaroWinkler.normalized_similarity,
+        workers=-1,
+        score_cutoff=SIMILAR,
+    )
+    alike = np.zeros(len(distinct), dtype=bool)
+    # In double precision, as the comparisons read it: 0.88 in single precision is below 0.88.
+    alike[known] = np.asarray(scores, dtype=np.float64) >= SIMILAR
+    return dict(zip(keys, np.split(alike[where], len(keys)), strict=True))
+
+
+def _numbers(names: pl.DataFrame, column: str, words: pl.Series) -> np.ndarray:
+    """Each record's `column` as its position in `words`, by record key; len(words) if missing."""
+    position = pl.DataFrame({column: words, "n": np.arange(len(words), dtype=np.uint64)})
+    numbered = names.join(position, on=column, how="left").sort(RECORD_KEY)
+    return numbered["n"].fill_null(len(words)).to_numpy()
+
+
 def pass_pairs(records: pl.DataFrame, blocking: BlockingPass) -> tuple[pl.DataFrame, dict]:
     """The pairs (`left` < `right`, record keys) one pass finds, and its counts: pairs, blocks
     and the records of the blocks skipped for being larger than `MAX_BLOCK`."""
@@ -71,6 +146,8 @@ def pass_pairs(records: pl.DataFrame, blocking: BlockingPass) -> tuple[pl.DataFr
         .filter(pl.col(RECORD_KEY) < pl.col(f"{RECORD_KEY}_r"))
         .select(pl.col(RECORD_KEY).alias("left"), pl.col(f"{RECORD_KEY}_r").alias("right"))
     )
+    if blocking.keep is not None:
+        pairs = pairs.filter(blocking.keep(_alike_names(records, pairs)))
     too_big = blocks.filter(pl.col("size") > MAX_BLOCK)
     counts = {
         "pass": blocking.name,

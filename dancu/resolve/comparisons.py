@@ -51,29 +51,59 @@ def pair_scores(
     scorer: Callable,
     dtype: pl.DataType = pl.Float64,
     cutoff: float | None = None,
+    right: str | None = None,
+    where: pl.Expr | None = None,
+    words: bool = False,
 ) -> pl.Series:
-    """`scorer` (a rapidfuzz distance or similarity) between the left and right values of
-    `column`, computed by `process.cpdist` over the pairs whose values differ (equal values
-    score as a value against itself, without a call); null where a value is missing. With a
-    `cutoff`, scores beyond it are not computed exactly (a distance above it reads cutoff + 1,
-    a similarity below it 0): rapidfuzz stops early. No distinct-value pass: finding the
-    distinct pairs of long texts costs more than scoring them."""
-    values = pairs.select(lhs(column).alias("a"), rhs(column).alias("b"))
-    differ = values.select((pl.col("a") != pl.col("b")).fill_null(False)).to_series()
+    """`scorer` (a rapidfuzz distance or similarity) between the left value of `column` and
+    the right value of `right` (by default `column` too), computed by `process.cpdist` over
+    the pairs whose values differ (equal values score as a value against itself, without a
+    call); null where a value is missing, and where `where` does not hold (those pairs are
+    not scored). With a `cutoff`, scores beyond it are not computed exactly (a distance above
+    it reads cutoff + 1, a similarity below it 0): rapidfuzz stops early. `words`: the values
+    are names, a vocabulary of a few thousand words, so each distinct pair of values is scored
+    once; a long text (an address) is nearly always distinct, and finding its distinct pairs
+    costs more than scoring them."""
+    values = pairs.select(lhs(column).alias("a"), rhs(right or column).alias("b"))
+    wanted = pl.lit(True) if where is None else where.fill_null(False)
+    missing = pairs.select(
+        lhs(column).is_null() | rhs(right or column).is_null() | ~wanted
+    ).to_series()
+    differ = values.select((pl.col("a") != pl.col("b")).fill_null(False)).to_series() & ~missing
     unequal = values.filter(differ)
-    scores = process.cpdist(
-        unequal["a"].to_list(),
-        unequal["b"].to_list(),
-        scorer=scorer,
-        workers=-1,
-        score_cutoff=cutoff,
-    )
     same = scorer("x", "x", score_cutoff=cutoff)
     result = pl.Series("score", np.full(values.height, same)).cast(dtype)
     if unequal.height:
-        result.scatter(differ.arg_true(), pl.Series(np.asarray(scores)).cast(dtype))
-    missing = values.select(pl.col("a").is_null() | pl.col("b").is_null()).to_series()
+        scores = (
+            _distinct_scores(unequal, scorer, cutoff) if words else _scores(unequal, scorer, cutoff)
+        )
+        result.scatter(differ.arg_true(), pl.Series(scores).cast(dtype))
     return pl.select(pl.when(missing).then(None).otherwise(result)).to_series().alias("score")
+
+
+def _scores(values: pl.DataFrame, scorer: Callable, cutoff: float | None) -> np.ndarray:
+    """`scorer` between columns `a` and `b`, row by row."""
+    return np.asarray(
+        process.cpdist(
+            values["a"].to_list(),
+            values["b"].to_list(),
+            scorer=scorer,
+            workers=-1,
+            score_cutoff=cutoff,
+        )
+    )
+
+
+def _distinct_scores(values: pl.DataFrame, scorer: Callable, cutoff: float | None) -> np.ndarray:
+    """`_scores`, computed once per distinct pair of values: each row reads the score of the
+    first row with its values."""
+    rows = values.with_row_index("row")
+    first = rows.select(pl.col("row").first().over("a", "b")).to_series().to_numpy()
+    leaders = np.flatnonzero(first == np.arange(len(first)))
+    scores = _scores(values[leaders], scorer, cutoff)
+    spread = np.empty(len(first), dtype=scores.dtype)
+    spread[leaders] = scores
+    return spread[first]
 
 
 @dataclass(frozen=True)
@@ -82,7 +112,9 @@ class Comparison:
     reads, and `level`, which gives each pair its level.
 
     `tf_column`: the record column whose value frequency adjusts the weight of the levels in
-    `tf_levels` (a shared rare given name says more than a shared "Anh").
+    `tf_levels` (a shared rare given name says more than a shared "Anh"). `few_values`: its
+    columns hold few distinct values (middle names), so `level` runs once per distinct
+    combination of the two records' values and each pair reads its combination's level.
     """
 
     name: str
@@ -91,6 +123,17 @@ class Comparison:
     level: Callable[[pl.DataFrame], pl.Series]
     tf_column: str | None = None
     tf_levels: tuple[int, ...] = ()
+    few_values: bool = False
+
+    def levels_of(self, values: pl.DataFrame) -> pl.Series:
+        """Each pair's level (`values`: the pairs with their records' columns)."""
+        if not self.few_values:
+            return self.level(values)
+        sides = [column + side for column in self.columns for side in (LEFT, RIGHT)]
+        rows = values.select(sides).with_row_index("row")
+        first = rows.select(pl.col("row").first().over(sides)).to_series().to_numpy()
+        leaders = np.flatnonzero(first == np.arange(len(first)))
+        return self.level(values[leaders]).gather(np.searchsorted(leaders, first))
 
 
 def _exact_or_different(name: str, column: str) -> Comparison:
@@ -102,9 +145,25 @@ def _exact_or_different(name: str, column: str) -> Comparison:
     return Comparison(name, ("same", "different"), (column,), level)
 
 
+def _one_edit_apart_possible(column: str) -> pl.Expr:
+    """Whether two values may be one edit apart (OSA distance 1), tested without scoring: an
+    edit at position i leaves the first i characters and the characters after i + 1 alike, so
+    one end, half the shorter value less one character long, is equal. Few random pairs of
+    ids pass, and only those are scored."""
+    left, right = lhs(column), rhs(column)
+    shorter = pl.min_horizontal(left.str.len_chars(), right.str.len_chars()).cast(pl.Int64)
+    half = ((shorter - 2) // 2).clip(lower_bound=0)
+    return (left.str.head(half) == right.str.head(half)) | (
+        left.str.tail(half) == right.str.tail(half)
+    )
+
+
 def _national_id(pairs: pl.DataFrame) -> pl.Series:
     # One slip of a digit (a wrong or two swapped digits) is a typing error, not another person.
-    slips = pair_scores(pairs, "national_id", OSA.distance, pl.Int32, cutoff=1)
+    slips = pair_scores(
+        pairs, "national_id", OSA.distance, pl.Int32, cutoff=1,
+        where=_one_edit_apart_possible("national_id"),
+    )  # fmt: skip
     return pairs.select(
         _levels(
             (lhs("national_id") == rhs("national_id"), 0),
@@ -115,11 +174,27 @@ def _national_id(pairs: pl.DataFrame) -> pl.Series:
     ).to_series()
 
 
+def swapped_names(pairs: pl.DataFrame) -> pl.Expr:
+    """Each record's given name is like the other's family name: a form filled in Western
+    order. Only pairs with the same initials are scored (a swap with a slip in a first letter
+    is left to the other names): among random pairs, a few in a hundred."""
+    candidates = (lhs("name_initials") == rhs("name_initials")) & (lhs("given") != rhs("given"))
+
+    def alike(left: str, right: str) -> pl.Series:
+        scorer = JaroWinkler.normalized_similarity
+        scores = pair_scores(
+            pairs, left, scorer, cutoff=SIMILAR, right=right, where=candidates, words=True
+        )
+        return scores >= SIMILAR
+
+    return pl.lit(alike("given", "family") & alike("family", "given")).fill_null(False)
+
+
 def _given_name(pairs: pl.DataFrame) -> pl.Series:
     # Folded names that are equal may still be two names: Hà, Hạ and Hả all fold to "ha". A
     # slip inside a longer word is a typo; short names one letter apart (An/Anh, Linh/Minh)
     # are often two names, so they get a level of their own and the model weighs both.
-    slips = pl.lit(pair_scores(pairs, "given", OSA.distance, pl.Int32, cutoff=1))
+    slips = pl.lit(pair_scores(pairs, "given", OSA.distance, pl.Int32, cutoff=1, words=True))
     inside = (lhs("initial") == rhs("initial")) & (
         pl.min_horizontal(lhs("given").str.len_chars(), rhs("given").str.len_chars()) >= 3
     )
@@ -129,20 +204,24 @@ def _given_name(pairs: pl.DataFrame) -> pl.Series:
             (lhs("given") == rhs("given"), 1),
             ((slips <= 1) & inside, 2),
             (slips <= 1, 3),
-            (pl.lit(True), 4),
+            (swapped_names(pairs), 4),
+            (pl.lit(True), 5),
             comparable=_both("given"),
         )
     ).to_series()
 
 
 def _family_name(pairs: pl.DataFrame) -> pl.Series:
-    similarity = pair_scores(pairs, "family", JaroWinkler.normalized_similarity, cutoff=SIMILAR)
+    similarity = pair_scores(
+        pairs, "family", JaroWinkler.normalized_similarity, cutoff=SIMILAR, words=True
+    )
     return pairs.select(
         _levels(
             (lhs("family") == rhs("family"), 0),
             (lhs("family_canon") == rhs("family_canon"), 1),
             (pl.lit(similarity) >= SIMILAR, 2),
-            (pl.lit(True), 3),
+            (swapped_names(pairs), 3),
+            (pl.lit(True), 4),
             comparable=_both("family"),
         )
     ).to_series()
@@ -155,7 +234,9 @@ def _middle_name(pairs: pl.DataFrame) -> pl.Series:
         right.list.set_difference(left).list.len() == 0
     )
     either_empty = (lhs("middle") == "") | (rhs("middle") == "")
-    similarity = pair_scores(pairs, "middle", JaroWinkler.normalized_similarity, cutoff=SIMILAR)
+    similarity = pair_scores(
+        pairs, "middle", JaroWinkler.normalized_similarity, cutoff=SIMILAR, words=True
+    )
     return pairs.select(
         _levels(
             (lhs("middle") == rhs("middle"), 0),
@@ -226,16 +307,23 @@ COMPARISONS = (
     _exact_or_different("bhxh_code", "bhxh_code"),
     Comparison(
         "given_name",
-        ("same", "same without diacritics", "one letter slip", "one letter apart", "different"),
-        ("given", "given_exact", "initial"),
+        (
+            "same",
+            "same without diacritics",
+            "one letter slip",
+            "one letter apart",
+            "swapped with the family name",
+            "different",
+        ),
+        ("given", "given_exact", "initial", "family", "name_initials"),
         _given_name,
         tf_column="given",
         tf_levels=(0, 1),
     ),
     Comparison(
         "family_name",
-        ("same", "Hoàng/Huỳnh or Vũ/Võ", "similar", "different"),
-        ("family", "family_canon"),
+        ("same", "Hoàng/Huỳnh or Vũ/Võ", "similar", "swapped with the given name", "different"),
+        ("family", "family_canon", "given", "name_initials"),
         _family_name,
         tf_column="family_canon",
         tf_levels=(0, 1),
@@ -245,6 +333,7 @@ COMPARISONS = (
         ("same", "dropped or added", "similar", "different"),
         ("middle",),
         _middle_name,
+        few_values=True,
     ),
     Comparison(
         "birth_date",
@@ -278,10 +367,9 @@ COMPARISONS = (
 
 
 def pair_values(
-    records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS
+    records: pl.DataFrame, pairs: pl.DataFrame, columns: tuple[str, ...]
 ) -> pl.DataFrame:
-    """`pairs` (`left`, `right`) with each record's compared columns beside, suffixed _l/_r."""
-    columns = sorted({c for comparison in comparisons for c in comparison.columns})
+    """`pairs` (`left`, `right`) with each record's `columns` beside, suffixed _l/_r."""
     side = records.select(RECORD_KEY, *columns)
     keys = side[RECORD_KEY]
     if keys.is_sorted() and (keys.len() == 0 or keys[-1] == keys.len() - 1 == keys.n_unique() - 1):
@@ -314,9 +402,10 @@ def compare(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS)
     """`pairs` with one level column per comparison, named after it (Int8, null: not
     comparable). Other columns of `pairs` are kept. Pairs are compared `CHUNK` at a time, so
     that only one chunk's values are held at once."""
+    columns = tuple(sorted({c for comparison in comparisons for c in comparison.columns}))
     chunks = []
     for start in range(0, max(pairs.height, 1), CHUNK):
         part = pairs.slice(start, CHUNK)
-        values = pair_values(records, part, comparisons)
-        chunks.append(part.with_columns(c.level(values).alias(c.name) for c in comparisons))
+        values = pair_values(records, part, columns)
+        chunks.append(part.with_columns(c.levels_of(values).alias(c.name) for c in comparisons))
     return pl.concat(chunks)

@@ -27,6 +27,12 @@ EM_TOLERANCE = 1e-6  # largest change of any m between two iterations that ends 
 # No probability is learnt as exactly 0 or 1: a level never seen in a sample is rare, not
 # impossible (a sex typed wrong, a real typo in an id). This bounds any level's weight to ±16.6.
 FLOOR = 1e-5
+# The non-matches' level shares learnt by EM are anchored at u by this many pseudo-pairs. Where
+# blocking finds many non-matches they decide; where it finds nearly none (a list of duplicates
+# only), the non-match class stays what random pairs show instead of splitting the matches in
+# two (FEBRL: half the true pairs taken for non-matches, m of "different" names a tenth of the
+# truth).
+NON_MATCH_ANCHOR = 1_000
 
 
 @dataclass(frozen=True)
@@ -127,9 +133,9 @@ def train_m(
     """m per comparison level, and the share of blocked pairs that match, by EM.
 
     Both classes are fitted over the blocked pairs: the matches' m, and the non-matches' level
-    shares, which start at the random u but are learnt anew, for blocked non-matches agree on
-    the blocked fields far more often than random pairs. Only m is kept: scoring uses u from
-    random pairs, as Splink does.
+    shares, which start at the random u but are learnt anew (anchored at u, see
+    `NON_MATCH_ANCHOR`), for blocked non-matches agree on the blocked fields far more often
+    than random pairs. Only m is kept: scoring uses u from random pairs, as Splink does.
     """
     patterns, counts = _patterns(levels, comparisons)
     m = [np.array([0.9] + [0.1 / (len(c.levels) - 1)] * (len(c.levels) - 1)) for c in comparisons]
@@ -142,10 +148,10 @@ def train_m(
         share = float((posterior * counts).sum() / counts.sum())
         change = 0.0
         for k, comparison in enumerate(comparisons):
-            new_m, new_non = (
-                _level_shares(patterns[:, k], weights, len(comparison.levels))
-                for weights in (posterior * counts, (1 - posterior) * counts)
-            )
+            size = len(comparison.levels)
+            new_m = _level_shares(patterns[:, k], posterior * counts, size)
+            anchor = NON_MATCH_ANCHOR * u[comparison.name]
+            new_non = _level_shares(patterns[:, k], (1 - posterior) * counts, size, anchor)
             change = max(change, float(np.abs(new_m - m[k]).max()))
             m[k], non[k] = new_m, new_non
         if change < EM_TOLERANCE:
@@ -153,9 +159,13 @@ def train_m(
     return {c.name: m[k] for k, c in enumerate(comparisons)}, share
 
 
-def _level_shares(level: np.ndarray, weights: np.ndarray, size: int) -> np.ndarray:
+def _level_shares(
+    level: np.ndarray, weights: np.ndarray, size: int, pseudo: np.ndarray | float = 0.0
+) -> np.ndarray:
+    """The weighted share of each level, with `pseudo` counts added per level."""
     comparable = level >= 0
     totals = np.bincount(level[comparable], weights=weights[comparable], minlength=size)
+    totals = totals + pseudo
     totals = np.maximum(totals / max(totals.sum(), 1e-300), FLOOR)
     return totals / totals.sum()
 

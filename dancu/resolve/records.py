@@ -107,10 +107,14 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
       word ("nguyen", "thi thu", "ha"); `given_exact` keeps the diacritics ("hà"), `initial`
       is the given name's first letter ("h"); `name_words`, the folded words in alphabetical
       order ("ha nguyen thi thu"), the same when family and given name are swapped;
+      `name_initials`, the first letters of the family and given names in alphabetical order
+      ("hn"), also the same when they are swapped;
     - `family_canon`: `family` with Huỳnh read as Hoàng and Võ as Vũ;
     - `birth_key`: year, then the smaller and the larger of day and month (19900512 for both
       12/05/1990 and 05/12/1990), so a transposed date blocks with the right one;
-    - `address_key`, `father_key`, `mother_key`: the folded address and parents' names.
+    - `address_key`, `father_key`, `mother_key`: the folded address and parents' names;
+      `house_key`, the folded address's first two parts: the house number and street ("so 187,
+      pho ngoc lam"), or the hamlet and village, which survive the renaming of wards.
     """
     folded = _words(pl.col("full_name_key"))
     exact = _words(pl.col("full_name").str.to_lowercase())
@@ -128,13 +132,17 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
         exact.list.last().alias("given_exact"),
         folded.list.last().str.slice(0, 1).alias("initial"),
         folded.list.sort().list.join(" ").alias("name_words"),
+        pl.concat_list(family.str.slice(0, 1), folded.list.last().str.slice(0, 1))
+        .list.sort()
+        .list.join("")
+        .alias("name_initials"),
     ]
     prepared = _per_distinct(records, ["full_name_key", "full_name"], names)
-    for column, key in (
-        ("address", "address"),
-        ("father_name", "father"),
-        ("mother_name", "mother"),
-    ):
+    address = fold(pl.col("address").cast(pl.String))
+    house = address.str.split(",").list.slice(0, 2).list.eval(pl.element().str.strip_chars())
+    keys = [address.alias("address_key"), house.list.join(", ").alias("house_key")]
+    prepared = _per_distinct(prepared, ["address"], keys)
+    for column, key in (("father_name", "father"), ("mother_name", "mother")):
         text = pl.col(column).cast(pl.String)
         prepared = _per_distinct(prepared, [column], [fold(text).alias(f"{key}_key")])
     return prepared.with_columns(
