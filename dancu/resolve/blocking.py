@@ -110,8 +110,9 @@ def _alike_names(records: pl.DataFrame, pairs: pl.DataFrame) -> dict[str, np.nda
     for check, (a, b) in NAME_CHECKS.items():
         x, y = number[a][left], number[b][right]
         # Jaro-Winkler is symmetric: one key per unordered pair of names.
-        keys[check] = np.minimum(x, y) * 2**32 + np.maximum(x, y)
-    distinct, where = np.unique(np.concatenate(list(keys.values())), return_inverse=True)
+        keys[check] = pl.Series(np.minimum(x, y) * 2**32 + np.maximum(x, y))
+    # Hashed, not sorted: sorting the keys of tens of millions of pairs takes seconds.
+    distinct = pl.concat(list(keys.values())).unique().to_numpy()
     first, second = distinct // 2**32, distinct % 2**32
     known = (first < len(words)) & (second < len(words))
     scores = process.cpdist(
@@ -121,10 +122,9 @@ def _alike_names(records: pl.DataFrame, pairs: pl.DataFrame) -> dict[str, np.nda
         workers=-1,
         score_cutoff=SIMILAR,
     )
-    alike = np.zeros(len(distinct), dtype=bool)
     # In double precision, as the comparisons read it: 0.88 in single precision is below 0.88.
-    alike[known] = np.asarray(scores, dtype=np.float64) >= SIMILAR
-    return dict(zip(keys, np.split(alike[where], len(keys)), strict=True))
+    alike = pl.Series(distinct[known][np.asarray(scores, dtype=np.float64) >= SIMILAR])
+    return {check: key.is_in(alike).to_numpy() for check, key in keys.items()}
 
 
 def _numbers(names: pl.DataFrame, column: str, words: pl.Series) -> np.ndarray:
