@@ -124,7 +124,7 @@ def _alike_names(records: pl.DataFrame, pairs: pl.DataFrame) -> dict[str, np.nda
     )
     # In double precision, as the comparisons read it: 0.88 in single precision is below 0.88.
     alike = pl.Series(distinct[known][np.asarray(scores, dtype=np.float64) >= SIMILAR])
-    return {check: key.is_in(alike).to_numpy() for check, key in keys.items()}
+    return {check: key.is_in(alike.implode()).to_numpy() for check, key in keys.items()}
 
 
 def _numbers(names: pl.DataFrame, column: str, words: pl.Series) -> np.ndarray:
