@@ -20,7 +20,9 @@ import polars as pl
 from dancu.resolve.comparisons import COMPARISONS, Comparison, compare
 from dancu.resolve.records import RECORD_KEY
 
-U_SAMPLE_PAIRS = 1_000_000  # random pairs u is counted on (Splink's default size)
+U_SAMPLE_PAIRS = 1_000_000  # random pairs u is counted on, at most (Splink's default size)
+U_CHUNK = 100_000
+U_MIN_COUNT = 100  # Splink's min_count_per_level
 SEED = 20250701  # fixed: the same records always give the same model
 EM_MAX_ITERATIONS = 100
 EM_TOLERANCE = 1e-6  # largest change of any m between two iterations that ends the EM
@@ -87,26 +89,23 @@ def random_pairs(size: int, count: int, seed: int = SEED) -> pl.DataFrame:
     )
 
 
-def _shares(levels: pl.DataFrame, comparison: Comparison, weights: pl.Expr) -> np.ndarray:
-    """The weighted share of each level among the pairs comparable on `comparison`."""
-    counts = (
-        levels.select(comparison.name, weights.alias("w"))
-        .drop_nulls(comparison.name)
-        .group_by(comparison.name)
-        .agg(pl.col("w").sum())
-    )
-    share = np.full(len(comparison.levels), 0.0)
-    for level, total in counts.iter_rows():
-        share[level] = total
-    share = np.maximum(share / max(share.sum(), 1e-300), FLOOR)
-    return share / share.sum()
-
-
 def estimate_u(records: pl.DataFrame, comparisons=COMPARISONS) -> dict[str, np.ndarray]:
-    """u per comparison level: the share of random record pairs showing it."""
+    """u per comparison level: the share of random record pairs showing it, among the pairs
+    comparable on it. As Splink does, the pairs are compared `U_CHUNK` at a time and a
+    comparison whose every level has been seen `U_MIN_COUNT` times is done: middle names and
+    parents need a tenth of the pairs, a shared national id all of them."""
     pairs = random_pairs(records.height, U_SAMPLE_PAIRS)
-    levels = compare(records, pairs, comparisons)
-    return {c.name: _shares(levels, c, pl.lit(1.0)) for c in comparisons}
+    counts = {c.name: np.zeros(len(c.levels)) for c in comparisons}
+    pending = list(comparisons)
+    for start in range(0, pairs.height, U_CHUNK):
+        levels = compare(records, pairs.slice(start, U_CHUNK), pending)
+        for c in pending:
+            seen = levels[c.name].drop_nulls().to_numpy()
+            counts[c.name] += np.bincount(seen, minlength=len(c.levels))
+        pending = [c for c in pending if counts[c.name].min() < U_MIN_COUNT]
+        if not pending:
+            break
+    return {name: _level_shares(np.arange(len(n)), n, len(n)) for name, n in counts.items()}
 
 
 def _patterns(levels: pl.DataFrame, comparisons) -> tuple[np.ndarray, np.ndarray]:
