@@ -14,7 +14,7 @@ from dancu.resolve.comparisons import COMPARISONS, compare
 from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, decide
 from dancu.resolve.explain import explain
 from dancu.resolve.ids import assign_ids
-from dancu.resolve.model import score, train_m
+from dancu.resolve.model import anchored_m, score, train_m
 from dancu.resolve.records import COLUMNS, features, keyed
 from dancu.text import fold
 
@@ -459,3 +459,31 @@ def test_explain_masks_names_and_ids(generated, generated_records):
         assert f" {word} " not in f" {text} "
     assert row["national_id"][:3] + "*******" + row["national_id"][-2:] in text
     assert "match weight" in text
+
+
+def test_identifiers_anchor_m_where_namesakes_would_mislead_em():
+    """Pairs sharing a national id show what one person's two records look like; pairs sharing
+    an insurance code show it for the national id. Namesakes with different ids, however many,
+    do not count."""
+    used = [BY_NAME[name] for name in ("national_id", "bhxh_code", "given_name", "sex")]
+
+    def pairs(n: int, **levels) -> pl.DataFrame:
+        columns = {c.name: pl.Series([levels.get(c.name)] * n, dtype=pl.Int8) for c in used}
+        return pl.DataFrame(columns)
+
+    levels = pl.concat(
+        [
+            pairs(1_900, national_id=0, given_name=0),
+            pairs(100, national_id=0, given_name=1),
+            pairs(500, national_id=0, sex=0),
+            pairs(1_490, bhxh_code=0, national_id=0),
+            pairs(10, bhxh_code=0, national_id=2),
+            pairs(50_000, national_id=2, given_name=0, sex=0),  # namesakes of one ward
+        ]
+    )
+    counted = anchored_m(levels, used)
+    assert counted["given_name"][:2] == pytest.approx([0.95, 0.05], abs=1e-4)
+    assert counted["national_id"][2] == pytest.approx(10 / 1_500, abs=1e-4)
+    assert "sex" not in counted  # 500 anchored pairs compare sex: too few, EM learns it
+    # 1,490 pairs share both: the code's m is counted on pairs the national id anchors.
+    assert counted["bhxh_code"][0] == pytest.approx(1.0, abs=1e-4)
