@@ -15,7 +15,7 @@ from dancu.contract import RECORD_ID, SOURCE
 from dancu.resolve.blocking import candidate_pairs
 from dancu.resolve.clusters import cluster
 from dancu.resolve.comparisons import compare
-from dancu.resolve.decisions import clerk_pairs, decide, review_queue
+from dancu.resolve.decisions import clerk_pairs, decide, pairs_to_review, review_queue
 from dancu.resolve.golden import golden_records
 from dancu.resolve.ids import assign_ids
 from dancu.resolve.model import Model, score, train
@@ -33,7 +33,8 @@ class Resolution:
       `match_weight`: the strongest link that holds it in its cluster (the blocking pass that
       found the pair, or "clerk"), or "single" and null when it stands alone;
     - `persons`: the golden records (see `golden.golden_records`);
-    - `pairs`: every compared pair with its levels, weights and decision;
+    - `pairs`: every compared pair (`left`, `right`, `blocked_by`), its `match_weight`,
+      `match_probability`, `decision` and `decided_by`;
     - `review_queue`: the pairs a clerk should decide (see `decisions.review_queue`);
     - `person_id_history`: merges and splits since the previous run (see `ids.assign_ids`);
     - `blocking`: per blocking pass, the pairs found and the blocks skipped;
@@ -124,8 +125,13 @@ def resolve(
     compared = compare(prepared, _with_clerk_pairs(blocked, decisions))
     del blocked  # held by `compared` from here: at a million persons every copy is ~100 MB
     model = model or train(prepared, compared)
-    decided = decide(score(prepared, compared, model), decisions)
+    scored = score(prepared, compared, model, field_weights=False)
     del compared
+    decided = decide(scored, decisions).select(
+        "left", "right", "blocked_by", "match_weight", "match_probability", "decision",
+        "decided_by",
+    )  # fmt: skip
+    del scored
 
     def score_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
         return score(prepared, compare(prepared, pairs), model)
@@ -144,7 +150,9 @@ def resolve(
         records=with_ids,
         persons=golden_records(with_ids.filter(pl.col("person_id").is_not_null())),
         pairs=decided,
-        review_queue=review_queue(prepared, decided, cut, clusters, labels),
+        review_queue=review_queue(
+            prepared, score_pairs(pairs_to_review(decided, cut, clusters)), labels
+        ),
         person_id_history=history,
         blocking=blocking,
         model=model,

@@ -83,27 +83,24 @@ SHOWN_FIELDS = (
 )  # fmt: skip
 
 
-def review_queue(
-    records: pl.DataFrame,
-    decided: pl.DataFrame,
-    cut: pl.DataFrame,
-    clusters: pl.Series,
-    labels: pl.DataFrame,
-) -> pl.DataFrame:
-    """The pairs a clerk should decide, one row each: pairs the model is unsure of whose records
-    ended in different persons (`reason` "uncertain"), and links cut to keep a cluster
-    consistent (the cut's reason). Both records (`source_l`, `source_record_id_l`, ... and their
-    values suffixed _l/_r), each comparison's level label and weight (`w:<comparison>`), the
-    `match_weight` and `match_probability`. `labels`: the model's `comparison`, `level`,
-    `label`; `clusters`: each record's cluster, by record key.
-    """
+def pairs_to_review(decided: pl.DataFrame, cut: pl.DataFrame, clusters: pl.Series) -> pl.DataFrame:
+    """The pairs a clerk should decide (`left`, `right`, `reason`): pairs the model is unsure of
+    whose records ended in different persons (`reason` "uncertain"), and links cut to keep a
+    cluster consistent (the cut's reason). `clusters`: each record's cluster, by record key."""
     unsure = decided.filter(
         (pl.col("decision") == "review")
         & (clusters.gather(decided["left"]) != clusters.gather(decided["right"]))
     ).select("left", "right", pl.lit("uncertain").alias("reason"))
-    queued = pl.concat([unsure, cut.select("left", "right", "reason")]).join(
-        decided, on=["left", "right"], how="left"
-    )
+    return pl.concat([unsure, cut.select("left", "right", "reason")])
+
+
+def review_queue(records: pl.DataFrame, queued: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame:
+    """The review queue, one row per pair of `pairs_to_review` scored with its field weights
+    (`queued`): both records (`source_l`, `source_record_id_l`, ... and their values suffixed
+    _l/_r), the `reason`, each comparison's level label and weight (`w:<comparison>`), the
+    `match_weight` and `match_probability`. `labels`: the model's `comparison`, `level`,
+    `label`.
+    """
     comparisons = labels["comparison"].unique(maintain_order=True).to_list()
     for name in comparisons:
         table = labels.filter(pl.col("comparison") == name)

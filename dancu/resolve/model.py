@@ -245,11 +245,17 @@ def log2_odds(probability: float) -> float:
 
 
 def score(
-    records: pl.DataFrame, compared: pl.DataFrame, model: Model, comparisons=COMPARISONS
+    records: pl.DataFrame,
+    compared: pl.DataFrame,
+    model: Model,
+    comparisons=COMPARISONS,
+    field_weights: bool = True,
 ) -> pl.DataFrame:
     """`compared` pairs with the weight of each field (`w:<comparison>`, 0 where the pair is
     not comparable on it, the term-frequency adjustment included), the `match_weight` (the
-    prior's log2 odds plus every field's weight) and the `match_probability`."""
+    prior's log2 odds plus every field's weight) and the `match_probability`. Without
+    `field_weights`, only the pairs' own columns and the last two: a million persons' pairs
+    hold a gigabyte of field weights that only a clerk's few need."""
     weights = []
     frame = compared
     for c in comparisons:
@@ -262,13 +268,16 @@ def score(
             bonus = (model.u_agree[c.name] / pl.col(f"tf:{c.name}")).log(2)
             weight = pl.when(adjusted).then(weight + bonus).otherwise(weight)
         weights.append(weight.fill_null(0.0).alias(f"w:{c.name}"))
-    frame = frame.with_columns(weights)
     # Added one by one, in the comparisons' order: polars' sum_horizontal adds floats in an order
     # that varies from run to run, and the same pair must get the same weight to the last bit.
-    fields = functools.reduce(operator.add, (pl.col(f"w:{c.name}") for c in comparisons))
-    total = log2_odds(model.prior) + fields
-    return frame.with_columns(total.alias("match_weight")).with_columns(
-        (1 / (1 + pl.lit(2.0).pow(-pl.col("match_weight")))).alias("match_probability")
+    total = log2_odds(model.prior) + functools.reduce(operator.add, weights)
+    scored = frame.with_columns(
+        *(weights if field_weights else []), total.alias("match_weight")
+    ).with_columns((1 / (1 + pl.lit(2.0).pow(-pl.col("match_weight")))).alias("match_probability"))
+    return (
+        scored
+        if field_weights
+        else scored.select(*compared.columns, "match_weight", "match_probability")
     )
 
 
