@@ -3,8 +3,9 @@
 A two-day set (`dancu generate --two-days`) runs as an installation would see it: day 1's files
 land and `dancu run` publishes a warehouse; day 2's files are added to the same landing folder
 and a second run, with the same data folder, publishes the final one. Scores: each death linked
-to the right person (or left unmatched with a reason), deceased precision and recall, and how
-many persons none of whose records came on day 2 got another person id from the second run.
+to the right person (or left unmatched with a reason), deceased precision and recall, marital
+status against the truth, and how many persons none of whose records came on day 2 got another
+person id from the second run.
 """
 
 import os
@@ -19,6 +20,7 @@ import duckdb
 import polars as pl
 
 from benchmarks.quality import death_links, deceased_scores, life_scores, person_keys
+from dancu.codes import MARITAL_STATUS
 from dancu.generate import DAY_TWO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +134,28 @@ def death_outcomes(links: pl.DataFrame) -> pl.DataFrame:
     return links.with_columns(outcome=outcome.otherwise(pl.lit("wrong")))
 
 
+def marital_outcomes(run: TwoDays, keys: pl.DataFrame) -> pl.DataFrame:
+    """Each published person with a marital status: `right` (the true person's status at the
+    end of day 2) and `marital_status_source` (the register, or a registered marriage)."""
+    by_label = {label: code for code, labels in MARITAL_STATUS.items() for label in labels}
+    truth = pl.read_parquet(run.sample / "truth" / "persons.parquet").select(
+        "person_key", pl.col("marital_status").replace_strict(by_label).alias("true_status")
+    )
+    with duckdb.connect(str(run.warehouse), read_only=True) as con:
+        published = con.sql(
+            "select person_id, marital_status, marital_status_source from person "
+            "where marital_status is not null"
+        ).pl()
+    return (
+        published.join(keys, on="person_id")
+        .join(truth, on="person_key")
+        .select(
+            "marital_status_source",
+            (pl.col("marital_status") == pl.col("true_status")).alias("right"),
+        )
+    )
+
+
 def two_day_scores(run: TwoDays) -> dict[str, float | int]:
     """The final warehouse against the final truth, and the runs' seconds.
 
@@ -144,6 +168,8 @@ def two_day_scores(run: TwoDays) -> dict[str, float | int]:
     life = life_scores(run.sample, run.data)
     accepted = deceased_scores(run.sample, run.data, keys, links["true_key"])
     changes = id_changes(run)
+    marital = marital_outcomes(run, keys)
+    by_marriage = marital.filter(pl.col("marital_status_source") == "ket_hon")
     return {
         "day_1_seconds": run.seconds[0],
         "day_2_seconds": run.seconds[1],
@@ -154,6 +180,10 @@ def two_day_scores(run: TwoDays) -> dict[str, float | int]:
         "deceased_recall_accepted": accepted["deceased_recall"],
         "unchanged_persons": changes.height,
         "unchanged_persons_id_changed": int(changes["changed"].sum()),
+        "marital_status_judged": marital.height,
+        "marital_status_right": int(marital["right"].sum()),
+        "marital_status_by_marriage": by_marriage.height,
+        "marital_status_by_marriage_right": int(by_marriage["right"].sum()),
     }
 
 
@@ -168,4 +198,8 @@ def two_day_lines(scores: dict) -> list[str]:
         "whose registration was accepted)",
         f"unchanged persons whose id changed {scores['unchanged_persons_id_changed']:,} of "
         f"{scores['unchanged_persons']:,}",
+        f"marital status right {scores['marital_status_right']:,} of "
+        f"{scores['marital_status_judged']:,} persons "
+        f"({scores['marital_status_by_marriage_right']:,} of "
+        f"{scores['marital_status_by_marriage']:,} set by a registered marriage)",
     ]

@@ -74,3 +74,11 @@ def test_deceased_precision_and_recall(scores):
 def test_no_unchanged_person_gets_another_id(scores):
     assert scores["unchanged_persons"] > 1_000
     assert scores["unchanged_persons_id_changed"] == 0
+
+
+def test_marital_status_is_the_final_one(scores):
+    """The register's status, or a marriage registered after it, is the person's status at the
+    end of day 2."""
+    assert scores["marital_status_judged"] > 1_000
+    assert scores["marital_status_right"] / scores["marital_status_judged"] >= 0.99
+    assert scores["marital_status_by_marriage_right"] == scores["marital_status_by_marriage"]
