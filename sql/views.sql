@@ -98,6 +98,7 @@ select
     e.event_date,
     e.registration_date,
     e.registration_place_code,
+    e.duplicate_of,
     ep.role,
     ep.person_id,
     p.national_id,
