@@ -127,9 +127,9 @@ EVENT_DATES = {"khai_tu": date(2019, 1, 1), "khai_sinh": date(2025, 8, 2)}
 
 
 @pytest.fixture(scope="module")
-def linked(tmp_path_factory):
-    """The hand-made register and events resolved among the records of a small generated
-    population (so that the model is learnt from realistic data): parties, persons, events."""
+def records(tmp_path_factory) -> pl.DataFrame:
+    """The hand-made register and events as person records, among the records of a small
+    generated population (so that the model is learnt from realistic data)."""
     from assets.standardize import standardize
     from dancu.contract import SOURCES
     from dancu.generate import generate
@@ -153,10 +153,15 @@ def linked(tmp_path_factory):
         pl.lit(True).alias("founds_person"),
     )  # fmt: skip
     hand = {source: std_rows(source, rows) for source, rows in EVENTS.items()}
-    records = pl.concat(
+    return pl.concat(
         [person_records(std).collect(), party_records(std).collect(), register,
          party_records(hand).collect()]
     )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def linked(records):
+    """The records resolved: parties, the register persons' ids, persons, events."""
     result = resolve(records, run="r1")
     parties = event_parties(
         result.records.filter(pl.col("source").is_in(EVENT_SOURCES)), result.review_queue
@@ -210,6 +215,32 @@ def test_a_birth_links_the_mother_and_makes_each_twin_a_person(linked):
     rel = relationships(parties)
     mother_children = rel.filter(person_id=person_of["HS_MOTHER"], relation="child")
     assert sorted(mother_children["related_person_id"]) == sorted(t["person_id"] for t in twins)
+
+
+def test_a_child_known_from_its_birth_keeps_its_id_when_the_register_lists_it(records):
+    day_1 = resolve(records, run="r1")
+    previous = day_1.records.filter(pl.col("person_id").is_not_null()).select(
+        "source", "source_record_id", "person_id"
+    )
+    born = day_1.records.filter(source_record_id="KS1:child")["person_id"][0]
+    listed = records.filter(source_record_id="HS_MOTHER").with_columns(
+        pl.lit("HS_KHANG").alias("source_record_id"),
+        pl.lit("Nguyễn Minh Khang").alias("full_name"),
+        pl.lit("nguyen minh khang").alias("full_name_key"),
+        pl.lit(date(2025, 8, 2)).alias("birth_date"),
+        pl.lit(2025, dtype=pl.Int32).alias("birth_year"),
+        pl.lit("M").alias("sex"),
+        pl.lit(None, dtype=pl.String).alias("national_id"),
+        pl.lit("Nguyễn Quốc Toản").alias("father_name"),
+        pl.lit("Lê Thị Hoa").alias("mother_name"),
+        pl.lit("single").alias("marital_status"),
+    )
+    day_2 = resolve(pl.concat([records, listed]), previous=previous, run="r2")
+    ids = dict(
+        day_2.records.filter(pl.col("source_record_id").is_in(["KS1:child", "HS_KHANG"]))
+        .select("source_record_id", "person_id").iter_rows()
+    )  # fmt: skip
+    assert ids == {"KS1:child": born, "HS_KHANG": born}
 
 
 def test_deaths_and_a_remarriage_after_a_death_give_life_status(linked):
