@@ -146,6 +146,17 @@ def _unique_events(events: pl.DataFrame, event_type: str) -> pl.DataFrame:
     ).select("event_id", "event_date")
 
 
+def _spouses(marriages: pl.DataFrame) -> pl.DataFrame:
+    """Per linked spouse of a marriage (`event_id`, `person_id`, `event_date`), the other
+    spouse (`person_id_spouse`), each person's marriages in the order they were made."""
+    return (
+        marriages.join(marriages, on="event_id", suffix="_spouse")
+        .filter(pl.col("person_id") != pl.col("person_id_spouse"))
+        .select("event_id", "person_id", "event_date", "person_id_spouse")
+        .sort("person_id", "event_date", "event_id")
+    )
+
+
 def apply_deaths(
     persons: pl.DataFrame, events: pl.DataFrame, parties: pl.DataFrame
 ) -> pl.DataFrame:
@@ -175,9 +186,7 @@ def apply_marriages(
         .select("event_id", "person_id", "event_date")
     )
     latest = (
-        married.join(married, on="event_id", suffix="_spouse")
-        .filter(pl.col("person_id") != pl.col("person_id_spouse"))
-        .sort("person_id", "event_date", "event_id")
+        _spouses(married)
         .group_by("person_id", maintain_order=True)
         .last()
         .join(
@@ -306,10 +315,7 @@ def remarried_while_married(in_events: pl.DataFrame, deaths: pl.DataFrame) -> pl
     marriages = in_events.filter(pl.col("event_type") == "marriage").select(
         "event_id", "person_id", "event_date"
     )
-    spouses = marriages.join(marriages, on="event_id", suffix="_spouse").filter(
-        pl.col("person_id") != pl.col("person_id_spouse")
-    )
-    ordered = spouses.sort("person_id", "event_date", "event_id").with_columns(
+    ordered = _spouses(marriages).with_columns(
         pl.col("person_id_spouse").shift().over("person_id").alias("earlier_spouse")
     )
     still_married = ordered.join(

@@ -5,6 +5,7 @@ from datetime import date
 import polars as pl
 import pytest
 
+from assets.link import EVENT_TYPE
 from dancu.contract import EVENT_SOURCES
 from dancu.link import (
     PARTIES,
@@ -173,8 +174,7 @@ def linked(records):
     events = pl.concat(
         [std_rows(source, rows).collect().select(
             (pl.lit(f"{source}:") + pl.col("source_record_id")).alias("event_id"),
-            pl.lit({"khai_tu": "death", "khai_sinh": "birth", "ket_hon": "marriage"}[source])
-            .alias("event_type"),
+            pl.lit(EVENT_TYPE[source]).alias("event_type"),
             (pl.col("registration_date") if source == "ket_hon"
              else pl.lit(EVENT_DATES.get(source))).alias("event_date"),
             pl.lit(None, dtype=pl.String).alias("duplicate_of"),
