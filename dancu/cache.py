@@ -18,6 +18,7 @@ import hashlib
 import importlib.metadata
 import json
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -115,6 +116,7 @@ class FileCache:
         self.version = version
         self.hits = 0
         self.misses = 0
+        self._counting = threading.Lock()  # files are read by several threads at once
 
     def key(self, file_name: str, digest: str) -> str:
         return hashlib.sha256(f"{self.version}\0{file_name}\0{digest}".encode()).hexdigest()
@@ -129,9 +131,11 @@ class FileCache:
             meta = json.loads(pl.read_parquet_metadata(path).get(META, "{}"))
             frame = pl.read_parquet(path)
         except (OSError, ValueError, pl.exceptions.PolarsError):
-            self.misses += 1
+            with self._counting:
+                self.misses += 1
             return None
-        self.hits += 1
+        with self._counting:
+            self.hits += 1
         return frame, meta
 
     def store(self, key: str, frame: pl.DataFrame, meta: dict | None = None) -> None:
