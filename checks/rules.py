@@ -355,19 +355,36 @@ def rules_for(source: Source) -> list[Rule]:
     return [rule for rule in RULES if rule.applies(source)]
 
 
-def _hits(source: Source, severity: Severity) -> pl.Expr:
-    hits = [
-        pl.when(rule.violated(source)).then(pl.lit(f"{rule.id}: {rule.message}"))
-        for rule in rules_for(source)
-        if rule.severity == severity
+def _messages(rules: list[Rule], source: Source) -> pl.Expr:
+    """The messages of the `rules` each row breaks, as a list.
+
+    Rows break few combinations of rules: each row's combination is packed into the bits of one
+    integer, and a list is built once per distinct combination, not once per row.
+    """
+    bits = [
+        rule.violated(source).fill_null(False).cast(pl.UInt64) * 2**i
+        for i, rule in enumerate(rules)
     ]
-    return pl.concat_list(hits).list.drop_nulls()
+    texts = [f"{rule.id}: {rule.message}" for rule in rules]
+
+    def lists(combinations: pl.Series) -> pl.Series:
+        distinct = combinations.unique()
+        chosen = [[t for i, t in enumerate(texts) if c >> i & 1] for c in distinct]
+        table = pl.DataFrame(
+            {"c": distinct, "messages": pl.Series(chosen, dtype=pl.List(pl.String))}
+        )
+        rows = combinations.to_frame("c").join(table, on="c", how="left", maintain_order="left")
+        return rows["messages"]
+
+    return pl.sum_horizontal(bits).map_batches(lists, return_dtype=pl.List(pl.String))
 
 
 def apply_rules(frame: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     """Attach `reasons` (quarantine rules broken) and `flags` (advisory rules broken)."""
+    rules = rules_for(source)
     return frame.with_columns(
-        _hits(source, "quarantine").alias(REASONS), _hits(source, "flag").alias(FLAGS)
+        _messages([r for r in rules if r.severity == "quarantine"], source).alias(REASONS),
+        _messages([r for r in rules if r.severity == "flag"], source).alias(FLAGS),
     )
 
 
