@@ -1,5 +1,6 @@
 """Standardise: each source's latest rows repaired, parsed to types, with rule outcomes attached."""
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import dagster as dg
@@ -50,6 +51,7 @@ FEW_VALUES = (*WORDS, "hometown", "death_place")
 WARD_CODES = ("ward_code", "registration_place_code")
 # Read as data by the address conversion, not imported: its version is part of the code's.
 ADMIN_DATA = ("vietnamadminunits",)
+STORE_THREADS = 4
 
 
 def is_text(column: str) -> bool:
@@ -241,9 +243,11 @@ def standardize_cached(
     if missing or not parts:
         fresh_rows = raw.filter(pl.col(FILE_NAME).is_in(missing) & pl.col(FILE_ERROR).is_null())
         fresh = standardize_rows(fresh_rows, source).collect()
-        for name, part in by_file(fresh).items():
-            cache.store(keys[name], part)
-            parts[name] = part
+        fresh_parts = by_file(fresh)
+        # Writing Parquet releases the GIL: a thousand files' entries are written side by side.
+        with ThreadPoolExecutor(STORE_THREADS) as pool:
+            list(pool.map(lambda name: cache.store(keys[name], fresh_parts[name]), fresh_parts))
+        parts.update(fresh_parts)
     if not parts:  # no rows at all: the empty result still has every column
         return latest(fresh, raw)
     # Sorted by file name, the parts are in the order `standardize` sorts its rows into.

@@ -89,7 +89,8 @@ class StagingParquetIOManager(dg.ConfigurableIOManager):
         path = self._path(context.asset_key)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".parquet.partial")
-        obj.write_parquet(partial)
+        # Read back by the next step within minutes, then replaced: speed over size.
+        obj.write_parquet(partial, compression="lz4")
         # A reader never sees half a file: the new frame replaces the old one whole.
         partial.replace(path)
         context.add_output_metadata(
