@@ -6,11 +6,14 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from rapidfuzz.distance import OSA
 
 from dancu.resolve import resolve
 from dancu.resolve.blocking import PASSES, candidate_pairs
 from dancu.resolve.clusters import cluster, components
-from dancu.resolve.comparisons import COMPARISONS, compare
+from dancu.resolve.comparisons import COMPARISONS, compare, one_slip_apart
 from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, decide
 from dancu.resolve.explain import explain
 from dancu.resolve.ids import assign_ids
@@ -160,6 +163,36 @@ def test_identifier_and_other_levels(comparison, left, right, expected):
     assert level_label(comparison, a, b) == expected
 
 
+TWELVE_DIGITS = st.text("0123456789", min_size=12, max_size=12)
+
+
+@st.composite
+def id_and_another(draw) -> tuple[str, str]:
+    """A 12-digit id and another: with a wrong digit, two digits swapped, or drawn anew."""
+    first = draw(TWELVE_DIGITS)
+    digits = list(first)
+    at = draw(st.integers(0, 10))
+    kind = draw(st.sampled_from(["wrong digit", "swapped", "two wrong digits", "any"]))
+    if kind == "wrong digit":
+        digits[at] = draw(st.sampled_from("0123456789"))
+    elif kind == "swapped":
+        digits[at], digits[at + 1] = digits[at + 1], digits[at]
+    elif kind == "two wrong digits":
+        digits[at] = draw(st.sampled_from("0123456789"))
+        digits[draw(st.integers(0, 11))] = draw(st.sampled_from("0123456789"))
+    else:
+        return first, draw(TWELVE_DIGITS)
+    return first, "".join(digits)
+
+
+@given(st.lists(id_and_another(), min_size=1, max_size=50))
+def test_one_slip_apart_is_osa_distance_one(pairs):
+    left = np.array([int(a) for a, _ in pairs], dtype=np.uint64)
+    right = np.array([int(b) for _, b in pairs], dtype=np.uint64)
+    expected = [OSA.distance(a, b) == 1 for a, b in pairs]
+    assert one_slip_apart(left, right, 12).tolist() == expected
+
+
 def test_blocking_never_pairs_on_family_name_alone():
     assert all(p.keys not in (("family",), ("family_canon",)) for p in PASSES)
     nguyens = frame(
@@ -216,6 +249,22 @@ HOUSE = "Số 12, ngõ 34, phố Huế, Phường Hai Bà Trưng, Thành phố H
         (
             person("a", "Lê Văn Hùng", birth_date=date(1971, 4, 4)),
             person("b", "Hà Minh Lực", birth_date=date(1971, 4, 4)),
+            None,
+        ),
+        # A wrong birth date: the same name in the same ward finds it while an id is unknown,
+        # not between namesakes whose national ids differ.
+        (
+            person("a", "Phạm Thị Huyền", birth_date=date(1979, 8, 21), ward_code="00004",
+                   national_id="001179012345"),
+            person("b", "Phạm Thị Huyền", source="y_te", birth_date=date(1997, 2, 8),
+                   ward_code="00004"),
+            "full_name+ward",
+        ),
+        (
+            person("a", "Phạm Thị Huyền", birth_date=date(1979, 8, 21), ward_code="00004",
+                   national_id="001179012345"),
+            person("b", "Phạm Thị Huyền", birth_date=date(1997, 2, 8), ward_code="00004",
+                   national_id="001197054321"),
             None,
         ),
     ],

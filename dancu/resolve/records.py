@@ -91,11 +91,16 @@ def _words(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().str.split(" ")
 
 
-def _per_distinct(records: pl.DataFrame, columns: list[str], exprs: list[pl.Expr]) -> pl.DataFrame:
+def _per_distinct(
+    records: pl.DataFrame, columns: list[str], exprs: list[pl.Expr], value_id: str | None = None
+) -> pl.DataFrame:
     """`records` with `exprs` (reading only `columns`) computed once per distinct combination of
     `columns` and joined back: names and addresses repeat across a person's records and across
-    people, so this folds a few hundred thousand values instead of millions."""
+    people, so this folds a few hundred thousand values instead of millions. `value_id` names a
+    column numbering the distinct combinations (in no particular order)."""
     computed = records.select(columns).unique().with_columns(exprs)
+    if value_id:
+        computed = computed.with_row_index(value_id)
     return records.join(computed, on=columns, how="left", maintain_order="left", nulls_equal=True)
 
 
@@ -112,7 +117,10 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
     - `family_canon`: `family` with Huỳnh read as Hoàng and Võ as Vũ;
     - `birth_key`: year, then the smaller and the larger of day and month (19900512 for both
       12/05/1990 and 05/12/1990), so a transposed date blocks with the right one;
-    - `address_key`, `father_key`, `mother_key`: the folded address and parents' names;
+    - `national_number`: the national id's digits as a number;
+    - `address_key`, `father_key`, `mother_key`: the folded address and parents' names, and
+      `address_key_id`, `father_key_id`, `mother_key_id` numbering their distinct values (see
+      `comparisons.pair_scores`);
       `house_key`, the folded address's first two parts: the house number and street ("so 187,
       pho ngoc lam"), or the hamlet and village, which survive the renaming of wards.
     """
@@ -141,11 +149,13 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
     address = fold(pl.col("address").cast(pl.String))
     house = address.str.split(",").list.slice(0, 2).list.eval(pl.element().str.strip_chars())
     keys = [address.alias("address_key"), house.list.join(", ").alias("house_key")]
-    prepared = _per_distinct(prepared, ["address"], keys)
+    prepared = _per_distinct(prepared, ["address"], keys, value_id="address_key_id")
     for column, key in (("father_name", "father"), ("mother_name", "mother")):
         text = pl.col(column).cast(pl.String)
-        prepared = _per_distinct(prepared, [column], [fold(text).alias(f"{key}_key")])
+        folded_parent = [fold(text).alias(f"{key}_key")]
+        prepared = _per_distinct(prepared, [column], folded_parent, value_id=f"{key}_key_id")
     return prepared.with_columns(
+        pl.col("national_id").str.to_integer(strict=False).cast(pl.UInt64).alias("national_number"),
         (
             birth.dt.year().cast(pl.Int32) * 10_000
             + pl.min_horizontal(day, month) * 100
