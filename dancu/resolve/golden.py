@@ -36,8 +36,7 @@ def golden_records(records: pl.DataFrame) -> pl.DataFrame:
     birth date chosen (or the best year where no record has a full date); `residence_ward_code`
     is the chosen `ward_code`; `marital_status_as_of` the extract date of the record that said
     the marital status (a marriage registered later supersedes it); `primary_source` (the
-    source of the best record), `record_count` and
-    `sources` (the sources holding the person)."""
+    source of the best record) and `record_count`."""
     ranked = best_first(records)
     fields = [
         expr
@@ -58,7 +57,6 @@ def golden_records(records: pl.DataFrame) -> pl.DataFrame:
             .alias("marital_status_as_of"),
             pl.col(SOURCE).first().alias("primary_source"),
             pl.len().alias("record_count"),
-            pl.col(SOURCE).unique().sort().alias("sources"),
         )
         .with_columns(
             pl.coalesce(pl.col("birth_date").dt.year().cast(pl.Int32), "_best_year").alias(
