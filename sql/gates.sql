@@ -26,6 +26,11 @@ select file_name, row_number, count(*) as places from (
     union all select file_name, row_number from quarantine where row_number is not null
 ) group by file_name, row_number having count(*) > 1;
 
+-- name: person_source_keys_unique
+-- A record belongs to one person.
+select source, source_record_id from person_source
+group by source, source_record_id having count(*) > 1;
+
 -- name: parties_reference_events
 select p.event_id from event_party p anti join civil_event e using (event_id);
 

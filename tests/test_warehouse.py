@@ -109,6 +109,14 @@ def test_a_row_in_two_places_fails_the_gate(tmp_path):
     assert not (tmp_path / WAREHOUSE_FILE).exists()
 
 
+def test_a_record_in_two_persons_fails_the_gate(tmp_path):
+    twice = tables(person_ids=("P1", "P2"))
+    twice["person_source"] = twice["person_source"].with_columns(source_record_id=pl.lit("HS0"))
+    with pytest.raises(GateFailed, match="person_source_keys_unique"):
+        publish(tmp_path, "run1", twice)
+    assert not (tmp_path / WAREHOUSE_FILE).exists()
+
+
 def test_only_the_last_versions_are_kept(tmp_path):
     for run in range(5):
         published = publish(tmp_path, f"run{run}", tables(), keep=3)
