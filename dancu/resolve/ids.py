@@ -64,17 +64,17 @@ def _digests(founders: pl.DataFrame, salt: int, secret: str) -> pl.DataFrame:
     ).pl()
 
 
-def _fresh_ids(founders: pl.DataFrame, taken: set[str], secret: str) -> pl.DataFrame:
+def _fresh_ids(founders: pl.DataFrame, taken: pl.Series, secret: str) -> pl.DataFrame:
     """A new id per cluster without one (`cluster`, `person_id`), from its founding record
-    (`source`, `source_record_id`); an id already taken is salted until it is free."""
+    (`source`, `source_record_id`); an id already `taken` is salted until it is free."""
     given = [pl.DataFrame(schema={"cluster": pl.UInt32, "person_id": pl.String})]
     pending, salt = founders.select("cluster", SOURCE, RECORD_ID), 0
     while pending.height:
         ids = _digests(pending, salt, secret).with_columns(pl.col("cluster").cast(pl.UInt32))
-        free = ids.filter(~pl.col("person_id").is_in(list(taken)))
+        free = ids.filter(~pl.col("person_id").is_in(taken.implode()))
         free = free.filter(pl.col("person_id").is_first_distinct())
         given.append(free)
-        taken |= set(free["person_id"])
+        taken = pl.concat([taken, free["person_id"]])
         pending = pending.join(free, on="cluster", how="anti")
         salt += 1
     return pl.concat(given)
@@ -100,7 +100,8 @@ def assign_ids(
         .first()
         .join(kept, on="cluster", how="anti")
     )
-    taken = set(kept["person_id"]) | (set() if previous is None else set(previous["person_id"]))
+    earlier = [] if previous is None else [previous["person_id"]]
+    taken = pl.concat([kept["person_id"], *earlier])
     ids = pl.concat([kept, _fresh_ids(founders, taken, secret)])
     assigned = records.join(ids, on="cluster", how="left").select(RECORD_KEY, "person_id")
     moved = (
