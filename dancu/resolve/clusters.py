@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 import polars as pl
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 from dancu.resolve.decisions import REVIEW
 from dancu.resolve.records import RECORD_KEY
@@ -22,22 +24,12 @@ MAX_CLUSTER = 50
 
 def components(size: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """The component of each of `size` nodes joined by the edges (`left`, `right`): the smallest
-    node of its component. Label propagation with pointer jumping, vectorised over the edges."""
-    labels = np.arange(size, dtype=np.int64)
-    if len(left) == 0:
-        return labels
-    while True:
-        lowest = np.minimum(labels[left], labels[right])
-        before = labels.copy()
-        np.minimum.at(labels, left, lowest)
-        np.minimum.at(labels, right, lowest)
-        while True:  # jump to the root of each label's tree
-            jumped = labels[labels]
-            if np.array_equal(jumped, labels):
-                break
-            labels = jumped
-        if np.array_equal(labels, before):
-            return labels
+    node of its component."""
+    edges = coo_array((np.ones(len(left), dtype=np.int8), (left, right)), shape=(size, size))
+    _, labels = connected_components(edges, directed=False)
+    # Labels run from 0; a label's first node in node order is its component's smallest.
+    _, smallest = np.unique(labels, return_index=True)
+    return smallest[labels]
 
 
 def within_pairs(labels: np.ndarray, max_size: int = MAX_CLUSTER) -> pl.DataFrame:
