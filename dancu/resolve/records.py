@@ -1,6 +1,7 @@
 """Person records: every accepted person-bearing record in one shape, the input of resolution."""
 
 import polars as pl
+import polars.selectors as cs
 
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
 from dancu.text import fold
@@ -91,14 +92,28 @@ def _words(text: pl.Expr) -> pl.Expr:
     return text.str.replace_all(r"[^\p{L}\p{N}]+", " ").str.strip_chars().str.split(" ")
 
 
+def _in_order(first: pl.Expr, second: pl.Expr) -> pl.Expr:
+    """The two texts joined, the smaller first."""
+    return pl.when(first <= second).then(first + second).otherwise(second + first)
+
+
 def _per_distinct(
-    records: pl.DataFrame, columns: list[str], exprs: list[pl.Expr], value_id: str | None = None
+    records: pl.DataFrame,
+    columns: list[str],
+    *stages: list[pl.Expr],
+    value_id: str | None = None,
 ) -> pl.DataFrame:
-    """`records` with `exprs` (reading only `columns`) computed once per distinct combination of
+    """`records` with the columns of `stages` computed once per distinct combination of
     `columns` and joined back: names and addresses repeat across a person's records and across
-    people, so this folds a few hundred thousand values instead of millions. `value_id` names a
-    column numbering the distinct combinations (in no particular order)."""
-    computed = records.select(columns).unique().with_columns(exprs)
+    people, so this folds a few hundred thousand values instead of millions. Each stage reads
+    `columns` and what the stages before it computed (polars computes a repeated expression,
+    such as a name split into words, once per use); columns named `_...` are dropped at the
+    end. `value_id` names a column numbering the distinct combinations (in no particular
+    order)."""
+    computed = records.select(columns).unique()
+    for stage in stages:
+        computed = computed.with_columns(stage)
+    computed = computed.drop(cs.starts_with("_"))
     if value_id:
         computed = computed.with_row_index(value_id)
     return records.join(computed, on=columns, how="left", maintain_order="left", nulls_equal=True)
@@ -124,8 +139,11 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
       `house_key`, the folded address's first two parts: the house number and street ("so 187,
       pho ngoc lam"), or the hamlet and village, which survive the renaming of wards.
     """
-    folded = _words(pl.col("full_name_key"))
-    exact = _words(pl.col("full_name").str.to_lowercase())
+    words = [
+        _words(pl.col("full_name_key")).alias("_folded"),
+        _words(pl.col("full_name").str.to_lowercase()).alias("_exact"),
+    ]
+    folded, exact = pl.col("_folded"), pl.col("_exact")
     family = folded.list.first()
     birth = pl.col("birth_date")
     day, month = birth.dt.day().cast(pl.Int32), birth.dt.month().cast(pl.Int32)
@@ -140,19 +158,17 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
         exact.list.last().alias("given_exact"),
         folded.list.last().str.slice(0, 1).alias("initial"),
         folded.list.sort().list.join(" ").alias("name_words"),
-        pl.concat_list(family.str.slice(0, 1), folded.list.last().str.slice(0, 1))
-        .list.sort()
-        .list.join("")
-        .alias("name_initials"),
+        _in_order(family.str.slice(0, 1), folded.list.last().str.slice(0, 1)).alias(
+            "name_initials"
+        ),
     ]
-    prepared = _per_distinct(records, ["full_name_key", "full_name"], names)
-    address = fold(pl.col("address").cast(pl.String))
-    house = address.str.split(",").list.slice(0, 2).list.eval(pl.element().str.strip_chars())
-    keys = [address.alias("address_key"), house.list.join(", ").alias("house_key")]
-    prepared = _per_distinct(prepared, ["address"], keys, value_id="address_key_id")
+    prepared = _per_distinct(records, ["full_name_key", "full_name"], words, names)
+    address = [fold(pl.col("address").cast(pl.String)).alias("address_key")]
+    first_two_parts = pl.col("address_key").str.replace(r"^([^,]*,[^,]*),.*$", "$1")
+    house = [first_two_parts.str.replace_all(r"\s*,\s*", ", ").str.strip_chars().alias("house_key")]
+    prepared = _per_distinct(prepared, ["address"], address, house, value_id="address_key_id")
     for column, key in (("father_name", "father"), ("mother_name", "mother")):
-        text = pl.col(column).cast(pl.String)
-        folded_parent = [fold(text).alias(f"{key}_key")]
+        folded_parent = [fold(pl.col(column).cast(pl.String)).alias(f"{key}_key")]
         prepared = _per_distinct(prepared, [column], folded_parent, value_id=f"{key}_key_id")
     return prepared.with_columns(
         pl.col("national_id").str.to_integer(strict=False).cast(pl.UInt64).alias("national_number"),
