@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from dancu.resolve.comparisons import COMPARISONS, Comparison, compare
+from dancu.resolve.comparisons import COMPARISONS, Comparison, compare, pair_values
 from dancu.resolve.records import RECORD_KEY
 
 U_SAMPLE_PAIRS = 1_000_000  # random pairs u is counted on, at most (Splink's default size)
@@ -284,12 +284,20 @@ def score(
 def _with_tf(frame: pl.DataFrame, records: pl.DataFrame, c: Comparison, model: Model):
     """The frequency of the left record's value (the same as the right's where they agree)."""
     tf = model.tf[c.name]
+    floor = 1 / max(records.height, 1)
+    column = f"tf:{c.name}"
+    if frame.height < records.height:
+        # A few pairs (a cluster's, the review queue's): their left values, then the frequencies.
+        left = pair_values(records, frame.select("left", "right"), (c.tf_column,))
+        values = left.select(pl.col(c.tf_column + "_l").alias("value"))
+        found = values.join(tf, on="value", how="left", maintain_order="left")["tf"]
+        return frame.with_columns(found.fill_null(floor).alias(column))
+    # Many pairs: every record's frequency, joined to the pairs by record key.
     side = records.select(RECORD_KEY, pl.col(c.tf_column).alias("value")).join(
         tf, on="value", how="left"
     )
-    floor = 1 / max(records.height, 1)
     return frame.join(
-        side.select(RECORD_KEY, pl.col("tf").fill_null(floor).alias(f"tf:{c.name}")),
+        side.select(RECORD_KEY, pl.col("tf").fill_null(floor).alias(column)),
         left_on="left",
         right_on=RECORD_KEY,
         how="left",
