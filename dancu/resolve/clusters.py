@@ -137,10 +137,30 @@ def cluster(
     troubled = _troubled(first, apart)
     if troubled.height == 0:
         return pl.Series(first).cast(pl.UInt32), no_cuts
-    # Only the components in trouble need the loop: the others keep their labels.
-    labels = pl.Series(first)
-    sub_links = links.filter(labels.gather(links["left"]).is_in(troubled["c"].implode()))
-    sub_labels, cut = _cut_until_consistent(size, sub_links, apart)
-    in_trouble = labels.is_in(troubled["c"].implode())
-    final = pl.select(pl.when(in_trouble).then(pl.Series(sub_labels)).otherwise(labels))
-    return final.to_series().cast(pl.UInt32), no_cuts if cut is None else cut.cast(no_cuts.schema)
+    # Only the records of the components in trouble need the loop: the others keep their
+    # labels. Numbered anew in their order, so that a component's smallest record keeps
+    # labelling it, they make a graph of thousands of nodes instead of millions.
+    nodes = np.flatnonzero(np.isin(first, troubled["c"].to_numpy()))
+    position = np.zeros(size, dtype=np.uint32)
+    position[nodes] = np.arange(len(nodes), dtype=np.uint32)
+    in_trouble = np.zeros(size, dtype=bool)
+    in_trouble[nodes] = True
+
+    def renumbered(pairs: pl.DataFrame) -> pl.DataFrame:
+        ends = pairs["left"].to_numpy(), pairs["right"].to_numpy()
+        kept = pairs.filter(in_trouble[ends[0]] & in_trouble[ends[1]])
+        return kept.with_columns(
+            pl.Series("left", position[kept["left"].to_numpy()]),
+            pl.Series("right", position[kept["right"].to_numpy()]),
+        )
+
+    sub_labels, cut = _cut_until_consistent(len(nodes), renumbered(links), renumbered(apart))
+    labels = first.copy()
+    labels[nodes] = nodes[sub_labels]
+    if cut is None:
+        return pl.Series(labels).cast(pl.UInt32), no_cuts
+    cut = cut.with_columns(
+        pl.Series("left", nodes[cut["left"].to_numpy()]),
+        pl.Series("right", nodes[cut["right"].to_numpy()]),
+    )
+    return pl.Series(labels).cast(pl.UInt32), cut.cast(no_cuts.schema)
