@@ -70,11 +70,22 @@ def in_excel_file() -> pl.Expr:
     return pl.col(FILE_NAME).str.ends_with(".xlsx")
 
 
+def name_parts(text: pl.Expr) -> pl.Expr:
+    """A name in title case and its matching key, as one struct: names repeat (a parent's name
+    across children, a name across extracts), so both are computed once per distinct name."""
+    return pl.struct(parse.name(text).alias("name"), fold(text).alias("key"))
+
+
+def name_parts_of(column: str) -> str:
+    return f"_name:{column}"
+
+
 def typed(column: str) -> list[pl.Expr]:
-    """The standard form of one repaired contract column, by the column's kind."""
+    """The standard form of one repaired contract column, by the column's kind (a name as one
+    struct of `name_parts`, which `standardize_rows` unpacks)."""
     text = pl.col(column)
     if is_name(column):
-        return [parse.name(text).alias(column), fold(text).alias(f"{column}_key")]
+        return [on_distinct(text, name_parts).alias(name_parts_of(column))]
     if is_national_id(column):
         return [
             parse.national_id(text).alias(column),
@@ -173,7 +184,15 @@ def standardize_rows(rows: pl.LazyFrame, source: Source) -> pl.LazyFrame:
         ]
     )
     kept_text = repaired.with_columns(pl.col(c).alias(f"_text:{c}") for c in delivered)
-    parsed = kept_text.with_columns(expr for c in delivered for expr in typed(c))
+    parsed = kept_text.with_columns(expr for c in delivered for expr in typed(c)).with_columns(
+        part
+        for c in delivered
+        if is_name(c)
+        for part in (
+            pl.col(name_parts_of(c)).struct["name"].alias(c),
+            pl.col(name_parts_of(c)).struct["key"].alias(f"{c}_key"),
+        )
+    )
     judged = apply_rules(with_units(parsed, delivered), source)
     as_delivered = pl.struct(pl.col(f"_raw:{c.name}").alias(c.label) for c in source.columns)
     # Only quarantined rows keep their delivered values, so only they pay for the JSON.
