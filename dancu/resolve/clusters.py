@@ -16,7 +16,6 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from dancu.resolve.decisions import REVIEW
-from dancu.resolve.records import RECORD_KEY
 
 # A component larger than this is a chain whatever its pairs say: no person has so many records.
 MAX_CLUSTER = 50
@@ -33,14 +32,27 @@ def components(size: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 
 def within_pairs(labels: np.ndarray, max_size: int = MAX_CLUSTER) -> pl.DataFrame:
-    """Every pair of records (`left` < `right`) inside a component of 2 to `max_size` records."""
-    nodes = pl.DataFrame({RECORD_KEY: np.arange(len(labels), dtype=np.uint32), "c": labels})
-    grouped = nodes.filter(pl.len().over("c").is_between(2, max_size))
-    return (
-        grouped.join(grouped, on="c", suffix="_r")
-        .filter(pl.col(RECORD_KEY) < pl.col(f"{RECORD_KEY}_r"))
-        .select(pl.col(RECORD_KEY).alias("left"), pl.col(f"{RECORD_KEY}_r").alias("right"))
+    """Every pair of records (`left` < `right`) inside a component of 2 to `max_size` records,
+    sorted."""
+    sizes = np.bincount(labels, minlength=len(labels))[labels]
+    grouped = np.flatnonzero((sizes >= 2) & (sizes <= max_size))
+    # In component order, and in record order inside one: a component's records sit side by
+    # side, so its pairs are the records `step` places apart with the same label.
+    nodes = grouped[np.argsort(labels[grouped], kind="stable")]
+    label = labels[nodes]
+    left, right = [], []
+    for step in range(1, max_size):
+        same = np.flatnonzero(label[:-step] == label[step:])
+        if len(same) == 0:
+            break
+        left.append(nodes[same])
+        right.append(nodes[same + step])
+    none = np.empty(0, dtype=nodes.dtype)
+    pairs = pl.DataFrame(
+        {"left": np.concatenate([none, *left]), "right": np.concatenate([none, *right])},
+        schema={"left": pl.UInt32, "right": pl.UInt32},
     )
+    return pairs.sort("left", "right")
 
 
 def conflicts(inside: pl.DataFrame, decided: pl.DataFrame, national_ids: pl.Series) -> pl.DataFrame:
