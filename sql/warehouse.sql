@@ -21,7 +21,7 @@ create table person (
 
 -- Keyed by (source, source_record_id), which the gate `person_source_keys_unique` checks, and
 -- stored in that order, so that looking a record up reads one row group. A declared key would
--- cost a third of the publish at a million persons (DuckDB builds it row by row) and guard a
+-- add about 7 s to the publish at a million persons (DuckDB builds it row by row) to guard a
 -- table no service writes.
 create table person_source (
     source            varchar not null,       -- dan_cu, bhxh, y_te
