@@ -1,9 +1,9 @@
 """Blocking: which pairs of records are worth comparing at all.
 
 Each pass pairs the records that share a key (polars self-joins, no loop over rows); a pass on a
-key that many people share keeps only the pairs whose names are alike. The passes are unioned and
-a pair remembers the first pass that found it. No pass keys on the family name alone: about 38% of
-people are Nguyễn.
+key that many people share keeps only the pairs whose names are alike, or those that national ids
+do not tell apart. The passes are unioned and a pair remembers the first pass that found it. No
+pass keys on the family name alone: about 38% of people are Nguyễn.
 """
 
 from collections.abc import Callable
