@@ -16,6 +16,7 @@ from dancu.resolve.clusters import cluster, components
 from dancu.resolve.comparisons import COMPARISONS, compare, one_slip_apart
 from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, decide
 from dancu.resolve.explain import explain
+from dancu.resolve.golden import GOLDEN_FIELDS, golden_records
 from dancu.resolve.ids import assign_ids
 from dancu.resolve.model import anchored_m, score, train_m
 from dancu.resolve.records import COLUMNS, features, keyed
@@ -363,6 +364,70 @@ def test_every_record_gets_one_person_with_a_golden_record(generated, generated_
     persons = generated.persons
     assert persons.height == generated.records["person_id"].n_unique()
     assert set(persons["full_name_source"].drop_nulls()) <= {"dan_cu", "bhxh", "y_te"}
+
+
+def golden(*records: dict) -> pl.DataFrame:
+    """`golden_records` of records given as (person_id, source, extract_date, and fields), their
+    `rk` their position."""
+    schema = {"person_id": pl.String, "source": pl.String, "extract_date": pl.Date,
+              "birth_year": pl.Int32, "birth_date": pl.Date}  # fmt: skip
+    schema |= {f: pl.String for f in GOLDEN_FIELDS if f not in schema}
+    rows = [{c: r.get(c) for c in schema} for r in records]
+    frame = pl.DataFrame(rows, schema=schema, orient="row").with_row_index("rk")
+    return golden_records(frame.with_columns(pl.col("rk").cast(pl.UInt32)))
+
+
+DAY_1, DAY_2 = date(2026, 1, 5), date(2026, 2, 5)
+
+
+@pytest.mark.parametrize(
+    ("records", "field", "value", "source"),
+    [
+        # The register outranks insurance, even with an older extract.
+        ([{"source": "bhxh", "extract_date": DAY_2, "full_name": "Lê Văn An"},
+          {"source": "dan_cu", "extract_date": DAY_1, "full_name": "Lê Văn Ân"}],
+         "full_name", "Lê Văn Ân", "dan_cu"),
+        # A field the best record lacks comes from the next record that has it.
+        ([{"source": "dan_cu", "extract_date": DAY_1, "full_name": "Lê Văn Ân"},
+          {"source": "y_te", "extract_date": DAY_1, "phone": "0912345678"}],
+         "phone", "0912345678", "y_te"),
+        # Within a source, the later extract.
+        ([{"source": "dan_cu", "extract_date": DAY_1, "address": "Số 1 Hàng Bài"},
+          {"source": "dan_cu", "extract_date": DAY_2, "address": "Số 9 Kim Mã"}],
+         "address", "Số 9 Kim Mã", "dan_cu"),
+        # A record without an extract date comes after one with.
+        ([{"source": "dan_cu", "address": "Số 1 Hàng Bài"},
+          {"source": "dan_cu", "extract_date": DAY_1, "address": "Số 9 Kim Mã"}],
+         "address", "Số 9 Kim Mã", "dan_cu"),
+        # Same extract: the more complete record.
+        ([{"source": "bhxh", "extract_date": DAY_1, "sex": "Nam"},
+          {"source": "bhxh", "extract_date": DAY_1, "sex": "Nữ", "phone": "0912345678"}],
+         "sex", "Nữ", "bhxh"),
+        # Ties everywhere else: the first record in canonical order.
+        ([{"source": "bhxh", "extract_date": DAY_1, "sex": "Nam"},
+          {"source": "bhxh", "extract_date": DAY_1, "sex": "Nữ"}],
+         "sex", "Nam", "bhxh"),
+    ],
+)  # fmt: skip
+def test_golden_field_follows_the_stated_rule(records, field, value, source):
+    person = golden(*({"person_id": "P00000000000000A"} | r for r in records))
+    assert person.select(field, f"{field}_source").row(0) == (value, source)
+    assert person["record_count"].to_list() == [len(records)]
+
+
+def test_golden_records_one_per_person_in_id_order():
+    persons = golden(
+        {"person_id": "P00000000000000F", "source": "dan_cu", "extract_date": DAY_1},
+        {"person_id": "P00000000000000B", "source": "y_te", "extract_date": DAY_1,
+         "marital_status": "Đã kết hôn", "birth_year": 1990},
+        {"person_id": "P00000000000000F", "source": "bhxh", "extract_date": DAY_2,
+         "birth_date": date(1985, 3, 1), "birth_year": 1985},
+    )  # fmt: skip
+    assert persons.select("person_id", "record_count", "primary_source", "birth_year").rows() == [
+        ("P00000000000000B", 1, "y_te", 1990),
+        ("P00000000000000F", 2, "dan_cu", 1985),
+    ]
+    assert persons["marital_status_as_of"].to_list() == [DAY_1, None]
 
 
 def decided_pairs(*links: tuple[int, int, float], clerk=None) -> pl.DataFrame:

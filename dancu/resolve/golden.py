@@ -2,59 +2,78 @@
 
 The rule, field by field: the most authoritative source first (dan_cu, then bhxh, then y_te,
 then the civil registrations that name the person), then the latest extract, then the most
-complete record, then the record id (so that ties are settled the same way every run). Each
-field says which source it came from.
+complete record, then the record's canonical position (source, then record id: so that ties are
+settled the same way every run). Each field says which source it came from.
 """
 
 import polars as pl
 
-from dancu.contract import EXTRACT_DATE, RECORD_ID, SOURCE
-from dancu.resolve.records import SOURCE_PRIORITY
+from dancu.contract import EXTRACT_DATE, SOURCE
+from dancu.resolve.ids import id_order
+from dancu.resolve.records import RECORD_KEY, SOURCE_PRIORITY
 
 GOLDEN_FIELDS = (
     "national_id", "full_name", "birth_date", "sex", "phone", "address", "ward_code",
     "father_name", "mother_name", "marital_status",
 )  # fmt: skip
+# Bits of each part of `preference`, most significant first after the source priority: days
+# since 1970 run out in 2328, and `rk` is a UInt32.
+DAY_BITS, FILLED_BITS, KEY_BITS = 17, 4, 32
 
 
-def best_first(records: pl.DataFrame) -> pl.DataFrame:
-    """Records in the golden rule's order of preference."""
-    filled = pl.sum_horizontal(pl.col(f).is_not_null().cast(pl.Int32) for f in GOLDEN_FIELDS)
-    return records.sort(
-        pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, default=len(SOURCE_PRIORITY)),
-        pl.col(EXTRACT_DATE),
-        filled,
-        pl.col(RECORD_ID),
-        descending=[False, True, True, False],
-        nulls_last=True,
+def preference() -> pl.Expr:
+    """A record's place in the golden rule's order as one UInt64, smallest first. One number
+    sorts several times faster than four keys; each key gets bits of its own."""
+    priority = pl.col(SOURCE).replace_strict(
+        SOURCE_PRIORITY, default=len(SOURCE_PRIORITY), return_dtype=pl.UInt64
     )
+    latest_day = 2**DAY_BITS - 1
+    days_before_latest = latest_day - pl.col(EXTRACT_DATE).cast(pl.Int64).clip(0, latest_day)
+    empty_fields = len(GOLDEN_FIELDS) - pl.sum_horizontal(
+        pl.col(f).is_not_null() for f in GOLDEN_FIELDS
+    )
+    key = priority * 2**DAY_BITS + days_before_latest.fill_null(latest_day).cast(pl.UInt64)
+    key = key * 2**FILLED_BITS + empty_fields.cast(pl.UInt64)
+    return key * 2**KEY_BITS + pl.col(RECORD_KEY).cast(pl.UInt64)
 
 
 def golden_records(records: pl.DataFrame) -> pl.DataFrame:
-    """One row per `person_id` of `records` (person records with their `person_id`): each of
-    `GOLDEN_FIELDS` and `<field>_source`, the source it came from; `birth_year` goes with the
-    birth date chosen (or the best year where no record has a full date); `residence_ward_code`
-    is the chosen `ward_code`; `marital_status_as_of` the extract date of the record that said
-    the marital status (a marriage registered later supersedes it); `primary_source` (the
-    source of the best record) and `record_count`."""
-    ranked = best_first(records)
-    fields = [
-        expr
-        for f in GOLDEN_FIELDS
-        for expr in (
-            pl.col(f).drop_nulls().first().alias(f),
-            pl.col(SOURCE).filter(pl.col(f).is_not_null()).first().alias(f"{f}_source"),
+    """One row per `person_id` of `records` (person records with their `rk` and `person_id`),
+    in `person_id` order: each of `GOLDEN_FIELDS` and `<field>_source`, the source it came from;
+    `birth_year` goes with the birth date chosen (or the best year where no record has a full
+    date); `residence_ward_code` is the chosen `ward_code`; `marital_status_as_of` the extract
+    date of the record that said the marital status (a marriage registered later supersedes
+    it); `primary_source` (the source of the best record) and `record_count`."""
+    order = records.select(pl.arg_sort_by(id_order(pl.col("person_id")), preference()))
+    ranked = (
+        records.select("person_id", SOURCE, EXTRACT_DATE, "birth_year", *GOLDEN_FIELDS)[
+            order.to_series()
+        ]
+        # Each field's source and the marital status's date, null where the field is.
+        .with_columns(
+            *(
+                pl.when(pl.col(f).is_not_null()).then(pl.col(SOURCE)).alias(f"{f}_source")
+                for f in GOLDEN_FIELDS
+            ),
+            pl.when(pl.col("marital_status").is_not_null())
+            .then(pl.col(EXTRACT_DATE))
+            .alias("marital_status_as_of"),
+            # A person's records are next to each other: a run number groups them cheaply.
+            pl.col("person_id").rle_id().alias("_person"),
         )
+    )
+    fields = [
+        pl.col(c).first(ignore_nulls=True)
+        for f in GOLDEN_FIELDS
+        for c in (f, f"{f}_source")
     ]
     return (
-        ranked.group_by("person_id", maintain_order=True)
+        ranked.group_by("_person", maintain_order=True)
         .agg(
+            pl.col("person_id").first(),
             *fields,
-            pl.col("birth_year").drop_nulls().first().alias("_best_year"),
-            pl.col(EXTRACT_DATE)
-            .filter(pl.col("marital_status").is_not_null())
-            .first()
-            .alias("marital_status_as_of"),
+            pl.col("birth_year").first(ignore_nulls=True).alias("_best_year"),
+            pl.col("marital_status_as_of").first(ignore_nulls=True),
             pl.col(SOURCE).first().alias("primary_source"),
             pl.len().alias("record_count"),
         )
@@ -64,7 +83,6 @@ def golden_records(records: pl.DataFrame) -> pl.DataFrame:
             ),
             pl.col("ward_code").alias("residence_ward_code"),
         )
-        .drop("_best_year", "ward_code")
+        .drop("_person", "_best_year", "ward_code")
         .rename({"ward_code_source": "residence_ward_code_source"})
-        .sort("person_id")
     )

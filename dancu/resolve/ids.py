@@ -24,6 +24,12 @@ HISTORY_SCHEMA = {
 }
 
 
+def id_order(person_id: pl.Expr) -> pl.Expr:
+    """Person ids as numbers in the order of their text, which sort many times faster: an id is
+    "P" and 15 hex digits (`_digests`)."""
+    return person_id.str.slice(1).str.to_integer(base=16)
+
+
 def _claims(records: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
     """Per cluster and previous id its records carried: how many (`n`)."""
     if previous is None or previous.height == 0:
