@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from rapidfuzz.distance import OSA
 
 from dancu.resolve import resolve
-from dancu.resolve.blocking import PASSES, candidate_pairs
+from dancu.resolve.blocking import PASSES, candidate_pairs, pairs_in_runs
 from dancu.resolve.clusters import cluster, components
 from dancu.resolve.comparisons import COMPARISONS, compare, one_slip_apart
 from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, decide
@@ -216,6 +216,28 @@ def test_blocking_caps_pathological_blocks():
     assert phone["pairs"] == 0
     assert phone["blocks_skipped"] == 1
     assert phone["records_in_skipped_blocks"] == 60
+
+
+@given(st.lists(st.integers(0, 6), max_size=40), st.integers(2, 5))
+def test_pairs_in_runs_are_every_pair_sharing_a_label_in_small_runs(labels, max_size):
+    labels = np.sort(np.array(labels, dtype=np.uint64))
+    nodes = np.arange(len(labels), dtype=np.uint32)
+    left, right, runs = pairs_in_runs(labels, nodes, max_size)
+    sizes = np.bincount(labels.astype(np.int64)) if len(labels) else np.array([])
+    expected = {
+        (i, j)
+        for i in range(len(labels))
+        for j in range(i + 1, len(labels))
+        if labels[i] == labels[j] and sizes[labels[i]] <= max_size
+    }
+    assert sorted(zip(left.tolist(), right.tolist(), strict=True)) == sorted(expected)
+    assert sorted(runs.tolist()) == sorted(n for n in sizes.tolist() if n)
+
+
+def test_blocking_wants_records_in_key_order():
+    records = features(keyed(frame(person("r1", "Lê Văn An"), person("r2", "Lê Văn An"))))
+    with pytest.raises(ValueError, match="record-key order"):
+        candidate_pairs(records.reverse())
 
 
 HOUSE = "Số 12, ngõ 34, phố Huế, Phường Hai Bà Trưng, Thành phố Hà Nội"

@@ -15,6 +15,7 @@ import polars as pl
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
+from dancu.resolve.blocking import pairs_in_runs
 from dancu.resolve.decisions import REVIEW
 
 # A component larger than this is a chain whatever its pairs say: no person has so many records.
@@ -34,24 +35,9 @@ def components(size: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
 def within_pairs(labels: np.ndarray, max_size: int = MAX_CLUSTER) -> pl.DataFrame:
     """Every pair of records (`left` < `right`) inside a component of 2 to `max_size` records,
     sorted."""
-    sizes = np.bincount(labels, minlength=len(labels))[labels]
-    grouped = np.flatnonzero((sizes >= 2) & (sizes <= max_size))
-    # In component order, and in record order inside one: a component's records sit side by
-    # side, so its pairs are the records `step` places apart with the same label.
-    nodes = grouped[np.argsort(labels[grouped], kind="stable")]
-    label = labels[nodes]
-    left, right = [], []
-    for step in range(1, max_size):
-        same = np.flatnonzero(label[:-step] == label[step:])
-        if len(same) == 0:
-            break
-        left.append(nodes[same])
-        right.append(nodes[same + step])
-    none = np.empty(0, dtype=nodes.dtype)
-    pairs = pl.DataFrame(
-        {"left": np.concatenate([none, *left]), "right": np.concatenate([none, *right])},
-        schema={"left": pl.UInt32, "right": pl.UInt32},
-    )
+    nodes = np.argsort(labels, kind="stable").astype(np.uint32)
+    left, right, _ = pairs_in_runs(labels[nodes], nodes, max_size)
+    pairs = pl.DataFrame({"left": left, "right": right})
     return pairs.sort("left", "right")
 
 

@@ -62,11 +62,7 @@ def golden_records(records: pl.DataFrame) -> pl.DataFrame:
             pl.col("person_id").rle_id().alias("_person"),
         )
     )
-    fields = [
-        pl.col(c).first(ignore_nulls=True)
-        for f in GOLDEN_FIELDS
-        for c in (f, f"{f}_source")
-    ]
+    fields = [pl.col(c).first(ignore_nulls=True) for f in GOLDEN_FIELDS for c in (f, f"{f}_source")]
     return (
         ranked.group_by("_person", maintain_order=True)
         .agg(
