@@ -44,14 +44,41 @@ def fold_label(label: str) -> str:
     return _NOT_ALNUM.sub("", strip_diacritics(label).lower())
 
 
-def fold(text: pl.Expr) -> pl.Expr:
-    """The matching key of a text: lowercase, no diacritics, đ -> d ("Đặng Thị" -> "dang thi")."""
+def _decompose_and_fold(values: pl.Series) -> pl.Series:
     return (
-        text.str.to_lowercase()
+        values.str.to_lowercase()
         .str.normalize("NFD")
         .str.replace_all(r"\p{Mn}", "")
         .str.replace_all("đ", "d", literal=True)
     )
+
+
+def _latin_letters_folded() -> dict[str, str]:
+    """Each Latin letter with diacritics (either case) whose folded form is ASCII, with that
+    form: the table that folds Vietnamese text without decomposing it."""
+    letters = [chr(c) for c in (*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00))]
+    folded = _decompose_and_fold(pl.Series(letters, dtype=pl.String)).to_list()
+    return {a: b for a, b in zip(letters, folded, strict=True) if a != b and b.isascii()}
+
+
+_LATIN_FOLDED = _latin_letters_folded()
+
+
+def _fold_values(values: pl.Series) -> pl.Series:
+    # By table, then lowercase (which is fast on ASCII): 3 times faster than decomposing. The
+    # few values that keep other characters than ASCII are decomposed all the same.
+    folded = values.str.replace_many(_LATIN_FOLDED).str.to_lowercase()
+    others = folded.str.contains(r"[^\x00-\x7F]").fill_null(False)
+    if not others.any():
+        return folded
+    where = others.arg_true()
+    folded.scatter(where, _decompose_and_fold(folded.gather(where)))
+    return folded
+
+
+def fold(text: pl.Expr) -> pl.Expr:
+    """The matching key of a text: lowercase, no diacritics, đ -> d ("Đặng Thị" -> "dang thi")."""
+    return text.map_batches(_fold_values, return_dtype=pl.String, is_elementwise=True)
 
 
 def _fix_mojibake(values: pl.Series) -> pl.Series:

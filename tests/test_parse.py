@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dancu import parse
-from dancu.text import repair_text
+from dancu.legacy_text import VIETNAMESE_LETTERS
+from dancu.text import _decompose_and_fold, fold, repair_text
 
 
 def apply(expr_fn, values, *args):
@@ -181,3 +182,24 @@ def test_parsers_never_raise_and_are_idempotent(values):
     )
     assert again.to_dict(as_series=False) == out.select(again.columns).to_dict(as_series=False)
     assert out["date"].struct.field("impossible").null_count() == 0
+
+
+@given(
+    st.lists(
+        st.text(
+            alphabet=st.sampled_from(sorted(VIETNAMESE_LETTERS) + list("AZaz09 ,\u0301\u0323üñøйΆ"))
+        )
+        | st.text(),
+        max_size=20,
+    )
+)
+def test_fold_by_table_is_fold_by_decomposition(values):
+    assert apply(fold, values) == _decompose_and_fold(pl.Series(values, dtype=pl.String)).to_list()
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [("Đặng Thị Ánh", "dang thi anh"), ("NGUYỄN VĂN ĐỨC", "nguyen van duc"), ("Müller", "muller")],
+)
+def test_fold(text, key):
+    assert apply(fold, [text]) == [key]
