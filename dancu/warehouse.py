@@ -90,11 +90,13 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def load_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
-    """Insert each frame into its table by column name.
+    """Insert each frame into its table by column name, then build the table's keys and indexes
+    (sql/keys.sql); the keys of tables without a frame are built last, over no rows.
 
     Frame columns the table lacks are not published; table columns the frame lacks stay null,
     which the table's NOT NULL constraints refuse where a value is owed.
     """
+    keys = load_queries(SQL_DIR / "keys.sql")
 
     def load(table: str) -> None:
         frame = tables[table]
@@ -102,11 +104,15 @@ def load_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame])
             incoming = frame.select(c for c in table_columns(cursor, table) if c in frame.columns)
             cursor.register(f"incoming_{table}", incoming)
             cursor.execute(f"insert into {table} by name select * from incoming_{table}")
+            if table in keys:
+                cursor.execute(keys[table])
 
-    # Tables load side by side, each on a cursor of its own: DuckDB fills one table's keys and
-    # indexes on one core. The largest start first.
+    # Tables load side by side, each on a cursor of its own: DuckDB converts one table's rows
+    # and builds its indexes on one core. The largest start first.
     with ThreadPoolExecutor(LOAD_THREADS) as pool:
         list(pool.map(load, sorted(tables, key=lambda table: -tables[table].height)))
+    for table in (t for t in keys if t not in tables):
+        con.execute(keys[table])
 
 
 def load_optional_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:

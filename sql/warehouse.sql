@@ -1,7 +1,8 @@
 -- The published warehouse: the tables of the extract contract, and what auditors need beside them.
+-- Their keys and indexes are in keys.sql, built once their rows are loaded.
 
 create table person (
-    person_id           varchar primary key,  -- stable across runs
+    person_id           varchar not null,     -- stable across runs
     national_id         varchar,              -- 12-digit personal id, when known
     full_name           varchar,
     birth_date          date,                 -- null when only the year is known
@@ -21,8 +22,8 @@ create table person (
 
 -- Keyed by (source, source_record_id), which the gate `person_source_keys_unique` checks, and
 -- stored in that order, so that looking a record up reads one row group. A declared key would
--- add about 7 s to the publish at a million persons (DuckDB builds it row by row) to guard a
--- table no service writes.
+-- add about 2 s to the publish at a million persons (built after the load; 7 s row by row) to
+-- guard a table no service writes.
 create table person_source (
     source            varchar not null,       -- dan_cu, bhxh, y_te
     source_record_id  varchar not null,
@@ -34,7 +35,7 @@ create table person_source (
 );
 
 create table civil_event (
-    event_id                varchar primary key,
+    event_id                varchar not null,
     event_type              varchar not null, -- birth, death, marriage
     source                  varchar not null,
     source_record_id        varchar not null,
@@ -54,8 +55,7 @@ create table event_party (
     match_rule        varchar,                -- how resolution linked it; new_person for a child
                                               -- the register did not know yet
     match_weight      double,                 -- the link's match weight (log2 odds)
-    unmatched_reason  varchar,
-    primary key (event_id, role)
+    unmatched_reason  varchar
 );
 
 create table quarantine (
@@ -70,27 +70,23 @@ create table quarantine (
 
 create table extract_file (
     source        varchar not null,
-    file_name     varchar primary key,
+    file_name     varchar not null,
     extract_date  date,
     rows          bigint not null,            -- data rows delivered
     rows_latest   bigint not null,            -- rows not superseded by a later extract
     error         varchar                     -- why the file was rejected whole, if it was
 );
 
-create index person_national_id on person (national_id);
-create index person_source_person on person_source (person_id);
-create index event_party_person on event_party (person_id);
-
 -- Which run built this file. One row: a reader that sees it sees the tables of that run.
 create table publish_run (
-    run_id        varchar primary key,
+    run_id        varchar not null,
     published_at  timestamp not null          -- UTC
 );
 
 -- Sensitive personal data (ethnicity, religion: Vietnamese law), kept apart from `person` so that
 -- only the views of services that need them join it. From the person's latest dan_cu record.
 create table person_sensitive (
-    person_id         varchar primary key,
+    person_id         varchar not null,
     ethnicity         varchar,
     religion          varchar,
     source_record_id  varchar not null        -- the dan_cu record it came from
@@ -98,7 +94,7 @@ create table person_sensitive (
 
 -- Health data (sensitive): the person's health-insurance card and latest visit, from y_te.
 create table person_health (
-    person_id        varchar primary key,
+    person_id        varchar not null,
     health_card      varchar,                 -- 15-character BHYT card number
     last_visit_date  date,
     patient_records  integer not null         -- y_te records resolved into this person
@@ -109,13 +105,12 @@ create table record_flag (
     source        varchar not null,
     file_name     varchar not null,
     row_number    bigint not null,
-    rule_id       varchar not null,
-    primary key (file_name, row_number, rule_id)
+    rule_id       varchar not null
 );
 
 -- The rules of checks/rules.py, and the quality dimension each one measures.
 create table rule (
-    rule_id    varchar primary key,
+    rule_id    varchar not null,
     severity   varchar not null,              -- quarantine / flag
     dimension  varchar not null,              -- correct / complete
     message    varchar not null
@@ -130,19 +125,14 @@ create table dq_metric (
     ward_code  varchar not null,              -- a ward code, 'unknown', or 'all'
     dimension  varchar not null,              -- correct, complete, clean, live
     metric     varchar not null,
-    value      double not null,
-    primary key (run_id, source, ward_code, metric)
+    value      double not null
 );
-
-create index civil_event_record on civil_event (file_name, row_number);
-create index dq_metric_series on dq_metric (metric, source, ward_code);
 
 create table relationship (
     person_id          varchar not null,
     related_person_id  varchar not null,
     relation           varchar not null,     -- what the related person is: mother, father, child, spouse
-    event_id           varchar not null,     -- the registration it comes from
-    primary key (person_id, related_person_id, relation)
+    event_id           varchar not null      -- the registration it comes from
 );
 
 create table consistency_issue (

@@ -14,11 +14,13 @@ import pytest
 from dancu.mask import masked
 from dancu.warehouse import (
     BUILDING_DIR,
+    SQL_DIR,
     STALE_BUILD_SECONDS,
     VERSIONS_DIR,
     WAREHOUSE_FILE,
     GateFailed,
     load_gates,
+    load_queries,
     prune,
     publish,
 )
@@ -114,6 +116,26 @@ def test_a_record_in_two_persons_fails_the_gate(tmp_path):
     twice["person_source"] = twice["person_source"].with_columns(source_record_id=pl.lit("HS0"))
     with pytest.raises(GateFailed, match="person_source_keys_unique"):
         publish(tmp_path, "run1", twice)
+    assert not (tmp_path / WAREHOUSE_FILE).exists()
+
+
+def test_every_key_and_index_of_keys_sql_is_built(tmp_path):
+    publish(tmp_path, "run1", tables())
+    with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
+        keyed = {t for (t,) in con.execute(
+            "select table_name from duckdb_constraints() where constraint_type = 'PRIMARY KEY'"
+        ).fetchall()}  # fmt: skip
+        indexed = {t for (t,) in con.execute("select table_name from duckdb_indexes()").fetchall()}
+    sections = load_queries(SQL_DIR / "keys.sql")
+    assert keyed == {t for t, sql in sections.items() if "primary key" in sql}
+    assert indexed == {t for t, sql in sections.items() if "create index" in sql}
+
+
+def test_a_repeated_person_id_is_refused_by_its_key(tmp_path):
+    repeated = tables()
+    repeated["person"] = pl.concat([repeated["person"]] * 2)
+    with pytest.raises(duckdb.ConstraintException):
+        publish(tmp_path, "run1", repeated)
     assert not (tmp_path / WAREHOUSE_FILE).exists()
 
 
