@@ -94,12 +94,8 @@ def _founded(prepared: pl.DataFrame, clusters: pl.Series) -> pl.DataFrame:
     records = prepared.select(RECORD_KEY, SOURCE, RECORD_ID).with_columns(clusters.alias("cluster"))
     if FOUNDS_PERSON not in prepared.columns:
         return records
-    founds = prepared[FOUNDS_PERSON].fill_null(True)
-    return (
-        records.with_columns(founds)
-        .filter(pl.col(FOUNDS_PERSON).any().over("cluster"))
-        .drop(FOUNDS_PERSON)
-    )
+    founding = clusters.filter(prepared[FOUNDS_PERSON].fill_null(True))
+    return records.filter(pl.col("cluster").is_in(founding.implode()))
 
 
 def resolve(
