@@ -109,20 +109,27 @@ def _sniff_content_error(data: bytes, suffix: str) -> str | None:
 
 def _read_csv(data: bytes) -> tuple[pl.DataFrame, str, str]:
     encoding = detect_encoding(data)
+    body = data.removeprefix(codecs.BOM_UTF8)
+    if encoding.startswith("utf-8") and b"\x00" not in body:
+        # Polars reads UTF-8 itself, turning undecodable bytes into U+FFFD as Python does: the
+        # file is not decoded and encoded again in Python, which holds the other reading threads.
+        separator = detect_separator(body.split(b"\n", 1)[0].decode("utf-8", errors="replace"))
+        return _parsed_csv(body, separator, "utf8-lossy"), encoding, separator
     # Bytes that are no text in the file's encoding become U+FFFD, flagged on their row.
     text = data.decode(encoding, errors="replace")
     if text.count("\x00") > MAX_NUL_SHARE * len(text) or "\x00" in text.split("\n", 1)[0]:
         raise FileRejected("the content is binary, not CSV text")
     separator = detect_separator(text.split("\n", 1)[0])
+    return _parsed_csv(text.encode("utf-8"), separator, "utf8"), encoding, separator
+
+
+def _parsed_csv(data: bytes, separator: str, encoding: str) -> pl.DataFrame:
     try:
-        frame = pl.read_csv(
-            io.BytesIO(text.encode("utf-8")),
-            separator=separator,
-            infer_schema=False,
+        return pl.read_csv(
+            io.BytesIO(data), separator=separator, infer_schema=False, encoding=encoding
         )
     except pl.exceptions.PolarsError as err:
         raise FileRejected(f"the CSV cannot be parsed: {type(err).__name__}") from None
-    return frame, encoding, separator
 
 
 def _read_xlsx(data: bytes) -> pl.DataFrame:

@@ -1,5 +1,6 @@
 """Ingest: every format, encoding and header variant the contract admits, and clear rejections."""
 
+import codecs
 import hashlib
 import unicodedata
 from datetime import date
@@ -8,15 +9,19 @@ from pathlib import Path
 import polars as pl
 import pytest
 import xlsxwriter
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dancu.contract import BHXH, DAN_CU, KHAI_TU
 from dancu.ingest import (
     FILE_ERROR,
+    FileRejected,
     detect_separator,
     extract_date_from_name,
     files_frame,
     read_extract,
     read_source,
+    read_table,
 )
 from dancu.legacy_text import to_cp1258_form
 from dancu.text import strip_diacritics
@@ -52,6 +57,37 @@ def encode_text(text: str, encoding: str) -> bytes:
     if encoding == "cp1258":
         return to_cp1258_form(text).encode("cp1258")
     return text.encode(encoding)
+
+
+# Cell bytes: Vietnamese text, ASCII, quotes and separators, and bytes that are no UTF-8.
+CELL_BYTES = st.lists(
+    st.sampled_from(
+        ["Nguyễn Thị Hồng".encode(), b"abc", b'"', b",", b"\xff", b"\xc3", b"\xe1\xba",
+         b"\xed\xa0\x80", b"\xf0\x9f\x98", b"\x80", b"\xc0\xaf"]
+    ),
+    max_size=6,
+).map(b"".join)  # fmt: skip
+
+
+def decoded_by_python(data: bytes) -> pl.DataFrame | str:
+    """The CSV read the slow way: decoded by Python (undecodable bytes replaced), then parsed."""
+    text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
+    try:
+        return pl.read_csv(text.encode("utf-8"), infer_schema=False)
+    except pl.exceptions.PolarsError:
+        return "rejected"
+
+
+@given(st.lists(CELL_BYTES, min_size=3, max_size=3), st.booleans())
+def test_utf8_csv_reads_as_python_decodes_it(cells, bom):
+    data = (codecs.BOM_UTF8 if bom else b"") + b"a,b,c\n" + b",".join(cells) + b"\n"
+    try:
+        frame, encoding, _ = read_table(data, ".csv")
+    except FileRejected:
+        frame, encoding = "rejected", "utf-8"
+    if encoding.startswith("utf-8"):
+        expected = decoded_by_python(data)
+        assert frame == expected if isinstance(expected, str) else frame.equals(expected)
 
 
 @pytest.mark.parametrize(
