@@ -195,15 +195,11 @@ def standardize_rows(rows: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     )
     judged = apply_rules(with_units(parsed, delivered), source)
     as_delivered = pl.struct(pl.col(f"_raw:{c.name}").alias(c.label) for c in source.columns)
-    # Only quarantined rows keep their delivered values, so only they pay for the JSON.
+    # Only quarantined rows keep their delivered values. (Splitting the rows to encode only
+    # theirs made polars compute part of the plan twice: 15% slower.)
     rejected = pl.col(REASONS).list.len() > 0
     return (
-        pl.concat(
-            [
-                judged.filter(rejected).with_columns(as_delivered.struct.json_encode().alias(RAW)),
-                judged.filter(~rejected).with_columns(pl.lit(None, dtype=pl.String).alias(RAW)),
-            ]
-        )
+        judged.with_columns(pl.when(rejected).then(as_delivered.struct.json_encode()).alias(RAW))
         .select(
             *LINEAGE,
             RECORD_ID,
