@@ -1,15 +1,13 @@
 """Ingest: every delivered extract of a source, as text with lineage, nothing dropped."""
 
-from pathlib import Path
-
 import dagster as dg
 import polars as pl
 
-from dancu.cache import FileCache, code_version
 from dancu.contract import SOURCES, Source
-from dancu.ingest import files_frame, read_source
-from pipelines.privacy import masked_errors
-from pipelines.resources import DancuPaths, staged
+from dancu.ingest import files_frame, ingest_cache, read_source
+from orchestration import keys
+from orchestration.privacy import masked_errors
+from orchestration.resources import DancuPaths, staged
 
 
 def files_markdown(files: pl.DataFrame) -> str:
@@ -22,24 +20,19 @@ def files_markdown(files: pl.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def ingest_cache(cache_dir: Path, source: Source) -> FileCache:
-    """Each file's parsed rows and read report, valid while the reading code is unchanged."""
-    return FileCache(cache_dir / "ingest" / source.name, code_version("dancu.ingest"))
-
-
 def raw_asset(source: Source) -> dg.AssetsDefinition:
     @dg.multi_asset(
-        name=f"ingest_{source.name}",
+        name=keys.ingest(source.name),
         group_name="ingest",
         # A landing folder on a network share can fail for a moment; reading again is safe.
         retry_policy=dg.RetryPolicy(max_retries=2, delay=10),
         outs={
-            f"raw_{source.name}": staged(
+            keys.raw(source.name): staged(
                 f"Every row delivered by {source.name} ({source.description}) as "
                 "text, with lineage and latest-extract-wins marked; a rejected file is one row "
                 "with its cause.",
             ),
-            f"files_{source.name}": staged(
+            keys.files(source.name): staged(
                 f"Every file delivered by {source.name}: how it was read, its rows, "
                 "and why it was rejected if it was.",
             ),
@@ -62,7 +55,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         )
         yield dg.Output(
             frame,
-            output_name=f"raw_{source.name}",
+            output_name=keys.raw(source.name),
             metadata={
                 "rows": int(files["rows"].sum()),
                 "rows_superseded": int(files["rows"].sum() - files["rows_latest"].sum()),
@@ -70,7 +63,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         )
         yield dg.Output(
             files,
-            output_name=f"files_{source.name}",
+            output_name=keys.files(source.name),
             metadata={
                 "files": files.height,
                 "files_rejected": rejected.height,

@@ -8,55 +8,29 @@ and finds what contradicts across sources.
 import dagster as dg
 import polars as pl
 
-from assets.standardize import accepted
-from dancu.contract import EVENT_SOURCES, EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
+from dancu.contract import EVENT_SOURCES
 from dancu.link import (
     apply_deaths,
     apply_marriages,
+    civil_events,
     consistency_issues,
     duplicate_events,
-    event_id,
     relationships,
+    visits,
 )
-from pipelines.privacy import masked_errors
-from pipelines.resources import staged
-
-EVENT_TYPE = {"khai_sinh": "birth", "khai_tu": "death", "ket_hon": "marriage"}
-EVENT_DATE = {"khai_sinh": "birth_date", "khai_tu": "death_date", "ket_hon": "registration_date"}
-# The names that identify an event registered twice: its subject, and a second party.
-EVENT_KEYS = {
-    "khai_sinh": ("child_name_key", "mother_name_key"),
-    "khai_tu": ("full_name_key", None),
-    "ket_hon": ("husband_name_key", "wife_name_key"),
-}
-
-
-def civil_events(source: str, std: pl.LazyFrame) -> pl.LazyFrame:
-    subject, second = EVENT_KEYS[source]
-    return accepted(std).select(
-        event_id(source).alias("event_id"),
-        pl.lit(EVENT_TYPE[source]).alias("event_type"),
-        SOURCE,
-        RECORD_ID,
-        pl.col(EVENT_DATE[source]).alias("event_date"),
-        "registration_date",
-        "registration_place_code",
-        FILE_NAME,
-        ROW_NUMBER,
-        EXTRACT_DATE,
-        pl.col(subject).alias("subject_key"),
-        (pl.col(second) if second else pl.lit(None, dtype=pl.String)).alias("second_key"),
-    )
+from orchestration import keys
+from orchestration.privacy import masked_errors
+from orchestration.resources import staged
 
 
 @dg.multi_asset(
     group_name="link",
     ins={
-        **{f"std_{name}": dg.AssetIn(f"std_{name}") for name in EVENT_SOURCES},
+        **{keys.std(name): dg.AssetIn(keys.std(name)) for name in EVENT_SOURCES},
         "person_golden": dg.AssetIn(),
         "person_source": dg.AssetIn(),
         "event_party": dg.AssetIn(),
-        "std_y_te": dg.AssetIn(),
+        keys.std("y_te"): dg.AssetIn(),
     },
     outs={
         "civil_event": staged(
@@ -83,18 +57,11 @@ def link_events(
     **std_frames,
 ):
     """Build civil events and apply the deaths and marriages of linked parties to persons."""
-    frames = {name.removeprefix("std_"): frame for name, frame in std_frames.items()}
-    events = pl.concat([civil_events(s, frames[s]) for s in EVENT_SOURCES]).collect()
+    events = pl.concat([civil_events(s, std_frames[keys.std(s)]) for s in EVENT_SOURCES]).collect()
     party = event_party.collect()
     events = duplicate_events(events, party).drop("subject_key", "second_key")
     persons = apply_marriages(apply_deaths(person_golden.collect(), events, party), events, party)
-    visits = (
-        accepted(std_y_te)
-        .select(SOURCE, RECORD_ID, "visit_date")
-        .join(person_source.select(SOURCE, RECORD_ID, "person_id"), on=[SOURCE, RECORD_ID])
-        .collect()
-    )
-    issues = consistency_issues(events, party, persons, visits)
+    issues = consistency_issues(events, party, persons, visits(std_y_te, person_source))
     yield dg.Output(
         events,
         output_name="civil_event",

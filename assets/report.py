@@ -4,11 +4,10 @@ import dagster as dg
 import duckdb
 
 from dancu.report import figures, headline, report_name, write_atomically
-from dancu.report.export import clerk_sheet, write_csv
 from dancu.report.html import render
-from dancu.warehouse import WAREHOUSE_FILE
-from pipelines.privacy import masked_errors
-from pipelines.resources import DancuPaths
+from dancu.review import clerk_sheet, write_csv
+from orchestration.privacy import masked_errors
+from orchestration.resources import DancuPaths
 
 
 @dg.asset(group_name="report", kinds={"html"}, deps=["warehouse"])
@@ -16,7 +15,7 @@ from pipelines.resources import DancuPaths
 def auditor_report(paths: DancuPaths) -> dg.MaterializeResult:
     """One self-contained HTML data-quality report per published warehouse, for auditors."""
     # One read-only connection: every figure comes from the same version.
-    with duckdb.connect(str(paths.warehouse_dir / WAREHOUSE_FILE), read_only=True) as con:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         figs = figures(con)
     run_id, published_at = figs["run"].row(0)
     path = paths.reports_dir / report_name(run_id, published_at)
@@ -35,7 +34,7 @@ def auditor_report(paths: DancuPaths) -> dg.MaterializeResult:
 @masked_errors
 def review_queue_export(paths: DancuPaths) -> dg.MaterializeResult:
     """The pairs clerks should decide, as an Excel-safe CSV with a decision column to fill in."""
-    with duckdb.connect(str(paths.warehouse_dir / WAREHOUSE_FILE), read_only=True) as con:
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         run_id = con.execute("select run_id from publish_run").fetchall()[0][0]
         queue = con.sql("select * from review_queue").pl()
     path = paths.reports_dir / f"review_queue_{run_id}.csv"

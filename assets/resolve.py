@@ -6,10 +6,7 @@ people named in civil events, the previous run's person ids and the clerks' deci
 hands its tables on. A party of an event is linked to a person here, by the same model.
 """
 
-from pathlib import Path
-
 import dagster as dg
-import duckdb
 import polars as pl
 
 from dancu.contract import (
@@ -21,52 +18,18 @@ from dancu.contract import (
     SOURCE,
     SOURCES,
 )
-from dancu.link import ROLE_SEPARATOR, event_parties, party_records
+from dancu.link import event_parties, party_records, previous_person_ids
 from dancu.resolve import resolve
 from dancu.resolve.records import person_records
-from dancu.warehouse import WAREHOUSE_FILE
-from pipelines.privacy import masked_errors
-from pipelines.resources import DancuPaths, staged
-
-CLERK_COLUMNS = ["source_l", "source_record_id_l", "source_r", "source_record_id_r", "decision"]
-# The export escapes cells that could start a formula with a quote; a decision read back drops it.
-FORMULA_ESCAPE = "'"
-
-
-PREVIOUS_IDS = f"""
-    select source, source_record_id, person_id from person_source
-    union all
-    select e.source, e.source_record_id || '{ROLE_SEPARATOR}' || p.role, p.person_id
-    from event_party p join civil_event e using (event_id)
-    where p.person_id is not null
-"""
-
-
-def previous_person_ids(warehouse: Path) -> pl.DataFrame | None:
-    """The published run's record -> person_id map (register records and the parties of
-    events, as `party_records` names them), so persons keep their ids."""
-    if not warehouse.exists():
-        return None
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.sql(PREVIOUS_IDS).pl()
-
-
-def clerk_decisions(folder: Path) -> pl.DataFrame | None:
-    """Every clerk decision file (CSV, as exported for review with `decision` filled in)."""
-    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-    if not files:
-        return None
-    frames = [
-        pl.read_csv(f, infer_schema=False, encoding="utf8-lossy").select(CLERK_COLUMNS)
-        for f in files
-    ]
-    decided = pl.concat(frames).filter(pl.col("decision").is_in(["match", "no_match"]))
-    return decided.with_columns(pl.col(c).str.strip_prefix(FORMULA_ESCAPE) for c in CLERK_COLUMNS)
+from dancu.review import clerk_decisions
+from orchestration import keys
+from orchestration.privacy import masked_errors
+from orchestration.resources import DancuPaths, staged
 
 
 @dg.multi_asset(
     group_name="resolve",
-    ins={f"std_{name}": dg.AssetIn(f"std_{name}") for name in SOURCES},
+    ins={keys.std(name): dg.AssetIn(keys.std(name)) for name in SOURCES},
     outs={
         "person_source": staged(
             "Each accepted dan_cu, bhxh and y_te record with the person it belongs "
@@ -92,10 +55,10 @@ def clerk_decisions(folder: Path) -> pl.DataFrame | None:
 def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_frames):
     """Resolve every accepted person record and every party of a civil event into persons
     with stable ids."""
-    frames = {name.removeprefix("std_"): frame for name, frame in std_frames.items()}
+    frames = {name: std_frames[keys.std(name)] for name in SOURCES}
     result = resolve(
         pl.concat([person_records(frames), party_records(frames)]),
-        previous=previous_person_ids(paths.warehouse_dir / WAREHOUSE_FILE),
+        previous=previous_person_ids(paths.warehouse),
         clerk=clerk_decisions(paths.review_dir),
         run=context.run.run_id,
         secret=paths.person_id_secret(),

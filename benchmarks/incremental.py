@@ -25,10 +25,9 @@ NEW_DAY = {"dan_cu": 5, "bhxh": 1, "y_te": 1}
 
 def cached_run(landing: Path, cache_dir: Path) -> dict:
     """Every source through ingest and standardisation, as the assets run them."""
-    from assets.ingest import ingest_cache
-    from assets.standardize import standardize_cache, standardize_cached
     from dancu.contract import SOURCES
-    from dancu.ingest import files_frame, read_source
+    from dancu.ingest import files_frame, ingest_cache, read_source
+    from dancu.standardize import standardize_cache, standardize_cached
 
     figures = dict.fromkeys(["ingest_s", "standardize_s", "rows", "parsed", "standardised"], 0)
     for source in SOURCES.values():

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from checks.rules import REASONS, REQUIRED_NAMES, SUBJECT
-from dancu.address import REFORM_DATE
+from dancu.contract import REFORM_DATE, SOURCES
+from dancu.rules import is_rejected
 
 REPAIRABLE = {
     "name": {"tcvn3", "vni", "nfd", "all_caps", "double_space", "mojibake"},
@@ -38,20 +38,20 @@ def _field_corruptions(column: str) -> pl.Expr:
 def scored_rows(truth: pl.DataFrame, staging: Path) -> pl.DataFrame:
     """Each latest, valid truth row of a subject-bearing source beside its standardised values."""
     parts = []
-    for source, (id_column, _, _) in SUBJECT.items():
-        std_path = staging / f"std_{source}.parquet"
-        if not std_path.exists():
+    for source in SOURCES.values():
+        std_path = staging / f"std_{source.name}.parquet"
+        if source.subject is None or not std_path.exists():
             continue
-        name_column = REQUIRED_NAMES[source][0]
+        id_column, name_column = source.subject.national_id, source.required_names[0]
         std = pl.read_parquet(std_path).select(
             *KEY,
             pl.col(name_column).alias("name"),
             pl.col(id_column).alias("national_id"),
             "birth_date",
             "birth_year",
-            (pl.col(REASONS).list.len() > 0).alias("quarantined"),
+            is_rejected().alias("quarantined"),
         )
-        rows = truth.filter(pl.col("source") == source).with_columns(
+        rows = truth.filter(pl.col("source") == source.name).with_columns(
             _field_corruptions(name_column).alias("name_corruptions"),
             _field_corruptions(id_column).alias("national_id_corruptions"),
             _field_corruptions("birth_date").alias("birth_date_corruptions"),
@@ -120,7 +120,7 @@ def repair_scores(rows: pl.DataFrame) -> dict[str, float | int]:
 
 def ward_scores(truth: pl.DataFrame, staging: Path) -> dict[str, float | int]:
     """Share of accepted dan_cu rows whose current ward is the true one, by extract period."""
-    std = pl.read_parquet(staging / "std_dan_cu.parquet").filter(pl.col(REASONS).list.len() == 0)
+    std = pl.read_parquet(staging / "std_dan_cu.parquet").filter(~is_rejected())
     rows = truth.filter(pl.col("source") == "dan_cu").join(
         std.select(*KEY, "ward_code"), on=KEY, how="inner"
     )

@@ -36,11 +36,11 @@ def peak_rss_mib() -> float:
 def standardised_records(out: Path, parties: bool = False) -> pl.DataFrame:
     """Person records of a generated set, standardised in-process as `benchmarks.run` does;
     with `parties`, also the people civil events name, as the pipeline resolves them."""
-    from assets.standardize import standardize
     from dancu.contract import SOURCES
     from dancu.ingest import read_source
     from dancu.link import party_records
     from dancu.resolve import person_records
+    from dancu.standardize import standardize
 
     frames = {
         name: standardize(read_source(out / "landing", source)[0].lazy(), source)

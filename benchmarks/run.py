@@ -48,8 +48,8 @@ def stage_ingest(out: Path, persons: int, seed: int) -> dict:
 
 
 def stage_standardize(out: Path, persons: int, seed: int) -> dict:
-    from assets.standardize import standardize
     from dancu.contract import SOURCES
+    from dancu.standardize import standardize
 
     frames = _read_all(out)
     started = time.perf_counter()
@@ -60,7 +60,7 @@ def stage_standardize(out: Path, persons: int, seed: int) -> dict:
 def stage_pipeline(out: Path, persons: int, seed: int) -> dict:
     """The whole graph through `dancu run`, then the repair scored against the ground truth."""
     from benchmarks.quality import score
-    from dancu.cli import main
+    from pipelines.cli import main
 
     data = out / "run"
     started = time.perf_counter()
@@ -76,7 +76,7 @@ def step_seconds(data: Path) -> dict[str, float]:
     """Wall time of each step of the latest run in the data folder's Dagster instance."""
     import dagster as dg
 
-    from dancu.cli import dagster_home
+    from pipelines.cli import dagster_home
 
     dagster_home(data)
     with dg.DagsterInstance.get() as instance:
@@ -87,7 +87,7 @@ def step_seconds(data: Path) -> dict[str, float]:
 
 def stage_whole_run(out: Path, persons: int, seed: int) -> dict:
     """`dancu run` from an empty data folder (cold caches) on the set, with each step's time."""
-    from dancu.cli import main
+    from pipelines.cli import main
 
     data = out / "whole-run"
     shutil.rmtree(data, ignore_errors=True)

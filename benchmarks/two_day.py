@@ -69,7 +69,7 @@ def _dancu_run(landing: Path, data: Path, log_level: str, log: Path) -> float:
     """`dancu run` in its own process, as a data engineer starts it; its seconds."""
     # The data folder's own Dagster instance, not whichever one the caller's shell points at.
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    command = [sys.executable, "-m", "dancu.cli", "run", "--landing", str(landing),
+    command = [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing),
                "--data", str(data), "--log-level", log_level]  # fmt: skip
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env)

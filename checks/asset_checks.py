@@ -8,14 +8,19 @@ numbers the UI plots over runs and masked examples of the rows behind them.
 from datetime import date
 
 import dagster as dg
-import pandera.polars as pa
 import polars as pl
 
-from checks.rules import FLAGS, REASONS, REQUIRED_FIELDS, REQUIRED_NAMES, SUBJECT, rule_id
-from checks.schemas import standardized_schema
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCES, Source
+from dancu.contract import EXTRACT_DATE, RECORD_ID, SOURCES, Source
 from dancu.ingest import FILE_ERROR
-from dancu.mask import mask_id, mask_name
+from dancu.quality import (
+    completeness,
+    days_late,
+    required_fields,
+    schema_failures,
+    top_rules,
+)
+from dancu.rules import FLAGS, is_rejected
+from orchestration import keys
 
 NOTHING_LOST = "nothing_lost"
 SCHEMA = "schema"
@@ -24,77 +29,24 @@ COMPLETENESS = "completeness"
 VALIDITY = "validity"
 MIN_COMPLETENESS = 0.9  # below this share a required field is worth an engineer's look
 MAX_QUARANTINED_SHARE = 0.01
-EXAMPLES_PER_RULE = 3
 
 
-def required_fields(source: Source) -> list[str]:
-    subject_id = [SUBJECT[source.name][0]] if source.name in SUBJECT else []
-    return [*REQUIRED_NAMES[source.name], *REQUIRED_FIELDS[source.name], *subject_id]
-
-
-def completeness(frame: pl.DataFrame, fields: list[str]) -> dict[str, float]:
-    """Share of rows where each field holds a value (a bare birth year counts as a birth date)."""
-    if frame.is_empty():
-        return dict.fromkeys(fields, 1.0)
-    present = []
-    for field in fields:
-        if field.endswith("birth_date"):
-            present.append(
-                pl.col(field.replace("_date", "_year")).is_not_null().mean().alias(field)
-            )
-        else:
-            present.append(pl.col(field).is_not_null().mean().alias(field))
-    return {k: round(v, 4) for k, v in frame.select(present).row(0, named=True).items()}
-
-
-def masked_example(source: Source) -> pl.Expr:
-    """Where a row is, and who it is about, masked: "dan_cu/x.csv:12 N. V. A. 001*******45"."""
-    name = REQUIRED_NAMES[source.name][0]
-    parts = [pl.col(FILE_NAME) + ":" + pl.col(ROW_NUMBER).cast(pl.String), mask_name(pl.col(name))]
-    if source.name in SUBJECT:
-        parts.append(mask_id(pl.col(SUBJECT[source.name][0])))
-    return pl.concat_str(parts, separator=" ", ignore_nulls=True)
-
-
-def top_rules_markdown(frame: pl.DataFrame, source: Source, limit: int = 10) -> str:
-    # A few rows in a hundred break a rule: only they are masked.
-    breaking = frame.filter(pl.col(REASONS).list.len() + pl.col(FLAGS).list.len() > 0)
-    hits = (
-        breaking.select(
-            masked_example(source).alias("example"),
-            pl.concat_list(REASONS, FLAGS).alias("rule"),
-        )
-        .explode("rule")
-        .drop_nulls("rule")
-        .with_columns(rule_id(pl.col("rule")).alias("rule"))
-        .group_by("rule")
-        .agg(pl.len().alias("rows"), pl.col("example").head(EXAMPLES_PER_RULE))
-        .sort(["rows", "rule"], descending=[True, False])
-        .head(limit)
-    )
+def top_rules_markdown(frame: pl.DataFrame, source: Source) -> str:
+    hits = top_rules(frame, source)
     lines = ["| rule | rows | examples (masked) |", "|---|---:|---|"]
     for rule, rows, examples in hits.iter_rows():
         lines.append(f"| `{rule}` | {rows} | {'<br>'.join(examples)} |")
     return "\n".join(lines) if hits.height else "No rule is broken."
 
 
-def schema_failures(accepted: pl.DataFrame, source: Source) -> pl.DataFrame:
-    """Per column and check, how many accepted rows fail the schema (values are not shown)."""
-    try:
-        standardized_schema(source).validate(accepted, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        return errors.failure_cases.group_by("column", "check").len().sort("len", descending=True)
-    return pl.DataFrame(schema={"column": pl.String, "check": pl.String, "len": pl.UInt32})
-
-
 def source_checks(source: Source) -> dg.AssetChecksDefinition:
-    asset = f"std_{source.name}"
+    asset = keys.std(source.name)
     specs = [
         dg.AssetCheckSpec(
             NOTHING_LOST,
             asset=asset,
             blocking=True,
-            additional_deps=[f"raw_{source.name}"],
+            additional_deps=[keys.raw(source.name)],
             description="Every latest input row is either accepted or to be quarantined.",
         ),
         dg.AssetCheckSpec(
@@ -114,16 +66,15 @@ def source_checks(source: Source) -> dg.AssetChecksDefinition:
 
     @dg.multi_asset_check(
         specs=specs,
-        name=f"check_std_{source.name}",
-        ins={"std": dg.AssetIn(asset), "raw": dg.AssetIn(f"raw_{source.name}")},
+        name=keys.std_checks(source.name),
+        ins={"std": dg.AssetIn(asset), "raw": dg.AssetIn(keys.raw(source.name))},
     )
     def checks(std: pl.LazyFrame, raw: pl.LazyFrame):
         frame = std.collect()
         delivered = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest")).select(pl.len())
         delivered_rows = delivered.collect().item()
-        is_quarantined = pl.col(REASONS).list.len() > 0
-        quarantined = frame.filter(is_quarantined).height
-        accepted = frame.filter(~is_quarantined)
+        quarantined = frame.filter(is_rejected()).height
+        accepted = frame.filter(~is_rejected())
 
         yield dg.AssetCheckResult(
             check_name=NOTHING_LOST,
@@ -179,24 +130,11 @@ def source_checks(source: Source) -> dg.AssetChecksDefinition:
 source_asset_checks = [source_checks(source) for source in SOURCES.values()]
 
 
-# How often each source delivers: a source whose newest extract is older is late.
-DELIVERY_CADENCE_DAYS = {
-    "dan_cu": 2, "bhxh": 35, "y_te": 35, "khai_sinh": 35, "khai_tu": 35, "ket_hon": 35,
-}  # fmt: skip
-
-
-def days_late(newest_extract: date | None, cadence_days: int, today: date) -> int | None:
-    """Days past the expected next delivery (0 when on time), None when nothing was delivered."""
-    if newest_extract is None:
-        return None
-    return max((today - newest_extract).days - cadence_days, 0)
-
-
 def freshness_check(source: Source) -> dg.AssetChecksDefinition:
-    cadence = DELIVERY_CADENCE_DAYS[source.name]
+    cadence = source.cadence_days
 
     @dg.asset_check(
-        asset=f"files_{source.name}",
+        asset=keys.files(source.name),
         name="delivered_on_time",
         description=f"{source.name} delivers at least every {cadence} days.",
     )

@@ -16,6 +16,7 @@ import ast
 import functools
 import hashlib
 import importlib.metadata
+import importlib.util
 import json
 import sys
 import threading
@@ -25,9 +26,8 @@ from pathlib import Path
 
 import polars as pl
 
-# The checkout's packages, side by side in its root.
-ROOT = Path(__file__).resolve().parent.parent
-FIRST_PARTY = ("dancu", "checks", "assets", "pipelines")
+# The library: what computes cached frames (the Dagster layers above it only wire it).
+FIRST_PARTY = ("dancu",)
 ENTRY_SUFFIX = ".parquet"
 PARTIAL_SUFFIX = ".partial"
 META = "dancu_cache_meta"
@@ -52,14 +52,15 @@ def _imported_names(tree: ast.AST) -> set[str]:
 
 
 def _module_file(name: str) -> Path | None:
-    """The source file of a first-party module, found in the checkout itself: how the import
-    system finds it varies (an editable install serves `dancu` as a namespace package outside
-    the checkout), and the version must not."""
-    base = ROOT.joinpath(*name.split("."))
-    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
+    """The source file of a first-party module, wherever it is installed (a checkout, an
+    editable or a plain install): the version depends on the code, not on where it lies."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except ImportError:  # a name imported from a module, not a module
+        return None
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    return Path(spec.origin)
 
 
 def _import_closure(roots: tuple[str, ...]) -> tuple[dict[str, Path], set[str]]:
@@ -77,7 +78,7 @@ def _import_closure(roots: tuple[str, ...]) -> tuple[dict[str, Path], set[str]]:
             others.add(top)
             continue
         path = _module_file(name)
-        if path is None:  # a name imported from a module, not a module
+        if path is None:
             continue
         modules[name] = path
         pending.extend(_imported_names(ast.parse(path.read_bytes())))

@@ -48,3 +48,11 @@ def coded(text: pl.Expr, codes: dict[str, tuple[str, ...]]) -> pl.Expr:
     key = fold(text).str.replace_all("-", " ").str.replace_all(r"[^0-9a-z ]", "")
     key = key.str.replace_all(r"\s+", " ").str.strip_chars()
     return key.replace_strict(_lookup(codes), default=None, return_dtype=pl.String)
+
+
+# The code list of each column of kind "code", by column name.
+CODE_LISTS = {
+    "ethnicity": ETHNIC_GROUPS,
+    "nationality": NATIONALITY,
+    "marital_status": MARITAL_STATUS,
+}

@@ -15,7 +15,7 @@ from pathlib import Path
 import fastexcel
 import polars as pl
 
-from dancu.cache import FileCache, content_digest
+from dancu.cache import FileCache, code_version, content_digest
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, Source
 from dancu.text import fold_label
 
@@ -291,6 +291,11 @@ def mark_latest(frame: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.col(rank) == pl.col(rank).max().over(RECORD_ID))
         .alias("is_latest")
     ).drop(rank)
+
+
+def ingest_cache(cache_dir: Path, source: Source) -> FileCache:
+    """Each file's parsed rows and read report, valid while the reading code is unchanged."""
+    return FileCache(cache_dir / "ingest" / source.name, code_version(__name__))
 
 
 def read_source(

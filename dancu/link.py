@@ -7,59 +7,74 @@ is strong, waits for a clerk where it is unsure, and stays unlinked otherwise. P
 over polars frames; `assets/link.py` wires them into the graph.
 """
 
-from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
 import polars as pl
 
-from dancu.contract import EVENT_SOURCES, EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
-from dancu.resolve.records import COLUMNS, FOUNDS_PERSON, REASONS
+from dancu.contract import (
+    EVENT_SOURCES,
+    EXTRACT_DATE,
+    FILE_NAME,
+    RECORD_ID,
+    ROW_NUMBER,
+    SOURCE,
+    SOURCES,
+    Party,
+)
+from dancu.resolve.records import COLUMNS, FOUNDS_PERSON
+from dancu.rules import MOTHER_AGE, accepted
 
-# A child's mother is plausibly this old at the birth (the same bounds as the birth rule).
-MOTHER_AGE = (12, 60)
 ROLE_SEPARATOR = ":"  # a party's record id: the event's record id, then its role
-
-
-@dataclass(frozen=True)
-class Party:
-    """The columns of an event row that name one of its parties."""
-
-    name: str
-    national_id: str
-    birth_date: str
-    sex: str | None  # the column holding the party's sex, or the sex the role implies
-    parents: tuple[str, str] | None = None  # the father's and mother's names, for a child
-
-    @property
-    def birth_year(self) -> str:
-        return self.birth_date.replace("_date", "_year")
-
-
-PARTIES = {
-    "khai_sinh": {
-        "child": Party("child_name", "child_national_id", "birth_date", "sex",
-                       parents=("father_name", "mother_name")),
-        "mother": Party("mother_name", "mother_national_id", "mother_birth_date", "F"),
-        "father": Party("father_name", "father_national_id", "father_birth_date", "M"),
-    },
-    "khai_tu": {"deceased": Party("full_name", "national_id", "birth_date", "sex")},
-    "ket_hon": {
-        "husband": Party("husband_name", "husband_national_id", "husband_birth_date", "M"),
-        "wife": Party("wife_name", "wife_national_id", "wife_birth_date", "F"),
-    },
-}  # fmt: skip
-# The party an event brings into being: it founds a person when nobody in the register is it.
-FOUNDING_ROLES = {"child"}
+PREVIOUS_IDS = f"""
+    select source, source_record_id, person_id from person_source
+    union all
+    select e.source, e.source_record_id || '{ROLE_SEPARATOR}' || p.role, p.person_id
+    from event_party p join civil_event e using (event_id)
+    where p.person_id is not null
+"""
 
 
 def event_id(source: str) -> pl.Expr:
     return pl.lit(f"{source}:") + pl.col(RECORD_ID)
 
 
+def civil_events(source: str, std: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per accepted registration of an event source, with the folded names that tell
+    an event registered twice (`subject_key`, `second_key`)."""
+    event = SOURCES[source].event
+    second_key = pl.col(event.second_key) if event.second_key else pl.lit(None, dtype=pl.String)
+    return accepted(std).select(
+        event_id(source).alias("event_id"),
+        pl.lit(event.type).alias("event_type"),
+        SOURCE,
+        RECORD_ID,
+        pl.col(event.date).alias("event_date"),
+        "registration_date",
+        "registration_place_code",
+        FILE_NAME,
+        ROW_NUMBER,
+        EXTRACT_DATE,
+        pl.col(event.subject_key).alias("subject_key"),
+        second_key.alias("second_key"),
+    )
+
+
+def visits(std_y_te: pl.LazyFrame, person_source: pl.LazyFrame) -> pl.DataFrame:
+    """Each accepted health-facility visit with the person it belongs to."""
+    return (
+        accepted(std_y_te)
+        .select(SOURCE, RECORD_ID, "visit_date")
+        .join(person_source.select(SOURCE, RECORD_ID, "person_id"), on=[SOURCE, RECORD_ID])
+        .collect()
+    )
+
+
 def party_record_id(role: str) -> pl.Expr:
     return pl.col(RECORD_ID) + pl.lit(f"{ROLE_SEPARATOR}{role}")
 
 
-def _party(source: str, role: str, party: Party, accepted: pl.LazyFrame) -> pl.LazyFrame:
+def _party(source: str, role: str, party: Party, events: pl.LazyFrame) -> pl.LazyFrame:
     sex = pl.col(party.sex) if party.sex == "sex" else pl.lit(party.sex)
     father, mother = party.parents or (None, None)
     values = {
@@ -73,10 +88,10 @@ def _party(source: str, role: str, party: Party, accepted: pl.LazyFrame) -> pl.L
         "sex": sex,
         "father_name": pl.col(father) if father else pl.lit(None),
         "mother_name": pl.col(mother) if mother else pl.lit(None),
-        FOUNDS_PERSON: pl.lit(role in FOUNDING_ROLES),
+        FOUNDS_PERSON: pl.lit(role in SOURCES[source].event.founding_roles),
     }
     lineage = {c: pl.col(c) for c in (FILE_NAME, ROW_NUMBER, EXTRACT_DATE)}
-    return accepted.filter(
+    return events.filter(
         pl.col(party.name).is_not_null() | pl.col(party.national_id).is_not_null()
     ).select(
         (values | lineage).get(column, pl.lit(None)).cast(dtype).alias(column)
@@ -89,12 +104,21 @@ def party_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     accepted civil event of `std_frames`: `source` is the event's source and the record id
     "<event record id>:<role>". A father nobody named is no party."""
     parts = [
-        _party(source, role, party, std_frames[source].filter(pl.col(REASONS).list.len() == 0))
+        _party(source, role, party, accepted(std_frames[source]))
         for source in EVENT_SOURCES
         if source in std_frames
-        for role, party in PARTIES[source].items()
+        for role, party in SOURCES[source].event.parties.items()
     ]
     return pl.concat(parts, how="vertical")
+
+
+def previous_person_ids(warehouse: Path) -> pl.DataFrame | None:
+    """The published run's record -> person_id map (register records and the parties of
+    events, as `party_records` names them), so persons keep their ids."""
+    if not warehouse.exists():
+        return None
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.sql(PREVIOUS_IDS).pl()
 
 
 def event_parties(records: pl.DataFrame, review_queue: pl.DataFrame) -> pl.DataFrame:

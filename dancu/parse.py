@@ -13,7 +13,8 @@ from dancu.admin_units import id_province_codes
 from dancu.text import MOJIBAKE_PATTERN, repair_text
 
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
-MIN_YEAR = 1800  # the personal-id scheme reaches back to people born in the 1800s
+# The centuries the personal-id scheme can express: people born from the 1800s to the 2200s.
+MIN_YEAR, MAX_YEAR = 1800, 2299
 
 _DAY_MONTH_YEAR = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$"
 _YEAR_MONTH_DAY = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?: 00:00:00(?:\.0+)?)?$"

@@ -29,7 +29,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+from sql import SQL_DIR
+
 WAREHOUSE_FILE = "dancu.duckdb"
 VERSIONS_DIR = "versions"
 BUILDING_DIR = "building"

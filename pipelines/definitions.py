@@ -10,8 +10,8 @@ from assets.resolve import resolve_persons
 from assets.standardize import std_assets
 from assets.validate import quarantine
 from checks.asset_checks import freshness_checks, source_asset_checks
+from orchestration.resources import DancuPaths, StagingParquetIOManager
 from pipelines.progress import progress_logger
-from pipelines.resources import DancuPaths, StagingParquetIOManager
 from pipelines.sensors import landing_sensor_for
 
 ALL_ASSETS = [

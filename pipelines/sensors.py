@@ -10,7 +10,7 @@ import dagster as dg
 
 from dancu.contract import SOURCES
 from dancu.ingest import extract_date_from_name, extract_files
-from pipelines.resources import landing_dir_from_env
+from dancu.paths import landing_dir_from_env
 
 # A file modified this recently may still be being copied in; the next tick takes it.
 SETTLE_SECONDS = 30

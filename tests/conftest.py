@@ -20,7 +20,7 @@ def sample_run(tmp_path_factory) -> Path:
     generate(persons=2_000, seed=7, out=out / "sample")
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     done = subprocess.run(
-        [sys.executable, "-m", "dancu.cli", "run", "--landing", str(out / "sample" / "landing"),
+        [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(out / "sample" / "landing"),
          "--data", str(out / "data"), "--log-level", "DEBUG"],
         capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
     )  # fmt: skip

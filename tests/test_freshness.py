@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from checks.asset_checks import days_late
+from dancu.quality import days_late
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,8 @@ from datetime import date
 import polars as pl
 import pytest
 
-from assets.link import EVENT_TYPE
-from dancu.contract import EVENT_SOURCES
+from dancu.contract import EVENT_SOURCES, SOURCES
 from dancu.link import (
-    PARTIES,
     apply_deaths,
     apply_marriages,
     consistency_issues,
@@ -45,7 +43,7 @@ def std_rows(source: str, rows: list[dict]) -> pl.LazyFrame:
         "row_number": pl.Int64,
         "extract_date": pl.Date,
     }
-    for party in PARTIES[source].values():
+    for party in SOURCES[source].event.parties.values():
         columns |= {
             party.name: pl.String,
             party.national_id: pl.String,
@@ -71,10 +69,10 @@ def std_rows(source: str, rows: list[dict]) -> pl.LazyFrame:
     frame = pl.DataFrame(
         [{c: row.get(c) for c in columns} for row in filled], schema=columns, orient="row"
     )
-    names = [p.name for p in PARTIES[source].values()]
+    names = [p.name for p in SOURCES[source].event.parties.values()]
     return frame.with_columns(fold(pl.col(c)).alias(f"{c}_key") for c in names).with_columns(
         pl.coalesce(pl.col(p.birth_year), pl.col(p.birth_date).dt.year().cast(pl.Int32))
-        for p in PARTIES[source].values()
+        for p in SOURCES[source].event.parties.values()
     ).lazy()  # fmt: skip
 
 
@@ -131,10 +129,9 @@ EVENT_DATES = {"khai_tu": date(2019, 1, 1), "khai_sinh": date(2025, 8, 2)}
 def records(tmp_path_factory) -> pl.DataFrame:
     """The hand-made register and events as person records, among the records of a small
     generated population (so that the model is learnt from realistic data)."""
-    from assets.standardize import standardize
-    from dancu.contract import SOURCES
     from dancu.generate import generate
     from dancu.ingest import read_source
+    from dancu.standardize import standardize
 
     out = tmp_path_factory.mktemp("link") / "sample"
     generate(persons=600, seed=5, out=out)
@@ -174,7 +171,7 @@ def linked(records):
     events = pl.concat(
         [std_rows(source, rows).collect().select(
             (pl.lit(f"{source}:") + pl.col("source_record_id")).alias("event_id"),
-            pl.lit(EVENT_TYPE[source]).alias("event_type"),
+            pl.lit(SOURCES[source].event.type).alias("event_type"),
             (pl.col("registration_date") if source == "ket_hon"
              else pl.lit(EVENT_DATES.get(source))).alias("event_date"),
             pl.lit(None, dtype=pl.String).alias("duplicate_of"),

@@ -3,7 +3,7 @@
 import dagster as dg
 import pytest
 
-from pipelines.privacy import masked_errors
+from orchestration.privacy import masked_errors
 
 QUOTED = "conversion failed for value 'Nguyễn Văn An' with id 001088012345"
 

@@ -10,7 +10,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from dancu.report.export import FORMULA_STARTS, clerk_sheet, write_csv
+from dancu.review import FORMULA_STARTS, clerk_sheet, write_csv
 
 ROOT = Path(__file__).parent.parent
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -326,11 +326,11 @@ def test_em_on_duplicates_only_takes_them_for_matches():
 @pytest.fixture(scope="module")
 def generated_records(tmp_path_factory) -> pl.DataFrame:
     """Person records of a small generated population, standardised as the pipeline does."""
-    from assets.standardize import standardize
     from dancu.contract import SOURCES
     from dancu.generate import generate
     from dancu.ingest import read_source
     from dancu.resolve import person_records
+    from dancu.standardize import standardize
 
     out = tmp_path_factory.mktemp("resolve") / "sample"
     generate(persons=600, seed=3, out=out)

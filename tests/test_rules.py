@@ -9,11 +9,11 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 
-from assets.standardize import standardize
-from checks.rules import FLAGS, REASONS, RULES
-from checks.schemas import standardized_schema
 from dancu.contract import SOURCES
 from dancu.ingest import read_source
+from dancu.rules import FLAGS, REASONS, RULES
+from dancu.schemas import standardized_schema
+from dancu.standardize import standardize
 
 VALID = {
     "dan_cu": {

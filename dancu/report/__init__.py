@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dancu.warehouse import SQL_DIR, load_queries
+from dancu.warehouse import load_queries
+from sql import SQL_DIR
 
 REPORT_QUERIES = SQL_DIR / "report.sql"
 DIMENSIONS = ("correct", "complete", "clean", "live")

@@ -8,9 +8,9 @@ settled the same way every run). Each field says which source it came from.
 
 import polars as pl
 
-from dancu.contract import EXTRACT_DATE, SOURCE
+from dancu.contract import EXTRACT_DATE, SOURCE, SOURCE_PRIORITY
 from dancu.resolve.ids import id_order
-from dancu.resolve.records import RECORD_KEY, SOURCE_PRIORITY
+from dancu.resolve.records import RECORD_KEY
 
 GOLDEN_FIELDS = (
     "national_id", "full_name", "birth_date", "sex", "phone", "address", "ward_code",

@@ -3,15 +3,12 @@
 import polars as pl
 import polars.selectors as cs
 
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
+from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCE_PRIORITY
+from dancu.rules import accepted
 from dancu.text import fold
 
-REASONS = "reasons"  # the quarantine reasons of a standardised row (`checks.rules.REASONS`)
 RECORD_KEY = "rk"  # a record's position in the canonical order: what pairs and clusters refer to
 
-# The person-bearing sources, most authoritative first: the golden record's source priority.
-# The people named in civil events come after them (see `dancu.link.party_records`).
-SOURCE_PRIORITY = {"dan_cu": 0, "bhxh": 1, "y_te": 2}
 # Whether a record may found a person of its own: every register record may, a party of a civil
 # event only where the event brings the person into being (a birth's child). A cluster without
 # such a record is nobody in the register, and its records are left without a person.
@@ -64,11 +61,7 @@ def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
             continue
         frame = std_frames[source]
         names = frame.collect_schema().names()
-        parts.append(
-            frame.filter(pl.col(REASONS).list.len() == 0).select(
-                _column(c, names, source) for c in COLUMNS
-            )
-        )
+        parts.append(accepted(frame).select(_column(c, names, source) for c in COLUMNS))
     return pl.concat(parts, how="vertical")
 
 

@@ -14,41 +14,14 @@ from typing import Literal
 import polars as pl
 
 from dancu import parse
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source, is_date, is_national_id
+from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source
 from dancu.ingest import UNDECODABLE
 
 Severity = Literal["quarantine", "flag"]
 REASONS = "reasons"
 FLAGS = "flags"
-
-# The names that must be present for a record to be about anyone at all.
-REQUIRED_NAMES = {
-    "dan_cu": ("full_name",),
-    "bhxh": ("full_name",),
-    "y_te": ("full_name",),
-    "khai_sinh": ("child_name",),
-    "khai_tu": ("full_name",),
-    "ket_hon": ("husband_name", "wife_name"),
-}
-# Further fields each source owes; their absence is flagged, not quarantined.
-REQUIRED_FIELDS = {
-    "dan_cu": ("birth_date", "sex", "address"),
-    "bhxh": ("birth_date", "sex"),
-    "y_te": ("birth_date", "sex", "visit_date"),
-    "khai_sinh": ("birth_date", "sex", "registration_date", "mother_name"),
-    "khai_tu": ("death_date", "registration_date"),
-    "ket_hon": ("registration_date", "husband_birth_date", "wife_birth_date"),
-}
-# The personal id of the record's own subject, beside its sex and birth-date columns.
-SUBJECT = {
-    "dan_cu": ("national_id", "sex", "birth_year"),
-    "bhxh": ("national_id", "sex", "birth_year"),
-    "y_te": ("national_id", "sex", "birth_year"),
-    "khai_sinh": ("child_national_id", "sex", "birth_year"),
-    "khai_tu": ("national_id", "sex", "birth_year"),
-}
-EVENT_DATE = {"khai_sinh": "birth_date", "khai_tu": "death_date"}
-CODED_FIELDS = ("ethnicity", "nationality", "marital_status", "cmnd", "phone", "ward_code")
+# Kinds of column whose value, when written but not parsed, is no known code.
+CODED_KINDS = ("code", "cmnd", "phone", "ward_code")
 MAX_AGE = 120
 MAX_FIELD_CHARS = 500  # the longest address is far shorter; more is a corrupt cell
 MOTHER_AGE = (12, 60)
@@ -66,11 +39,21 @@ def parsed_date(column: str) -> pl.Expr:
 
 
 def date_columns(source: Source) -> list[str]:
-    return [c for c in source.column_names if is_date(c)]
+    return source.of_kind("date", "birth_date")
 
 
 def id_columns(source: Source) -> list[str]:
-    return [c for c in source.column_names if is_national_id(c)]
+    return source.of_kind("national_id")
+
+
+def is_rejected() -> pl.Expr:
+    """Whether a standardised row broke a quarantine rule."""
+    return pl.col(REASONS).list.len() > 0
+
+
+def accepted(std: pl.LazyFrame) -> pl.LazyFrame:
+    """The standardised rows that no quarantine rule rejected."""
+    return std.filter(~is_rejected())
 
 
 def _any(exprs: list[pl.Expr]) -> pl.Expr:
@@ -94,6 +77,15 @@ def _for(*sources: str) -> Callable[[Source], bool]:
     return lambda source: source.name in sources
 
 
+def _has_subject(source: Source) -> bool:
+    return source.subject is not None
+
+
+def _registers_dated_event(source: Source) -> bool:
+    """An event with a date of its own, which its registration cannot precede."""
+    return source.event is not None and source.event.date != "registration_date"
+
+
 def _has(column: str) -> Callable[[Source], bool]:
     return lambda source: column in source.column_names
 
@@ -112,9 +104,7 @@ def _record_id_repeated(source: Source) -> pl.Expr:
 
 def _name_empty(source: Source) -> pl.Expr:
     # A "name" without a single letter ("123456", "???") names nobody.
-    no_letter = [
-        ~pl.col(c).str.contains(r"\p{L}").fill_null(False) for c in REQUIRED_NAMES[source.name]
-    ]
+    no_letter = [~pl.col(c).str.contains(r"\p{L}").fill_null(False) for c in source.required_names]
     return _any(no_letter)
 
 
@@ -145,15 +135,15 @@ def _death_before_birth(source: Source) -> pl.Expr:
 
 
 def _subject_id(source: Source) -> pl.Expr:
-    return pl.col(SUBJECT[source.name][0])
+    return pl.col(source.subject.national_id)
 
 
 def _id_missing(source: Source) -> pl.Expr:
-    return text_of(SUBJECT[source.name][0]).is_null()
+    return text_of(source.subject.national_id).is_null()
 
 
 def _id_malformed(source: Source) -> pl.Expr:
-    column = SUBJECT[source.name][0]
+    column = source.subject.national_id
     written = text_of(column).is_not_null() & ~parse.has_non_id_characters(text_of(column))
     return written & pl.col(column).is_null()
 
@@ -164,13 +154,12 @@ def _id_province_unknown(source: Source) -> pl.Expr:
 
 
 def _id_sex_mismatch(source: Source) -> pl.Expr:
-    _, sex, _ = SUBJECT[source.name]
-    return (parse.id_sex(_subject_id(source)) != pl.col(sex)).fill_null(False)
+    return (parse.id_sex(_subject_id(source)) != pl.col(source.subject.sex)).fill_null(False)
 
 
 def _id_birth_year_mismatch(source: Source) -> pl.Expr:
-    _, _, birth_year = SUBJECT[source.name]
-    return (parse.id_birth_year(_subject_id(source)) != pl.col(birth_year)).fill_null(False)
+    birth_year = pl.col(source.subject.birth_year)
+    return (parse.id_birth_year(_subject_id(source)) != birth_year).fill_null(False)
 
 
 def _day_month_swapped(source: Source) -> pl.Expr:
@@ -178,8 +167,7 @@ def _day_month_swapped(source: Source) -> pl.Expr:
 
 
 def _registration_before_event(source: Source) -> pl.Expr:
-    event = EVENT_DATE[source.name]
-    return (pl.col("registration_date") < pl.col(event)).fill_null(False)
+    return (pl.col("registration_date") < pl.col(source.event.date)).fill_null(False)
 
 
 def _age_implausible(source: Source) -> pl.Expr:
@@ -209,12 +197,11 @@ def _present(column: str) -> pl.Expr:
 
 
 def _required_missing(source: Source) -> pl.Expr:
-    return _any([~_present(c) for c in REQUIRED_FIELDS[source.name]])
+    return _any([~_present(c) for c in source.required_fields])
 
 
 def _name_has_digits(source: Source) -> pl.Expr:
-    names = [c for c in source.column_names if c.endswith("_name")]
-    return _any([pl.col(c).str.contains(r"\d") for c in names])
+    return _any([pl.col(c).str.contains(r"\d") for c in source.of_kind("name")])
 
 
 def _text_undecodable(source: Source) -> pl.Expr:
@@ -234,7 +221,7 @@ def _sex_unknown(source: Source) -> pl.Expr:
 
 
 def _code_unknown(source: Source) -> pl.Expr:
-    fields = [c for c in CODED_FIELDS if c in source.column_names]
+    fields = source.of_kind(*CODED_KINDS)
     return _any([text_of(c).is_not_null() & pl.col(c).is_null() for c in fields])
 
 
@@ -262,28 +249,28 @@ RULES: tuple[Rule, ...] = (
         _death_before_birth,
         _for("khai_tu"),
     ),
-    Rule("id.missing", "flag", "no personal id", _id_missing, _for(*SUBJECT)),
-    Rule("id.malformed", "flag", "the personal id is not 12 digits", _id_malformed, _for(*SUBJECT)),
+    Rule("id.missing", "flag", "no personal id", _id_missing, _has_subject),
+    Rule("id.malformed", "flag", "the personal id is not 12 digits", _id_malformed, _has_subject),
     Rule(
         "id.province_unknown",
         "flag",
         "the personal id does not start with one of the 63 province codes",
         _id_province_unknown,
-        _for(*SUBJECT),
+        _has_subject,
     ),
     Rule(
         "id.sex_mismatch",
         "flag",
         "the personal id's sex digit disagrees with the recorded sex",
         _id_sex_mismatch,
-        _for(*SUBJECT),
+        _has_subject,
     ),
     Rule(
         "id.birth_year_mismatch",
         "flag",
         "the personal id's birth year disagrees with the recorded birth date",
         _id_birth_year_mismatch,
-        _for(*SUBJECT),
+        _has_subject,
     ),
     Rule(
         "date.day_month_swapped",
@@ -296,7 +283,7 @@ RULES: tuple[Rule, ...] = (
         "flag",
         "the registration precedes the event it registers",
         _registration_before_event,
-        _for(*EVENT_DATE),
+        _registers_dated_event,
     ),
     Rule(
         "age.implausible",

@@ -7,6 +7,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from dancu.generate import DEFAULT_AS_OF
+
 WAREHOUSE_TABLES = ["person", "person_source", "civil_event", "event_party", "quarantine"]
 
 
@@ -71,10 +73,10 @@ def _run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
+    from dancu.paths import Paths
     from pipelines.definitions import refresh_register_job
-    from pipelines.resources import DancuPaths
 
-    paths = DancuPaths.from_env()
+    paths = Paths.from_env()
     home = dagster_home(Path(paths.data_dir))
     print(f"dancu: reading {paths.landing_dir}; Dagster instance {home}")
     started = time.perf_counter()
@@ -91,7 +93,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"dancu: step {event.step_key} failed: {root_cause(event)}", file=sys.stderr)
         print(f"dancu: run {result.run_id} failed after {elapsed:.0f}s", file=sys.stderr)
         return 1
-    warehouse = paths.warehouse_dir / "dancu.duckdb"
+    warehouse = paths.warehouse
     print(f"\ndancu: run {result.run_id} succeeded in {elapsed:.0f}s")
     print(f"warehouse: {warehouse}\n{warehouse_summary(warehouse)}")
     reports = sorted(paths.reports_dir.glob(f"*{result.run_id}*"))
@@ -113,21 +115,24 @@ def _explain(args: argparse.Namespace) -> int:
     import polars as pl
 
     from dancu.contract import PERSON_SOURCES
+    from dancu.paths import Paths
     from dancu.resolve.explain import explain
     from dancu.resolve.model import Model
     from dancu.resolve.records import features, keyed, person_records
-    from pipelines.resources import DancuPaths
+    from orchestration import keys
 
     if args.data:
         os.environ["DANCU_DATA_DIR"] = str(args.data)
-    paths = DancuPaths.from_env()
-    staging = Path(paths.data_dir) / "staging"
+    paths = Paths.from_env()
+    staging = paths.staging_dir
     if not paths.model_dir.exists():
         print(
             f"dancu: no resolution model under {staging}: run the pipeline first", file=sys.stderr
         )
         return 1
-    frames = {name: pl.scan_parquet(staging / f"std_{name}.parquet") for name in PERSON_SOURCES}
+    frames = {
+        name: pl.scan_parquet(staging / f"{keys.std(name)}.parquet") for name in PERSON_SOURCES
+    }
     records = features(keyed(person_records(frames).collect()))
     try:
         print(explain(records, Model.load(paths.model_dir), args.left, args.right))
@@ -145,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--persons", type=int, default=20_000)
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--out", type=Path, required=True, help="writes OUT/landing and OUT/truth")
-    gen.add_argument("--as-of", type=date.fromisoformat, default=date(2025, 10, 31))
+    gen.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF)
     gen.add_argument(
         "--two-days",
         action="store_true",

@@ -1,0 +1,86 @@
+"""Where dancu reads and writes: the landing folder (read only) and the data folder."""
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from dancu.warehouse import WAREHOUSE_FILE
+
+DEFAULT_DATA_DIR = "data"
+
+
+def data_dir_from_env() -> Path:
+    return Path(os.environ.get("DANCU_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+
+
+def landing_dir_from_env() -> Path:
+    landing = os.environ.get("DANCU_LANDING_DIR")
+    return Path(landing).resolve() if landing else data_dir_from_env() / "landing"
+
+
+class Folders:
+    """The folders of the contract, below `data_dir` and `landing_dir` (set by the subclass)."""
+
+    data_dir: str
+    landing_dir: str
+
+    @property
+    def landing(self) -> Path:
+        return Path(self.landing_dir)
+
+    @property
+    def staging_dir(self) -> Path:
+        """Each asset's table as stages hand it on (`<asset>.parquet`)."""
+        return Path(self.data_dir) / "staging"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return Path(self.data_dir) / "warehouse"
+
+    @property
+    def warehouse(self) -> Path:
+        """The published warehouse services read."""
+        return self.warehouse_dir / WAREHOUSE_FILE
+
+    @property
+    def reports_dir(self) -> Path:
+        return Path(self.data_dir) / "reports"
+
+    @property
+    def cache_dir(self) -> Path:
+        """Per-file results of earlier runs (`dancu.cache`); deleting it only makes a run cold."""
+        return self.staging_dir / "cache"
+
+    @property
+    def model_dir(self) -> Path:
+        """The resolution model of the latest run, kept so that `dancu explain` can use it."""
+        return self.staging_dir / "resolution_model"
+
+    @property
+    def review_dir(self) -> Path:
+        """Where clerks drop their decided review-queue files (CSV with `decision` filled in)."""
+        return Path(self.data_dir) / "review" / "decisions"
+
+    def person_id_secret(self) -> str:
+        """The installation's secret behind new person ids, made on first use.
+
+        Ids are keyed digests of a founding record, so that nobody can tell from a person id
+        which insurance code or record it came from; keep this file with the data.
+        """
+        path = Path(self.data_dir) / "secrets" / "person_id.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+
+
+@dataclass(frozen=True)
+class Paths(Folders):
+    data_dir: str
+    landing_dir: str
+
+    @classmethod
+    def from_env(cls) -> "Paths":
+        return cls(data_dir=str(data_dir_from_env()), landing_dir=str(landing_dir_from_env()))

@@ -1,0 +1,50 @@
+"""The resources assets ask for: where dancu reads and writes, and how stages hand frames on."""
+
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from dancu.paths import Folders, data_dir_from_env, landing_dir_from_env
+
+
+class DancuPaths(dg.ConfigurableResource, Folders):
+    """The folders of the contract: landing (read only) and data (everything dancu writes)."""
+
+    data_dir: str
+    landing_dir: str
+
+    @classmethod
+    def from_env(cls) -> "DancuPaths":
+        return cls(data_dir=str(data_dir_from_env()), landing_dir=str(landing_dir_from_env()))
+
+
+def staged(description: str) -> dg.AssetOut:
+    """An output of a multi-asset that the staging I/O manager keeps as Parquet."""
+    return dg.AssetOut(kinds={"polars", "parquet"}, description=description)
+
+
+class StagingParquetIOManager(dg.ConfigurableIOManager):
+    """Each asset's frame as `$DANCU_DATA_DIR/staging/<asset>.parquet`, read back lazily."""
+
+    data_dir: str
+
+    def _path(self, key: dg.AssetKey) -> Path:
+        return Path(self.data_dir, "staging", *key.path).with_suffix(".parquet")
+
+    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
+        if obj is None:
+            return
+        path = self._path(context.asset_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".parquet.partial")
+        # Read back by the next step within minutes, then replaced: speed over size.
+        obj.write_parquet(partial, compression="lz4")
+        # A reader never sees half a file: the new frame replaces the old one whole.
+        partial.replace(path)
+        context.add_output_metadata(
+            {"dagster/row_count": obj.height, "path": dg.MetadataValue.path(str(path))}
+        )
+
+    def load_input(self, context: dg.InputContext) -> pl.LazyFrame:
+        return pl.scan_parquet(self._path(context.upstream_output.asset_key))
