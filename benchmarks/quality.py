@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from dancu.contract import REFORM_DATE, SOURCES
+from dancu.paths import Paths
 from dancu.rules import is_rejected
 
 REPAIRABLE = {
@@ -138,7 +139,7 @@ def ward_scores(truth: pl.DataFrame, staging: Path) -> dict[str, float | int]:
 
 def person_keys(truth: pl.DataFrame, data_dir: Path) -> pl.DataFrame:
     """Each published person_id with the true person most of its records belong to."""
-    with duckdb.connect(str(data_dir / "warehouse" / "dancu.duckdb"), read_only=True) as con:
+    with duckdb.connect(str(Paths.of(data_dir).warehouse), read_only=True) as con:
         records = con.sql("select source, source_record_id, person_id from person_source").pl()
     return (
         records.join(truth.select("source", "source_record_id", "person_key"),
@@ -154,7 +155,7 @@ def death_links(sample: Path, data_dir: Path, keys: pl.DataFrame) -> pl.DataFram
     """Each published death registration's deceased party: the person it links to (`person_id`
     and that person's true `person_key`, by `keys` of `person_keys`) or why none
     (`unmatched_reason`), beside the person truly registered dead (`true_key`)."""
-    warehouse = data_dir / "warehouse" / "dancu.duckdb"
+    warehouse = Paths.of(data_dir).warehouse
     with duckdb.connect(str(warehouse), read_only=True) as con:
         deaths = con.sql(
             "select e.source_record_id, p.person_id, p.unmatched_reason from civil_event e"
@@ -174,7 +175,7 @@ def deceased_scores(
 ) -> dict[str, float | int]:
     """Precision of the register's deceased persons against the truth, and recall over the
     persons `registered` dead (true person_keys) that the register holds."""
-    warehouse = data_dir / "warehouse" / "dancu.duckdb"
+    warehouse = Paths.of(data_dir).warehouse
     with duckdb.connect(str(warehouse), read_only=True) as con:
         published = con.sql("select person_id, is_deceased from person").pl()
     people = pl.read_parquet(sample / "truth" / "persons.parquet").select(

@@ -22,6 +22,7 @@ import polars as pl
 from benchmarks.quality import death_links, deceased_scores, life_scores, person_keys
 from dancu.codes import MARITAL_STATUS
 from dancu.generate import DAY_TWO
+from dancu.paths import Paths
 
 ROOT = Path(__file__).resolve().parent.parent
 DAY_ONE_SOURCES = "day1_person_source.parquet"
@@ -45,7 +46,7 @@ class TwoDays:
 
     @property
     def warehouse(self) -> Path:
-        return self.data / "warehouse" / "dancu.duckdb"
+        return Paths.of(self.data).warehouse
 
 
 def run_two_days(sample: Path, work: Path, log_level: str = "WARNING") -> TwoDays:
@@ -57,9 +58,7 @@ def run_two_days(sample: Path, work: Path, log_level: str = "WARNING") -> TwoDay
     landing, data = work / "landing", work / "data"
     shutil.copytree(sample / "landing", landing)
     day_1 = _dancu_run(landing, data, log_level, work / "day1.log")
-    published_person_source(data / "warehouse" / "dancu.duckdb").write_parquet(
-        work / DAY_ONE_SOURCES
-    )
+    published_person_source(Paths.of(data).warehouse).write_parquet(work / DAY_ONE_SOURCES)
     shutil.copytree(sample / DAY_TWO, landing, dirs_exist_ok=True)
     day_2 = _dancu_run(landing, data, log_level, work / "day2.log")
     return TwoDays(sample, work, (day_1, day_2))

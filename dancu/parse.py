@@ -2,7 +2,7 @@
 
 Inputs are text already repaired by `dancu.text.repair_text` (NFC, single spaces, legacy
 encodings decoded). Each parser returns the value, or null where the text holds none; whether a
-null is a problem is for the rules in `checks/rules.py`.
+null is a problem is for the rules in `dancu/rules.py`.
 """
 
 from datetime import date

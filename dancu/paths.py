@@ -84,3 +84,8 @@ class Paths(Folders):
     @classmethod
     def from_env(cls) -> "Paths":
         return cls(data_dir=str(data_dir_from_env()), landing_dir=str(landing_dir_from_env()))
+
+    @classmethod
+    def of(cls, data_dir: Path) -> "Paths":
+        """The folders of a data folder, with the landing folder the contract puts in it."""
+        return cls(data_dir=str(data_dir), landing_dir=str(data_dir / "landing"))
