@@ -18,6 +18,7 @@ from dancu.address import (
     UNKNOWN,
     fold_word,
     name_key,
+    split,
     split_address,
     standardize_addresses,
 )
@@ -305,6 +306,6 @@ def _letters(text: str | None) -> str:
 def test_chunks_split_side_by_side_as_one(monkeypatch):
     rows = [(f"Số {i}, ngõ 4, P. Láng Hạ, Q. Đống Đa, HN", None, BEFORE) for i in range(9)]
     whole = standardized(rows)
-    monkeypatch.setattr(address, "_MIN_CHUNK", 2)
+    monkeypatch.setattr(split, "_MIN_CHUNK", 2)
     assert standardized(rows) == whole
     assert whole[8]["street"] == "Số 8, ngõ 4"

@@ -19,14 +19,14 @@ import polars as pl
 import pytest
 
 from dancu.admin_units import id_province_codes
-from dancu.contract import SOURCES
-from dancu.generate import generate
+from dancu.contract import REFORM_DATE, SOURCES
+from dancu.generate import DEFAULT_AS_OF, generate
 from dancu.legacy_text import tcvn3_score
 from dancu.text import fold_label
 
 PERSONS = 2_000
 SEED = 11
-AS_OF = date(2025, 10, 31)
+AS_OF = DEFAULT_AS_OF
 ROW_NUMBER_LABEL = "STT"
 
 
@@ -160,16 +160,16 @@ def test_files_use_the_contract_layout_and_formats(out, truth):
     assert set(files["encoding"].drop_nulls()) == {"utf-8", "utf-8-sig", "utf-16", "cp1258"}
     assert set(files["separator"].drop_nulls()) == {",", ";"}
     assert {"tcvn3", "nfd", "unicode"} <= set(files["text_form"])
-    assert files.filter(pl.col("text_form") == "tcvn3")["extract_date"].max() < date(2025, 7, 1)
+    assert files.filter(pl.col("text_form") == "tcvn3")["extract_date"].max() < REFORM_DATE
     assert set(files.filter(pl.col("format") == "xlsx")["date_cells"]) == {
         "text",
         "serial",
         "serial_plain",
     }
     assert files["numbers_typed"].any()
-    old = files.filter(pl.col("extract_date") < date(2025, 7, 1))
+    old = files.filter(pl.col("extract_date") < REFORM_DATE)
     assert (old["scheme"] == "old").all()
-    last_month = files.filter(pl.col("extract_date") > date(2025, 9, 30))
+    last_month = files.filter(pl.col("extract_date") > AS_OF - timedelta(days=31))
     assert last_month.height > files.height / 2
 
 
@@ -286,7 +286,7 @@ def test_civil_events(truth):
     assert parties["person_key"].is_in(persons["person_key"].implode()).all()
     deceased = persons.filter(pl.col("is_deceased"))
     assert 0.003 < deceased.height / persons.height < 0.01
-    assert (deceased["death_date"] > date(2024, 10, 31)).all()
+    assert (deceased["death_date"] > AS_OF - timedelta(days=365)).all()
     married = persons.filter(pl.col("marriage_date").is_not_null())
     assert (married["marital_status"] == "Đã kết hôn").all()
     husbands = married.filter(pl.col("sex") == "Nam")

@@ -71,6 +71,11 @@ INVALID_RULES = {
 }  # fmt: skip
 IMPOSSIBLE_DAYS = ((31, 2), (30, 2), (31, 4), (31, 6), (31, 9), (31, 11))
 ID_LETTERS = np.asarray(list("ABCDEGHKMNPX"))
+# How far the broken values go, each drawn from [low, high).
+FUTURE_DAYS = (400, 3650)  # after the later of the extract date and as_of
+DEATH_BEFORE_BIRTH_DAYS = (30, 3650)
+ID_LETTER_AT = (3, 11)  # the digit a letter replaces
+IMPOSSIBLE_DATE_YEAR = 1990  # when the row holds no year of its own
 
 RECORD_COLUMNS = (
     "source", "file_name", "row_number", "source_record_id", "extract_date", "person_key",
@@ -149,11 +154,13 @@ def _add_noise(rows: pl.DataFrame, source: str, rng: np.random.Generator) -> pl.
     for name in NAME_COLUMNS:
         if name in columns:
             rows = noise.name_noise(rows, name, rng, EVENT_NAME_NOISE_SCALE)
+    # A correction lacks an id only as often as any record does; a first report, more often.
+    usual = noise.ID_NOISE_RATES["missing"]
     first_report = ~rows["correction"].to_numpy()
     for column in ID_COLUMNS:
         if column in columns:
-            missing = EVENT_ID_MISSING.get(column, noise.ID_NOISE_RATES["missing"])
-            rows = noise.id_noise(rows, column, rng, np.where(first_report, missing, 0.02))
+            missing = EVENT_ID_MISSING.get(column, usual)
+            rows = noise.id_noise(rows, column, rng, np.where(first_report, missing, usual))
     return rows
 
 
@@ -178,24 +185,40 @@ def _add_invalid(
     rules = INVALID_RULES[source]
     reason = pl.Series("invalid_reason", _pick_invalid(rows, source, rng).tolist(), dtype=pl.String)
     rows = rows.with_columns(reason)
-    id_column = rules["id.non_digit"]
-    name_column = rules["name.empty"]
-    no_id = (pl.col("invalid_reason") == "id.non_digit") & pl.col(id_column).is_null()
+    no_id = (pl.col("invalid_reason") == "id.non_digit") & pl.col(rules["id.non_digit"]).is_null()
     rows = rows.with_columns(
         invalid_reason=pl.when(no_id).then(pl.lit("name.empty")).otherwise("invalid_reason")
     )
+    rows = rows.with_columns(**_broken_values(rows, rules, rng, as_of))
+    # Noise recorded on a value that the invalid rule then replaced no longer describes the row.
+    broken = {
+        rules["name.empty"], rules["id.non_digit"], rules["date.future"],
+        rules["date.impossible"], "death_date",
+    }  # fmt: skip
+    tags = [c for c in rows.columns if c.startswith(noise.TAG_PREFIX)]
+    stale = [c for c in tags if c.removeprefix(noise.TAG_PREFIX).split(":")[0] in broken]
+    return rows.with_columns(pl.col(c) & pl.col("invalid_reason").is_null() for c in stale)
+
+
+def _broken_values(
+    rows: pl.DataFrame, rules: dict[str, str], rng: np.random.Generator, as_of: date
+) -> dict[str, pl.Expr]:
+    """The new value of each column a rule breaks, where `invalid_reason` names that rule."""
     size = rows.height
     reason = pl.col("invalid_reason")
+    id_column, name_column = rules["id.non_digit"], rules["name.empty"]
     far = pl.max_horizontal(pl.col("extract_date"), pl.lit(as_of)) + pl.duration(
-        days=pl.lit(pl.Series(rng.integers(400, 3650, size)))
+        days=pl.lit(pl.Series(rng.integers(*FUTURE_DAYS, size)))
     )
-    at = pl.lit(pl.Series(rng.integers(3, 11, size)))
+    at = pl.lit(pl.Series(rng.integers(*ID_LETTER_AT, size)))
     value = pl.col(id_column)
     letter = pl.lit(pl.Series(ID_LETTERS[rng.integers(0, len(ID_LETTERS), size)]))
     with_letter = value.str.slice(0, at) + letter + value.str.slice(at + 1)
     impossible = np.asarray(IMPOSSIBLE_DAYS)[rng.integers(0, len(IMPOSSIBLE_DAYS), size)]
     bad_date = rules["date.impossible"]
-    year = pl.coalesce(pl.col(bad_date).dt.year(), _year_of(rows, bad_date), pl.lit(1990))
+    year = pl.coalesce(
+        pl.col(bad_date).dt.year(), _year_of(rows, bad_date), pl.lit(IMPOSSIBLE_DATE_YEAR)
+    )
     changes = {
         name_column: pl.when(reason == "name.empty").then(pl.lit("")).otherwise(name_column),
         id_column: pl.when(reason == "id.non_digit").then(with_letter).otherwise(id_column),
@@ -209,17 +232,13 @@ def _add_invalid(
     changes[future] = pl.when(reason == "date.future").then(far).otherwise(future)
     if "date.death_before_birth" in rules:
         born = pl.coalesce("birth_date", pl.date(pl.col("birth_date" + YEAR_SUFFIX), 1, 1))
-        earlier = born - pl.duration(days=pl.lit(pl.Series(rng.integers(30, 3650, size))))
+        days = pl.lit(pl.Series(rng.integers(*DEATH_BEFORE_BIRTH_DAYS, size)))
+        earlier = born - pl.duration(days=days)
         died = changes.get("death_date", pl.col("death_date"))
         changes["death_date"] = (
             pl.when(reason == "date.death_before_birth").then(earlier).otherwise(died)
         )
-    rows = rows.with_columns(**changes)
-    # Noise recorded on a value that the invalid rule then replaced no longer describes the row.
-    broken = {name_column, id_column, future, bad_date, "death_date"}
-    tags = [c for c in rows.columns if c.startswith(noise.TAG_PREFIX)]
-    stale = [c for c in tags if c.removeprefix(noise.TAG_PREFIX).split(":")[0] in broken]
-    return rows.with_columns(pl.col(c) & reason.is_null() for c in stale)
+    return changes
 
 
 def _year_of(rows: pl.DataFrame, column: str) -> pl.Expr:

@@ -29,6 +29,15 @@ CARD_GROUPS = {
     "TE": "1", "HS": "4", "SV": "4", "DN": "4", "HC": "4", "GD": "4", "HN": "2", "CN": "2",
     "HT": "3", "BT": "2", "CB": "1",
 }  # fmt: skip
+# The group a card shows, by the holder's age band [from, to): children, pupils, students and
+# young workers, working age, retirement.
+CARD_GROUP_SHARES_BY_AGE = (
+    (0, 6, {"TE": 1.0}),
+    (6, 18, {"HS": 0.9, "GD": 0.1}),
+    (18, 23, {"SV": 0.45, "DN": 0.3, "GD": 0.25}),
+    (23, 60, {"DN": 0.55, "HC": 0.12, "GD": 0.25, "HN": 0.05, "CN": 0.03}),
+    (60, np.inf, {"HT": 0.5, "GD": 0.28, "BT": 0.15, "CB": 0.07}),
+)
 
 
 def century_digit(birth_year: np.ndarray, female: np.ndarray) -> np.ndarray:
@@ -59,17 +68,12 @@ def bhxh_codes(rng: np.random.Generator, size: int) -> pl.Series:
 
 
 def card_groups(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
-    """The beneficiary group a person's card would show, by age band."""
-    bands = [
-        (age < 6, ["TE"], [1.0]),
-        ((age >= 6) & (age < 18), ["HS", "GD"], [0.9, 0.1]),
-        ((age >= 18) & (age < 23), ["SV", "DN", "GD"], [0.45, 0.3, 0.25]),
-        ((age >= 23) & (age < 60), ["DN", "HC", "GD", "HN", "CN"], [0.55, 0.12, 0.25, 0.05, 0.03]),
-        (age >= 60, ["HT", "GD", "BT", "CB"], [0.5, 0.28, 0.15, 0.07]),
-    ]
+    """The beneficiary group a person's card would show, by age band (ages are never negative)."""
     groups = np.empty(len(age), dtype=object)
-    for mask, labels, weights in bands:
-        groups[mask] = np.asarray(labels, dtype=object)[choice(rng, weights, int(mask.sum()))]
+    for low, high, shares in CARD_GROUP_SHARES_BY_AGE:
+        mask = (age >= low) & (age < high)
+        labels = np.asarray(list(shares), dtype=object)
+        groups[mask] = labels[choice(rng, list(shares.values()), int(mask.sum()))]
     return groups
 
 

@@ -22,12 +22,60 @@ from dancu.generate.rng import choice, stream, top_k_weighted
 
 ROLE_GRANDFATHER, ROLE_GRANDMOTHER, ROLE_HUSBAND, ROLE_WIFE, ROLE_CHILD, ROLE_SINGLE = range(6)
 
+
+@dataclass(frozen=True)
+class ClippedNormal:
+    """A normal distribution, its draws clipped to [low, high]."""
+
+    mean: float
+    sd: float
+    low: float
+    high: float
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return np.clip(rng.normal(self.mean, self.sd, size), self.low, self.high)
+
+
+@dataclass(frozen=True)
+class Zipf:
+    """Weights `scale / (position + offset) ** exponent` of a list ordered most common first."""
+
+    scale: float
+    offset: float
+    exponent: float
+
+    def weights(self, count: int) -> np.ndarray:
+        return self.scale / (np.arange(count) + self.offset) ** self.exponent
+
+
+# --- assumptions: households: who lives with whom ---------------------------------------------
+
 # Household kinds and their shares; households average ~3.1 persons (Hà Nội: 3.2 to 3.3).
-KINDS = ("couple", "elder_couple", "single_young", "single_elder", "single_parent")
-KIND_SHARES = (0.69, 0.08, 0.08, 0.07, 0.08)
-THREE_GENERATION_SHARE = 0.30  # of couples whose husband is at most 55
-CHILD_COUNT_SHARES = (0.06, 0.22, 0.47, 0.19, 0.06)  # 0..4 children born to a couple
+HOUSEHOLD_SHARES = {
+    "couple": 0.69, "elder_couple": 0.08, "single_young": 0.08, "single_elder": 0.07,
+    "single_parent": 0.08,
+}  # fmt: skip
+PERSONS_PER_HOUSEHOLD_GUESS = 3.0  # sizes the first draw of households; more follow if short
+THREE_GENERATION_SHARE = 0.30  # of couples whose husband is at most THREE_GENERATION_MAX_AGE
+THREE_GENERATION_MAX_AGE = 55
+# Children born to a mother (0, 1, 2, ...), by the kind of her household.
+CHILD_COUNT_SHARES = {
+    "couple": (0.06, 0.22, 0.47, 0.19, 0.06),
+    "single_parent": (0.0, 0.6, 0.35, 0.05),
+}
 CHILDREN_LEAVE_AT = 28  # older children have households of their own
+BOY_SHARE_AT_BIRTH = 0.525  # Vietnam's sex ratio at birth ~1.11
+# The adults who live without a partner: their sex and marital status.
+SINGLE_PARENT_STATUS_SHARES = {
+    names.MARITAL_DIVORCED: 0.5, names.MARITAL_WIDOWED: 0.2, names.MARITAL_SINGLE: 0.3,
+}  # fmt: skip
+YOUNG_SINGLE_NEVER_MARRIED_SHARE = 0.9  # the others are divorced
+ELDER_SINGLE_STATUS_SHARES = {
+    names.MARITAL_WIDOWED: 0.8, names.MARITAL_DIVORCED: 0.1, names.MARITAL_SINGLE: 0.1,
+}  # fmt: skip
+FEMALE_SHARE = {"single_young": 0.5, "single_elder": 0.72}
+
+# --- assumptions: ages ------------------------------------------------------------------------
 
 # Age bins (from, to, weight) of the person a household is drawn around.
 HUSBAND_AGES = ((22, 25, 5), (25, 30, 10), (30, 35, 13), (35, 40, 13), (40, 45, 11),
@@ -36,21 +84,58 @@ ELDER_HUSBAND_AGES = ((58, 63, 6), (63, 68, 6), (68, 73, 5), (73, 78, 3), (78, 8
 YOUNG_SINGLE_AGES = ((20, 25, 3), (25, 30, 4), (30, 38, 3))
 ELDER_SINGLE_AGES = ((60, 65, 4), (65, 70, 4), (70, 75, 3.5), (75, 80, 3), (80, 85, 2), (85, 97, 1))
 SINGLE_MOTHER_AGES = ((25, 35, 4), (35, 45, 4), (45, 52, 2))
+SPOUSE_AGE_GAP = ClippedNormal(3.0, 3.0, -3.0, 12.0)  # the husband's years over his wife's
+WIFE_MIN_AGE = 19.0
+MOTHER_AGE_AT_BIRTH = ClippedNormal(27.5, 5.0, 18.5, 44.5)
+# A couple's parents are alive with probability 1 / (1 + exp((age - median) / spread)).
+SURVIVAL_MEDIAN_AGE = 84.0
+SURVIVAL_SPREAD = 5.0
+
+# --- assumptions: names -----------------------------------------------------------------------
 
 YEAR_ONLY_SHARE = ((1950, 0.40), (1960, 0.25), (1975, 0.06))  # born before -> share year-only
 CLASSIC_MIDDLE_SHARE = ((1975, 0.55, 0.75), (1995, 0.30, 0.45), (9999, 0.08, 0.15))  # male, female
 DOUBLE_MIDDLE_SHARE = (0.03, 0.08)  # male, female: "Nguyễn Thị Thu Hà"
 NO_MIDDLE_SHARE = 0.03
+GIVEN_NAME_WEIGHTS = Zipf(30.0, 3.0, 1.1)
+GIVEN_HEAD_DIVISOR = 10.0  # brings `names.GIVEN_HEAD_WEIGHT` to the scale of the Zipf weights
+PARENT_AGE_GAP = 28  # years between a child and a parent who is not in the population
 
-DEATH_RATE = 0.006
-MARRIAGE_RATE = 0.006  # marriages per person per year, so twice as many persons marry
+# --- assumptions: places ----------------------------------------------------------------------
+
+# Urban wards are denser than rural communes; each ward varies around its type's mean weight.
+WARD_WEIGHT_BY_TYPE = {"Phường": 1.3, "Thị trấn": 1.0, "Xã": 0.9}
+WARD_WEIGHT_SPREAD = 0.35  # sigma of each ward's lognormal factor
+# Numbers in street addresses, each drawn from [low, high).
+STREET_NUMBERS = {"house": (1, 200), "lane": (1, 400), "alley": (1, 60), "hamlet": (1, 15)}
+HANOI_ID_PROVINCE = 1  # Hà Nội's province code in personal ids ("001")
+MINORS_BORN_HERE_SHARE = 0.9  # of persons under ADULT_AGE: born in Hà Nội
+ADULT_AGE = 18
+HOMETOWN_ELSEWHERE_SHARE = 0.4  # hometowns drawn again rather than the birth province
+
+# --- assumptions: identifiers -----------------------------------------------------------------
+
+CMND_SHARE = 0.6  # of persons 14 or older when CCCD replaced CMND (born before CMND_BORN_BEFORE)
+CMND_BORN_BEFORE = 2000
 BHXH_SHARE_BY_AGE = ((6, 0.97), (18, 0.92), (60, 0.85), (200, 0.88))
-CMND_SHARE = 0.6  # of persons 14 or older when CCCD replaced CMND (born before 2000)
-PHONE_SHARE_ADULT = 0.92
+PHONE_SHARE_ADULT = 0.92  # of persons PHONE_ADULT_AGE or older
 PHONE_SHARE_CHILD = 0.08
+PHONE_ADULT_AGE = 15
+
+# --- assumptions: civil events ----------------------------------------------------------------
 
 EVENT_WINDOW_DAYS = 365
-
+DEATH_RATE = 0.006
+# Deaths: a Gompertz hazard exp(growth * (age - modal age)), plus a small risk in the first year.
+GOMPERTZ_GROWTH = 0.09
+GOMPERTZ_MODAL_AGE = 85.0
+INFANT_HAZARD = 0.01
+MARRIAGE_RATE = 0.006  # marriages per person per year, so twice as many persons marry
+# Who marries: unmarried persons from the lowest age up to MARRIAGE_MAX_AGE, weighted by a bell
+# of width MARRIAGE_AGE_SPREAD around the peak age.
+MARRIAGE_AGES = {"men": (21.0, 29.0), "women": (19.0, 26.0)}  # (lowest, peak)
+MARRIAGE_MAX_AGE = 40
+MARRIAGE_AGE_SPREAD = 5.0
 
 PERSON_COLUMNS = (
     "person_key", "household_id", "full_name", "family_name", "middle_name", "given_name", "sex",
@@ -113,13 +198,9 @@ def _frame(hh: np.ndarray, role: int, age: np.ndarray, female, marital) -> pl.Da
     )
 
 
-def _mother_age_at_birth(rng: np.random.Generator, size: int) -> np.ndarray:
-    return np.clip(rng.normal(27.5, 5.0, size), 18.5, 44.5)
-
-
 def _members(seed: int, persons: int) -> pl.DataFrame:
     """Exactly `persons` members of whole households (the last one may be cut short)."""
-    households = int(persons / 3.0) + 16
+    households = int(persons / PERSONS_PER_HOUSEHOLD_GUESS) + 16
     while True:
         members = _draw_members(stream(seed, f"households.{households}"), households)
         if members.height >= persons:
@@ -128,94 +209,104 @@ def _members(seed: int, persons: int) -> pl.DataFrame:
 
 
 def _draw_members(rng: np.random.Generator, households: int) -> pl.DataFrame:
-    kind = choice(rng, KIND_SHARES, households)
-    hh_of = {k: np.flatnonzero(kind == i) for i, k in enumerate(KINDS)}
-    parts = []
-
+    """Members of each household by its kind, in the order of the draws."""
+    kind = choice(rng, list(HOUSEHOLD_SHARES.values()), households)
+    hh_of = {k: np.flatnonzero(kind == i) for i, k in enumerate(HOUSEHOLD_SHARES)}
     couples = np.concatenate([hh_of["couple"], hh_of["elder_couple"]])
+    husband_age, wife_age = _couple_ages(rng, hh_of)
+    parts = [
+        _frame(couples, ROLE_HUSBAND, husband_age, False, names.MARITAL_MARRIED),
+        _frame(couples, ROLE_WIFE, wife_age, True, names.MARITAL_MARRIED),
+        *_grandparents(rng, couples, husband_age),
+    ]
+    single_mothers = hh_of["single_parent"]
+    mother_age = _ages(rng, SINGLE_MOTHER_AGES, len(single_mothers))
+    mother_status = _statuses(rng, SINGLE_PARENT_STATUS_SHARES, len(single_mothers))
+    parts.append(_frame(single_mothers, ROLE_WIFE, mother_age, True, mother_status))
+    mothers = {"couple": (couples, wife_age), "single_parent": (single_mothers, mother_age)}
+    parts.append(_children(rng, mothers))
+    parts += _living_alone(rng, hh_of)
+    return pl.concat(parts).sort(
+        ["hh", "role", "age"], descending=[False, False, True], maintain_order=True
+    )
+
+
+def _statuses(rng: np.random.Generator, shares: dict[str, float], size: int) -> np.ndarray:
+    return np.asarray(list(shares), dtype=object)[choice(rng, list(shares.values()), size)]
+
+
+def _couple_ages(rng: np.random.Generator, hh_of: dict) -> tuple[np.ndarray, np.ndarray]:
+    """Husbands' and wives' ages, couples first, then elder couples."""
     husband_age = np.concatenate(
         [
             _ages(rng, HUSBAND_AGES, len(hh_of["couple"])),
             _ages(rng, ELDER_HUSBAND_AGES, len(hh_of["elder_couple"])),
         ]
     )
-    wife_age = np.maximum(husband_age - np.clip(rng.normal(3.0, 3.0, len(couples)), -3, 12), 19.0)
-    parts.append(_frame(couples, ROLE_HUSBAND, husband_age, False, names.MARITAL_MARRIED))
-    parts.append(_frame(couples, ROLE_WIFE, wife_age, True, names.MARITAL_MARRIED))
+    gap = SPOUSE_AGE_GAP.draw(rng, len(husband_age))
+    return husband_age, np.maximum(husband_age - gap, WIFE_MIN_AGE)
 
-    # The husband's parents live with a share of the younger couples.
-    young = husband_age <= 55
+
+def _grandparents(
+    rng: np.random.Generator, couples: np.ndarray, husband_age: np.ndarray
+) -> list[pl.DataFrame]:
+    """The husband's parents, where they live with a younger couple and are still alive."""
+    young = husband_age <= THREE_GENERATION_MAX_AGE
     three_gen = young & (rng.random(len(couples)) < THREE_GENERATION_SHARE)
     son_age = husband_age[three_gen]
-    grandmother_age = son_age + _mother_age_at_birth(rng, len(son_age))
-    grandfather_age = grandmother_age + np.clip(rng.normal(3.0, 3.0, len(son_age)), -3, 12)
-    survives = 1 / (1 + np.exp((np.stack([grandfather_age, grandmother_age]) - 84) / 5))
+    grandmother_age = son_age + MOTHER_AGE_AT_BIRTH.draw(rng, len(son_age))
+    grandfather_age = grandmother_age + SPOUSE_AGE_GAP.draw(rng, len(son_age))
+    ages = np.stack([grandfather_age, grandmother_age])
+    survives = 1 / (1 + np.exp((ages - SURVIVAL_MEDIAN_AGE) / SURVIVAL_SPREAD))
     alive = rng.random(survives.shape) < survives
     both = alive[0] & alive[1]
+    parts = []
     for role, age, keep, female in (
         (ROLE_GRANDFATHER, grandfather_age, alive[0], False),
         (ROLE_GRANDMOTHER, grandmother_age, alive[1], True),
     ):
         status = np.where(both[keep], names.MARITAL_MARRIED, names.MARITAL_WIDOWED)
         parts.append(_frame(couples[three_gen][keep], role, age[keep], female, status))
+    return parts
 
-    single_mothers = hh_of["single_parent"]
-    mother_age = _ages(rng, SINGLE_MOTHER_AGES, len(single_mothers))
-    mother_status = np.asarray(
-        [names.MARITAL_DIVORCED, names.MARITAL_WIDOWED, names.MARITAL_SINGLE], dtype=object
-    )[choice(rng, [0.5, 0.2, 0.3], len(single_mothers))]
-    parts.append(_frame(single_mothers, ROLE_WIFE, mother_age, True, mother_status))
 
-    # Children: per mother a count, per child the mother's age at its birth.
-    mothers = np.concatenate([couples, single_mothers])
-    mothers_age = np.concatenate([wife_age, mother_age])
+def _children(
+    rng: np.random.Generator, mothers: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> pl.DataFrame:
+    """Per mother (households and ages, by household kind) a count of children, per child the
+    mother's age at its birth; those who have grown up have left."""
+    households = np.concatenate([hh for hh, _ in mothers.values()])
+    ages = np.concatenate([age for _, age in mothers.values()])
     count = np.concatenate(
-        [
-            choice(rng, CHILD_COUNT_SHARES, len(couples)),
-            choice(rng, [0.0, 0.6, 0.35, 0.05], len(single_mothers)),
-        ]
+        [choice(rng, CHILD_COUNT_SHARES[kind], len(hh)) for kind, (hh, _) in mothers.items()]
     )
-    child_hh = np.repeat(mothers, count)
-    child_age = np.repeat(mothers_age, count) - _mother_age_at_birth(rng, len(child_hh))
+    child_hh = np.repeat(households, count)
+    child_age = np.repeat(ages, count) - MOTHER_AGE_AT_BIRTH.draw(rng, len(child_hh))
     at_home = (child_age >= 0) & (child_age <= CHILDREN_LEAVE_AT)
-    child_female = rng.random(len(child_hh)) >= 0.525  # Vietnam's sex ratio at birth ~1.11
-    parts.append(
-        _frame(
-            child_hh[at_home],
-            ROLE_CHILD,
-            child_age[at_home],
-            child_female[at_home],
-            names.MARITAL_SINGLE,
-        )
+    child_female = rng.random(len(child_hh)) >= BOY_SHARE_AT_BIRTH
+    return _frame(
+        child_hh[at_home],
+        ROLE_CHILD,
+        child_age[at_home],
+        child_female[at_home],
+        names.MARITAL_SINGLE,
     )
 
-    young_singles = hh_of["single_young"]
-    parts.append(
-        _frame(
-            young_singles,
-            ROLE_SINGLE,
-            _ages(rng, YOUNG_SINGLE_AGES, len(young_singles)),
-            rng.random(len(young_singles)) < 0.5,
-            np.where(
-                rng.random(len(young_singles)) < 0.9, names.MARITAL_SINGLE, names.MARITAL_DIVORCED
-            ),
-        )
-    )
-    elders = hh_of["single_elder"]
-    parts.append(
-        _frame(
-            elders,
-            ROLE_SINGLE,
-            _ages(rng, ELDER_SINGLE_AGES, len(elders)),
-            rng.random(len(elders)) < 0.72,
-            np.asarray(
-                [names.MARITAL_WIDOWED, names.MARITAL_DIVORCED, names.MARITAL_SINGLE], dtype=object
-            )[choice(rng, [0.8, 0.1, 0.1], len(elders))],
-        )
-    )
-    return pl.concat(parts).sort(
-        ["hh", "role", "age"], descending=[False, False, True], maintain_order=True
-    )
+
+def _living_alone(rng: np.random.Generator, hh_of: dict) -> list[pl.DataFrame]:
+    """Young and elderly persons who live alone."""
+    young, elders = hh_of["single_young"], hh_of["single_elder"]
+    young_age = _ages(rng, YOUNG_SINGLE_AGES, len(young))
+    young_female = rng.random(len(young)) < FEMALE_SHARE["single_young"]
+    never_married = rng.random(len(young)) < YOUNG_SINGLE_NEVER_MARRIED_SHARE
+    young_status = np.where(never_married, names.MARITAL_SINGLE, names.MARITAL_DIVORCED)
+    elder_age = _ages(rng, ELDER_SINGLE_AGES, len(elders))
+    elder_female = rng.random(len(elders)) < FEMALE_SHARE["single_elder"]
+    elder_status = _statuses(rng, ELDER_SINGLE_STATUS_SHARES, len(elders))
+    return [
+        _frame(young, ROLE_SINGLE, young_age, young_female, young_status),
+        _frame(elders, ROLE_SINGLE, elder_age, elder_female, elder_status),
+    ]
 
 
 def _with_keys(members: pl.DataFrame) -> pl.DataFrame:
@@ -288,8 +379,8 @@ def _weighted_names(table) -> tuple[np.ndarray, np.ndarray]:
 
 def _given_weights(count: int) -> np.ndarray:
     """Zipf weights by list position, the head replaced by the hand-set weights."""
-    weights = 30.0 / (np.arange(count) + 3.0) ** 1.1
-    head = np.asarray(names.GIVEN_HEAD_WEIGHT) / 10.0
+    weights = GIVEN_NAME_WEIGHTS.weights(count)
+    head = np.asarray(names.GIVEN_HEAD_WEIGHT) / GIVEN_HEAD_DIVISOR
     weights[: len(head)] = head
     return weights
 
@@ -367,7 +458,7 @@ def _parent_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
     the population, otherwise a plausible one (the father shares the family name)."""
     size = frame.height
     family_labels, family_weights = _weighted_names(names.FAMILY_NAMES)
-    year = frame["birth_year"].to_numpy() - 28
+    year = frame["birth_year"].to_numpy() - PARENT_AGE_GAP
     male, female = np.zeros(size, dtype=bool), np.ones(size, dtype=bool)
     made = pl.DataFrame(
         {
@@ -399,22 +490,21 @@ def _parent_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
 
 
 def _ward_weights(rng: np.random.Generator, wards: pl.DataFrame) -> np.ndarray:
-    """Urban wards are denser than rural communes; each ward varies around its type's mean."""
-    by_type = {"Phường": 1.3, "Thị trấn": 1.0, "Xã": 0.9}
-    base = wards["old_ward_type"].replace_strict(by_type, default=1.0).to_numpy()
-    return base * rng.lognormal(0.0, 0.35, wards.height)
+    """Each ward's weight: its type's, times a lognormal factor (other types weigh 1)."""
+    base = wards["old_ward_type"].replace_strict(WARD_WEIGHT_BY_TYPE, default=1.0).to_numpy()
+    return base * rng.lognormal(0.0, WARD_WEIGHT_SPREAD, wards.height)
 
 
 def _street_addresses(rng: np.random.Generator, rural: np.ndarray) -> pl.Series:
     """Street part: "Số 12, ngõ 34, phố Huỳnh Thúc Kháng" in towns, "Xóm 3, thôn Đoài" in
     communes."""
     size = len(rural)
-    house = pl.Series(rng.integers(1, 200, size)).cast(pl.String)
-    lane = pl.Series(rng.integers(1, 400, size)).cast(pl.String)
-    alley = pl.Series(rng.integers(1, 60, size)).cast(pl.String)
+    house = pl.Series(rng.integers(*STREET_NUMBERS["house"], size)).cast(pl.String)
+    lane = pl.Series(rng.integers(*STREET_NUMBERS["lane"], size)).cast(pl.String)
+    alley = pl.Series(rng.integers(*STREET_NUMBERS["alley"], size)).cast(pl.String)
     street = pl.Series(np.asarray(names.STREETS)[rng.integers(0, len(names.STREETS), size)])
     village = pl.Series(np.asarray(names.VILLAGES)[rng.integers(0, len(names.VILLAGES), size)])
-    hamlet = pl.Series(rng.integers(1, 15, size)).cast(pl.String)
+    hamlet = pl.Series(rng.integers(*STREET_NUMBERS["hamlet"], size)).cast(pl.String)
     style = pl.Series(rng.integers(0, 3, size))
     urban = (
         pl.when(style == 0)
@@ -467,10 +557,11 @@ def _with_places(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     )
     codes, weights = _weighted_names(names.BIRTH_PROVINCES)
     province = codes[choice(rng, weights, frame.height)].astype(np.int64)
-    born_here = (frame["age"].to_numpy() < 18) & (rng.random(frame.height) < 0.9)
-    province[born_here] = 1
+    minor = frame["age"].to_numpy() < ADULT_AGE
+    born_here = minor & (rng.random(frame.height) < MINORS_BORN_HERE_SHARE)
+    province[born_here] = HANOI_ID_PROVINCE
     home = province.copy()
-    moved = rng.random(frame.height) < 0.4
+    moved = rng.random(frame.height) < HOMETOWN_ELSEWHERE_SHARE
     home[moved] = codes[choice(rng, weights, int(moved.sum()))].astype(np.int64)
     frame = frame.with_columns(
         id_province=pl.Series(province),
@@ -490,14 +581,15 @@ def _with_identifiers(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     province = frame["id_province"].to_numpy()
     national_id = identifiers.national_ids(rng, province, year, frame["female"].to_numpy())
 
-    has_cmnd = (year < 2000) & (rng.random(size) < CMND_SHARE)
+    has_cmnd = (year < CMND_BORN_BEFORE) & (rng.random(size) < CMND_SHARE)
     bhxh_share = np.zeros(size)
     for below, share in reversed(BHXH_SHARE_BY_AGE):
         bhxh_share[age < below] = share
     has_bhxh = rng.random(size) < bhxh_share
     bhxh = identifiers.bhxh_codes(rng, size)
     card = identifiers.health_cards(identifiers.card_groups(rng, age), bhxh)
-    has_phone = rng.random(size) < np.where(age >= 15, PHONE_SHARE_ADULT, PHONE_SHARE_CHILD)
+    phone_share = np.where(age >= PHONE_ADULT_AGE, PHONE_SHARE_ADULT, PHONE_SHARE_CHILD)
+    has_phone = rng.random(size) < phone_share
     phone = identifiers.phone_numbers(rng, size)
     return frame.with_columns(
         national_id=national_id,
@@ -531,12 +623,12 @@ def _marry(frame: pl.DataFrame, seed: int, as_of: date) -> tuple[pl.DataFrame, p
     female = frame["female"].to_numpy()
 
     def pick(is_female: bool, lowest: float, peak: float) -> np.ndarray:
-        eligible = single & (female == is_female) & (age >= lowest) & (age <= 40)
-        weights = np.where(eligible, np.exp(-(((age - peak) / 5.0) ** 2)), 0.0)
+        eligible = single & (female == is_female) & (age >= lowest) & (age <= MARRIAGE_MAX_AGE)
+        weights = np.where(eligible, np.exp(-(((age - peak) / MARRIAGE_AGE_SPREAD) ** 2)), 0.0)
         chosen = top_k_weighted(rng, weights, count)
         return chosen[np.argsort(age[chosen], kind="stable")]
 
-    men, women = pick(False, 21.0, 29.0), pick(True, 19.0, 26.0)
+    men, women = pick(False, *MARRIAGE_AGES["men"]), pick(True, *MARRIAGE_AGES["women"])
     pairs = min(len(men), len(women))
     men, women = men[:pairs], women[:pairs]
     hh = frame["hh"].to_numpy()
@@ -596,7 +688,8 @@ def _die(
     of this year's newborns and this year's newlyweds are spared, so every event stays possible."""
     rng = stream(seed, "deaths")
     age = frame["age"].to_numpy()
-    hazard = np.exp(0.09 * (age - 85.0)) + np.where(age < 1, 0.01, 0.0)
+    gompertz = np.exp(GOMPERTZ_GROWTH * (age - GOMPERTZ_MODAL_AGE))
+    hazard = gompertz + np.where(age < 1, INFANT_HAZARD, 0.0)
     spared = pl.concat(
         [
             births["mother_key"],

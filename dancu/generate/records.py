@@ -20,34 +20,73 @@ import numpy as np
 import polars as pl
 
 from dancu import admin_units
+from dancu.contract import REFORM_DATE
 from dancu.generate import identifiers, names
 from dancu.generate.noise import rewrite, strip_marks
 from dancu.generate.population import Population
 from dancu.generate.render import address_text
 from dancu.generate.rng import choice, stream, unique_serials
-from dancu.generate.styles import REFORM_DATE
+from dancu.generate.styles import FORMAT_SHARES
 
 REGISTRATION_LAG_DAYS = 15  # a newborn reaches the registry about two weeks after birth
 OLD_HISTORY_DAYS = 660  # the oldest extracts still on the landing folder
 RECENT_DAYS = 30  # "the month before as_of"
 RECENT_WEEKS = ("week1", "week2", "week3", "week4")  # dan_cu sends weekly deltas lately
 
-DAN_CU_PERIOD_SHARES = (0.30, 0.12, *[0.58 / len(RECENT_WEEKS)] * len(RECENT_WEEKS))  # old, mid,
-# then each week: the extract in which a record was last sent
-DAN_CU_OLD_FILE_SHARE = 0.5  # old wards whose pre-reform file is still on the landing folder
-DAN_CU_RESENT_SHARE = 0.12  # older records sent again in the recent extract
-DAN_CU_RESENT_AFTER_MARRIAGE = 0.7
-DAN_CU_DUPLICATE_SHARE = 0.008  # persons registered twice under two record ids
 PHONE_CHANGED_SHARE = 0.3  # of superseded rows: the person has a new number since
-PARENT_NAME_MISSING = {"elderly": 0.4, "other": 0.05}
-BHXH_OLD_SHARE = 0.35
-BHXH_RESENT_SHARE = 0.10
-BHXH_CMND_SHARE = 0.03  # of holders of an old id: it is still in the CCCD/CMND column
-BHXH_CHILD_ID_MISSING = 0.3
-Y_TE_PATIENT_SHARE = ((6, 0.45), (18, 0.2), (60, 0.2), (200, 0.5))
-Y_TE_SECOND_FACILITY = 0.10
-Y_TE_REVISIT = 0.4
-Y_TE_CHILDREN_ONLY = "nhitw"
+
+
+@dataclass(frozen=True)
+class DanCuExtracts:
+    """The population registry's extracts (dan_cu): which hold a record, and how."""
+
+    # The extract in which a record was last sent: old, mid, then each weekly delta.
+    period: tuple[float, ...] = (0.30, 0.12, *[0.58 / len(RECENT_WEEKS)] * len(RECENT_WEEKS))
+    old_file: float = 0.5  # old wards whose pre-reform file is still on the landing folder
+    mid_new_units: float = 0.6  # files between the reform and the last month in current units
+    weekly_new_units: float = 0.85  # weekly deltas in current units
+    resent: float = 0.12  # older records sent again in the last weekly delta
+    resent_after_marriage: float = 0.7  # of older records whose person married since
+    duplicate: float = 0.008  # persons registered twice under two record ids
+    parent_name_missing: float = 0.05
+    parent_name_missing_elderly: float = 0.4  # of persons older than `elderly_age`
+    elderly_age: int = 60
+    update_lag_days: int = 45  # a record was last updated up to this many days before its extract
+
+
+@dataclass(frozen=True)
+class BhxhExtracts:
+    """The social-insurance extracts (bhxh): per old district an older file and a recent one."""
+
+    old: float = 0.35  # records last sent in the older file
+    old_file_after_days: int = 180  # older files start this long after the oldest extracts
+    recent_new_units: float = 0.7  # recent files in current units
+    resent: float = 0.10  # records of the older file sent again in the recent one
+    cmnd: float = 0.03  # of holders of an old id: it is still in the CCCD/CMND column
+    child_id_missing: float = 0.3  # of children under `child_age`, who have no identity card yet
+    child_age: int = 14
+
+
+@dataclass(frozen=True)
+class YTeRegisters:
+    """The health facilities' patient registers (y_te): per facility an older and a recent one."""
+
+    older_register_days_before: tuple[int, int] = (250, 150)  # as_of minus (most, fewest) days
+    new_units_after_reform: float = 0.7  # registers after the reform in current units
+    patient_by_age: tuple[tuple[int, float], ...] = ((6, 0.45), (18, 0.2), (60, 0.2), (200, 0.5))
+    children_only: str = "nhitw"  # the children's hospital
+    child_age: int = 16  # patients under this age may go to the children's hospital
+    second_facility: float = 0.10  # patients of a second facility too
+    revisit: float = 0.4  # patients who came again after their first visit
+
+
+DAN_CU = DanCuExtracts()
+BHXH = BhxhExtracts()
+Y_TE = YTeRegisters()
+
+# Civil events: days from the event to its registration (fewest, most), and the share of
+# registrations sent again, corrected, the month after.
+EVENT_REGISTERED_AFTER_DAYS = {"khai_sinh": (1, 60), "khai_tu": (0, 30), "ket_hon": (0, 0)}
 EVENT_CORRECTION_SHARE = {"khai_sinh": 0.10, "khai_tu": 0.05, "ket_hon": 0.05}
 NEW_CODE_AFTER_REFORM = 0.9  # registrations after the reform that already carry new codes
 HOSPITAL_DEATH_SHARE = 0.45
@@ -105,8 +144,9 @@ def truth(prefix: str = "") -> list[pl.Expr]:
 def _periods(as_of: date) -> dict[str, tuple[date, date]]:
     """Date ranges of the extract periods: the reform splits old from mid; the recent month is
     also cut into weeks."""
-    if as_of < REFORM_DATE + timedelta(days=2 * RECENT_DAYS):
-        raise ValueError(f"as_of must be on or after {REFORM_DATE + timedelta(days=60)}")
+    earliest = REFORM_DATE + timedelta(days=2 * RECENT_DAYS)
+    if as_of < earliest:
+        raise ValueError(f"as_of must be on or after {earliest}")
     recent_start = as_of - timedelta(days=RECENT_DAYS - 1)
     week_days = RECENT_DAYS // len(RECENT_WEEKS)
     weeks = {
@@ -223,83 +263,97 @@ def _superseded() -> pl.Expr:
 # --- person sources ---------------------------------------------------------------------------
 
 
+# The column that names the file of a dan_cu record in each period.
+_DAN_CU_PARTS = {"old": "old_ward_code", "mid": "ward_code"} | dict.fromkeys(
+    RECENT_WEEKS, "ward_code"
+)
+
+
 def dan_cu(population: Population, people: pl.DataFrame, seed: int) -> Placement:
     rng = stream(seed, "place.dan_cu")
-    span = _periods(population.as_of)
+    files = _dan_cu_files(rng, _periods(population.as_of))
+    placed = _dan_cu_records(rng, people, files, "HS")
+    again = _dan_cu_resent(rng, placed, files)
+    twice = people.filter(pl.Series(rng.random(people.height) < DAN_CU.duplicate))
+    duplicates = _dan_cu_records(rng, twice, files, "HT")
+    rows = pl.concat([placed, again, duplicates], how="diagonal")
+    rows = _at_extract(rows).with_columns(superseded=_superseded())
+    rows = _dan_cu_values(_phones_changed(rows, rng), rng, population.as_of)
+    extra = [
+        "cmnd", "ethnicity", "religion", "nationality", "hometown", "marital_status",
+        "father_name", "mother_name", "updated_date", "ward_code_written",
+    ]  # fmt: skip
+    return Placement(files, _person_rows(rows, extra))
+
+
+def _dan_cu_files(rng: np.random.Generator, span: dict[str, tuple[date, date]]) -> pl.DataFrame:
+    """The pre-reform file of the old wards whose file is still on the landing folder, then per
+    current ward a file in the mid period and the weekly deltas."""
     old_codes = admin_units.ward_conversion()["old_ward_code"]
-    old_codes = old_codes.filter(pl.Series(rng.random(len(old_codes)) < DAN_CU_OLD_FILE_SHARE))
+    old_codes = old_codes.filter(pl.Series(rng.random(len(old_codes)) < DAN_CU.old_file))
     new_codes = admin_units.current_wards()["ward_code"]
-    files = pl.concat(
+    weekly = (
+        _files(rng, new_codes, week, span[week], new_share=DAN_CU.weekly_new_units)
+        for week in RECENT_WEEKS
+    )
+    return pl.concat(
         [
             _files(rng, old_codes, "old", span["old"], new_share=0.0),
-            _files(rng, new_codes, "mid", span["mid"], new_share=0.6),
-            *(_files(rng, new_codes, week, span[week], new_share=0.85) for week in RECENT_WEEKS),
+            _files(rng, new_codes, "mid", span["mid"], new_share=DAN_CU.mid_new_units),
+            *weekly,
         ]
     )
-    parts = {"old": "old_ward_code", "mid": "ward_code"} | dict.fromkeys(RECENT_WEEKS, "ward_code")
-    wanted = choice(rng, DAN_CU_PERIOD_SHARES, people.height)
-    placed = _place(people, files, wanted, parts)
-    placed = _with_file_dates(placed, files).with_columns(
-        source_record_id=record_ids(rng, "HS", placed.height)
+
+
+def _dan_cu_records(
+    rng: np.random.Generator, people: pl.DataFrame, files: pl.DataFrame, id_prefix: str
+) -> pl.DataFrame:
+    """The persons placed in the file of the period they were last sent in, with record ids."""
+    wanted = choice(rng, DAN_CU.period, people.height)
+    placed = _place(people, files, wanted, _DAN_CU_PARTS)
+    return _with_file_dates(placed, files).with_columns(
+        source_record_id=record_ids(rng, id_prefix, placed.height)
     )
 
-    # Records sent again go into the last weekly delta.
+
+def _dan_cu_resent(
+    rng: np.random.Generator, placed: pl.DataFrame, files: pl.DataFrame
+) -> pl.DataFrame:
+    """Older records sent again in the last weekly delta: a share of all, and most of those whose
+    person married between their extract and that delta."""
     last_week = RECENT_WEEKS[-1]
     recent_date = _date_of(files, last_week, placed["ward_code"])
     resend = pl.col("period").is_in(["old", "mid"]) & (
-        pl.lit(pl.Series(rng.random(placed.height) < DAN_CU_RESENT_SHARE))
+        pl.lit(pl.Series(rng.random(placed.height) < DAN_CU.resent))
         | (
             (pl.col("marriage_date") > pl.col("extract_date"))
             & (pl.col("marriage_date") <= pl.lit(recent_date))
-            & pl.lit(pl.Series(rng.random(placed.height) < DAN_CU_RESENT_AFTER_MARRIAGE))
+            & pl.lit(pl.Series(rng.random(placed.height) < DAN_CU.resent_after_marriage))
         )
     )
-    again = _with_file_dates(_resend(placed, resend, "ward_code", last_week), files)
+    return _with_file_dates(_resend(placed, resend, "ward_code", last_week), files)
 
-    twice = people.filter(pl.Series(rng.random(people.height) < DAN_CU_DUPLICATE_SHARE))
-    duplicates = _place(twice, files, choice(rng, DAN_CU_PERIOD_SHARES, twice.height), parts)
-    duplicates = _with_file_dates(duplicates, files).with_columns(
-        source_record_id=record_ids(rng, "HT", duplicates.height)
-    )
 
-    rows = pl.concat([placed, again, duplicates], how="diagonal")
-    rows = _at_extract(rows).with_columns(superseded=_superseded())
-    rows = _phones_changed(rows, rng)
+def _dan_cu_values(rows: pl.DataFrame, rng: np.random.Generator, as_of: date) -> pl.DataFrame:
+    """Parents' names left out (more often for the elderly), the date of the last update, and
+    the ward code in the file's scheme."""
     size = rows.height
-    elderly = (pl.col("birth_year") < population.as_of.year - 60).fill_null(False)
+    elderly = (pl.col("birth_year") < as_of.year - DAN_CU.elderly_age).fill_null(False)
     missing = (
         pl.when(elderly)
-        .then(PARENT_NAME_MISSING["elderly"])
-        .otherwise(PARENT_NAME_MISSING["other"])
+        .then(DAN_CU.parent_name_missing_elderly)
+        .otherwise(DAN_CU.parent_name_missing)
     )
     u_father, u_mother = (pl.lit(pl.Series(rng.random(size))) for _ in range(2))
-    back = pl.lit(pl.Series(rng.integers(0, 46, size)))
+    back = pl.lit(pl.Series(rng.integers(0, DAN_CU.update_lag_days + 1, size)))
     updated = pl.col("extract_date") - pl.duration(days=back)
-    rows = rows.with_columns(
+    return rows.with_columns(
         father_name=pl.when(u_father < missing).then(None).otherwise("father_name"),
         mother_name=pl.when(u_mother < missing).then(None).otherwise("mother_name"),
         updated_date=pl.max_horizontal(updated, pl.col("known_from")),
         ward_code_written=pl.when(pl.col("scheme") == "old")
         .then("old_ward_code")
         .otherwise("ward_code"),
-    )
-    return Placement(
-        files,
-        _person_rows(
-            rows,
-            extra=[
-                "cmnd",
-                "ethnicity",
-                "religion",
-                "nationality",
-                "hometown",
-                "marital_status",
-                "father_name",
-                "mother_name",
-                "updated_date",
-                "ward_code_written",
-            ],
-        ),
     )
 
 
@@ -334,44 +388,59 @@ def bhxh(population: Population, people: pl.DataFrame, seed: int) -> Placement:
         .select(slug=district_slug(pl.col("old_district_name")))
         .unique(maintain_order=True)["slug"]
     )
-    old_span = (span["old"][0] + timedelta(days=180), span["old"][1])
+    old_span = (span["old"][0] + timedelta(days=BHXH.old_file_after_days), span["old"][1])
     files = pl.concat(
         [
             _files(rng, districts, "old", old_span, new_share=0.0),
-            _files(rng, districts, "recent", span["recent"], new_share=0.7),
+            _files(rng, districts, "recent", span["recent"], new_share=BHXH.recent_new_units),
         ]
     )
     people = people.filter(pl.col("bhxh_code").is_not_null()).with_columns(
         district=district_slug(pl.col("old_district_name"))
     )
-    wanted = np.where(rng.random(people.height) < BHXH_OLD_SHARE, 0, 1)
+    wanted = np.where(rng.random(people.height) < BHXH.old, 0, 1)
     placed = _place(people, files, wanted, {"old": "district", "recent": "district"})
     placed = _with_file_dates(placed, files).with_columns(source_record_id=pl.col("bhxh_code"))
     resend = (pl.col("period") == "old") & pl.lit(
-        pl.Series(rng.random(placed.height) < BHXH_RESENT_SHARE)
+        pl.Series(rng.random(placed.height) < BHXH.resent)
     )
     again = _with_file_dates(_resend(placed, resend, "district", "recent"), files)
     rows = pl.concat([placed, again], how="diagonal")
     rows = rows.with_columns(superseded=_superseded())
     rows = _phones_changed(rows, rng)
     size = rows.height
-    child = pl.col("birth_year") > population.as_of.year - 14
-    cmnd = (rng.random(size) < BHXH_CMND_SHARE) & rows["cmnd"].is_not_null().to_numpy()
+    child = pl.col("birth_year") > population.as_of.year - BHXH.child_age
+    cmnd = (rng.random(size) < BHXH.cmnd) & rows["cmnd"].is_not_null().to_numpy()
     rows = rewrite(rows, "national_id", cmnd, pl.col("cmnd"), "cmnd_instead")
-    no_id = (rng.random(size) < BHXH_CHILD_ID_MISSING) & rows.select(child).to_series().to_numpy()
+    no_id = (rng.random(size) < BHXH.child_id_missing) & rows.select(child).to_series().to_numpy()
     rows = rewrite(rows, "national_id", no_id & ~cmnd, pl.lit(None), "missing")
-    return Placement(files, _person_rows(rows, extra=[]))
+    return Placement(files, _person_rows(rows, []))
 
 
 def y_te(population: Population, people: pl.DataFrame, seed: int) -> Placement:
     """Patients of a few facilities; a register row shows the latest visit by its extract date."""
     rng = stream(seed, "place.y_te")
-    as_of = population.as_of
+    files = _y_te_files(rng, population.as_of)
+    patients = _patients(rng, people, population.as_of)
+    visits = _visit_dates(rng, _facility_visits(rng, patients, population.as_of), population)
+    rows = _register_rows(visits, files).with_columns(superseded=_superseded())
+    return Placement(files, _person_rows(rows, ["health_card", "visit_date"]))
+
+
+def _facilities() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Codes, record-id prefixes and weights of the facilities."""
     codes, prefixes, weights = (np.asarray(x) for x in zip(*names.FACILITIES, strict=True))
+    return codes, prefixes, weights
+
+
+def _y_te_files(rng: np.random.Generator, as_of: date) -> pl.DataFrame:
+    """Per facility an older and a recent register, both in the one format its system writes."""
+    codes, _, _ = _facilities()
     size = len(codes)
-    older = random_dates(rng, as_of - timedelta(days=250), as_of - timedelta(days=150), size)
+    most, fewest = Y_TE.older_register_days_before
+    older = random_dates(rng, as_of - timedelta(days=most), as_of - timedelta(days=fewest), size)
     recent = random_dates(rng, as_of - timedelta(days=RECENT_DAYS - 1), as_of, size)
-    fmt = np.where(rng.random(size) < 0.6, "xlsx", "csv")
+    fmt = np.where(rng.random(size) < FORMAT_SHARES["y_te"]["xlsx"], "xlsx", "csv")
     files = pl.concat(
         [
             pl.DataFrame({"part": codes, "period": "old", "extract_date": older, "format": fmt}),
@@ -381,27 +450,36 @@ def y_te(population: Population, people: pl.DataFrame, seed: int) -> Placement:
         ]
     )
     before_reform = (files["extract_date"] < REFORM_DATE).to_numpy()
-    new_units = ~before_reform & (rng.random(files.height) < 0.7)
-    files = files.with_columns(
+    new_units = ~before_reform & (rng.random(files.height) < Y_TE.new_units_after_reform)
+    return files.with_columns(
         file_key=pl.col("period") + ":" + pl.col("part"),
         scheme=pl.Series(np.where(new_units, "new", "old")),
     )
 
+
+def _patients(rng: np.random.Generator, people: pl.DataFrame, as_of: date) -> pl.DataFrame:
     age = as_of.year - people["birth_year"].to_numpy()
     share = np.zeros(people.height)
-    for below, p in reversed(Y_TE_PATIENT_SHARE):
+    for below, p in reversed(Y_TE.patient_by_age):
         share[age < below] = p
-    patients = people.filter(pl.Series(rng.random(people.height) < share))
-    is_child = (as_of.year - patients["birth_year"].to_numpy()) < 16
-    adult_weights = np.where(codes == Y_TE_CHILDREN_ONLY, 0.0, weights.astype(float))
+    return people.filter(pl.Series(rng.random(people.height) < share))
+
+
+def _facility_visits(rng: np.random.Generator, patients: pl.DataFrame, as_of: date) -> pl.DataFrame:
+    """One row per patient and facility (a few go to a second one), with its record id; only
+    children go to the children's hospital."""
+    codes, prefixes, weights = _facilities()
+    size = len(codes)
+    is_child = (as_of.year - patients["birth_year"].to_numpy()) < Y_TE.child_age
+    adult_weights = np.where(codes == Y_TE.children_only, 0.0, weights.astype(float))
     first = np.where(
         is_child,
         choice(rng, weights.astype(float), patients.height),
         choice(rng, adult_weights, patients.height),
     )
-    second_wanted = rng.random(patients.height) < Y_TE_SECOND_FACILITY
+    second_wanted = rng.random(patients.height) < Y_TE.second_facility
     second = (first + 1 + rng.integers(0, size - 1, patients.height)) % size
-    second_ok = second_wanted & (is_child | (codes[second] != Y_TE_CHILDREN_ONLY))
+    second_ok = second_wanted & (is_child | (codes[second] != Y_TE.children_only))
     visits = pl.concat(
         [
             patients.with_columns(facility=pl.Series(codes[first])),
@@ -410,10 +488,18 @@ def y_te(population: Population, people: pl.DataFrame, seed: int) -> Placement:
             ),
         ]
     )
-    visits = visits.with_columns(
+    return visits.with_columns(
         source_record_id=pl.col("facility").replace_strict(dict(zip(codes, prefixes, strict=True)))
         + record_ids(rng, "", visits.height, digits=8)
     )
+
+
+def _visit_dates(
+    rng: np.random.Generator, visits: pl.DataFrame, population: Population
+) -> pl.DataFrame:
+    """A first visit in the event window, while the person is known and alive, and for some a
+    later one; visits that cannot fit are dropped."""
+    as_of = population.as_of
     window_start = np.datetime64(population.window_start, "D")
     born = visits["known_from"].to_numpy().astype("datetime64[D]")
     until = visits["death_date"].fill_null(as_of).to_numpy().astype("datetime64[D]")
@@ -422,15 +508,17 @@ def y_te(population: Population, people: pl.DataFrame, seed: int) -> Placement:
     revisit = random_dates(
         rng, first_visit.to_numpy().astype("datetime64[D]"), until, visits.height
     )
-    visits = visits.with_columns(
+    return visits.with_columns(
         first_visit=first_visit,
-        last_visit=pl.when(pl.lit(pl.Series(rng.random(visits.height) < Y_TE_REVISIT)))
+        last_visit=pl.when(pl.lit(pl.Series(rng.random(visits.height) < Y_TE.revisit)))
         .then(pl.lit(revisit))
         .otherwise(pl.lit(first_visit)),
     ).filter(pl.col("first_visit") <= pl.lit(pl.Series(until)))
 
-    # A register row shows the latest visit by its extract date; the recent register lists only
-    # patients who came after the older one was extracted.
+
+def _register_rows(visits: pl.DataFrame, files: pl.DataFrame) -> pl.DataFrame:
+    """A register row shows the latest visit by its extract date; the recent register lists only
+    patients who came after the older one was extracted."""
     older_date = _date_of(files, "old", visits["facility"])
     rows = []
     for period in ("old", "recent"):
@@ -449,11 +537,9 @@ def y_te(population: Population, people: pl.DataFrame, seed: int) -> Placement:
         new_since = shown > pl.lit(older_date) if period == "recent" else pl.lit(True)
         listed = shown.is_not_null() & new_since.fill_null(False)
         rows.append(in_period.with_columns(visit_date=shown).filter(listed))
-    rows = pl.concat(rows).join(
+    return pl.concat(rows).join(
         files.select("file_key", "scheme"), on="file_key", how="left", maintain_order="left"
     )
-    rows = rows.with_columns(superseded=_superseded())
-    return Placement(files, _person_rows(rows, extra=["health_card", "visit_date"]))
 
 
 # --- civil events -----------------------------------------------------------------------------
@@ -518,7 +604,8 @@ def khai_sinh(population: Population, people: pl.DataFrame, seed: int) -> Placem
     births = population.births
     for key, prefix in (("child_key", "c_"), ("mother_key", "m_"), ("father_key", "f_")):
         births = _with_party(births, people, key, prefix)
-    births = _registered(births, population.as_of, rng, (1, 60), "birth_date")
+    lag = EVENT_REGISTERED_AFTER_DAYS["khai_sinh"]
+    births = _registered(births, population.as_of, rng, lag, "birth_date")
     births = births.with_columns(
         source_record_id=record_ids(rng, "KS", births.height, digits=8),
         registration_place_code=_place_code(rng, births.height, "m_"),
@@ -544,7 +631,8 @@ def khai_tu(population: Population, people: pl.DataFrame, seed: int) -> Placemen
     deaths = _with_party(
         population.deaths.rename({"person_key": "deceased_key"}), people, "deceased_key", "d_"
     )
-    deaths = _registered(deaths, population.as_of, rng, (0, 30), "death_date")
+    lag = EVENT_REGISTERED_AFTER_DAYS["khai_tu"]
+    deaths = _registered(deaths, population.as_of, rng, lag, "death_date")
     size = deaths.height
     hospital = np.asarray(names.DEATH_PLACES)[rng.integers(0, len(names.DEATH_PLACES), size)]
     at_home = address_text(
@@ -578,7 +666,8 @@ def ket_hon(population: Population, people: pl.DataFrame, seed: int) -> Placemen
     marriages = population.marriages
     for key, prefix in (("husband_key", "h_"), ("wife_key", "w_")):
         marriages = _with_party(marriages, people, key, prefix)
-    marriages = _registered(marriages, population.as_of, rng, (0, 0), "marriage_date")
+    lag = EVENT_REGISTERED_AFTER_DAYS["ket_hon"]
+    marriages = _registered(marriages, population.as_of, rng, lag, "marriage_date")
     marriages = marriages.with_columns(
         source_record_id=record_ids(rng, "KH", marriages.height, digits=8),
         registration_place_code=_place_code(rng, marriages.height, "w_"),

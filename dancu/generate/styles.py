@@ -5,14 +5,11 @@ table each); rows join them. Shares are the generator's assumptions about the sy
 registry, chosen so that every quirk of the contract shows up even in small runs.
 """
 
-from datetime import date
-
 import numpy as np
 import polars as pl
 
+from dancu.contract import REFORM_DATE
 from dancu.generate.rng import choice
-
-REFORM_DATE = date(2025, 7, 1)  # new ward codes from this date
 
 FORMAT_SHARES = {
     "dan_cu": {"csv": 0.7, "xlsx": 0.3},
