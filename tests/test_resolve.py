@@ -1,5 +1,5 @@
-"""Resolution: comparison levels, blocking, the model, clusters, clerk decisions, stable ids,
-determinism and masked explanations."""
+"""Resolution: blocking, the model, clusters, clerk decisions, stable ids, determinism and
+masked explanations (comparison levels: test_comparisons.py)."""
 
 from datetime import date
 
@@ -8,12 +8,11 @@ import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from rapidfuzz.distance import OSA
 
 from dancu.resolve import resolve
 from dancu.resolve.blocking import PASSES, candidate_pairs, pairs_in_runs
 from dancu.resolve.clusters import cluster, components
-from dancu.resolve.comparisons import COMPARISONS, compare, one_slip_apart
+from dancu.resolve.comparisons import COMPARISONS, compare
 from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, decide
 from dancu.resolve.explain import explain
 from dancu.resolve.golden import GOLDEN_FIELDS, golden_records
@@ -36,162 +35,6 @@ def frame(*rows: dict) -> pl.DataFrame:
     return records.with_columns(fold(pl.col("full_name")).alias("full_name_key")).with_columns(
         pl.coalesce(pl.col("birth_year"), pl.col("birth_date").dt.year().cast(pl.Int32))
     )
-
-
-def level_label(comparison: str, left: dict, right: dict) -> str:
-    records = features(keyed(frame(left, right)))
-    pair = pl.DataFrame({"left": [0], "right": [1]}, schema={"left": pl.UInt32, "right": pl.UInt32})
-    level = compare(records, pair, [BY_NAME[comparison]])[comparison][0]
-    return "not comparable" if level is None else BY_NAME[comparison].levels[level]
-
-
-@pytest.mark.parametrize(
-    ("left", "right", "expected"),
-    [
-        ("Nguyễn Thị Thu Hà", "Nguyễn Thị Thu Hà", "same"),
-        ("Nguyễn Thị Thu Hà", "NGUYEN THI THU HA", "same without diacritics"),
-        ("Nguyễn Thị Thu Hà", "Nguyễn Thị Thu Hạ", "same without diacritics"),
-        ("Trần Văn Hưởng", "Trần Văn Hưogn", "one letter slip"),
-        ("Lê Thị Linh", "Lê Thị Minh", "one letter apart"),
-        ("Phạm Văn An", "Phạm Văn Anh", "one letter apart"),
-        ("Nguyễn Văn Dũng", "Nguyễn Văn Thắng", "different"),
-        # Family and given name exchanged (a form filled in Western order), with or without a
-        # slip; the middle name stays where it was.
-        ("Nguyễn Thị Thu Hà", "Hà Thị Thu Nguyễn", "swapped with the family name"),
-        ("Lê Văn Hưởng", "Hưogn Văn Lê", "swapped with the family name"),
-        ("Đặng Đình Khôi", "KHOI DINH DANG", "swapped with the family name"),
-        # Another person's family name as a given name is no swap.
-        ("Lê Văn Hưởng", "Hưởng Văn Trần", "different"),
-    ],
-)
-def test_given_name_levels(left, right, expected):
-    assert level_label("given_name", person("a", left), person("b", right)) == expected
-
-
-@pytest.mark.parametrize(
-    ("left", "right", "expected"),
-    [
-        ("Hoàng Văn Nam", "Hoàng Văn Nam", "same"),
-        ("Hoàng Văn Nam", "Huỳnh Văn Nam", "Hoàng/Huỳnh or Vũ/Võ"),
-        ("Vũ Thị Lan", "Võ Thị Lan", "Hoàng/Huỳnh or Vũ/Võ"),
-        ("Đặng Thị Lan", "Dang Thi Lan", "same"),
-        ("Nguyễn Văn Nam", "Trần Văn Nam", "different"),
-        ("Phạm Minh Tuấn", "Tuấn Minh Phạm", "swapped with the given name"),
-        ("Đỗ Thị Mai", "Mai Thị Đỗ", "swapped with the given name"),
-    ],
-)
-def test_family_name_levels(left, right, expected):
-    assert level_label("family_name", person("a", left), person("b", right)) == expected
-
-
-@pytest.mark.parametrize(
-    ("left", "right", "expected"),
-    [
-        ("Nguyễn Thị Thu Hà", "Nguyễn Thị Thu Hà", "same"),
-        ("Nguyễn Thị Thu Hà", "Nguyễn Hà", "dropped or added"),
-        ("Nguyễn Thị Thu Hà", "Nguyễn Thu Hà", "dropped or added"),
-        ("Nguyễn Văn Hà", "Nguyễn Đức Hà", "different"),
-    ],
-)
-def test_middle_name_levels(left, right, expected):
-    assert level_label("middle_name", person("a", left), person("b", right)) == expected
-
-
-@pytest.mark.parametrize(
-    ("left", "right", "expected"),
-    [
-        ({"birth_date": date(1990, 5, 12)}, {"birth_date": date(1990, 5, 12)}, "same"),
-        (
-            {"birth_date": date(1990, 5, 12)},
-            {"birth_date": date(1990, 12, 5)},
-            "day and month transposed",
-        ),
-        ({"birth_date": date(1948, 3, 1)}, {"birth_year": 1948}, "year only, same year"),
-        ({"birth_date": date(1990, 5, 12)}, {"birth_date": date(1990, 5, 20)}, "same month"),
-        ({"birth_date": date(1990, 5, 12)}, {"birth_date": date(1990, 8, 20)}, "same year"),
-        ({"birth_date": date(1990, 5, 12)}, {"birth_date": date(1991, 5, 12)}, "different"),
-        ({"birth_date": date(1990, 5, 12)}, {}, "not comparable"),
-    ],
-)
-def test_birth_date_levels(left, right, expected):
-    a, b = person("a", "Lê An", **left), person("b", "Lê An", **right)
-    assert level_label("birth_date", a, b) == expected
-
-
-@pytest.mark.parametrize(
-    ("comparison", "left", "right", "expected"),
-    [
-        ("national_id", {"national_id": "001090012345"}, {"national_id": "001090012345"}, "same"),
-        (
-            "national_id",
-            {"national_id": "001090012345"},
-            {"national_id": "001090012354"},
-            "one digit slip",
-        ),
-        (
-            "national_id",
-            {"national_id": "001090012345"},
-            {"national_id": "079185004321"},
-            "different",
-        ),
-        ("national_id", {"national_id": "001090012345"}, {}, "not comparable"),
-        ("bhxh_code", {"bhxh_code": "0123456789"}, {"bhxh_code": "0123456789"}, "same"),
-        ("sex", {"sex": "M"}, {"sex": "F"}, "different"),
-        ("phone", {"phone": "+84912345678"}, {"phone": "+84912345678"}, "same"),
-        ("ward", {"ward_code": "00004"}, {"ward_code": "00007"}, "different"),
-        (
-            "parents",
-            {"father_name": "Lê Văn Bình", "mother_name": "Đỗ Thị Hoa"},
-            {"father_name": "Le Van Binh", "mother_name": "Đỗ Thị Hoa"},
-            "both same",
-        ),
-        (
-            "parents",
-            {"father_name": "Lê Văn Bình"},
-            {"father_name": "Lê Văn Bình", "mother_name": "Đỗ Thị Hoa"},
-            "one same, other unknown",
-        ),
-        (
-            "parents",
-            {"father_name": "Lê Văn Bình"},
-            {"father_name": "Trần Quốc Toản"},
-            "different",
-        ),
-    ],
-)
-def test_identifier_and_other_levels(comparison, left, right, expected):
-    a, b = person("a", "Lê An", **left), person("b", "Lê An", **right)
-    assert level_label(comparison, a, b) == expected
-
-
-TWELVE_DIGITS = st.text("0123456789", min_size=12, max_size=12)
-
-
-@st.composite
-def id_and_another(draw) -> tuple[str, str]:
-    """A 12-digit id and another: with a wrong digit, two digits swapped, or drawn anew."""
-    first = draw(TWELVE_DIGITS)
-    digits = list(first)
-    at = draw(st.integers(0, 10))
-    kind = draw(st.sampled_from(["wrong digit", "swapped", "two wrong digits", "any"]))
-    if kind == "wrong digit":
-        digits[at] = draw(st.sampled_from("0123456789"))
-    elif kind == "swapped":
-        digits[at], digits[at + 1] = digits[at + 1], digits[at]
-    elif kind == "two wrong digits":
-        digits[at] = draw(st.sampled_from("0123456789"))
-        digits[draw(st.integers(0, 11))] = draw(st.sampled_from("0123456789"))
-    else:
-        return first, draw(TWELVE_DIGITS)
-    return first, "".join(digits)
-
-
-@given(st.lists(id_and_another(), min_size=1, max_size=50))
-def test_one_slip_apart_is_osa_distance_one(pairs):
-    left = np.array([int(a) for a, _ in pairs], dtype=np.uint64)
-    right = np.array([int(b) for _, b in pairs], dtype=np.uint64)
-    expected = [OSA.distance(a, b) == 1 for a, b in pairs]
-    assert one_slip_apart(left, right, 12).tolist() == expected
 
 
 def test_blocking_never_pairs_on_family_name_alone():

@@ -1,14 +1,23 @@
 """Comparisons: for each pair of records, one agreement level per field.
 
 A comparison reads the two records' values (columns suffixed `_l` and `_r` in a frame of pairs)
-and gives each pair a level: 0 is the closest agreement, higher levels agree less, and null means
-the pair cannot be compared on that field (a value is missing). Levels carry no weight here; the
-model learns what each level is worth. Text similarity is computed with rapidfuzz batch functions
-over whole pair columns, once per distinct pair of values.
+and gives each pair a level. Its levels are small declarative objects, as in Splink's comparison
+level library: each has its label and its condition, and a pair's level is the first whose
+condition holds: 0 is the closest agreement, higher levels agree less, and null means the pair
+cannot be compared on that field (a value is missing). Levels carry no weight here; the model
+learns what each level is worth.
+
+Text similarity is computed with rapidfuzz batch functions over whole pair columns, once per
+distinct pair of values. A level that reads a score declares the `Score` and its threshold; a
+`Score` read by several levels, even of two comparisons, is computed once per chunk of pairs,
+with the loosest of their thresholds as rapidfuzz's cutoff.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import functools
+import operator
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
@@ -34,16 +43,9 @@ def rhs(column: str) -> pl.Expr:
     return pl.col(column + RIGHT)
 
 
-def _both(column: str) -> pl.Expr:
+def both_known(column: str) -> pl.Expr:
+    """Both records hold a value of `column`."""
     return lhs(column).is_not_null() & rhs(column).is_not_null()
-
-
-def _levels(*cases: tuple[pl.Expr, int], comparable: pl.Expr) -> pl.Expr:
-    """The first case that holds gives the level; pairs that are not comparable get null."""
-    expr = pl.lit(None, dtype=pl.Int8)
-    for condition, level in reversed(cases):
-        expr = pl.when(condition).then(pl.lit(level, dtype=pl.Int8)).otherwise(expr)
-    return pl.when(comparable).then(expr)
 
 
 def pair_scores(
@@ -120,45 +122,6 @@ def _distinct_scores(
     return spread[first]
 
 
-@dataclass(frozen=True)
-class Comparison:
-    """One field's comparison: its `levels` (labels, closest first), the record columns it
-    reads, and `level`, which gives each pair its level.
-
-    `tf_column`: the record column whose value frequency adjusts the weight of the levels in
-    `tf_levels` (a shared rare given name says more than a shared "Anh"). `few_values`: its
-    columns hold few distinct values (middle names), so `level` runs once per distinct
-    combination of the two records' values and each pair reads its combination's level.
-    """
-
-    name: str
-    levels: tuple[str, ...]
-    columns: tuple[str, ...]
-    level: Callable[[pl.DataFrame], pl.Series]
-    tf_column: str | None = None
-    tf_levels: tuple[int, ...] = ()
-    few_values: bool = False
-
-    def levels_of(self, values: pl.DataFrame) -> pl.Series:
-        """Each pair's level (`values`: the pairs with their records' columns)."""
-        if not self.few_values:
-            return self.level(values)
-        sides = [column + side for column in self.columns for side in (LEFT, RIGHT)]
-        rows = values.select(sides).with_row_index("row")
-        first = rows.select(pl.col("row").first().over(sides)).to_series().to_numpy()
-        leaders = np.flatnonzero(first == np.arange(len(first)))
-        return self.level(values[leaders]).gather(np.searchsorted(leaders, first))
-
-
-def _exact_or_different(name: str, column: str) -> Comparison:
-    def level(pairs: pl.DataFrame) -> pl.Series:
-        return pairs.select(
-            _levels((lhs(column) == rhs(column), 0), (pl.lit(True), 1), comparable=_both(column))
-        ).to_series()
-
-    return Comparison(name, ("same", "different"), (column,), level)
-
-
 def one_slip_apart(left: np.ndarray, right: np.ndarray, digits: int) -> np.ndarray:
     """Whether two numbers of `digits` digits differ in one digit, or in two neighbouring
     digits swapped: the OSA distance 1 of their texts, without scoring texts."""
@@ -178,224 +141,368 @@ def one_slip_apart(left: np.ndarray, right: np.ndarray, digits: int) -> np.ndarr
     return slips
 
 
-def _national_id(pairs: pl.DataFrame) -> pl.Series:
-    # One slip of a digit (a wrong or two swapped digits) is a typing error, not another person.
-    numbers = pairs.select(lhs("national_number").alias("a"), rhs("national_number").alias("b"))
-    unequal = numbers.select((pl.col("a") != pl.col("b")).fill_null(False)).to_series()
-    slips = np.zeros(pairs.height, dtype=bool)
-    candidates = numbers.filter(unequal)
-    slips[unequal.arg_true().to_numpy()] = one_slip_apart(
-        candidates["a"].to_numpy(), candidates["b"].to_numpy(), NATIONAL_ID_DIGITS
+# Scores, levels and comparisons hold polars expressions, which cannot be compared for equality
+# (== builds another expression): they are told apart by identity (eq=False), which also lets
+# one `Score` object key the scores computed for a chunk of pairs.
+
+
+@dataclass(frozen=True, eq=False)
+class Score:
+    """A rapidfuzz `scorer` (a distance or a similarity) between the left record's `column` and
+    the right record's `right` (by default `column` too), computed by `pair_scores`, which tells
+    what `where`, `words` and `value_ids` do. Levels that read the same `Score` object share
+    one computation of it."""
+
+    column: str
+    scorer: Callable
+    right: str | None = None
+    where: pl.Expr | None = None
+    words: bool = False
+    value_ids: str | None = None
+
+    def of(self, values: pl.DataFrame, cutoff: float) -> pl.Series:
+        return pair_scores(
+            values,
+            self.column,
+            self.scorer,
+            cutoff=cutoff,
+            right=self.right,
+            where=self.where,
+            words=self.words,
+            value_ids=self.value_ids,
+        )
+
+
+class Pairs:
+    """A chunk of pairs with their records' values (`values`, columns suffixed _l/_r), and the
+    scores that levels read off them, each computed on first use and kept for the next level
+    that reads it, at the cutoff `cutoffs` gives it (see `score_cutoffs`)."""
+
+    def __init__(self, values: pl.DataFrame, cutoffs: dict[Score, float]):
+        self.values = values
+        self.cutoffs = cutoffs
+        self._scores: dict[Score, pl.Series] = {}
+
+    def score(self, score: Score) -> pl.Expr:
+        if score not in self._scores:
+            self._scores[score] = score.of(self.values, self.cutoffs[score])
+        return pl.lit(self._scores[score])
+
+    def keep_only(self, scores: Iterable[Score]) -> None:
+        """Let go of the computed scores but `scores`."""
+        wanted = set(scores)
+        self._scores = {score: kept for score, kept in self._scores.items() if score in wanted}
+
+    def subset(self, rows: np.ndarray) -> "Pairs":
+        """The pairs at `rows`, none of their scores computed yet."""
+        return Pairs(self.values[rows], self.cutoffs)
+
+
+@dataclass(frozen=True, eq=False)
+class Level(ABC):
+    """One agreement level of a comparison: its `label`, and the `condition` that puts a pair at
+    this level when no earlier level's holds. `tf_adjusted`: its weight is adjusted by how rare
+    the records' value of the comparison's `tf_column` is."""
+
+    label: str
+    tf_adjusted: bool = field(default=False, kw_only=True)
+
+    @abstractmethod
+    def condition(self, pairs: Pairs) -> pl.Expr: ...
+
+
+@dataclass(frozen=True, eq=False)
+class ExactLevel(Level):
+    """Both records hold the same value of `column`."""
+
+    column: str
+
+    def condition(self, pairs: Pairs) -> pl.Expr:
+        return lhs(self.column) == rhs(self.column)
+
+
+@dataclass(frozen=True, eq=False)
+class CustomLevel(Level):
+    """A condition on the two records' columns, `holds`."""
+
+    holds: pl.Expr
+
+    def condition(self, pairs: Pairs) -> pl.Expr:
+        return self.holds
+
+
+@dataclass(frozen=True, eq=False)
+class DistanceLevel(Level):
+    """`score`, a distance, is at most `at_most`, and `only_if` holds (where given)."""
+
+    score: Score
+    at_most: int
+    only_if: pl.Expr | None = None
+
+    def condition(self, pairs: Pairs) -> pl.Expr:
+        within = pairs.score(self.score) <= self.at_most
+        return within if self.only_if is None else within & self.only_if
+
+
+@dataclass(frozen=True, eq=False)
+class SimilarityLevel(Level):
+    """Each of `scores`, similarities, is at least `at_least`; with `unknown_agrees`, a score
+    that is null (a value missing) counts as reaching it."""
+
+    scores: tuple[Score, ...]
+    at_least: float
+    unknown_agrees: bool = False
+
+    def condition(self, pairs: Pairs) -> pl.Expr:
+        reached = [pairs.score(score) >= self.at_least for score in self.scores]
+        if self.unknown_agrees:
+            reached = [each.fill_null(True) for each in reached]
+        return functools.reduce(operator.and_, reached)
+
+
+@dataclass(frozen=True, eq=False)
+class OneSlipLevel(Level):
+    """The records' numbers in `column`, of `digits` digits, differ by one slip: a wrong digit
+    or two neighbouring digits swapped (`one_slip_apart`, over the pairs whose numbers differ)."""
+
+    column: str
+    digits: int
+
+    def condition(self, pairs: Pairs) -> pl.Expr:
+        numbers = pairs.values.select(lhs(self.column).alias("a"), rhs(self.column).alias("b"))
+        unequal = numbers.select((pl.col("a") != pl.col("b")).fill_null(False)).to_series()
+        slips = np.zeros(numbers.height, dtype=bool)
+        candidates = numbers.filter(unequal)
+        slips[unequal.arg_true().to_numpy()] = one_slip_apart(
+            candidates["a"].to_numpy(), candidates["b"].to_numpy(), self.digits
+        )
+        return pl.lit(slips)
+
+
+@dataclass(frozen=True, eq=False)
+class ElseLevel(Level):
+    """Every comparable pair that no earlier level took."""
+
+    label: str = "different"
+
+    def condition(self, pairs: Pairs) -> pl.Expr:
+        return pl.lit(True)
+
+
+@dataclass(frozen=True, eq=False)
+class Comparison:
+    """One field's comparison: its `name`, the record `columns` its levels read, when a pair is
+    `comparable` on it (a pair that is not gets a null level: Splink's null level), and its
+    `levels`, closest first.
+
+    `tf_column`: the record column whose value frequency adjusts the weight of the levels marked
+    `tf_adjusted` (a shared rare given name says more than a shared "Anh"). `few_values`: its
+    columns hold few distinct values (middle names), so levels are found once per distinct
+    combination of the two records' values and each pair reads its combination's level.
+    """
+
+    name: str
+    columns: tuple[str, ...]
+    comparable: pl.Expr
+    levels: tuple[Level, ...]
+    tf_column: str | None = None
+    few_values: bool = False
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(level.label for level in self.levels)
+
+    @property
+    def tf_levels(self) -> tuple[int, ...]:
+        return tuple(index for index, level in enumerate(self.levels) if level.tf_adjusted)
+
+    def levels_of(self, pairs: Pairs) -> pl.Series:
+        """Each pair's level (Int8, null where not comparable)."""
+        if not self.few_values:
+            return self._first_level_that_holds(pairs)
+        sides = [column + side for column in self.columns for side in (LEFT, RIGHT)]
+        rows = pairs.values.select(sides).with_row_index("row")
+        first = rows.select(pl.col("row").first().over(sides)).to_series().to_numpy()
+        leaders = np.flatnonzero(first == np.arange(len(first)))
+        distinct = self._first_level_that_holds(pairs.subset(leaders))
+        return distinct.gather(np.searchsorted(leaders, first))
+
+    def _first_level_that_holds(self, pairs: Pairs) -> pl.Series:
+        level = pl.lit(None, dtype=pl.Int8)
+        for index, candidate in reversed(list(enumerate(self.levels))):
+            holds = candidate.condition(pairs)
+            level = pl.when(holds).then(pl.lit(index, dtype=pl.Int8)).otherwise(level)
+        return pairs.values.select(pl.when(self.comparable).then(level)).to_series()
+
+
+def score_cutoffs(comparisons: Iterable[Comparison]) -> dict[Score, float]:
+    """Each score's rapidfuzz cutoff: the loosest threshold a level of `comparisons` reads it
+    at. rapidfuzz stops early on a score beyond it, which no level can tell from the exact
+    score."""
+    cutoffs: dict[Score, float] = {}
+    for level in (level for comparison in comparisons for level in comparison.levels):
+        if isinstance(level, DistanceLevel):
+            cutoffs[level.score] = max(cutoffs.get(level.score, level.at_most), level.at_most)
+        elif isinstance(level, SimilarityLevel):
+            for score in level.scores:
+                cutoffs[score] = min(cutoffs.get(score, level.at_least), level.at_least)
+    return cutoffs
+
+
+def _exact_or_different(name: str, column: str) -> Comparison:
+    return Comparison(
+        name, (column,), both_known(column), (ExactLevel("same", column), ElseLevel())
     )
-    return pairs.select(
-        _levels(
-            (lhs("national_id") == rhs("national_id"), 0),
-            (pl.lit(slips), 1),
-            (pl.lit(True), 2),
-            comparable=_both("national_id"),
-        )
-    ).to_series()
 
 
-def swapped_names(pairs: pl.DataFrame) -> pl.Expr:
-    """Each record's given name is like the other's family name: a form filled in Western
-    order. Only pairs with the same initials are scored (a swap with a slip in a first letter
-    is left to the other names): among random pairs, a few in a hundred."""
-    candidates = (lhs("name_initials") == rhs("name_initials")) & (lhs("given") != rhs("given"))
+# Each record's given name is like the other's family name: a form filled in Western order. Only
+# pairs with the same initials are scored (a swap with a slip in a first letter is left to the
+# other names): among random pairs, a few in a hundred. The given and the family name
+# comparisons read the same two scores.
+_SWAP_CANDIDATES = (lhs("name_initials") == rhs("name_initials")) & (lhs("given") != rhs("given"))
+SWAPPED_NAMES = tuple(
+    Score(one, JaroWinkler.normalized_similarity, right=other, where=_SWAP_CANDIDATES, words=True)
+    for one, other in (("given", "family"), ("family", "given"))
+)
 
-    def alike(left: str, right: str) -> pl.Series:
-        scorer = JaroWinkler.normalized_similarity
-        scores = pair_scores(
-            pairs, left, scorer, cutoff=SIMILAR, right=right, where=candidates, words=True
-        )
-        return scores >= SIMILAR
+# Folded names that are equal may still be two names: Hà, Hạ and Hả all fold to "ha". A slip
+# inside a longer word is a typo; short names one letter apart (An/Anh, Linh/Minh) are often two
+# names, so they get a level of their own and the model weighs both.
+_GIVEN_SLIPS = Score("given", OSA.distance, words=True)
+_INSIDE_A_LONGER_WORD = (lhs("initial") == rhs("initial")) & (
+    pl.min_horizontal(lhs("given").str.len_chars(), rhs("given").str.len_chars()) >= 3
+)
 
-    return pl.lit(alike("given", "family") & alike("family", "given")).fill_null(False)
+_LEFT_MIDDLE, _RIGHT_MIDDLE = lhs("middle").str.split(" "), rhs("middle").str.split(" ")
+# One side's middle names all found in the other's: a middle name dropped or added.
+_MIDDLE_DROPPED_OR_ADDED = ((lhs("middle") == "") | (rhs("middle") == "")) | (
+    (_LEFT_MIDDLE.list.set_difference(_RIGHT_MIDDLE).list.len() == 0)
+    | (_RIGHT_MIDDLE.list.set_difference(_LEFT_MIDDLE).list.len() == 0)
+)
 
+_LEFT_BIRTH, _RIGHT_BIRTH = lhs("birth_date"), rhs("birth_date")
+_SAME_BIRTH_YEAR = lhs("birth_year") == rhs("birth_year")
+_DAY_AND_MONTH_TRANSPOSED = (_LEFT_BIRTH.dt.year() == _RIGHT_BIRTH.dt.year()) & (
+    (_LEFT_BIRTH.dt.day() == _RIGHT_BIRTH.dt.month())
+    & (_LEFT_BIRTH.dt.month() == _RIGHT_BIRTH.dt.day())
+)
 
-def _given_name(pairs: pl.DataFrame) -> pl.Series:
-    # Folded names that are equal may still be two names: Hà, Hạ and Hả all fold to "ha". A
-    # slip inside a longer word is a typo; short names one letter apart (An/Anh, Linh/Minh)
-    # are often two names, so they get a level of their own and the model weighs both.
-    slips = pl.lit(pair_scores(pairs, "given", OSA.distance, pl.Int32, cutoff=1, words=True))
-    inside = (lhs("initial") == rhs("initial")) & (
-        pl.min_horizontal(lhs("given").str.len_chars(), rhs("given").str.len_chars()) >= 3
-    )
-    return pairs.select(
-        _levels(
-            (lhs("given_exact") == rhs("given_exact"), 0),
-            (lhs("given") == rhs("given"), 1),
-            ((slips <= 1) & inside, 2),
-            (slips <= 1, 3),
-            (swapped_names(pairs), 4),
-            (pl.lit(True), 5),
-            comparable=_both("given"),
-        )
-    ).to_series()
-
-
-def _family_name(pairs: pl.DataFrame) -> pl.Series:
-    similarity = pair_scores(
-        pairs, "family", JaroWinkler.normalized_similarity, cutoff=SIMILAR, words=True
-    )
-    return pairs.select(
-        _levels(
-            (lhs("family") == rhs("family"), 0),
-            (lhs("family_canon") == rhs("family_canon"), 1),
-            (pl.lit(similarity) >= SIMILAR, 2),
-            (swapped_names(pairs), 3),
-            (pl.lit(True), 4),
-            comparable=_both("family"),
-        )
-    ).to_series()
+# Old and new addresses name their units differently: near is as telling as equal.
+_ADDRESS_RATIO = Score("address_key", fuzz.ratio, value_ids="address_key_id")
 
 
-def _middle_name(pairs: pl.DataFrame) -> pl.Series:
-    left, right = lhs("middle").str.split(" "), rhs("middle").str.split(" ")
-    # One side's middle names all found in the other's: a middle name dropped or added.
-    contained = (left.list.set_difference(right).list.len() == 0) | (
-        right.list.set_difference(left).list.len() == 0
-    )
-    either_empty = (lhs("middle") == "") | (rhs("middle") == "")
-    similarity = pair_scores(
-        pairs, "middle", JaroWinkler.normalized_similarity, cutoff=SIMILAR, words=True
-    )
-    return pairs.select(
-        _levels(
-            (lhs("middle") == rhs("middle"), 0),
-            (either_empty | contained, 1),
-            (pl.lit(similarity) >= SIMILAR, 2),
-            (pl.lit(True), 3),
-            comparable=_both("middle"),
-        )
-    ).to_series()
+def _address_at_least(description: str, ratio: int) -> SimilarityLevel:
+    return SimilarityLevel(f"{description} (ratio ≥ {ratio})", (_ADDRESS_RATIO,), at_least=ratio)
 
 
-def _birth_date(pairs: pl.DataFrame) -> pl.Series:
-    left, right = lhs("birth_date"), rhs("birth_date")
-    same_year = lhs("birth_year") == rhs("birth_year")
-    transposed = (left.dt.year() == right.dt.year()) & (
-        (left.dt.day() == right.dt.month()) & (left.dt.month() == right.dt.day())
-    )
-    return pairs.select(
-        _levels(
-            (left == right, 0),
-            (transposed, 1),
-            ((left.is_null() | right.is_null()) & same_year, 2),
-            (same_year & (left.dt.month() == right.dt.month()), 3),
-            (same_year, 4),
-            (pl.lit(True), 5),
-            comparable=_both("birth_year"),
-        )
-    ).to_series()
-
-
-def _address(pairs: pl.DataFrame) -> pl.Series:
-    # Old and new addresses name their units differently: near is as telling as equal.
-    similarity = pair_scores(
-        pairs, "address_key", fuzz.ratio, cutoff=70, value_ids="address_key_id"
-    )
-    return pairs.select(
-        _levels(
-            (lhs("address_key") == rhs("address_key"), 0),
-            (pl.lit(similarity) >= 90, 1),
-            (pl.lit(similarity) >= 70, 2),
-            (pl.lit(True), 3),
-            comparable=_both("address_key"),
-        )
-    ).to_series()
-
-
-def _parents(pairs: pl.DataFrame) -> pl.Series:
-    agree = {
-        parent: pl.lit(
-            pair_scores(
-                pairs,
-                f"{parent}_key",
-                JaroWinkler.normalized_similarity,
-                cutoff=SIMILAR,
-                value_ids=f"{parent}_key_id",
-            )
-        )
-        >= SIMILAR
-        for parent in ("father", "mother")
-    }
-    father, mother = agree["father"], agree["mother"]
-    return pairs.select(
-        _levels(
-            (father & mother, 0),
-            (father.fill_null(True) & mother.fill_null(True), 1),
-            (pl.lit(True), 2),
-            comparable=_both("father_key") | _both("mother_key"),
-        )
-    ).to_series()
-
+_PARENT_NAMES = tuple(
+    Score(f"{parent}_key", JaroWinkler.normalized_similarity, value_ids=f"{parent}_key_id")
+    for parent in ("father", "mother")
+)
 
 COMPARISONS = (
     Comparison(
         "national_id",
-        ("same", "one digit slip", "different"),
         ("national_id", "national_number"),
-        _national_id,
+        both_known("national_id"),
+        (
+            ExactLevel("same", "national_id"),
+            # A slip of a digit (a wrong or two swapped digits) is a typing error, not another
+            # person.
+            OneSlipLevel("one digit slip", "national_number", NATIONAL_ID_DIGITS),
+            ElseLevel(),
+        ),
     ),
     _exact_or_different("bhxh_code", "bhxh_code"),
     Comparison(
         "given_name",
-        (
-            "same",
-            "same without diacritics",
-            "one letter slip",
-            "one letter apart",
-            "swapped with the family name",
-            "different",
-        ),
         ("given", "given_exact", "initial", "family", "name_initials"),
-        _given_name,
+        both_known("given"),
+        (
+            ExactLevel("same", "given_exact", tf_adjusted=True),
+            ExactLevel("same without diacritics", "given", tf_adjusted=True),
+            DistanceLevel("one letter slip", _GIVEN_SLIPS, 1, only_if=_INSIDE_A_LONGER_WORD),
+            DistanceLevel("one letter apart", _GIVEN_SLIPS, 1),
+            SimilarityLevel("swapped with the family name", SWAPPED_NAMES, SIMILAR),
+            ElseLevel(),
+        ),
         tf_column="given",
-        tf_levels=(0, 1),
     ),
     Comparison(
         "family_name",
-        ("same", "Hoàng/Huỳnh or Vũ/Võ", "similar", "swapped with the given name", "different"),
         ("family", "family_canon", "given", "name_initials"),
-        _family_name,
+        both_known("family"),
+        (
+            ExactLevel("same", "family", tf_adjusted=True),
+            ExactLevel("Hoàng/Huỳnh or Vũ/Võ", "family_canon", tf_adjusted=True),
+            SimilarityLevel(
+                "similar",
+                (Score("family", JaroWinkler.normalized_similarity, words=True),),
+                SIMILAR,
+            ),
+            SimilarityLevel("swapped with the given name", SWAPPED_NAMES, SIMILAR),
+            ElseLevel(),
+        ),
         tf_column="family_canon",
-        tf_levels=(0, 1),
     ),
     Comparison(
         "middle_name",
-        ("same", "dropped or added", "similar", "different"),
         ("middle",),
-        _middle_name,
+        both_known("middle"),
+        (
+            ExactLevel("same", "middle"),
+            CustomLevel("dropped or added", _MIDDLE_DROPPED_OR_ADDED),
+            SimilarityLevel(
+                "similar",
+                (Score("middle", JaroWinkler.normalized_similarity, words=True),),
+                SIMILAR,
+            ),
+            ElseLevel(),
+        ),
         few_values=True,
     ),
     Comparison(
         "birth_date",
-        (
-            "same",
-            "day and month transposed",
-            "year only, same year",
-            "same month",
-            "same year",
-            "different",
-        ),
         ("birth_date", "birth_year"),
-        _birth_date,
+        both_known("birth_year"),
+        (
+            ExactLevel("same", "birth_date"),
+            CustomLevel("day and month transposed", _DAY_AND_MONTH_TRANSPOSED),
+            CustomLevel(
+                "year only, same year",
+                (_LEFT_BIRTH.is_null() | _RIGHT_BIRTH.is_null()) & _SAME_BIRTH_YEAR,
+            ),
+            CustomLevel(
+                "same month",
+                _SAME_BIRTH_YEAR & (_LEFT_BIRTH.dt.month() == _RIGHT_BIRTH.dt.month()),
+            ),
+            ExactLevel("same year", "birth_year"),
+            ElseLevel(),
+        ),
     ),
     _exact_or_different("sex", "sex"),
     _exact_or_different("phone", "phone"),
     _exact_or_different("ward", "ward_code"),
     Comparison(
         "address",
-        ("same", "nearly the same (ratio ≥ 90)", "similar (ratio ≥ 70)", "different"),
         ("address_key", "address_key_id"),
-        _address,
+        both_known("address_key"),
+        (
+            ExactLevel("same", "address_key"),
+            _address_at_least("nearly the same", 90),
+            _address_at_least("similar", 70),
+            ElseLevel(),
+        ),
     ),
     Comparison(
         "parents",
-        ("both same", "one same, other unknown", "different"),
         ("father_key", "mother_key", "father_key_id", "mother_key_id"),
-        _parents,
+        both_known("father_key") | both_known("mother_key"),
+        (
+            SimilarityLevel("both same", _PARENT_NAMES, SIMILAR),
+            SimilarityLevel("one same, other unknown", _PARENT_NAMES, SIMILAR, unknown_agrees=True),
+            ElseLevel(),
+        ),
     ),
 )
 
@@ -435,11 +542,17 @@ def pair_values(
 def compare(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS) -> pl.DataFrame:
     """`pairs` with one level column per comparison, named after it (Int8, null: not
     comparable). Other columns of `pairs` are kept. Pairs are compared `CHUNK` at a time, so
-    that only one chunk's values are held at once."""
+    that only one chunk's values and scores are held at once."""
     columns = tuple(sorted({c for comparison in comparisons for c in comparison.columns}))
+    cutoffs = score_cutoffs(comparisons)
     chunks = []
     for start in range(0, max(pairs.height, 1), CHUNK):
         part = pairs.slice(start, CHUNK)
-        values = pair_values(records, part, columns)
-        chunks.append(part.with_columns(c.levels_of(values).alias(c.name) for c in comparisons))
+        chunk = Pairs(pair_values(records, part, columns), cutoffs)
+        levels = []
+        for k, comparison in enumerate(comparisons):
+            levels.append(comparison.levels_of(chunk).alias(comparison.name))
+            # A chunk's scores take 8 MB each: those that no later comparison reads go now.
+            chunk.keep_only(score_cutoffs(comparisons[k + 1 :]))
+        chunks.append(part.with_columns(levels))
     return pl.concat(chunks)

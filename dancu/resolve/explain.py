@@ -53,17 +53,10 @@ def waterfall(
     shown = records.select(RECORD_KEY, **SHOWN)
     left_shown = shown.filter(pl.col(RECORD_KEY) == a).drop(RECORD_KEY).row(0, named=True)
     right_shown = shown.filter(pl.col(RECORD_KEY) == b).drop(RECORD_KEY).row(0, named=True)
-    labels = model.parameters.select("comparison", "level", "label")
     rows = [("prior", None, None, "two random records", log2_odds(model.prior))]
     for c in COMPARISONS:
         level = scored[c.name][0]
-        label = (
-            "not comparable"
-            if level is None
-            else labels.filter((pl.col("comparison") == c.name) & (pl.col("level") == level))[
-                "label"
-            ][0]
-        )
+        label = "not comparable" if level is None else c.levels[level].label
         weight = scored[f"w:{c.name}"][0]
         rows.append((c.name, left_shown[c.name], right_shown[c.name], label, weight))
     table = pl.DataFrame(

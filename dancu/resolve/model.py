@@ -227,7 +227,7 @@ def train(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS) -
             {
                 "comparison": c.name,
                 "level": pl.Series(range(len(c.levels)), dtype=pl.Int8),
-                "label": list(c.levels),
+                "label": list(c.labels),
                 "m": m[c.name],
                 "u": u[c.name],
             }
