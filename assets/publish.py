@@ -1,11 +1,19 @@
 """Publish: the warehouse services read, built whole and swapped in only when its gates pass."""
 
+import os
+
 import dagster as dg
 import polars as pl
 
 from dancu.contract import SOURCES
 from dancu.publish import OPTIONAL, PUBLISHED, warehouse_tables
-from dancu.warehouse import DEFAULT_KEEP_VERSIONS, GateFailed, load_gates, publish
+from dancu.warehouse import (
+    DEFAULT_KEEP_VERSIONS,
+    DEFAULT_MAX_DROP_SHARE,
+    GateFailed,
+    load_gates,
+    publish,
+)
 from orchestration import keys
 from orchestration.privacy import masked_errors
 from orchestration.resources import DancuPaths
@@ -16,6 +24,12 @@ GATE_NAMES = [gate.name for gate in load_gates()]
 class PublishConfig(dg.Config):
     keep_versions: int = DEFAULT_KEEP_VERSIONS
     """How many published versions stay in warehouse/versions/ (the published one included)."""
+    max_drop_share: float = DEFAULT_MAX_DROP_SHARE
+    """The share of persons, or of one source's records, a publish may lose against the
+    published version; 1 publishes whatever the run made."""
+    service_group: str | None = None
+    """The group that may read the per-service files (default: $DANCU_SERVICE_GROUP, else the
+    owner's group)."""
 
 
 @dg.asset(
@@ -30,6 +44,14 @@ class PublishConfig(dg.Config):
     check_specs=[
         dg.AssetCheckSpec(name, asset="warehouse", description=f"gate `{name}` of sql/gates.sql")
         for name in GATE_NAMES
+    ]
+    + [
+        dg.AssetCheckSpec(
+            "no_collapse",
+            asset="warehouse",
+            description="No source's records, nor the persons, shrink beyond max_drop_share "
+            "against the published version.",
+        )
     ],
 )
 @masked_errors
@@ -54,6 +76,9 @@ def warehouse(
             optional,
             keep=config.keep_versions,
             on_step=lambda step: context.log.debug(f"publish: {step}"),
+            keys=paths.secret_keys(),
+            max_drop_share=config.max_drop_share,
+            service_group=config.service_group or os.environ.get("DANCU_SERVICE_GROUP"),
         )
     except GateFailed as failure:
         raise dg.Failure(f"warehouse not published, gate checks failed: {failure}") from None

@@ -22,6 +22,7 @@ from dancu.link import event_parties, party_records, previous_person_ids
 from dancu.resolve import resolve
 from dancu.resolve.records import person_records
 from dancu.review import clerk_decisions
+from dancu.warehouse import check_key
 from orchestration import keys
 from orchestration.privacy import masked_errors
 from orchestration.resources import DancuPaths, staged
@@ -56,10 +57,14 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
     """Resolve every accepted person record and every party of a civil event into persons
     with stable ids."""
     frames = {name: std_frames[keys.std(name)] for name in SOURCES}
+    check_key(paths.warehouse, paths.secret_keys())
+    decisions, rejected = clerk_decisions(paths.review_dir)
+    for file_name, reason in rejected.items():
+        context.log.warning(f"decision file {file_name} left out: {reason}")
     result = resolve(
         pl.concat([person_records(frames), party_records(frames)]),
         previous=previous_person_ids(paths.warehouse),
-        clerk=clerk_decisions(paths.review_dir),
+        clerk=decisions,
         run=context.run.run_id,
         secret=paths.person_id_secret(),
     )
@@ -87,6 +92,7 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
             ),
             "records_per_person": round(records.height / max(result.persons.height, 1), 3),
             "blocking": dg.MetadataValue.json(result.blocking.to_dicts()),
+            "decision_files_left_out": len(rejected),
         },
     )
     yield dg.Output(

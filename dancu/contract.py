@@ -52,6 +52,8 @@ class Column:
     label: str
     kind: ColumnKind
     aliases: tuple[str, ...] = ()
+    # A code of this many digits: leading zeros a number type dropped are restored.
+    digits: int | None = None
 
     @property
     def is_date(self) -> bool:
@@ -177,7 +179,7 @@ BHXH = Source(
     "social-insurance participants",
     ("parquet", "csv"),
     (
-        _col(RECORD_ID, "Mã số BHXH", "record_id"),
+        Column(RECORD_ID, "Mã số BHXH", "record_id", digits=10),
         _col("full_name", "Họ và tên", "name", "Họ tên"),
         _col("birth_date", "Ngày sinh", "birth_date"),
         _col("sex", "Giới tính", "sex"),

@@ -2,12 +2,43 @@
 
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from dancu.warehouse import WAREHOUSE_FILE
 
 DEFAULT_DATA_DIR = "data"
+# What dancu writes is read by its owner and the owner's group, never by everyone: staged frames
+# hold names, ids and religion.
+PRIVATE_UMASK = 0o027
+
+
+class FolderError(Exception):
+    """A folder of the contract is missing, empty or cannot be written."""
+
+
+def check_landing(landing: Path) -> None:
+    """A missing or empty landing folder is a mistyped path or a failed delivery, never a city
+    with no people: publishing from it would empty the register."""
+    if not landing.is_dir():
+        raise FolderError(
+            f"the landing folder {landing} does not exist (set DANCU_LANDING_DIR or --landing)"
+        )
+    if not any(path.is_file() for path in landing.rglob("*")):
+        raise FolderError(f"the landing folder {landing} holds no file: nothing was delivered")
+
+
+def check_writable(data_dir: Path) -> None:
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=data_dir):
+            pass
+    except OSError as error:
+        raise FolderError(
+            f"cannot write to the data folder {data_dir}: {error.strerror} "
+            "(set DANCU_DATA_DIR or --data to a folder dancu may write)"
+        ) from None
 
 
 def data_dir_from_env() -> Path:
@@ -62,13 +93,18 @@ class Folders:
         """Where clerks drop their decided review-queue files (CSV with `decision` filled in)."""
         return Path(self.data_dir) / "review" / "decisions"
 
+    @property
+    def secret_file(self) -> Path:
+        """The installation's secret: back it up (`dancu keys backup`), never lose it."""
+        return Path(self.data_dir) / "secrets" / "person_id.key"
+
     def person_id_secret(self) -> str:
         """The installation's secret behind new person ids, made on first use.
 
         Ids are keyed digests of a founding record, so that nobody can tell from a person id
         which insurance code or record it came from; keep this file with the data.
         """
-        path = Path(self.data_dir) / "secrets" / "person_id.key"
+        path = self.secret_file
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_hex(32), encoding="utf-8")

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from dancu.ingest import FileRejected, read_table
 from dancu.mask import mask_id
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -23,6 +24,7 @@ FORMULA_ESCAPE = "'"
 # Columns (before their _l / _r side suffix) that identify a person and are masked.
 MASKED = ("national_id", "cmnd", "bhxh_code", "health_card", "phone")
 DECISION = "decision"  # filled in by the clerk: match / no_match
+DECISIONS = ["match", "no_match"]
 # What a decision names: the two records, by source and record id.
 DECIDED_PAIR = ["source_l", "source_record_id_l", "source_r", "source_record_id_r"]
 
@@ -55,15 +57,32 @@ def write_csv(sheet: pl.DataFrame) -> bytes:
     return sheet.write_csv(include_bom=True).encode("utf-8")
 
 
-def clerk_decisions(folder: Path) -> pl.DataFrame | None:
-    """Every clerk decision file (CSV, as exported for review with `decision` filled in)."""
-    files = sorted(folder.glob("*.csv")) if folder.is_dir() else []
-    if not files:
-        return None
+def _decisions_of(path: Path) -> pl.DataFrame:
+    """One decision file's decided pairs; FileRejected when it is no such file."""
+    frame, _, _ = read_table(path.read_bytes(), path.suffix)
+    missing = [c for c in (*DECIDED_PAIR, DECISION) if c not in frame.columns]
+    if missing:
+        raise FileRejected(f"missing column(s) {', '.join(missing)} of the review export")
     columns = [*DECIDED_PAIR, DECISION]
-    frames = [
-        pl.read_csv(f, infer_schema=False, encoding="utf8-lossy").select(columns) for f in files
-    ]
-    decided = pl.concat(frames).filter(pl.col(DECISION).is_in(["match", "no_match"]))
-    # The export escaped cells that could start a formula; a decision read back drops it.
-    return decided.with_columns(pl.col(c).str.strip_prefix(FORMULA_ESCAPE) for c in columns)
+    decided = frame.select(pl.col(c).cast(pl.String).str.strip_chars() for c in columns)
+    return decided.filter(pl.col(DECISION).str.to_lowercase().is_in(DECISIONS)).with_columns(
+        pl.col(DECISION).str.to_lowercase(),
+        # The export escaped cells that could start a formula; a decision read back drops it.
+        *(pl.col(c).str.strip_prefix(FORMULA_ESCAPE) for c in DECIDED_PAIR),
+    )
+
+
+def clerk_decisions(folder: Path) -> tuple[pl.DataFrame | None, dict[str, str]]:
+    """Every clerk decision file: the review export (CSV, separated by `,` or `;` as Excel saves
+    it in a Vietnamese locale, or XLSX) with `decision` filled in. A file that cannot be read
+    as one is left out with the reason, by name, and the others still count."""
+    files = sorted(
+        p for p in folder.glob("*") if p.is_file() and not p.name.startswith((".", "~$"))
+    ) if folder.is_dir() else []  # fmt: skip
+    frames, rejected = [], {}
+    for path in files:
+        try:
+            frames.append(_decisions_of(path))
+        except (FileRejected, OSError) as error:
+            rejected[path.name] = str(error)
+    return (pl.concat(frames) if frames else None), rejected

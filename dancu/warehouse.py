@@ -14,14 +14,25 @@ Layout of the warehouse folder:
                                            dancu.duckdb, so keeping it costs no space
     building/dancu.<run>.duckdb            a build in progress; left behind only by a crash,
                                            and removed by a later publish
+    services/<view>.duckdb                 one file per service view holding that view's rows
+                                           alone, for services that read DuckDB directly
+
+The full warehouse is readable by its owner alone (mode 600); a service's file by the group
+named in `DANCU_SERVICE_GROUP` (mode 640). A sidecar a dead read-write client left beside the
+published file (`dancu.duckdb.wal`) would make every open fail once a new file is renamed in:
+it is removed before the swap.
 """
 
+import grp
+import hashlib
+import hmac
 import os
 import re
 import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,11 +45,23 @@ from sql import SQL_DIR
 WAREHOUSE_FILE = "dancu.duckdb"
 VERSIONS_DIR = "versions"
 BUILDING_DIR = "building"
+SERVICES_DIR = "services"
 DEFAULT_KEEP_VERSIONS = 3
+# A publish that would lose more than this share of the persons, or of one source's records,
+# against the published version is refused: an empty or half-delivered landing folder, not
+# a city that emptied overnight.
+DEFAULT_MAX_DROP_SHARE = 0.5
+# The views a service reads directly get a file of their own (see `service_files`).
+SERVICE_VIEWS = ("svc_health", "svc_insurance", "svc_education", "svc_civil_status", "svc_audit")
+# DuckDB's files beside a database: a write-ahead log, and a folder for spilled data.
+SIDECARS = (".wal", ".tmp")
+OWNER_ONLY, GROUP_READS = 0o600, 0o640
 # A build this old was left by a crashed publish: no publish takes hours.
 STALE_BUILD_SECONDS = 6 * 3600
 # The points a publish passes, in order; `on_step` hears each (tests kill a publish at them).
-STEPS = ("created", "loaded", "built", "gated", "closed", "kept", "swapped", "pruned")
+STEPS = (
+    "created", "loaded", "built", "gated", "closed", "kept", "swapped", "services", "pruned",
+)  # fmt: skip
 LOAD_THREADS = 2
 _QUERY_HEADER = re.compile(r"^-- name: (\S+)\s*$", re.MULTILINE)
 
@@ -65,6 +88,29 @@ class Published:
 
 class GateFailed(Exception):
     """A gate check found violations; the new warehouse was not published."""
+
+
+class KeyMismatch(Exception):
+    """The installation's secret is not the one the published register was built with."""
+
+
+@dataclass(frozen=True)
+class Keys:
+    """What a publish keys with the installation's secret: the digests of national ids that
+    views expose (HMAC-SHA256, so nobody without the key can compute one from an id), and a
+    fingerprint of the key kept in `publish_run`, so a run with another key is noticed."""
+
+    digest_key: bytes
+    fingerprint: str
+
+    @classmethod
+    def from_secret(cls, secret: str) -> "Keys":
+        derive = lambda purpose: hmac.new(secret.encode(), purpose, hashlib.sha256)  # noqa: E731
+        return cls(derive(b"national_id_digest").digest(), derive(b"fingerprint").hexdigest()[:16])
+
+    def digest(self, national_id: str) -> str:
+        """The digest a view shows for `national_id`: what a service holding the key compares."""
+        return hmac.new(self.digest_key, national_id.encode(), hashlib.sha256).hexdigest()
 
 
 def load_queries(path: Path) -> dict[str, str]:
@@ -129,17 +175,23 @@ def load_optional_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.Da
         con.unregister("incoming")
 
 
-def carry_history(con: duckdb.DuckDBPyConnection, previous: Path, run_id: str) -> None:
-    """Copy the earlier runs' dq_metric rows from the previous published version.
-
-    The previous file is only ever replaced, never written, so attaching it read-only takes no
-    lock a reader holds and waits on nobody.
-    """
-    if not previous.exists():
-        return
+@contextmanager
+def attached(con: duckdb.DuckDBPyConnection, previous: Path):
+    """The previous published version as the database `previous`, read-only: it is only ever
+    replaced, never written, so this takes no lock a reader holds and waits on nobody."""
     quoted = str(previous).replace("'", "''")
     con.execute(f"attach '{quoted}' as previous (read_only)")
     try:
+        yield
+    finally:
+        con.execute("detach previous")
+
+
+def carry_history(con: duckdb.DuckDBPyConnection, previous: Path, run_id: str) -> None:
+    """Copy the earlier runs' dq_metric rows from the previous published version."""
+    if not previous.exists():
+        return
+    with attached(con, previous):
         has_history = con.execute(
             "select count(*) from duckdb_tables() "
             "where database_name = 'previous' and table_name = 'dq_metric'"
@@ -149,8 +201,69 @@ def carry_history(con: duckdb.DuckDBPyConnection, previous: Path, run_id: str) -
                 "insert into dq_metric by name select * from previous.dq_metric where run_id <> ?",
                 [run_id],
             )
-    finally:
-        con.execute("detach previous")
+
+
+def check_key(published: Path, keys: Keys) -> None:
+    """Refuse to go on with a key other than the published register's: every person would get a
+    new id and every digest would change. A register published before fingerprints were kept
+    passes."""
+    if not published.exists():
+        return
+    with duckdb.connect(str(published), read_only=True) as con:
+        columns = table_columns(con, "publish_run")
+        if "key_fingerprint" not in columns:
+            return
+        (fingerprint,) = con.execute("select key_fingerprint from publish_run").fetchone()
+    if fingerprint != keys.fingerprint:
+        raise KeyMismatch(
+            f"the secret key (fingerprint {keys.fingerprint}) is not the one that built the "
+            f"published register at {published} (fingerprint {fingerprint}): restore the "
+            "register's key with `dancu keys restore FILE`, or move the register away to start "
+            "a new one"
+        )
+
+
+def store_digests(con: duckdb.DuckDBPyConnection, keys: Keys) -> None:
+    """`person.national_id_digest`: HMAC-SHA256 of each national id with the digest key, computed
+    by DuckDB over the whole column (an HMAC is two SHA-256 over the key's padded blocks). The key
+    is a parameter of this statement alone: nothing in the file can recompute a digest."""
+    block = keys.digest_key.ljust(64, b"\0")
+    inner, outer = (bytes(b ^ pad for b in block).hex() for pad in (0x36, 0x5C))
+    con.execute(
+        "update person set national_id_digest = "
+        "sha256(unhex($outer) || unhex(sha256(unhex($inner) || encode(national_id)))) "
+        "where national_id is not null",
+        {"inner": inner, "outer": outer},
+    )
+
+
+def collapses(con: duckdb.DuckDBPyConnection, max_drop_share: float) -> list[tuple]:
+    """What the new build holds far less of than the published version attached as `previous`:
+    persons, and each source's accepted records (`table`, `source`, before, now)."""
+    counts = """
+        select 'person' as what, '' as source, count(*) as n from {db}.person
+        union all
+        select 'records', source, count(*) from {db}.person_source group by source
+        union all
+        select 'records', source, count(*) from {db}.civil_event group by source
+    """
+    return con.execute(
+        f"select b.what, b.source, b.n, coalesce(a.n, 0) from ({counts.format(db='previous')}) b "
+        f"left join ({counts.format(db='main')}) a using (what, source) "
+        "where coalesce(a.n, 0) < b.n * (1 - ?) order by all",
+        [max_drop_share],
+    ).fetchall()
+
+
+def collapse_gate(
+    con: duckdb.DuckDBPyConnection, previous: Path, max_drop_share: float
+) -> GateResult:
+    """The `no_collapse` gate: nothing shrinks beyond `max_drop_share` against `previous`."""
+    if not previous.exists():
+        return GateResult("no_collapse", 0, [])
+    with attached(con, previous):
+        rows = collapses(con, max_drop_share)
+    return GateResult("no_collapse", len(rows), rows)
 
 
 def run_gates(con: duckdb.DuckDBPyConnection, gates: list[Gate]) -> list[GateResult]:
@@ -168,6 +281,8 @@ def build(
     tables: dict[str, pl.DataFrame],
     optional_tables: dict[str, pl.DataFrame],
     previous: Path,
+    keys: Keys,
+    max_drop_share: float,
     on_step: Callable[[str], None],
 ) -> list[GateResult]:
     """Create the warehouse file at `path` from sql/ and the frames, and gate it."""
@@ -176,7 +291,10 @@ def build(
         on_step("created")
         load_tables(con, tables)
         load_optional_tables(con, optional_tables)
-        con.execute("insert into publish_run values (?, ?)", [run_id, run_time])
+        store_digests(con, keys)
+        con.execute(
+            "insert into publish_run values (?, ?, ?)", [run_id, run_time, keys.fingerprint]
+        )
         on_step("loaded")
         con.execute((SQL_DIR / "views.sql").read_text(encoding="utf-8"))
         carry_history(con, previous, run_id)
@@ -185,7 +303,7 @@ def build(
             {"run_id": run_id, "run_time": run_time},
         )
         on_step("built")
-        results = run_gates(con, load_gates())
+        results = [*run_gates(con, load_gates()), collapse_gate(con, previous, max_drop_share)]
         on_step("gated")
         con.execute("checkpoint")
     on_step("closed")
@@ -242,6 +360,75 @@ def prune(warehouse_dir: Path, keep: int, now: float) -> list[Path]:
     return removed
 
 
+def remove_sidecars(database: Path) -> list[Path]:
+    """Remove what a client left beside `database` (a write-ahead log of a read-write open that
+    died): it belongs to the file being replaced, and DuckDB refuses to open the new one beside
+    it. Returns what was removed."""
+    removed = []
+    for suffix in SIDECARS:
+        sidecar = database.with_name(database.name + suffix)
+        if sidecar.is_dir():
+            shutil.rmtree(sidecar, ignore_errors=True)
+        elif sidecar.exists():
+            sidecar.unlink(missing_ok=True)
+        else:
+            continue
+        removed.append(sidecar)
+    return removed
+
+
+def group_id(group: str | None) -> int:
+    """The id of the group that may read the service files (-1: leave the group as it is)."""
+    if not group:
+        return -1
+    try:
+        return grp.getgrnam(group).gr_gid
+    except KeyError:
+        raise ValueError(f"the service group {group!r} does not exist on this machine") from None
+
+
+def service_files(warehouse_dir: Path, run_id: str, group: str | None = None) -> list[Path]:
+    """One file per service view of the published warehouse, holding that view's rows as a table
+    of the same name and nothing else, readable by `group` (mode 640): a service that opens
+    DuckDB directly reads its own file, never the register. Each replaces the old one whole."""
+    folder = warehouse_dir / SERVICES_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    gid = group_id(group)
+    published = str(warehouse_dir / WAREHOUSE_FILE).replace("'", "''")
+
+    def write(view: str) -> Path:
+        target = folder / f"{view}.duckdb"
+        building = folder / f".{view}.{run_id}.duckdb"
+        building.unlink(missing_ok=True)
+        try:
+            with duckdb.connect(str(building)) as con:
+                con.execute(f"attach '{published}' as register (read_only)")
+                con.execute(f"create table {view} as select * from register.{view}")
+                con.execute("detach register")
+            os.chmod(building, GROUP_READS)
+            os.chown(building, -1, gid)
+            remove_sidecars(target)
+            os.replace(building, target)
+        finally:
+            building.unlink(missing_ok=True)
+        return target
+
+    with ThreadPoolExecutor(LOAD_THREADS) as pool:
+        written = list(pool.map(write, SERVICE_VIEWS))
+    sync_dir(folder)
+    return written
+
+
+def swap_in(built: Path, warehouse_dir: Path) -> Path:
+    """Rename `built` over the published file, whole, with no stale sidecar beside it."""
+    published = warehouse_dir / WAREHOUSE_FILE
+    os.chmod(built, OWNER_ONLY)
+    remove_sidecars(published)
+    os.replace(built, published)
+    sync_dir(warehouse_dir)
+    return published
+
+
 def publish(
     warehouse_dir: Path,
     run_id: str,
@@ -249,12 +436,20 @@ def publish(
     optional_tables: dict[str, pl.DataFrame] | None = None,
     keep: int = DEFAULT_KEEP_VERSIONS,
     on_step: Callable[[str], None] = lambda step: None,
+    keys: Keys | None = None,
+    max_drop_share: float = DEFAULT_MAX_DROP_SHARE,
+    service_group: str | None = None,
 ) -> Published:
     """Build a new warehouse from `tables`, gate it, and swap it in; raise GateFailed otherwise.
 
     `optional_tables`: frames for the tables of sql/optional_tables.sql that this run has.
     `keep`: how many published versions stay in `versions/` (at least 1: the published one).
+    `keys`: what digests and fingerprints are keyed with (a random key when none is given).
+    `max_drop_share`: the share of persons or of a source's records a publish may lose against
+    the published version (1 admits anything).
+    `service_group`: the group that may read the per-service files.
     """
+    keys = keys or Keys.from_secret(os.urandom(32).hex())
     if keep < 1:
         raise ValueError("keep at least the published version")
     run_time = datetime.now(UTC).replace(tzinfo=None)
@@ -265,19 +460,76 @@ def publish(
     version = warehouse_dir / VERSIONS_DIR / version_name(run_id, run_time)
     try:
         results = build(
-            building, run_id, run_time, tables, optional_tables or {}, published, on_step
-        )
+            building, run_id, run_time, tables, optional_tables or {}, published, keys,
+            max_drop_share, on_step,
+        )  # fmt: skip
         failed = [r for r in results if r.violations]
         if failed:
-            raise GateFailed(", ".join(f"{r.name}: {r.violations} violations" for r in failed))
+            raise GateFailed("; ".join(describe_failure(r) for r in failed))
         keep_version(building, version)
         on_step("kept")
-        os.replace(building, published)
-        sync_dir(warehouse_dir)
+        swap_in(building, warehouse_dir)
         on_step("swapped")
     finally:
         building.unlink(missing_ok=True)
-        building.with_name(building.name + ".wal").unlink(missing_ok=True)
+        remove_sidecars(building)
+    service_files(warehouse_dir, run_id, service_group)
+    on_step("services")
     prune(warehouse_dir, keep, time.time())
     on_step("pruned")
     return Published(published, version, results)
+
+
+def describe_failure(result: GateResult) -> str:
+    """A failed gate with its first violations: counts and names of tables or sources only (no
+    gate returns a person's values)."""
+    if result.name == "no_collapse":
+        shrunk = ", ".join(
+            f"{what}{f' of {source}' if source else ''} {before:,} -> {now:,}"
+            for what, source, before, now in result.sample
+        )
+        return f"no_collapse: {shrunk} (set max_drop_share to publish it all the same)"
+    return f"{result.name}: {result.violations} violations"
+
+
+@dataclass(frozen=True)
+class Version:
+    path: Path
+    published_at: str  # as its name gives it, UTC
+    run_id: str
+    is_published: bool
+
+
+def versions(warehouse_dir: Path) -> list[Version]:
+    """The kept versions, oldest first, and which one is published."""
+    published = warehouse_dir / WAREHOUSE_FILE
+    found = []
+    for path in sorted((warehouse_dir / VERSIONS_DIR).glob("dancu.*.duckdb")):
+        _, stamp, run_id, _ = path.name.split(".", 3)
+        is_published = published.exists() and path.samefile(published)
+        found.append(Version(path, stamp, run_id, is_published))
+    return found
+
+
+def rollback(
+    warehouse_dir: Path, name: str | None = None, service_group: str | None = None
+) -> Version:
+    """Publish a kept version again, atomically: the one named (its file name or run id), or
+    the newest one older than the published version."""
+    kept = versions(warehouse_dir)
+    if name:
+        chosen = [v for v in kept if name in (v.path.name, v.run_id)]
+    else:
+        current = [i for i, v in enumerate(kept) if v.is_published]
+        chosen = kept[current[0] - 1 : current[0]] if current and current[0] > 0 else []
+    if not chosen:
+        wanted = f"version {name!r}" if name else "a version older than the published one"
+        raise ValueError(f"no {wanted} in {warehouse_dir / VERSIONS_DIR}")
+    (version,) = chosen
+    staged = warehouse_dir / BUILDING_DIR / f"rollback.{version.path.name}"
+    staged.parent.mkdir(parents=True, exist_ok=True)
+    staged.unlink(missing_ok=True)
+    keep_version(version.path, staged)
+    swap_in(staged, warehouse_dir)
+    service_files(warehouse_dir, f"rollback-{version.run_id}", service_group)
+    return Version(version.path, version.published_at, version.run_id, True)

@@ -1,11 +1,23 @@
 """The resources assets ask for: where dancu reads and writes, and how stages hand frames on."""
 
+import os
+from contextlib import ExitStack
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
+from pydantic import PrivateAttr
 
-from dancu.paths import Folders, data_dir_from_env, landing_dir_from_env
+from dancu.lock import run_lock
+from dancu.paths import (
+    PRIVATE_UMASK,
+    Folders,
+    check_landing,
+    check_writable,
+    data_dir_from_env,
+    landing_dir_from_env,
+)
+from dancu.warehouse import Keys
 
 
 class DancuPaths(dg.ConfigurableResource, Folders):
@@ -13,10 +25,25 @@ class DancuPaths(dg.ConfigurableResource, Folders):
 
     data_dir: str
     landing_dir: str
+    _held: ExitStack = PrivateAttr(default_factory=ExitStack)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """A run holds the data folder alone, writes nothing others may read, and starts only
+        from a landing folder that holds files."""
+        os.umask(PRIVATE_UMASK)
+        check_writable(Path(self.data_dir))
+        self._held.enter_context(run_lock(Path(self.data_dir), f"run {context.run_id}"))
+        check_landing(self.landing)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self._held.close()
 
     @classmethod
     def from_env(cls) -> "DancuPaths":
         return cls(data_dir=str(data_dir_from_env()), landing_dir=str(landing_dir_from_env()))
+
+    def secret_keys(self) -> Keys:
+        return Keys.from_secret(self.person_id_secret())
 
 
 def staged(description: str) -> dg.AssetOut:

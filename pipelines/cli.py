@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dancu.generate import DEFAULT_AS_OF
 
+DATA_HELP = "output folder (default $DANCU_DATA_DIR or ./data)"
 WAREHOUSE_TABLES = ["person", "person_source", "civil_event", "event_party", "quarantine"]
 
 
@@ -73,19 +74,34 @@ def _run(args: argparse.Namespace) -> int:
 
     import dagster as dg
 
-    from dancu.paths import Paths
+    from dancu.lock import DataFolderBusy, run_lock
+    from dancu.paths import PRIVATE_UMASK, FolderError, Paths, check_landing, check_writable
     from pipelines.definitions import refresh_register_job
 
     paths = Paths.from_env()
+    os.umask(PRIVATE_UMASK)
+    try:
+        check_writable(Path(paths.data_dir))
+        check_landing(paths.landing)
+    except FolderError as error:
+        print(f"dancu: {error}", file=sys.stderr)
+        return 2
     home = dagster_home(Path(paths.data_dir))
     print(f"dancu: reading {paths.landing_dir}; Dagster instance {home}")
     started = time.perf_counter()
-    with dg.DagsterInstance.get() as instance:
-        result = dg.execute_job(
-            dg.reconstructable(refresh_register_job),
-            instance=instance,
-            run_config={"loggers": {"progress": {"config": {"log_level": args.log_level}}}},
-        )
+    try:
+        with (
+            run_lock(Path(paths.data_dir), "dancu run"),
+            dg.DagsterInstance.get() as instance,
+        ):
+            result = dg.execute_job(
+                dg.reconstructable(refresh_register_job),
+                instance=instance,
+                run_config={"loggers": {"progress": {"config": {"log_level": args.log_level}}}},
+            )
+    except DataFolderBusy as busy:
+        print(f"dancu: {busy}", file=sys.stderr)
+        return 75  # EX_TEMPFAIL: try again later
     elapsed = time.perf_counter() - started
     if not result.success:
         for event in result.all_events:
@@ -142,6 +158,59 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
+def _versions(args: argparse.Namespace) -> int:
+    from dancu.paths import Paths
+    from dancu.warehouse import versions
+
+    paths = Paths.of(args.data) if args.data else Paths.from_env()
+    kept = versions(paths.warehouse_dir)
+    if not kept:
+        print(f"dancu: no published version under {paths.warehouse_dir}", file=sys.stderr)
+        return 1
+    for version in kept:
+        mark = "*" if version.is_published else " "
+        print(f"{mark} {version.published_at}  run {version.run_id}  {version.path.name}")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    from dancu.lock import DataFolderBusy, run_lock
+    from dancu.paths import PRIVATE_UMASK, Paths
+    from dancu.warehouse import rollback
+
+    paths = Paths.of(args.data) if args.data else Paths.from_env()
+    os.umask(PRIVATE_UMASK)
+    try:
+        with run_lock(Path(paths.data_dir), "dancu rollback"):
+            version = rollback(
+                paths.warehouse_dir, args.version, os.environ.get("DANCU_SERVICE_GROUP")
+            )
+    except (ValueError, DataFolderBusy) as error:
+        print(f"dancu: {error}", file=sys.stderr)
+        return 1
+    print(f"dancu: published again {version.path.name} (run {version.run_id})")
+    return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    from dancu.keys import KeyFileError, backup_key, restore_key
+    from dancu.paths import PRIVATE_UMASK, Paths
+
+    paths = Paths.of(args.data) if args.data else Paths.from_env()
+    os.umask(PRIVATE_UMASK)
+    try:
+        if args.action == "backup":
+            backup_key(paths, args.file)
+            print(f"dancu: key written to {args.file} (mode 600): keep it apart from the data")
+        else:
+            restore_key(paths, args.file, force=args.force)
+            print(f"dancu: key restored from {args.file}")
+    except KeyFileError as error:
+        print(f"dancu: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dancu", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -160,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="materialise every asset into the warehouse")
     run.add_argument("--landing", type=Path, help="extract folder (default $DANCU_LANDING_DIR)")
-    run.add_argument("--data", type=Path, help="output folder (default $DANCU_DATA_DIR or ./data)")
+    run.add_argument("--data", type=Path, help=DATA_HELP)
     run.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     run.set_defaults(handler=_run)
 
@@ -169,8 +238,30 @@ def build_parser() -> argparse.ArgumentParser:
     )
     why.add_argument("left", type=record_ref, help="SOURCE:RECORD_ID, e.g. dan_cu:HS00012")
     why.add_argument("right", type=record_ref, help="SOURCE:RECORD_ID, e.g. bhxh:0123456789")
-    why.add_argument("--data", type=Path, help="output folder (default $DANCU_DATA_DIR or ./data)")
+    why.add_argument("--data", type=Path, help=DATA_HELP)
     why.set_defaults(handler=_explain)
+
+    listing = commands.add_parser("versions", help="list the kept warehouse versions")
+    listing.add_argument("--data", type=Path, help=DATA_HELP)
+    listing.set_defaults(handler=_versions)
+
+    back = commands.add_parser(
+        "rollback", help="publish a kept warehouse version again (default: the one before)"
+    )
+    back.add_argument("version", nargs="?", help="a version's file name or run id")
+    back.add_argument("--data", type=Path, help=DATA_HELP)
+    back.set_defaults(handler=_rollback)
+
+    key = commands.add_parser(
+        "keys", help="back up or restore the secret key behind person ids and digests"
+    )
+    key.add_argument("action", choices=["backup", "restore"])
+    key.add_argument("file", type=Path)
+    key.add_argument("--data", type=Path, help=DATA_HELP)
+    key.add_argument(
+        "--force", action="store_true", help="restore over a different key (new ids for all)"
+    )
+    key.set_defaults(handler=_keys)
     return parser
 
 

@@ -48,6 +48,9 @@ def build_definitions() -> dg.Definitions:
         assets=ALL_ASSETS,
         asset_checks=[*source_asset_checks, *freshness_checks],
         jobs=[refresh_register],
+        # A run holds the data folder's lock in its one process (`DancuPaths`); step processes
+        # of one run would wait on each other.
+        executor=dg.in_process_executor,
         schedules=[nightly_refresh],
         sensors=[landing_sensor_for(refresh_register)],
         loggers={"console": dg.colored_console_logger, "progress": progress_logger},

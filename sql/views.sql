@@ -2,25 +2,17 @@
 -- ("Published views") documents each one and a test holds the two together.
 -- Sensitive columns: ethnicity (insurance, education), religion (no service), health (health).
 
--- A service that only checks a presented national id compares digests, never reads the id:
---   select * from svc_health where national_id_digest = national_id_digest('001088012345')
--- The id space is small, so a digest slows a curious reader, it does not stop a determined one.
-create macro national_id_digest(id) as
-    sha256('dancu.national_id:' || regexp_replace(id, '[^0-9]', '', 'g'));
-
--- The masked form of dancu/mask.py: "001088012345" -> "001*******45".
-create macro mask_national_id(id) as
-    case
-        when length(id) > 5 then left(id, 3) || repeat('*', length(id) - 5) || right(id, 2)
-        when id is not null then '***'
-    end;
+-- A service that only checks a presented national id compares digests, never reads the id.
+-- A digest is an HMAC keyed with the installation's secret (computed at publish, the key is in
+-- no file here): the id space is small, so an unkeyed digest would give every id back to whoever
+-- tries them all. A masked id would give part of it away too: no view shows one beside a digest.
+-- Services ask `POST /v1/verify` of `dancu serve` to check an id.
 
 -- Health facilities: recognise a patient, their insurance card and whether they are alive.
 create view svc_health as
 select
     p.person_id,
-    national_id_digest(p.national_id) as national_id_digest,
-    mask_national_id(p.national_id)   as national_id_masked,
+    p.national_id_digest,
     p.full_name,
     p.birth_date,
     p.birth_year,
@@ -74,8 +66,7 @@ with parents as (
 )
 select
     p.person_id,
-    national_id_digest(p.national_id) as national_id_digest,
-    mask_national_id(p.national_id)   as national_id_masked,
+    p.national_id_digest,
     p.full_name,
     p.birth_date,
     p.birth_year,

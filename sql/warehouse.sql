@@ -4,6 +4,7 @@
 create table person (
     person_id           varchar not null,     -- stable across runs
     national_id         varchar,              -- 12-digit personal id, when known
+    national_id_digest  varchar,              -- HMAC-SHA256 of it with the installation's key
     full_name           varchar,
     birth_date          date,                 -- null when only the year is known
     birth_year          integer,
@@ -79,8 +80,9 @@ create table extract_file (
 
 -- Which run built this file. One row: a reader that sees it sees the tables of that run.
 create table publish_run (
-    run_id        varchar not null,
-    published_at  timestamp not null          -- UTC
+    run_id          varchar not null,
+    published_at    timestamp not null,       -- UTC
+    key_fingerprint varchar not null          -- of the key behind person ids and digests
 );
 
 -- Sensitive personal data (ethnicity, religion: Vietnamese law), kept apart from `person` so that

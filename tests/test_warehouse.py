@@ -11,19 +11,23 @@ import duckdb
 import polars as pl
 import pytest
 
-from dancu.mask import masked
 from dancu.warehouse import (
     BUILDING_DIR,
-    SQL_DIR,
+    SERVICE_VIEWS,
+    SERVICES_DIR,
     STALE_BUILD_SECONDS,
     VERSIONS_DIR,
     WAREHOUSE_FILE,
     GateFailed,
+    Keys,
     load_gates,
     load_queries,
     prune,
     publish,
 )
+from sql import SQL_DIR
+
+SERVICE_FILES = [f"{SERVICES_DIR}/{view}.duckdb" for view in SERVICE_VIEWS]
 
 
 def tables(person_ids=("P1",), quarantined_rows=(2,)) -> dict[str, pl.DataFrame]:
@@ -83,11 +87,13 @@ def listing(folder) -> list[str]:
 def test_publish_builds_gates_and_swaps(tmp_path):
     published = publish(tmp_path, "run1", tables())
 
-    assert {r.name for r in published.gates} == {g.name for g in load_gates()}
+    assert {r.name for r in published.gates} == {g.name for g in load_gates()} | {"no_collapse"}
     assert all(r.violations == 0 for r in published.gates)
     assert count(tmp_path / WAREHOUSE_FILE, "person") == 1
     assert run_of(tmp_path / WAREHOUSE_FILE) == "run1"
-    assert listing(tmp_path) == [WAREHOUSE_FILE, f"{VERSIONS_DIR}/{published.version.name}"]
+    assert listing(tmp_path) == sorted(
+        [WAREHOUSE_FILE, *SERVICE_FILES, f"{VERSIONS_DIR}/{published.version.name}"]
+    )
     assert published.version.samefile(tmp_path / WAREHOUSE_FILE)  # kept at no cost
 
 
@@ -100,7 +106,9 @@ def test_a_failing_gate_leaves_the_published_warehouse_untouched(tmp_path):
         publish(tmp_path, "run2", lost_row)
 
     assert count(tmp_path / WAREHOUSE_FILE, "quarantine") == 1
-    assert listing(tmp_path) == [WAREHOUSE_FILE, f"{VERSIONS_DIR}/{first.version.name}"]
+    assert listing(tmp_path) == sorted(
+        [WAREHOUSE_FILE, *SERVICE_FILES, f"{VERSIONS_DIR}/{first.version.name}"]
+    )
 
 
 def test_a_row_in_two_places_fails_the_gate(tmp_path):
@@ -208,12 +216,15 @@ def test_an_optional_table_without_its_columns_is_refused(tmp_path):
         publish(tmp_path, "run1", tables(), {"review_queue": pl.DataFrame({"reason": ["x"]})})
 
 
-@pytest.mark.parametrize("national_id", ["001088012345", "12345", None])
-def test_the_sql_mask_is_the_python_mask(tmp_path, national_id):
-    publish(tmp_path, "run1", tables())
+@pytest.mark.parametrize("national_id", ["001088012345", "079199000001", None])
+def test_the_digest_computed_in_sql_is_the_hmac_of_the_id(tmp_path, national_id):
+    registered = tables()
+    registered["person"] = registered["person"].with_columns(national_id=pl.lit(national_id))
+    keys = Keys.from_secret("ab" * 32)
+    publish(tmp_path, "run1", registered, keys=keys)
     with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
-        in_sql = con.execute("select mask_national_id(?)", [national_id]).fetchone()[0]
-    assert (in_sql or "") == masked(national_id)
+        (digest,) = con.execute("select national_id_digest from svc_health").fetchone()
+    assert digest == (keys.digest(national_id) if national_id else None)
 
 
 def documented_views(readme: Path) -> dict[str, list[str]]:
