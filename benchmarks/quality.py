@@ -91,20 +91,6 @@ def _judged(rows: pl.DataFrame, field: str) -> pl.DataFrame:
     )
 
 
-def restoration_by_kind(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per field and kind of corruption: values corrupted that way, and the share restored."""
-    return (
-        pl.concat([_judged(rows, field) for field in RESTORED])
-        .group_by("field", "kind")
-        .agg(
-            pl.len().alias("values"),
-            pl.col("restored").mean().round(4).alias("restored"),
-            pl.col("repairable").all().alias("repairable"),
-        )
-        .sort("field", "values", descending=[False, True])
-    )
-
-
 def repair_scores(rows: pl.DataFrame) -> dict[str, float | int]:
     """Per field: the share of clean values kept exactly and of repairable ones restored."""
     scores: dict[str, float | int] = {}

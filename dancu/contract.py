@@ -56,10 +56,6 @@ class Column:
     digits: int | None = None
 
     @property
-    def is_date(self) -> bool:
-        return self.kind in ("date", "birth_date")
-
-    @property
     def year_column(self) -> str:
         """Where the year of a birth date goes: known alone for many elderly people."""
         return self.name.replace("_date", "_year")
@@ -327,5 +323,4 @@ KET_HON = Source(
 SOURCES: dict[str, Source] = {s.name: s for s in (DAN_CU, BHXH, Y_TE, KHAI_SINH, KHAI_TU, KET_HON)}
 PERSON_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "person")
 EVENT_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "event")
-SUBJECT_SOURCES = tuple(name for name, s in SOURCES.items() if s.subject is not None)
 SOURCE_PRIORITY = {name: s.priority for name, s in SOURCES.items() if s.priority is not None}
