@@ -10,6 +10,8 @@ SEED ?= 1
 export DANCU_DATA_DIR ?= $(abspath $(DATA))
 export DANCU_LANDING_DIR ?= $(abspath $(SAMPLE)/landing)
 export DAGSTER_HOME ?= $(abspath $(DATA)/dagster)
+# The sample's extracts end on the generator's default as-of date: deliveries are judged on it.
+export DANCU_AS_OF ?= 2025-10-31
 
 .PHONY: demo test ui bench lint sample clean
 
@@ -29,9 +31,9 @@ demo: sample
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
+PORT ?= 3000
 ui: $(BIN)/.installed
-	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/dancu ui --port $(PORT)
 
 $(BIN)/.bench-installed: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,bench]'

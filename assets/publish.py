@@ -18,7 +18,7 @@ from orchestration import keys
 from orchestration.privacy import masked_errors
 from orchestration.resources import DancuPaths
 
-GATE_NAMES = [gate.name for gate in load_gates()]
+GATES = load_gates()
 
 
 class PublishConfig(dg.Config):
@@ -42,8 +42,8 @@ class PublishConfig(dg.Config):
         **{keys.std(name): dg.AssetIn(keys.std(name)) for name in SOURCES},
     },
     check_specs=[
-        dg.AssetCheckSpec(name, asset="warehouse", description=f"gate `{name}` of sql/gates.sql")
-        for name in GATE_NAMES
+        dg.AssetCheckSpec(gate.name, asset="warehouse", description=gate.description)
+        for gate in GATES
     ]
     + [
         dg.AssetCheckSpec(
@@ -86,6 +86,8 @@ def warehouse(
     return dg.MaterializeResult(
         metadata={
             "path": dg.MetadataValue.path(str(published.path)),
+            "dagster/table_name": f"{published.path.name}: person",
+            "dagster/row_count": tables["person"].height,
             "version": dg.MetadataValue.path(str(published.version)),
             **{f"rows/{name}": frame.height for name, frame in {**tables, **optional}.items()},
         },

@@ -5,14 +5,13 @@ accepted rows, unique record ids. WARN checks are advisory: completeness and rul
 numbers the UI plots over runs and masked examples of the rows behind them.
 """
 
-from datetime import date
-
 import dagster as dg
 import polars as pl
 
 from dancu.contract import EXTRACT_DATE, RECORD_ID, SOURCES, Source
 from dancu.ingest import FILE_ERROR
 from dancu.quality import (
+    as_of,
     completeness,
     days_late,
     required_fields,
@@ -141,12 +140,14 @@ def freshness_check(source: Source) -> dg.AssetChecksDefinition:
     def delivered_on_time(context: dg.AssetCheckExecutionContext, **files: pl.LazyFrame):
         (delivered,) = files.values()
         newest = delivered.select(pl.col(EXTRACT_DATE).max()).collect().item()
-        late = days_late(newest, cadence, date.today())
+        today = as_of()
+        late = days_late(newest, cadence, today)
         return dg.AssetCheckResult(
             passed=late == 0,
             severity=dg.AssetCheckSeverity.WARN,
             metadata={
                 "newest_extract": str(newest) if newest else "none delivered",
+                "judged_on": str(today),
                 "days_late": late if late is not None else -1,
             },
         )

@@ -26,6 +26,7 @@ it is removed before the swap.
 import grp
 import hashlib
 import hmac
+import itertools
 import os
 import re
 import shutil
@@ -70,6 +71,13 @@ _QUERY_HEADER = re.compile(r"^-- name: (\S+)\s*$", re.MULTILINE)
 class Gate:
     name: str
     sql: str
+
+    @property
+    def description(self) -> str:
+        """What the gate guards: the comment lines that open its query."""
+        lines = self.sql.strip().splitlines()
+        opening = itertools.takewhile(lambda line: line.startswith("--"), lines)
+        return " ".join(line.removeprefix("--").strip() for line in opening)
 
 
 @dataclass(frozen=True)

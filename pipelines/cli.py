@@ -35,7 +35,10 @@ def dagster_home(data_dir: Path) -> Path:
     home.mkdir(parents=True, exist_ok=True)
     settings = home / "dagster.yaml"
     if not settings.exists():
-        settings.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        # Freshness policies (the warehouse's) are judged only where the instance enables them.
+        settings.write_text(
+            "telemetry:\n  enabled: false\nfreshness:\n  enabled: true\n", encoding="utf-8"
+        )
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -49,6 +52,21 @@ def root_cause(failure_event) -> str:
     while error.cause is not None:
         error = error.cause
     return mask_message(error.message.strip())
+
+
+def failed_checks(events) -> list[str]:
+    """One line per check that did not pass (blocking ones stop the run; advisory ones do not,
+    and would otherwise show only on each asset's page)."""
+    lines = []
+    for event in events:
+        if event.event_type_value != "ASSET_CHECK_EVALUATION":
+            continue
+        evaluation = event.event_specific_data
+        if not evaluation.passed:
+            severity = evaluation.severity.value if evaluation.severity else "ERROR"
+            asset = evaluation.asset_key.to_user_string()
+            lines.append(f"check:     {severity} {evaluation.check_name} on {asset} did not pass")
+    return lines
 
 
 def warehouse_summary(warehouse: Path) -> str:
@@ -111,12 +129,29 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     warehouse = paths.warehouse
     print(f"\ndancu: run {result.run_id} succeeded in {elapsed:.0f}s")
+    for line in failed_checks(result.all_events):
+        print(line)
     print(f"warehouse: {warehouse}\n{warehouse_summary(warehouse)}")
     reports = sorted(paths.reports_dir.glob(f"*{result.run_id}*"))
     for report in reports or [paths.reports_dir]:
         print(f"output:    {report}")
-    print(f"UI:        make ui   (then open http://127.0.0.1:3000; DAGSTER_HOME={home})")
+    print(f"UI:        dancu ui  (or make ui PORT=3000; DAGSTER_HOME={home})")
     return 0
+
+
+def _ui(args: argparse.Namespace) -> int:
+    from dancu.paths import Paths
+
+    paths = Paths.from_env()
+    home = dagster_home(Path(paths.data_dir))
+    print(
+        f"dancu: Dagster UI on http://{args.host}:{args.port} (instance {home}); the schedule "
+        "nightly_refresh and the sensor new_extracts start off: switch them on under Automation"
+    )
+    dagster = Path(sys.executable).with_name("dagster")
+    command = [str(dagster), "dev", "-m", "pipelines.definitions", "-h", args.host, "-p",
+               str(args.port)]  # fmt: skip
+    os.execv(command[0], command)
 
 
 def record_ref(text: str) -> tuple[str, str]:
@@ -240,6 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
     why.add_argument("right", type=record_ref, help="SOURCE:RECORD_ID, e.g. bhxh:0123456789")
     why.add_argument("--data", type=Path, help=DATA_HELP)
     why.set_defaults(handler=_explain)
+
+    ui = commands.add_parser("ui", help="open the runs, assets and checks in the Dagster UI")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(handler=_ui)
 
     listing = commands.add_parser("versions", help="list the kept warehouse versions")
     listing.add_argument("--data", type=Path, help=DATA_HELP)

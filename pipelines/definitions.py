@@ -11,6 +11,7 @@ from assets.standardize import std_assets
 from assets.validate import quarantine
 from checks.asset_checks import freshness_checks, source_asset_checks
 from orchestration.resources import DancuPaths, StagingParquetIOManager
+from pipelines.catalog import described, service_views
 from pipelines.progress import progress_logger
 from pipelines.sensors import landing_sensor_for
 
@@ -45,7 +46,7 @@ nightly_refresh = dg.ScheduleDefinition(
 def build_definitions() -> dg.Definitions:
     paths = DancuPaths.from_env()
     return dg.Definitions(
-        assets=ALL_ASSETS,
+        assets=[*dg.map_asset_specs(described, ALL_ASSETS), *service_views()],
         asset_checks=[*source_asset_checks, *freshness_checks],
         jobs=[refresh_register],
         # A run holds the data folder's lock in its one process (`DancuPaths`); step processes

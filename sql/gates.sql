@@ -3,7 +3,8 @@
 
 -- name: nothing_lost
 -- Every latest input row is in exactly one of person_source, civil_event or quarantine,
--- and every rejected file is one quarantine row.
+-- and every rejected file is one quarantine row. A file outside the landing layout is a
+-- rejected file under the source it belongs to, or '(no source)' in both tables.
 with delivered as (
     select source, sum(rows_latest) + count(*) filter (where error is not null) as n
     from extract_file group by source
@@ -32,9 +33,11 @@ select source, source_record_id from person_source
 group by source, source_record_id having count(*) > 1;
 
 -- name: parties_reference_events
+-- Every party belongs to a published event.
 select p.event_id from event_party p anti join civil_event e using (event_id);
 
 -- name: records_reference_persons
+-- Every record belongs to a published person.
 select s.person_id from person_source s anti join person p using (person_id);
 
 -- name: one_run_per_version
@@ -42,6 +45,7 @@ select s.person_id from person_source s anti join person p using (person_id);
 select count(*) as runs from publish_run having count(*) <> 1;
 
 -- name: sensitive_data_references_persons
+-- Sensitive and health data belong to published persons.
 select person_id from person_sensitive anti join person using (person_id)
 union all
 select person_id from person_health anti join person using (person_id);

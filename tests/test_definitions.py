@@ -5,7 +5,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
+
 from dancu.contract import SOURCES
+from dancu.schemas import standardized_schema
+from dancu.warehouse import SERVICE_VIEWS
 from pipelines.definitions import build_definitions, nightly_refresh, refresh_register
 
 
@@ -18,8 +22,8 @@ def test_definitions_load_and_resolve():
     expected |= {"quarantine", "person_source", "person_golden", "civil_event", "event_party"}
     expected |= {"person", "warehouse"} | {f"files_{s}" for s in SOURCES}
     expected |= {"auditor_report", "review_queue_export", "review_queue", "person_id_history"}
-    expected |= {"relationship", "consistency_issue"}
-    assert keys == expected
+    expected |= {"relationship", "consistency_issue"} | set(SERVICE_VIEWS)
+    assert keys >= expected
     assert {c.name for c in graph.asset_check_keys} >= {"nothing_lost", "one_place_per_row"}
     job = defs.resolve_job_def(refresh_register.name)
     assert {n.name for n in job.nodes} >= {"ingest_dan_cu", "warehouse"}
@@ -33,6 +37,33 @@ def test_every_asset_says_what_it_is():
         node = graph.get(key)
         assert node.description, f"{key.to_user_string()} has no description"
         assert node.group_name != "default", f"{key.to_user_string()} has no group"
+
+
+def test_the_ui_tells_owners_pii_columns_code_versions_and_freshness():
+    graph = build_definitions().resolve_asset_graph()
+    nodes = {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
+
+    assert all(node.owners for node in nodes.values())
+    assert nodes["std_dan_cu"].tags["pii"] == "sensitive"
+    assert nodes["warehouse"].tags["pii"] == "sensitive"
+    for source in SOURCES:
+        columns = nodes[f"std_{source}"].metadata["dagster/column_schema"].columns
+        declared = standardized_schema(SOURCES[source]).columns
+        assert {c.name for c in columns} >= set(declared)
+    assert all(node.code_version for name, node in nodes.items() if name.startswith("std_"))
+    policy = nodes["warehouse"].freshness_policy
+    assert policy is not None
+    assert policy.fail_window.to_timedelta().total_seconds() <= 36 * 3600
+    for view in SERVICE_VIEWS:
+        assert dg.AssetKey("warehouse") in {dep for dep in nodes[view].parent_keys}
+
+
+def test_gate_checks_say_what_they_guard():
+    graph = build_definitions().resolve_asset_graph()
+    checks = [graph.get_check_spec(key) for key in graph.asset_check_keys]
+    gates = [check for check in checks if check.asset_key == dg.AssetKey("warehouse")]
+    assert gates
+    assert all(check.description and "sql/gates.sql" not in check.description for check in gates)
 
 
 def test_workspace_loads_in_dagster_tooling(tmp_path):
