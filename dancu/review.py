@@ -1,5 +1,6 @@
-"""The clerk's review file: the review queue as a CSV a clerk opens in Excel and fills in, and
-the decisions read back from it. The format is written and read here alone.
+"""The clerk's review files: the review queue as an XLSX workbook in Vietnamese (and as a CSV),
+which a clerk opens in Excel and fills in, and the decisions read back from either. The format
+is written and read here alone.
 
 Safe to open: no cell can start a formula. Per the OWASP CSV-injection guidance, a text cell
 starting with `=`, `+`, `-`, `@`, tab or carriage return is prefixed with `'`, which Excel shows
@@ -12,9 +13,11 @@ and the per-field comparison levels). The source record ids stay whole: they are
 decision names when it goes back to resolution.
 """
 
+import io
 from pathlib import Path
 
 import polars as pl
+import xlsxwriter
 
 from dancu.ingest import FileRejected, read_table
 from dancu.mask import mask_id
@@ -27,6 +30,74 @@ DECISION = "decision"  # filled in by the clerk: match / no_match
 DECISIONS = ["match", "no_match"]
 # What a decision names: the two records, by source and record id.
 DECIDED_PAIR = ["source_l", "source_record_id_l", "source_r", "source_record_id_r"]
+
+# The workbook's columns: the pair, the clerk's decision, then each field of the two records
+# side by side, then each comparison's level in words with its weight.
+PAIR_HEADERS = {
+    "source_l": "Nguồn A",
+    "source_record_id_l": "Mã hồ sơ A",
+    "source_r": "Nguồn B",
+    "source_record_id_r": "Mã hồ sơ B",
+    DECISION: "Quyết định",
+}
+DECISION_WORDS = {"match": "Cùng một người", "no_match": "Hai người khác nhau"}
+# Why a pair waits for a clerk (`dancu.resolve.decisions`, `dancu.resolve.clusters`).
+REASON_WORDS = {
+    "uncertain": "mô hình chưa chắc chắn",
+    "clerk said no_match": "cán bộ đã quyết định khác người",
+    "two national ids": "hai số định danh khác nhau",
+    "clear non-match inside the cluster": "hai hồ sơ rõ ràng khác nhau trong cùng một nhóm",
+    "more than 50 records": "nhóm quá 50 hồ sơ",
+}
+FIELD_LABELS = {
+    "full_name": "Họ tên",
+    "birth_date": "Ngày sinh",
+    "birth_year": "Năm sinh",
+    "sex": "Giới tính",
+    "national_id": "Số định danh",
+    "bhxh_code": "Mã số BHXH",
+    "phone": "Số điện thoại",
+    "address": "Địa chỉ",
+    "ward_code": "Mã xã",
+    "father_name": "Họ tên cha",
+    "mother_name": "Họ tên mẹ",
+}
+COMPARISON_LABELS = {
+    "national_id": "số định danh",
+    "bhxh_code": "mã số BHXH",
+    "given_name": "tên",
+    "family_name": "họ",
+    "middle_name": "tên đệm",
+    "birth_date": "ngày sinh",
+    "sex": "giới tính",
+    "phone": "điện thoại",
+    "ward": "xã/phường",
+    "address": "địa chỉ",
+    "parents": "cha mẹ",
+}
+# The comparisons' levels in words a clerk reads; a level without one shows as the model names it.
+LEVEL_WORDS = {
+    "same": "giống nhau",
+    "different": "khác nhau",
+    "not comparable": "không so được (thiếu)",
+    "one digit slip": "lệch một chữ số",
+    "same without diacritics": "giống khi bỏ dấu",
+    "one letter slip": "sai một chữ cái",
+    "one letter apart": "khác một chữ cái",
+    "swapped with the family name": "đảo với họ",
+    "swapped with the given name": "đảo với tên",
+    "Hoàng/Huỳnh or Vũ/Võ": "Hoàng/Huỳnh hoặc Vũ/Võ",
+    "similar": "gần giống",
+    "dropped or added": "thiếu hoặc thừa",
+    "day and month transposed": "đảo ngày và tháng",
+    "year only, same year": "chỉ biết năm, cùng năm",
+    "same month": "cùng tháng",
+    "same year": "cùng năm",
+    "nearly the same (ratio ≥ 90)": "gần như giống (≥ 90%)",
+    "similar (ratio ≥ 70)": "gần giống (≥ 70%)",
+    "both same": "cả cha và mẹ giống",
+    "one same, other unknown": "một người giống, người kia không rõ",
+}
 
 
 def excel_safe(text: pl.Expr) -> pl.Expr:
@@ -57,14 +128,83 @@ def write_csv(sheet: pl.DataFrame) -> bytes:
     return sheet.write_csv(include_bom=True).encode("utf-8")
 
 
+def _shown(value) -> str | float | None:
+    if value is None or isinstance(value, (int, float)):
+        return value
+    return value.strftime("%d/%m/%Y") if hasattr(value, "strftime") else str(value)
+
+
+def workbook_sheet(queue: pl.DataFrame) -> pl.DataFrame:
+    """The review queue as the workbook shows it, column by column, with Vietnamese headers:
+    ids masked, levels in words with their weight rounded, dates as dd/mm/yyyy."""
+    comparisons = [c for c in COMPARISON_LABELS if c in queue.columns]
+    fields = [f for f in FIELD_LABELS if f"{f}_l" in queue.columns]
+    levels = [
+        pl.concat_str(
+            pl.col(c).replace(LEVEL_WORDS),
+            pl.lit(" ("),
+            pl.col(f"w:{c}").round(1).cast(pl.String),
+            pl.lit(")"),
+        ).alias(f"So sánh {COMPARISON_LABELS[c]}")
+        for c in comparisons
+    ]
+    sides = []
+    for field in fields:
+        for side, letter in (("_l", "A"), ("_r", "B")):
+            value = pl.col(field + side)
+            if queue.schema[field + side] == pl.Date:
+                value = value.dt.strftime("%d/%m/%Y")
+            elif is_masked(field):
+                value = mask_id(value.cast(pl.String))
+            sides.append(value.alias(f"{FIELD_LABELS[field]} {letter}"))
+    return queue.select(
+        *(pl.col(c).alias(PAIR_HEADERS[c]) for c in DECIDED_PAIR),
+        pl.lit(None, dtype=pl.String).alias(PAIR_HEADERS[DECISION]),
+        pl.col("reason").replace(REASON_WORDS).alias("Lý do"),
+        (pl.col("match_probability") * 100).round(1).alias("Xác suất cùng người (%)"),
+        *sides,
+        *levels,
+    )
+
+
+def write_workbook(queue: pl.DataFrame) -> bytes:
+    """The clerk's workbook: a frozen header and pair columns, a drop-down of the two decisions,
+    cells that Excel shows as text and never evaluates as formulas."""
+    sheet = workbook_sheet(queue)
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(
+        out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
+    page = book.add_worksheet("Hàng chờ đối chiếu")
+    header = book.add_format(
+        {"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#E8EEF4"}
+    )
+    decision_column = sheet.columns.index(PAIR_HEADERS[DECISION])
+    page.write_row(0, 0, sheet.columns, header)
+    for row, values in enumerate(sheet.iter_rows(), start=1):
+        page.write_row(row, 0, [_shown(v) for v in values])
+    page.data_validation(
+        1, decision_column, max(sheet.height, 1), decision_column,
+        {"validate": "list", "source": list(DECISION_WORDS.values())},
+    )  # fmt: skip
+    page.freeze_panes(1, decision_column + 1)
+    page.set_column(0, len(sheet.columns) - 1, 18)
+    page.set_column(decision_column, decision_column, 22)
+    book.close()
+    return out.getvalue()
+
+
 def _decisions_of(path: Path) -> pl.DataFrame:
     """One decision file's decided pairs; FileRejected when it is no such file."""
     frame, _, _ = read_table(path.read_bytes(), path.suffix)
+    frame = frame.rename({v: k for k, v in PAIR_HEADERS.items() if v in frame.columns})
     missing = [c for c in (*DECIDED_PAIR, DECISION) if c not in frame.columns]
     if missing:
         raise FileRejected(f"missing column(s) {', '.join(missing)} of the review export")
     columns = [*DECIDED_PAIR, DECISION]
     decided = frame.select(pl.col(c).cast(pl.String).str.strip_chars() for c in columns)
+    words = {word.lower(): decision for decision, word in DECISION_WORDS.items()}
+    decided = decided.with_columns(pl.col(DECISION).str.to_lowercase().replace(words))
     return decided.filter(pl.col(DECISION).str.to_lowercase().is_in(DECISIONS)).with_columns(
         pl.col(DECISION).str.to_lowercase(),
         # The export escaped cells that could start a formula; a decision read back drops it.
