@@ -7,10 +7,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from dancu.generate import generate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Speed is measured by `make bench`, not by tests: Hypothesis' per-example deadline would fail a
+# correct test on a loaded machine.
+settings.register_profile("dancu", deadline=None)
+settings.load_profile("dancu")
 
 
 @pytest.fixture(scope="session")
