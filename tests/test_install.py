@@ -1,6 +1,7 @@
 """dancu as an operator installs it: a plain (not editable) install of the package, run from a
 folder that is not the checkout."""
 
+import os
 import subprocess
 import sys
 import sysconfig
@@ -13,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(command: list, cwd: Path) -> str:
-    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600)
+    # Nothing may reach the checkout: not the current folder, nor a PYTHONPATH naming it.
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "DAGSTER_HOME")}
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     return done.stdout
 
