@@ -32,7 +32,7 @@ class DancuPaths(dg.ConfigurableResource, Folders):
         from a landing folder that holds files."""
         os.umask(PRIVATE_UMASK)
         check_writable(Path(self.data_dir))
-        self._held.enter_context(run_lock(Path(self.data_dir), f"run {context.run_id}"))
+        self._held.enter_context(run_lock(Path(self.data_dir), f"run {context.run.run_id}"))
         check_landing(self.landing)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
