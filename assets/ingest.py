@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from dancu.contract import SOURCES, Source
-from dancu.ingest import files_frame, ingest_cache, read_source
+from dancu.ingest import OUTSIDE_LAYOUT, ExtractUnreadable, files_frame, ingest_cache, read_source
 from orchestration import keys
 from orchestration.privacy import masked_errors
 from orchestration.resources import DancuPaths, staged
@@ -43,10 +43,15 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         """Read every extract file of the source in the landing folder; parse only new or
         changed ones, the others come from the cache of earlier runs."""
         cache = ingest_cache(paths.cache_dir, source)
-        frame, reports = read_source(paths.landing, source, cache)
+        try:
+            frame, reports = read_source(paths.landing, source, cache)
+        except ExtractUnreadable as error:
+            # It names a file or folder, no person's data: shown whole, and retried.
+            raise dg.Failure(description=str(error)) from None
         cache.prune({cache.key(r.file_name, r.sha256) for r in reports})
         files = files_frame(reports, frame)
         rejected = files.filter(pl.col("error").is_not_null())
+        outside_layout = rejected.filter(pl.col("error").str.starts_with(OUTSIDE_LAYOUT))
         for file_name, error in rejected.select("file_name", "error").iter_rows():
             context.log.warning(f"rejected {file_name}: {error}")
         context.log.info(
@@ -67,6 +72,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             metadata={
                 "files": files.height,
                 "files_rejected": rejected.height,
+                "files_outside_layout": outside_layout.height,
                 "files_parsed": cache.misses,
                 "files_read": dg.MetadataValue.md(files_markdown(files)),
             },

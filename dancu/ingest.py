@@ -1,12 +1,17 @@
 """Reading extract files as delivered: every format, encoding and header variant of the contract.
 
 Values stay text here; repairing them is the standardisation stage's job. A file that cannot be
-read becomes one `FileRejected` with the cause, never an exception that stops the run.
+read, or lies outside the landing layout, becomes one `FileRejected` with the cause, never an
+exception that stops the run.
 """
 
 import codecs
+import csv
+import functools
 import io
+import os
 import re
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
@@ -16,18 +21,26 @@ import fastexcel
 import polars as pl
 
 from dancu.cache import FileCache, code_version, content_digest
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, Source
+from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCES, Source
 from dancu.text import fold_label
 
 FILE_ERROR = "file_error"
+# True on the last row of a file that ends inside it (rule `file.truncated`).
+TRUNCATED = "_truncated"
 EXTRA_PREFIX = "extra:"
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
+# The source of a file outside every source's folder.
+NO_SOURCE = "(no source)"
+# How the reason for rejecting a file outside the layout begins.
+OUTSIDE_LAYOUT = "outside the layout"
+EXTRACT_NAME = "<name>_<YYYYMMDD>.<csv|xlsx|parquet>"
 
 _EIGHT_DIGITS = re.compile(r"(?<!\d)(\d{8})(?!\d)")
 _ZIP_MAGIC = b"PK\x03\x04"
 _PARQUET_MAGIC = b"PAR1"
 _SEPARATORS = (",", ";")
 _ASCII = bytes(range(128))
+_SOURCE_OF_FOLDED = {fold_label(name): name for name in SOURCES}
 UNDECODABLE = "\ufffd"
 # Above this share of undecodable non-ASCII bytes a file is not UTF-8 with a bad cell.
 MAX_UNDECODABLE_SHARE = 0.1
@@ -42,6 +55,11 @@ class FileRejected(Exception):
     """A whole file that cannot be loaded; the message names the cause, never a row's values."""
 
 
+class ExtractUnreadable(Exception):
+    """Reading a file failed in a way that may pass (a network share, a full disk): the run
+    stops, and may be retried; the message names the file."""
+
+
 @dataclass(frozen=True)
 class ReadReport:
     """How a file was read: for the run's metadata and the warehouse's `extract_file` table."""
@@ -54,6 +72,16 @@ class ReadReport:
     separator: str
     error: str | None = None
     sha256: str = ""  # of the file's bytes: what was read, and the cache's key
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A file's first table as delivered: text cells, except in Parquet, which keeps its types."""
+
+    frame: pl.DataFrame
+    encoding: str
+    separator: str = ""
+    cut_short: bool = False  # the file ends inside its last row: it was cut
 
 
 def extract_date_from_name(name: str) -> date | None:
@@ -107,49 +135,85 @@ def _sniff_content_error(data: bytes, suffix: str) -> str | None:
     return None
 
 
-def _read_csv(data: bytes) -> tuple[pl.DataFrame, str, str]:
+def _read_csv(data: bytes) -> Delivered:
     encoding = detect_encoding(data)
     body = data.removeprefix(codecs.BOM_UTF8)
     if encoding.startswith("utf-8") and b"\x00" not in body:
         # Polars reads UTF-8 itself, turning undecodable bytes into U+FFFD as Python does: the
         # file is not decoded and encoded again in Python, which holds the other reading threads.
         separator = detect_separator(body.split(b"\n", 1)[0].decode("utf-8", errors="replace"))
-        return _parsed_csv(body, separator, "utf8-lossy"), encoding, separator
-    # Bytes that are no text in the file's encoding become U+FFFD, flagged on their row.
-    text = data.decode(encoding, errors="replace")
+        return _parsed_csv(body, separator, encoding, polars_encoding="utf8-lossy")
+    # Bytes that are no text in the file's encoding become U+FFFD, flagged on their row; half a
+    # character at the very end (a file cut short) is dropped, as the decoder waits for the rest.
+    text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(data)
     if text.count("\x00") > MAX_NUL_SHARE * len(text) or "\x00" in text.split("\n", 1)[0]:
         raise FileRejected("the content is binary, not CSV text")
     separator = detect_separator(text.split("\n", 1)[0])
-    return _parsed_csv(text.encode("utf-8"), separator, "utf8"), encoding, separator
+    return _parsed_csv(text.encode("utf-8"), separator, encoding, polars_encoding="utf8")
 
 
-def _parsed_csv(data: bytes, separator: str, encoding: str) -> pl.DataFrame:
+def _last_record(data: bytes) -> bytes:
+    """The CSV's last record: after the last line break that is outside quotes."""
+    start = data.rfind(b"\n") + 1
+    # A line break with an odd number of quotes after it is inside a quoted cell.
+    while start > 0 and data.count(b'"', start) % 2:
+        start = data.rfind(b"\n", 0, start - 1) + 1
+    return data[start:]
+
+
+def _ends_inside_a_row(data: bytes, separator: str, width: int) -> bool:
+    """Whether a CSV whose quotes are all closed was cut inside its last row: no line break
+    after it, and fewer fields than the header. (A file may well end without a line break; a
+    cut inside the last field, outside quotes, leaves every field and cannot be told apart.)"""
+    if data.endswith((b"\n", b"\r")):
+        return False
+    record = io.StringIO(_last_record(data).decode("utf-8", errors="replace"), newline="")
+    fields = next(csv.reader(record, delimiter=separator), [])
+    return len(fields) < width
+
+
+def _parsed_csv(data: bytes, separator: str, encoding: str, polars_encoding: str) -> Delivered:
+    """The CSV in `data` (UTF-8 bytes) parsed; `encoding` is the one the file was delivered in."""
+    # A file cut inside a quoted cell is closed where it was cut, so that its other rows load.
+    inside_quotes = data.count(b'"') % 2 == 1
     try:
-        return pl.read_csv(
-            io.BytesIO(data), separator=separator, infer_schema=False, encoding=encoding
+        frame = pl.read_csv(
+            io.BytesIO(data + b'"' if inside_quotes else data),
+            separator=separator,
+            infer_schema=False,
+            encoding=polars_encoding,
         )
     except pl.exceptions.PolarsError as err:
         raise FileRejected(f"the CSV cannot be parsed: {type(err).__name__}") from None
+    cut_short = frame.height > 0 and (
+        inside_quotes or _ends_inside_a_row(data, separator, frame.width)
+    )
+    return Delivered(frame, encoding, separator, cut_short)
 
 
-def _read_xlsx(data: bytes) -> pl.DataFrame:
+def _read_xlsx(data: bytes) -> Delivered:
     try:
         reader = fastexcel.read_excel(data)
-        return reader.load_sheet(0, dtypes="string").to_polars()
+        return Delivered(reader.load_sheet(0, dtypes="string").to_polars(), "xlsx")
     except Exception as err:  # fastexcel raises its own hierarchy, varying by version
         raise FileRejected(f"the XLSX workbook cannot be read: {type(err).__name__}") from None
 
 
-def _read_parquet(data: bytes) -> pl.DataFrame:
+def _xlsx_number_columns(data: bytes, labels: list[str]) -> set[str]:
+    """The columns of `labels` that the first sheet holds as numbers in every row."""
+    sheet = fastexcel.read_excel(data).load_sheet(0, use_columns=labels, schema_sample_rows=None)
+    return {c.name for c in sheet.selected_columns if c.dtype in ("int", "float")}
+
+
+def _read_parquet(data: bytes) -> Delivered:
     try:
-        frame = pl.read_parquet(io.BytesIO(data))
+        return Delivered(pl.read_parquet(io.BytesIO(data)), "parquet")
     except pl.exceptions.PolarsError as err:
         raise FileRejected(f"the Parquet file cannot be read: {type(err).__name__}") from None
-    return frame.select(pl.all().cast(pl.String))
 
 
-def read_table(data: bytes, suffix: str) -> tuple[pl.DataFrame, str, str]:
-    """Every cell of a file's first table as text, with the encoding and separator used.
+def read_delivered(data: bytes, suffix: str) -> Delivered:
+    """A file's first table, as its format delivers it.
 
     `suffix` is the file name's extension, which says what the bytes should be.
     """
@@ -164,8 +228,77 @@ def read_table(data: bytes, suffix: str) -> tuple[pl.DataFrame, str, str]:
     if suffix == ".csv":
         return _read_csv(data)
     if suffix == ".xlsx":
-        return _read_xlsx(data), "xlsx", ""
-    return _read_parquet(data), "parquet", ""
+        return _read_xlsx(data)
+    return _read_parquet(data)
+
+
+def _json_text(column: pl.Series) -> pl.Series:
+    """Each value of a nested column (list, struct) as JSON text."""
+    wrapped = pl.struct(pl.col(column.name).alias("v")).struct.json_encode()
+    value = wrapped.str.strip_prefix('{"v":').str.strip_suffix("}")
+    return (
+        column.to_frame()
+        .select(pl.when(pl.col(column.name).is_not_null()).then(value).alias(column.name))
+        .to_series()
+    )
+
+
+def _text_column(column: pl.Series, needed: bool) -> pl.Series:
+    """A column as text; an extra one that has no plain text form (a list) as JSON."""
+    try:
+        return column.cast(pl.String)
+    except pl.exceptions.PolarsError:
+        if needed:
+            raise FileRejected(
+                f"column '{column.name}' has type {column.dtype}, not one text value per row"
+            ) from None
+    try:
+        return _json_text(column)
+    except pl.exceptions.PolarsError:
+        raise FileRejected(
+            f"column '{column.name}' has type {column.dtype}, which has no text form"
+        ) from None
+
+
+def as_text(frame: pl.DataFrame, needed: Collection[str]) -> pl.DataFrame:
+    """Every column as text. The `needed` columns must have a plain text form; FileRejected
+    names the first that has not."""
+    typed = [name for name, dtype in frame.schema.items() if dtype != pl.String]
+    if not typed:  # CSV and XLSX are read as text
+        return frame
+    return frame.with_columns(_text_column(frame[name], name in needed) for name in typed)
+
+
+def read_table(data: bytes, suffix: str) -> tuple[pl.DataFrame, str, str]:
+    """Every cell of a file's first table as text, with the encoding and separator used.
+
+    `suffix` is the file name's extension, which says what the bytes should be.
+    """
+    delivered = read_delivered(data, suffix)
+    return as_text(delivered.frame, ()), delivered.encoding, delivered.separator
+
+
+def _code_of_number(text: pl.Expr, digits: int) -> pl.Expr:
+    """A code that a number type held, with the leading zeros the number dropped."""
+    integer = text.str.replace(r"^(\d+)\.0$", "${1}")
+    return pl.when(integer.str.contains(r"^\d+$")).then(integer.str.zfill(digits)).otherwise(text)
+
+
+def _number_columns(delivered: Delivered, data: bytes, labels: list[str]) -> set[str]:
+    """The columns of `labels` that arrive as numbers, whose leading zeros are lost."""
+    if not labels:
+        return set()
+    if delivered.encoding == "parquet":
+        return {label for label in labels if delivered.frame.schema[label].is_numeric()}
+    if delivered.encoding == "xlsx":
+        return _xlsx_number_columns(data, labels)
+    return set()
+
+
+def _declared_digits(mapping: dict[str, str], source: Source) -> dict[str, int]:
+    """The delivered labels of the contract columns that declare their number of digits."""
+    declared = {c.name: c.digits for c in source.columns if c.digits}
+    return {label: declared[name] for label, name in mapping.items() if name in declared}
 
 
 def header_mapping(headers: list[str], source: Source) -> dict[str, str]:
@@ -190,41 +323,67 @@ def header_mapping(headers: list[str], source: Source) -> dict[str, str]:
     return mapping
 
 
+def _rejected(
+    source: str, file_name: str, extract_date: date | None, reason: str
+) -> tuple[pl.DataFrame, ReadReport]:
+    """A file rejected whole: one row with `file_error` and a null `row_number`, so that the
+    quarantine can account for the file without the run stopping."""
+    rejected = pl.DataFrame(
+        {
+            SOURCE: [source],
+            FILE_NAME: [file_name],
+            ROW_NUMBER: pl.Series([None], dtype=pl.Int64),
+            EXTRACT_DATE: pl.Series([extract_date], dtype=pl.Date),
+            FILE_ERROR: [reason],
+        }
+    )
+    return rejected, ReadReport(source, file_name, extract_date, 0, "", "", reason)
+
+
+def _table(data: bytes, suffix: str, source: Source) -> tuple[pl.DataFrame, Delivered]:
+    """A file's first table under the contract's column names, every cell as text, and codes
+    that a number type shortened restored to their length."""
+    delivered = read_delivered(data, suffix)
+    mapping = header_mapping(delivered.frame.columns, source)
+    needed = [label for label, name in mapping.items() if not name.startswith(EXTRA_PREFIX)]
+    text = as_text(delivered.frame, needed)
+    digits = _declared_digits(mapping, source)
+    numbers = _number_columns(delivered, data, list(digits))
+    if numbers:
+        text = text.with_columns(_code_of_number(pl.col(label), digits[label]) for label in numbers)
+    return text.rename(mapping), delivered
+
+
 def parse_extract(data: bytes, file_name: str, source: Source) -> tuple[pl.DataFrame, ReadReport]:
     """One extract file's bytes as canonical text columns with lineage, or a one-row rejection.
 
-    `file_name` is the path relative to the landing folder. The rejection row carries
-    `file_error` and a null `row_number`, so that the quarantine can account for the file without
-    the run stopping.
+    `file_name` is the path relative to the landing folder. The last row of a file that ends
+    inside it is marked `_truncated`.
     """
-    name = Path(file_name)
-    extract_date = extract_date_from_name(name.name)
+    extract_date = extract_date_from_name(Path(file_name).name)
     try:
         if extract_date is None:
             raise FileRejected("no extract date (YYYYMMDD) in the file name")
-        table, encoding, separator = read_table(data, name.suffix)
-        mapping = header_mapping(table.columns, source)
+        table, delivered = _table(data, Path(file_name).suffix, source)
     except FileRejected as rejection:
-        rejected = pl.DataFrame(
-            {
-                SOURCE: [source.name],
-                FILE_NAME: [file_name],
-                ROW_NUMBER: pl.Series([None], dtype=pl.Int64),
-                EXTRACT_DATE: pl.Series([extract_date], dtype=pl.Date),
-                FILE_ERROR: [str(rejection)],
-            }
-        )
-        report = ReadReport(source.name, file_name, extract_date, 0, "", "", str(rejection))
-        return rejected, report
-    frame = table.rename(mapping).with_columns(
+        return _rejected(source.name, file_name, extract_date, str(rejection))
+    except MemoryError:
+        raise
+    except Exception as error:  # a case no reader foresaw: it costs this file, not the run
+        reason = f"the file cannot be read: unexpected {type(error).__name__}"
+        return _rejected(source.name, file_name, extract_date, reason)
+    last_row = pl.int_range(pl.len()) == pl.len() - 1
+    truncated = last_row if delivered.cut_short else pl.lit(False)
+    frame = table.with_columns(
         pl.lit(source.name).alias(SOURCE),
         pl.lit(file_name).alias(FILE_NAME),
         pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(ROW_NUMBER),
         pl.lit(extract_date, dtype=pl.Date).alias(EXTRACT_DATE),
         pl.lit(None, dtype=pl.String).alias(FILE_ERROR),
+        truncated.alias(TRUNCATED),
     )
     return frame, ReadReport(
-        source.name, file_name, extract_date, frame.height, encoding, separator
+        source.name, file_name, extract_date, frame.height, delivered.encoding, delivered.separator
     )
 
 
@@ -238,16 +397,15 @@ def _report_of_meta(meta: dict) -> ReadReport:
     return ReadReport(**{**meta, "extract_date": date.fromisoformat(day) if day else None})
 
 
-def read_extract(
-    path: Path, landing_dir: Path, source: Source, cache: FileCache | None = None
+def _parsed_file(
+    path: Path, file_name: str, source: Source, cache: FileCache | None
 ) -> tuple[pl.DataFrame, ReadReport]:
-    """One extract file as canonical text columns with lineage, or a one-row file rejection.
-
-    With a cache, the file is parsed only when this content under this name was not read before;
-    a rejection is kept like a frame, so the same bytes are rejected again with the same error.
-    """
-    data = path.read_bytes()
-    file_name = path.relative_to(landing_dir).as_posix()
+    try:
+        data = path.read_bytes()
+    except (PermissionError, FileNotFoundError) as error:
+        # A file nobody may read, or one taken away while the run read: it waits in quarantine.
+        reason = f"the file cannot be opened: {error.strerror}"
+        return _rejected(source.name, file_name, extract_date_from_name(path.name), reason)
     digest = content_digest(data)
     key = cache.key(file_name, digest) if cache is not None else ""
     hit = cache.load(key) if cache is not None else None
@@ -261,12 +419,108 @@ def read_extract(
     return frame, report
 
 
-def extract_files(landing_dir: Path, source: Source) -> list[Path]:
-    """The source's delivered files in name order (hidden and temporary files are no delivery)."""
-    folder = landing_dir / source.name
-    if not folder.is_dir():
+def read_extract(
+    path: Path, landing_dir: Path, source: Source, cache: FileCache | None = None
+) -> tuple[pl.DataFrame, ReadReport]:
+    """One file of the landing tree as canonical text columns with lineage, or a one-row file
+    rejection: when it cannot be read, or lies outside the layout (then it is not read, and its
+    source is the one `source_of` finds).
+
+    With a cache, the file is parsed only when this content under this name was not read before;
+    a rejection is kept like a frame, so the same bytes are rejected again with the same error.
+    Raises ExtractUnreadable, naming the file, when reading fails in a way that may pass.
+    """
+    file_name = path.relative_to(landing_dir).as_posix()
+    outside = outside_layout(file_name)
+    if outside:
+        return _rejected(source_of(file_name), file_name, None, f"{OUTSIDE_LAYOUT}: {outside}")
+    try:
+        return _parsed_file(path, file_name, source, cache)
+    except OSError as error:
+        raise ExtractUnreadable(
+            f"reading {file_name} failed: {error.strerror or type(error).__name__}"
+        ) from error
+
+
+def _ignored(name: str) -> bool:
+    """Hidden files and folders and Office lock files: no delivery."""
+    return name.startswith((".", "~$"))
+
+
+def landing_files(landing_dir: Path) -> list[str]:
+    """Every file in the landing tree, at any depth, as its path relative to it, in order.
+
+    Raises ExtractUnreadable, naming the folder, when a folder cannot be listed: its files
+    would otherwise vanish without a trace.
+    """
+
+    def unlistable(error: OSError) -> None:
+        folder = Path(error.filename).relative_to(landing_dir).as_posix()
+        raise ExtractUnreadable(f"listing the landing folder {folder}/ failed: {error.strerror}")
+
+    if not landing_dir.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith((".", "~$")))
+    found = []
+    for folder, subfolders, names in os.walk(landing_dir, onerror=unlistable, followlinks=True):
+        subfolders[:] = [d for d in subfolders if not _ignored(d)]
+        # Plain strings, not Paths: pathlib costs more than the walk on a thousand files.
+        prefix = Path(folder).relative_to(landing_dir).as_posix()
+        found += [
+            name if prefix == "." else f"{prefix}/{name}"
+            for name in names
+            if not _ignored(name) and os.path.isfile(os.path.join(folder, name))
+        ]
+    return sorted(found)
+
+
+@functools.cache  # folders are few, files many
+def _source_named_like(folder: str) -> str | None:
+    """The source whose name the folder's is, up to case, diacritics and punctuation."""
+    return _SOURCE_OF_FOLDED.get(fold_label(folder))
+
+
+def source_of(file_name: str) -> str:
+    """The source a file of the landing tree is accounted under: its folder's, the one its
+    folder's name looks like (`Dan_Cu/`), or NO_SOURCE."""
+    folder, *rest = file_name.split("/")
+    return (_source_named_like(folder) if rest else None) or NO_SOURCE
+
+
+def outside_layout(file_name: str) -> str | None:
+    """Why a file of the landing tree (`file_name` relative to it) is not where the layout
+    puts an extract, or None when it is."""
+    folder, *rest = file_name.split("/")
+    if not rest:
+        return f"a file at the landing root; expected <source>/{EXTRACT_NAME}"
+    if folder in SOURCES:
+        if len(rest) == 1:
+            return None
+        return f"in a sub-folder of {folder}/; expected {folder}/{EXTRACT_NAME}"
+    looks_like = _source_named_like(folder)
+    if looks_like:
+        return (
+            f"the folder {folder}/ is no source folder; it looks like {looks_like}/, but a "
+            "source folder's name must be exact"
+        )
+    sources = ", ".join(f"{name}/" for name in SOURCES)
+    return f"the folder {folder}/ is no source folder; expected one of {sources}"
+
+
+def accounted_by(file_name: str) -> str:
+    """The source whose ingest accounts for a file of the landing tree: the file's source; the
+    first source's for a file of no source, so that each file is counted once."""
+    source = source_of(file_name)
+    return next(iter(SOURCES)) if source == NO_SOURCE else source
+
+
+def extract_files(landing_dir: Path, source: Source) -> list[Path]:
+    """The files the source's ingest reads or rejects, in path order: its folder's extracts,
+    and the files outside the layout that it accounts for (`accounted_by`)."""
+    return [
+        landing_dir / name
+        for name in landing_files(landing_dir)
+        if accounted_by(name) == source.name
+    ]
 
 
 def mark_latest(frame: pl.DataFrame) -> pl.DataFrame:
@@ -301,7 +555,8 @@ def ingest_cache(cache_dir: Path, source: Source) -> FileCache:
 def read_source(
     landing_dir: Path, source: Source, cache: FileCache | None = None
 ) -> tuple[pl.DataFrame, list[ReadReport]]:
-    """Every row of every extract of one source, as text with lineage and `is_latest`.
+    """Every row of every extract of one source, as text with lineage and `is_latest`, and a
+    rejection row for each file that cannot be read or lies outside the layout (`extract_files`).
 
     With a cache, only new or changed files are parsed; `is_latest` compares across files, so it
     is computed over all of them every time.
@@ -320,6 +575,7 @@ def read_source(
             ROW_NUMBER: pl.Int64,
             EXTRACT_DATE: pl.Date,
             FILE_ERROR: pl.String,
+            TRUNCATED: pl.Boolean,
             **{name: pl.String for name in source.column_names},
         }
     )

@@ -15,7 +15,7 @@ import polars as pl
 
 from dancu import parse
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source
-from dancu.ingest import UNDECODABLE
+from dancu.ingest import TRUNCATED, UNDECODABLE
 
 Severity = Literal["quarantine", "flag"]
 REASONS = "reasons"
@@ -91,6 +91,10 @@ def _has(column: str) -> Callable[[Source], bool]:
 
 
 # --- quarantine: the row cannot be a true record ----------------------------------------------
+
+
+def _cut_short(source: Source) -> pl.Expr:
+    return pl.col(TRUNCATED)
 
 
 def _record_id_missing(source: Source) -> pl.Expr:
@@ -226,6 +230,12 @@ def _code_unknown(source: Source) -> pl.Expr:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "file.truncated",
+        "quarantine",
+        "the file ends inside this row: it was cut short",
+        _cut_short,
+    ),
     Rule("record_id.missing", "quarantine", "the record id is empty", _record_id_missing),
     Rule(
         "record_id.repeated_in_extract",

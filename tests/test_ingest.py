@@ -1,7 +1,11 @@
 """Ingest: every format, encoding and header variant the contract admits, and clear rejections."""
 
 import codecs
+import csv
+import errno
 import hashlib
+import io
+import os
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -12,16 +16,24 @@ import xlsxwriter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dancu.contract import BHXH, DAN_CU, KHAI_TU
+from dancu.contract import BHXH, DAN_CU, KHAI_TU, SOURCES
 from dancu.ingest import (
     FILE_ERROR,
+    NO_SOURCE,
+    TRUNCATED,
+    ExtractUnreadable,
     FileRejected,
     detect_separator,
     extract_date_from_name,
+    extract_files,
     files_frame,
+    landing_files,
+    outside_layout,
+    read_delivered,
     read_extract,
     read_source,
     read_table,
+    source_of,
 )
 from dancu.legacy_text import to_cp1258_form
 from dancu.text import strip_diacritics
@@ -70,10 +82,12 @@ CELL_BYTES = st.lists(
 
 
 def decoded_by_python(data: bytes) -> pl.DataFrame | str:
-    """The CSV read the slow way: decoded by Python (undecodable bytes replaced), then parsed."""
+    """The CSV read the slow way: decoded by Python (undecodable bytes replaced), then parsed,
+    a quoted cell that the file ends inside closed as ingest closes it."""
     text = data.removeprefix(codecs.BOM_UTF8).decode("utf-8", errors="replace")
+    closed = text + '"' if text.count('"') % 2 else text
     try:
-        return pl.read_csv(text.encode("utf-8"), infer_schema=False)
+        return pl.read_csv(closed.encode("utf-8"), infer_schema=False)
     except pl.exceptions.PolarsError:
         return "rejected"
 
@@ -300,3 +314,259 @@ def test_each_file_is_listed_with_the_digest_of_what_was_read(landing):
 
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     assert files_frame(reports, frame)["sha256"].to_list() == [digest, digest]
+
+
+# --- one bad file never stops a source ---------------------------------------------------------
+
+
+def write_parquet(path: Path, frame: pl.DataFrame) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.write_parquet(path)
+    return path
+
+
+def bhxh_frame() -> pl.DataFrame:
+    return pl.DataFrame(BHXH_ROWS, schema=BHXH_LABELS, orient="row")
+
+
+def test_a_contract_column_of_lists_rejects_the_file_naming_the_column_and_its_type(landing):
+    names = pl.col("Họ và tên").str.split(" ")
+    path = write_parquet(
+        landing / "bhxh" / "bhxh_20251001.parquet", bhxh_frame().with_columns(names)
+    )
+    error = rejection_of(path, landing)
+    assert "'Họ và tên'" in error and "List(String)" in error
+
+
+def test_an_extra_column_of_lists_or_structs_is_kept_as_json(landing):
+    delivered = bhxh_frame().with_columns(
+        pl.Series("Lịch sử", [[2019, 2020], None]),
+        pl.Series("Đơn vị", [{"ma": "DV1", "so": 3}, {"ma": None, "so": 4}]),
+    )
+    path = write_parquet(landing / "bhxh" / "bhxh_20251001.parquet", delivered)
+
+    frame, report = read_extract(path, landing, BHXH)
+
+    assert report.error is None
+    assert frame["extra:Lịch sử"].to_list() == ["[2019,2020]", None]
+    assert frame["extra:Đơn vị"].to_list() == ['{"ma":"DV1","so":3}', '{"ma":null,"so":4}']
+
+
+def test_any_unforeseen_error_rejects_only_its_file_and_names_no_value(landing, monkeypatch):
+    write_csv(landing / "bhxh" / "bhxh_20250801.csv", BHXH_LABELS, BHXH_ROWS)
+    write_csv(landing / "bhxh" / "bhxh_20250901.csv", BHXH_LABELS, BHXH_ROWS[:1])
+
+    def failing_on_the_second_file(data: bytes, suffix: str):
+        if b"0123456790" not in data:
+            raise ValueError("Nguyễn Thị Thu Hà 001190012345")  # a library quoting a cell
+        return read_delivered(data, suffix)
+
+    monkeypatch.setattr("dancu.ingest.read_delivered", failing_on_the_second_file)
+
+    frame, reports = read_source(landing, BHXH)
+
+    assert [r.error for r in reports] == [None, "the file cannot be read: unexpected ValueError"]
+    assert frame.filter(pl.col(FILE_ERROR).is_null()).height == 2
+
+
+def test_a_file_that_cannot_be_opened_is_rejected(landing, monkeypatch):
+    locked = write_csv(landing / "bhxh" / "bhxh_20250801.csv", BHXH_LABELS, BHXH_ROWS)
+    write_csv(landing / "bhxh" / "bhxh_20250901.csv", BHXH_LABELS, BHXH_ROWS)
+    read_bytes = Path.read_bytes
+
+    def denied(path: Path) -> bytes:
+        if path == locked:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    _, reports = read_source(landing, BHXH)
+    assert [r.error for r in reports] == ["the file cannot be opened: Permission denied", None]
+
+
+def test_a_read_that_may_pass_stops_the_source_naming_the_file(landing, monkeypatch):
+    write_csv(landing / "bhxh" / "bhxh_20250801.csv", BHXH_LABELS, BHXH_ROWS)
+
+    def failing(path: Path) -> bytes:
+        raise OSError(errno.EIO, os.strerror(errno.EIO), str(path))
+
+    monkeypatch.setattr(Path, "read_bytes", failing)
+    with pytest.raises(ExtractUnreadable, match=r"bhxh/bhxh_20250801\.csv"):
+        read_source(landing, BHXH)
+
+
+def test_a_folder_that_cannot_be_listed_stops_the_source_naming_it(landing, monkeypatch):
+    write_csv(landing / "bhxh" / "bhxh_20250801.csv", BHXH_LABELS, BHXH_ROWS)
+
+    def walk(top, onerror, followlinks):
+        onerror(PermissionError(errno.EACCES, "Permission denied", str(top / "bhxh")))
+        return iter(())
+
+    monkeypatch.setattr("dancu.ingest.os.walk", walk)
+    with pytest.raises(ExtractUnreadable, match="bhxh/"):
+        landing_files(landing)
+
+
+# --- codes restored to their length ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("number_type", [pl.Int64, pl.Float64, pl.Decimal(12, 0)])
+def test_codes_that_a_parquet_number_type_shortened_get_their_zeros_back(landing, number_type):
+    delivered = bhxh_frame().with_columns(
+        pl.col("Mã số BHXH").cast(pl.Int64).cast(number_type),
+        pl.col("Số CCCD/CMND").cast(pl.Int64, strict=False),  # declares no length: as delivered
+    )
+    path = write_parquet(landing / "bhxh" / "bhxh_20251001.parquet", delivered)
+
+    frame, report = read_extract(path, landing, BHXH)
+
+    assert report.error is None
+    assert frame["source_record_id"].to_list() == ["0123456789", "0123456790"]
+    assert frame["national_id"].to_list() == ["1190012345", None]
+
+
+def test_text_codes_are_never_padded(landing):
+    rows = [["123456789", *BHXH_ROWS[0][1:]]]  # a code delivered short, as text: a wrong code
+    path = write_csv(landing / "bhxh" / "bhxh_20251001.csv", BHXH_LABELS, rows)
+    frame, _ = read_extract(path, landing, BHXH)
+    assert frame["source_record_id"].to_list() == ["123456789"]
+
+
+def write_xlsx(path: Path, header: list[str], rows: list[list]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, header)
+    for i, row in enumerate(rows, start=1):
+        sheet.write_row(i, 0, row)
+    workbook.close()
+    return path
+
+
+def test_codes_typed_as_excel_numbers_get_their_zeros_back(landing):
+    rows = [[int(r[0]), *r[1:]] for r in BHXH_ROWS]
+    path = write_xlsx(landing / "bhxh" / "bhxh_20251001.xlsx", BHXH_LABELS, rows)
+    frame, report = read_extract(path, landing, BHXH)
+    assert report.error is None
+    assert frame["source_record_id"].to_list() == ["0123456789", "0123456790"]
+
+
+def test_a_column_of_excel_numbers_and_text_is_left_as_delivered(landing):
+    # Which cell was a number is not known: only a column of numbers throughout is restored.
+    rows = [[int(BHXH_ROWS[0][0]), *BHXH_ROWS[0][1:]], ["123456789", *BHXH_ROWS[1][1:]]]
+    path = write_xlsx(landing / "bhxh" / "bhxh_20251001.xlsx", BHXH_LABELS, rows)
+    frame, _ = read_extract(path, landing, BHXH)
+    assert frame["source_record_id"].to_list() == ["123456789", "123456789"]
+
+
+# --- a file cut short --------------------------------------------------------------------------
+
+
+def csv_bytes(rows: list[list[str]], line_end: str = "\r\n") -> bytes:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator=line_end).writerows([BHXH_LABELS, *rows])
+    return buffer.getvalue().encode("utf-8")
+
+
+def read_cut(landing: Path, data: bytes) -> pl.DataFrame:
+    path = landing / "bhxh" / "bhxh_20251001.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    frame, report = read_extract(path, landing, BHXH)
+    assert report.error is None
+    return frame
+
+
+# Quoted cells with separators, quotes and a line break inside, where a cut may fall.
+QUOTED_ROWS = [
+    *BHXH_ROWS,
+    ["0123456791", "Lê Văn Tám", "1990", "Nam", "", 'Số 5, ngõ "Chợ", Hà Nội', "0912000222"],
+    ["0123456792", "Phạm Thị Mai", "1991", "Nữ", "", "Tầng 2,\nPhố Huế", "0912000333"],
+]
+
+
+def test_a_file_cut_at_any_byte_of_its_last_row_flags_that_row_and_keeps_the_others(landing):
+    data = csv_bytes(QUOTED_ROWS, line_end="\n")
+    last_row_starts = data.rindex(b"\n", 0, len(data) - 1) + 1
+    first_rows = QUOTED_ROWS[:-1]
+    # A cut inside the last field, outside quotes, leaves every field: it cannot be told apart
+    # from a file that ends without a line break (its value is then checked as any other).
+    last_field_starts = data.rindex(b",", 0, len(data) - 1) + 1
+    for cut in range(last_row_starts + 1, len(data) - 1):
+        frame = read_cut(landing, data[:cut])
+        assert frame.height == len(QUOTED_ROWS), cut
+        assert frame.head(-1).select("source_record_id").to_series().to_list() == [
+            r[0] for r in first_rows
+        ]
+        assert frame[TRUNCATED].to_list()[:-1] == [False] * len(first_rows)
+        assert frame[TRUNCATED][-1] == (cut < last_field_starts), cut
+
+
+def test_a_complete_file_is_not_flagged_with_or_without_a_final_line_break(landing):
+    data = csv_bytes(QUOTED_ROWS)
+    for complete in (data, data.removesuffix(b"\r\n"), data.removesuffix(b"\n")):
+        assert not read_cut(landing, complete)[TRUNCATED].any()
+
+
+def test_a_utf16_file_cut_inside_a_character_loses_only_that_character(landing):
+    buffer = io.StringIO()
+    csv.writer(buffer, quoting=csv.QUOTE_ALL).writerows([BHXH_LABELS, *BHXH_ROWS])
+    data = buffer.getvalue().encode("utf-16")
+    # Half of the "\r" that follows the last closing quote.
+    frame = read_cut(landing, data[: -len("\r\n".encode("utf-16-le")) + 1])
+    assert frame["phone"].to_list() == ["0912345678", "+84912000111"]
+    assert not frame[TRUNCATED].any()
+
+
+# --- every file in the landing tree is accounted for -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("file_name", "source", "reason"),
+    [
+        ("dan_cu/dan_cu_00001_20251101.csv", "dan_cu", None),
+        ("dan_cu/2025-11/x_20251101.csv", "dan_cu", "in a sub-folder of dan_cu/"),
+        ("Dan_Cu/x_20251101.csv", "dan_cu", "it looks like dan_cu/"),
+        ("Dân cư/x_20251101.csv", "dan_cu", "it looks like dan_cu/"),
+        ("BHXH/2025/x_20251101.csv", "bhxh", "it looks like bhxh/"),
+        ("misc/x_20251101.csv", NO_SOURCE, "expected one of dan_cu/, bhxh/"),
+        ("x_20251101.csv", NO_SOURCE, "at the landing root"),
+    ],
+)
+def test_files_outside_the_layout_are_named_with_what_was_expected(file_name, source, reason):
+    assert source_of(file_name) == source
+    if reason is None:
+        assert outside_layout(file_name) is None
+    else:
+        assert reason in outside_layout(file_name)
+
+
+def test_every_file_of_the_landing_tree_is_read_or_rejected_by_exactly_one_source(landing):
+    delivered = [
+        "bhxh/bhxh_20250801.csv",
+        "dan_cu/2025-11/x_20251101.csv",
+        "Dan_Cu/x_20251101.csv",
+        "misc/notes_20251101.csv",
+        "x_20251101.csv",
+    ]
+    for name in delivered:
+        write_csv(landing / name, BHXH_LABELS, BHXH_ROWS)
+    for ignored in ["bhxh/.x_20250801.csv", "bhxh/~$x_20250801.csv", ".cache/x_20250801.csv"]:
+        write_csv(landing / ignored, BHXH_LABELS, BHXH_ROWS)
+
+    accounted = [
+        path.relative_to(landing).as_posix()
+        for source in SOURCES.values()
+        for path in extract_files(landing, source)
+    ]
+    assert sorted(accounted) == sorted(delivered)
+
+    frame, reports = read_source(landing, DAN_CU)
+    outside = {r.file_name: (r.source, r.error) for r in reports}
+    assert set(outside) == set(delivered) - {"bhxh/bhxh_20250801.csv"}
+    assert outside["misc/notes_20251101.csv"][0] == NO_SOURCE
+    assert outside["Dan_Cu/x_20251101.csv"][0] == "dan_cu"
+    assert all(error.startswith("outside the layout: ") for _, error in outside.values())
+    # Not read, so no extract date: a stray file does not make its source look delivered.
+    assert frame["extract_date"].is_null().all()
+    assert frame["row_number"].is_null().all()
