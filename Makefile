@@ -13,7 +13,7 @@ export DAGSTER_HOME ?= $(abspath $(DATA)/dagster)
 # The sample's extracts end on the generator's default as-of date: deliveries are judged on it.
 export DANCU_AS_OF ?= 2025-10-31
 
-.PHONY: demo test ui bench lint sample clean
+.PHONY: demo test ui bench bench-noisy lint sample clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,7 +42,18 @@ $(BIN)/.bench-installed: $(BIN)/.installed
 bench: $(BIN)/.bench-installed
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.resolution
+	$(BIN)/python -m benchmarks.febrl
+	$(BIN)/python -m benchmarks.noisy --persons 20000 --seed 101
+	$(BIN)/python -m benchmarks.noisy --persons 20000 --seed 101 --noise 2
 	$(BIN)/python -m benchmarks.incremental
+
+# Resolution on messy data: two seeds no test uses, default and doubled noise, 20,000 and a
+# million persons (about an hour).
+bench-noisy: $(BIN)/.bench-installed
+	for seed in 101 202; do for noise in 1 2; do \
+	  $(BIN)/python -m benchmarks.noisy --persons 20000 --seed $$seed --noise $$noise || exit 1; \
+	  $(BIN)/python -m benchmarks.noisy --persons 1000000 --seed $$seed --noise $$noise || exit 1; \
+	done; done
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
