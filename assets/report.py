@@ -3,6 +3,7 @@
 import dagster as dg
 import duckdb
 
+from dancu.corrections import WORKBOOK_MODE, write_workbooks
 from dancu.report import figures, headline, report_name, write_atomically
 from dancu.report.html import render
 from dancu.review import clerk_sheet, write_csv
@@ -43,6 +44,33 @@ def review_queue_export(paths: DancuPaths) -> dg.MaterializeResult:
         metadata={
             "path": dg.MetadataValue.path(str(path)),
             "pairs": queue.height,
+            "warehouse_run": run_id,
+        }
+    )
+
+
+@dg.asset(group_name="report", kinds={"xlsx"}, deps=["warehouse"])
+@masked_errors
+def correction_workbooks(paths: DancuPaths) -> dg.MaterializeResult:
+    """One XLSX per source of the corrections sent back to it, from the published warehouse."""
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        query = "select run_id, published_at from publish_run"
+        run_id, published_at = con.execute(query).fetchall()[0]
+        corrections = con.sql("select * from source_correction").pl()
+    # The agency's own record ids and values, whole: each file is for that agency alone (mode
+    # 640), where the report and this metadata show none.
+    written = write_workbooks(
+        corrections, paths.reports_dir / "corrections", f"{published_at:%Y%m%dT%H%M%S}_{run_id}"
+    )
+    counts = dict(corrections["source"].value_counts().iter_rows())
+    return dg.MaterializeResult(
+        metadata={
+            **{
+                f"file/{source}": dg.MetadataValue.path(str(path))
+                for source, path in written.items()
+            },
+            **{f"rows/{source}": counts.get(source, 0) for source in written},
+            "mode": oct(WORKBOOK_MODE),
             "warehouse_run": run_id,
         }
     )

@@ -8,7 +8,7 @@ from dancu.rules import FLAGS, RULES, accepted, rule_id
 # The stages' tables published as they are.
 PUBLISHED = [
     "person", "person_source", "civil_event", "event_party", "quarantine", "relationship",
-    "consistency_issue",
+    "consistency_issue", "source_correction",
 ]  # fmt: skip
 # Tables of sql/optional_tables.sql: their columns follow the frame (the review queue has a
 # column per comparison of the resolution model).

@@ -44,6 +44,8 @@ PII = {
     "person_id_history": "pseudonymous",
     "warehouse": "sensitive",
     "review_queue_export": "basic",
+    "source_correction": "basic",
+    "correction_workbooks": "basic",
 }
 # The library module whose code an asset runs: its version changes when that code does.
 CODE = {
@@ -59,6 +61,8 @@ CODE = {
     "warehouse": "dancu.publish",
     "auditor_report": "dancu.report.html",
     "review_queue_export": "dancu.review",
+    "source_correction": "dancu.corrections",
+    "correction_workbooks": "dancu.corrections",
 }
 # The schedule rebuilds the register every night: a warehouse older than a day and a night has
 # missed a run.

@@ -2,10 +2,11 @@
 
 import dagster as dg
 
+from assets.correct import source_correction
 from assets.ingest import ingest_assets
 from assets.link import link_events
 from assets.publish import warehouse
-from assets.report import auditor_report, review_queue_export
+from assets.report import auditor_report, correction_workbooks, review_queue_export
 from assets.resolve import resolve_persons
 from assets.standardize import std_assets
 from assets.validate import quarantine
@@ -21,9 +22,11 @@ ALL_ASSETS = [
     quarantine,
     resolve_persons,
     link_events,
+    source_correction,
     warehouse,
     auditor_report,
     review_queue_export,
+    correction_workbooks,
 ]
 
 refresh_register = dg.define_asset_job(

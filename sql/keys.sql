@@ -45,3 +45,7 @@ alter table publish_run add primary key (run_id);
 -- Filled after the load (dq_metric.sql), read by metric over time.
 alter table dq_metric add primary key (run_id, source, ward_code, metric);
 create index dq_metric_series on dq_metric (metric, source, ward_code);
+
+-- name: source_correction
+-- One correction per record and field; each source reads its own.
+alter table source_correction add primary key (source, source_record_id, field);

@@ -109,3 +109,18 @@ left join dq_metric p
     and p.source = c.source and p.ward_code = c.ward_code and p.metric = c.metric
 where c.run_id = $run_id and c.ward_code = 'all'
 order by c.dimension, c.metric, c.source;
+
+-- name: corrections
+-- Corrections sent back to each source, per field and kind, with the first records of each
+-- (masked by the report).
+select
+    source,
+    field,
+    kind,
+    count(*) as records,
+    round(avg(confidence), 4) as mean_confidence,
+    list(struct_pack(source_record_id, delivered_value, register_value)
+         order by source_record_id)[1:3] as examples
+from source_correction
+group by all
+order by source, field, records desc, kind;

@@ -142,3 +142,25 @@ create table consistency_issue (
     person_id  varchar not null,
     event_id   varchar                       -- the registration involved, if any
 );
+
+-- What each source is told to fix (dancu/corrections.py): a delivered personal id, birth date,
+-- name or sex that the register, after resolution, shows to be wrong or missing. Sent only to a
+-- source at least as far down the golden rule's order as the one the register value came from
+-- (dan_cu > bhxh > y_te), and only from `confidence` 0.9; what was held back is counted in the
+-- asset's metadata. Each run also writes one XLSX per source under reports/corrections/.
+create table source_correction (
+    source            varchar not null,       -- the source told: dan_cu, bhxh, y_te
+    source_record_id  varchar not null,       -- that source's own record id
+    person_id         varchar not null,       -- the person the record was matched to
+    field             varchar not null,       -- national_id, birth_date, full_name, sex
+    delivered_value   varchar,                -- as standardised; null: delivered empty (dates
+                                              -- yyyy-mm-dd, or yyyy when only the year is known)
+    register_value    varchar not null,       -- the golden record's value, in the same form
+    kind              varchar not null,       -- completion, digit_typo, day_month_swapped, ...
+                                              -- (dancu.corrections.KINDS)
+    confidence        double not null,        -- 0-1: the record is the person's, the register's
+                                              -- value is the right one, its other fields agree
+    register_source   varchar not null,       -- the source the register value came from
+    file_name         varchar not null,       -- where the record was delivered
+    row_number        bigint not null
+);

@@ -184,6 +184,31 @@ def test_every_scorecard_number_is_the_warehouse_sql(sample):
         assert shown[key] == pytest.approx(value, abs=1e-9), key
 
 
+class CorrectionCells(HTMLParser):
+    """The corrections section's counts: (source, field, kind) -> records."""
+
+    def __init__(self):
+        super().__init__()
+        self.cells: dict[tuple[str, str, str], int] = {}
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "data-correction-source" in a:
+            key = (a["data-correction-source"], a["data-field"], a["data-kind"])
+            self.cells[key] = int(a["data-value"])
+
+
+def test_every_correction_count_is_the_warehouse_sql(sample):
+    parser = CorrectionCells()
+    parser.feed(report_of(sample))
+    with duckdb.connect(str(sample / "data" / "warehouse" / "dancu.duckdb"), read_only=True) as con:
+        counted = con.execute(
+            "select source, field, kind, count(*) from source_correction group by all"
+        ).fetchall()
+    assert parser.cells == {(s, f, k): n for s, f, k, n in counted}
+    assert parser.cells
+
+
 def test_the_report_is_self_contained(sample):
     html = report_of(sample)
     parser = ScoreCells()

@@ -39,6 +39,7 @@ def headline(figs: Figures) -> dict[str, float | int]:
     numbers["rows_delivered"] = int(shares.get("rows_delivered", 0))
     numbers["rows_quarantined"] = int(shares.get("rows_quarantined", 0))
     numbers.update({k: int(v) for k, v in resolution.items()})
+    numbers["corrections"] = int(figs["corrections"]["records"].sum())
     return numbers
 
 

@@ -8,6 +8,7 @@ from html import escape
 
 import polars as pl
 
+from dancu.corrections import KINDS, MIN_CONFIDENCE, masked_value
 from dancu.mask import masked
 from dancu.report import DIMENSIONS, Figures, headline
 from dancu.report.svg import bar_chart, line_chart
@@ -94,6 +95,7 @@ def tiles(numbers: dict[str, float | int]) -> str:
         ("rows_quarantined", "rows quarantined"),
         ("persons", "persons"),
         ("review_pairs", "pairs for clerks"),
+        ("corrections", "corrections sent back"),
     ]
     return (
         '<div class="tiles">'
@@ -157,6 +159,44 @@ def pivot_rules(rules: pl.DataFrame) -> str:
         for r in wide.sort("rule_id").iter_rows(named=True)
     ]
     return table(["rule", "dimension", *sources, "message"], rows)
+
+
+def correction_example(field: str, example: dict) -> str:
+    """The record (id masked) and what it said against what the register says, both masked."""
+    record = masked(example["source_record_id"])
+    delivered = masked_value(field, example["delivered_value"])
+    return escape(f"{record}: {delivered} → {masked_value(field, example['register_value'])}")
+
+
+def corrections_section(corrections: pl.DataFrame) -> str:
+    """Per source, field and kind: how many corrections go back, with masked examples. Each
+    count carries its numbers in `data-*` attributes, as the scorecard's do."""
+    per_source = corrections.group_by("source").agg(pl.col("records").sum()).sort("source")
+    bars = [(r["source"], r["records"]) for r in per_source.iter_rows(named=True)]
+    rows = [
+        [
+            cell(r["source"]),
+            cell(r["field"]),
+            f'<td title="{escape(KINDS.get(r["kind"], ""))}">{escape(r["kind"])}</td>',
+            f'<td class="n" data-correction-source="{escape(r["source"])}" '
+            f'data-field="{escape(r["field"])}" data-kind="{escape(r["kind"])}" '
+            f'data-value="{r["records"]}">{r["records"]:,}</td>',
+            f'<td class="n">{r["mean_confidence"]:.3f}</td>',
+            "<td>"
+            + "<br>".join(correction_example(r["field"], e) for e in r["examples"])
+            + "</td>",
+        ]
+        for r in corrections.iter_rows(named=True)
+    ]
+    note = (
+        "<p class='muted'>Delivered values that the register, after resolution, shows to be "
+        "wrong (or empty: <i>completion</i>), sent back to the source that delivered them, "
+        f"from confidence {MIN_CONFIDENCE}; each source gets its own XLSX under "
+        "<code>reports/corrections/</code>. Examples: record, delivered → register value.</p>"
+    )
+    chart = bar_chart("Corrections by source", bars) if bars else ""
+    headers = ["source", "field", "kind", "records", "mean confidence", "examples (masked)"]
+    return note + chart + table(headers, rows)
 
 
 def frame_table(frame: pl.DataFrame) -> str:
@@ -225,6 +265,7 @@ def render(figs: Figures) -> str:
             + "<h3>Life status applied</h3>"
             + frame_table(life),
         ),
+        ("Corrections sent back to each source", corrections_section(figs["corrections"])),
         (
             "What changed since the previous run",
             ("<p>This is the first run in the history.</p>" if first_run else "")

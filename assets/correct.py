@@ -1,0 +1,77 @@
+"""Correct: what each source is told to fix, from the register after resolution.
+
+The library (`dancu.corrections`) compares each resolved record's personal id, birth date, name
+and sex with its person's golden record and decides what to send back; this module feeds it
+and reports the numbers (never a value) to the UI. The per-source files are written from the
+published warehouse (`assets/report.py`), so that a run whose gates fail sends nothing.
+"""
+
+import dagster as dg
+import polars as pl
+
+from dancu.contract import PERSON_SOURCES
+from dancu.corrections import (
+    GOLDEN_COLUMNS,
+    LINK_COLUMNS,
+    MIN_CONFIDENCE,
+    MIN_IDENTITY,
+    find_corrections,
+)
+from orchestration import keys
+from orchestration.privacy import masked_errors
+
+LEFT_FOR_REVIEW = ["uncertain", "both_slipped", "in_review"]
+
+
+def _counts(frame: pl.DataFrame, *by: str) -> dict[str, int]:
+    return {"/".join(key): n for *key, n in frame.group_by(*by).len().sort(*by).iter_rows()}
+
+
+@dg.asset(
+    group_name="publish",
+    kinds={"polars", "parquet"},
+    ins={
+        "person_source": dg.AssetIn(),
+        "person": dg.AssetIn(),
+        "review_queue": dg.AssetIn(),
+        **{keys.std(name): dg.AssetIn(keys.std(name)) for name in PERSON_SOURCES},
+    },
+)
+@masked_errors
+def source_correction(
+    context: dg.AssetExecutionContext,
+    person_source: pl.LazyFrame,
+    person: pl.LazyFrame,
+    review_queue: pl.LazyFrame,
+    **std_frames: pl.LazyFrame,
+) -> dg.Output[pl.DataFrame]:
+    """Delivered personal ids, birth dates, names and sexes that the register shows to be wrong
+    or missing, per source record: the register's value, the kind of error, a confidence."""
+    found = find_corrections(
+        person_source.select(LINK_COLUMNS).collect(),
+        person.select(GOLDEN_COLUMNS).collect(),
+        {name: std_frames[keys.std(name)] for name in PERSON_SOURCES},
+        review_queue.select(
+            "source_l", "source_record_id_l", "source_r", "source_record_id_r"
+        ).collect(),
+    )
+    held = found.held["held_because"].value_counts().iter_rows()
+    context.log.info(f"{found.table.height:,} corrections; held back: {dict(held)}")
+    rates = {
+        f"error_rate/{source}/{field}": round(rate, 5)
+        for source, field, rate, _ in found.error_rates.iter_rows()
+    }
+    return dg.Output(
+        found.table,
+        metadata={
+            "corrections": found.table.height,
+            # Left to the review queue: the evidence is close, or the record waits there already.
+            "uncertain": int(found.held["held_because"].is_in(LEFT_FOR_REVIEW).sum()),
+            "min_confidence": MIN_CONFIDENCE,
+            "min_identity": MIN_IDENTITY,
+            **{f"held/{k}": n for k, n in _counts(found.held, "held_because").items()},
+            **{f"corrections/{k}": n for k, n in _counts(found.table, "source", "field").items()},
+            **{f"kind/{k}": n for k, n in _counts(found.table, "field", "kind").items()},
+            **rates,
+        },
+    )

@@ -1,0 +1,302 @@
+"""Corrections sent back to each source: each kind of error found on hand-made persons, nothing
+sent on weak evidence, and the table and per-source files of a whole run."""
+
+import stat
+import zipfile
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from dancu.contract import PERSON_SOURCES
+from dancu.corrections import (
+    CORRECTION_COLUMNS,
+    MIN_CONFIDENCE,
+    WORKBOOK_MODE,
+    agency_sheet,
+    find_corrections,
+    masked_value,
+    write_workbook,
+)
+from dancu.text import fold
+
+# The register's person: a woman born on 12/05/1988 (her id's digit 4 says female, 1900s, and
+# digits 5-6 say 88).
+REGISTER = {
+    "national_id": "001188012345",
+    "birth_date": "1988-05-12",
+    "full_name": "Nguyễn Thị Hà",
+    "sex": "F",
+}
+# Her father, also in the register.
+PARENT = {
+    "national_id": "001058054321",
+    "birth_date": "1958-02-03",
+    "full_name": "Nguyễn Văn Bình",
+    "sex": "M",
+}
+STRONG_LINK = 30.0  # a match weight well above the match threshold
+
+
+def std_row(source: str, record_id: str, values: dict, flags: tuple[str, ...] = ()) -> dict:
+    birth = values["birth_date"]
+    return {
+        "source": source,
+        "source_record_id": record_id,
+        "file_name": f"{source}/{source}_20251001.csv",
+        "row_number": 1,
+        "national_id": values["national_id"],
+        "full_name": values["full_name"],
+        "birth_date": date.fromisoformat(birth) if birth and len(birth) == 10 else None,
+        "birth_year": int(birth[:4]) if birth else None,
+        "sex": values["sex"],
+        "reasons": [],
+        "flags": list(flags),
+    }
+
+
+def golden(person_id: str, values: dict, source: str = "dan_cu") -> dict:
+    birth = values["birth_date"]
+    return {
+        "person_id": person_id,
+        **{f: values[f] for f in ("national_id", "full_name", "sex")},
+        "birth_date": date.fromisoformat(birth),
+        "birth_year": int(birth[:4]),
+        **{f"{f}_source": source for f in ("national_id", "full_name", "birth_date", "sex")},
+    }
+
+
+def run(rows: list[dict], persons: list[dict], review: pl.DataFrame | None = None):
+    """`rows`: std rows with their `person_id` and `match_weight`."""
+    frame = pl.DataFrame(
+        [{k: v for k, v in r.items() if k not in ("person_id", "match_weight")} for r in rows],
+        schema_overrides={
+            "reasons": pl.List(pl.String),
+            "flags": pl.List(pl.String),
+            "birth_date": pl.Date,
+        },
+    ).with_columns(fold(pl.col("full_name")).alias("full_name_key"))
+    person_source = pl.DataFrame(
+        {
+            "source": [r["source"] for r in rows],
+            "source_record_id": [r["source_record_id"] for r in rows],
+            "person_id": [r["person_id"] for r in rows],
+            "match_rule": "birth_date+given",
+            "match_weight": [r["match_weight"] for r in rows],
+        }
+    )
+    std = {s: frame.lazy().filter(pl.col("source") == s) for s in PERSON_SOURCES}
+    person = pl.DataFrame(persons, schema_overrides={"birth_date": pl.Date})
+    return find_corrections(person_source, person, std, review)
+
+
+def record(source, record_id, values, person_id="P1", weight=STRONG_LINK, **changed) -> dict:
+    flags = ("id.malformed: not a 12-digit id",) if changed.pop("malformed", False) else ()
+    row = std_row(source, record_id, {**values, **changed}, flags)
+    return {**row, "person_id": person_id, "match_weight": weight}
+
+
+def one_person(field: str, delivered, witnesses: int, **other_changes):
+    """The register's person with a dan_cu record, `witnesses` y_te records agreeing with it
+    and one bhxh record delivering `delivered` for `field`; her father is in the register too."""
+    rows = [
+        record("dan_cu", "HS1", REGISTER),
+        *(record("y_te", f"BN{i}", REGISTER) for i in range(witnesses)),
+        record("bhxh", "0101234567", REGISTER, **{field: delivered}, **other_changes),
+        record("dan_cu", "HS2", PARENT, person_id="P2"),
+    ]
+    return run(rows, [golden("P1", REGISTER), golden("P2", PARENT)])
+
+
+def bhxh_corrections(found) -> pl.DataFrame:
+    return found.table.filter(pl.col("source") == "bhxh")
+
+
+@pytest.mark.parametrize(
+    "field, delivered, kind, witnesses",
+    [
+        ("national_id", "001188012346", "digit_typo", 1),  # in the serial: a witness decides
+        ("national_id", "001198012345", "digit_typo", 0),  # the year digits no longer fit
+        ("national_id", "001188013245", "transposed_digits", 1),
+        ("national_id", None, "completion", 0),
+        ("birth_date", "1988-12-05", "day_month_swapped", 1),
+        ("birth_date", "1978-05-12", "year_off_by_ten", 0),  # the id says 1988
+        ("birth_date", "1988-05-13", "one_digit", 1),
+        ("birth_date", "1988", "year_only", 0),
+        ("birth_date", None, "completion", 0),
+        ("full_name", "Nguyen Thi Ha", "diacritics", 0),  # nothing against the register's
+        ("full_name", "Nguyễn Hà", "middle_name", 1),
+        ("full_name", "Hà Thị Nguyễn", "order_swapped", 1),
+        ("full_name", "Nguyễn Thị Hòa", "typo", 1),
+        ("sex", "M", "other", 0),  # the id says female
+        ("sex", None, "completion", 0),
+    ],
+)
+def test_each_kind_of_error_is_found(field, delivered, kind, witnesses):
+    found = bhxh_corrections(one_person(field, delivered, witnesses))
+    assert found.select("field", "delivered_value", "kind").rows() == [(field, delivered, kind)]
+    assert found["register_value"].item() == REGISTER[field]
+    assert found["confidence"].item() >= MIN_CONFIDENCE
+    assert found["register_source"].item() == "dan_cu"
+    assert found.columns == CORRECTION_COLUMNS
+
+
+def test_a_parents_id_on_a_childs_record():
+    child = {**REGISTER, "national_id": "001315123456", "birth_date": "2015-03-02"}
+    rows = [
+        record("dan_cu", "HS1", child),
+        record("bhxh", "0101234567", child, national_id=PARENT["national_id"]),
+        record("dan_cu", "HS2", PARENT, person_id="P2"),
+    ]
+    found = run(rows, [golden("P1", child), golden("P2", PARENT)]).table
+    assert found.select("source", "kind", "register_value").rows() == [
+        ("bhxh", "family_member_id", child["national_id"])
+    ]
+
+
+def test_an_old_id_where_the_personal_id_belongs_is_malformed():
+    found = bhxh_corrections(one_person("national_id", None, 0, malformed=True))
+    assert found.select("kind", "delivered_value").rows() == [("malformed", None)]
+
+
+def test_one_witness_against_another_is_held_as_uncertain():
+    """A slip in the serial digits, the register's record against the insurance record alone:
+    the register is five times likelier right, not enough to tell the agency."""
+    found = one_person("national_id", "001188012346", witnesses=0)
+    assert bhxh_corrections(found).is_empty()
+    held = found.held.filter(pl.col("source") == "bhxh")
+    assert held.select("kind", "held_because").rows() == [("digit_typo", "uncertain")]
+    assert held["confidence"].item() < MIN_CONFIDENCE
+
+
+def test_a_record_that_disagrees_on_everything_is_no_evidence():
+    found = one_person(
+        "national_id", "001188012346", 2, full_name="Trần Văn Nam", birth_date="1990-01-01"
+    )
+    assert bhxh_corrections(found).is_empty()
+    assert set(found.held.filter(source="bhxh")["held_because"]) == {"weak"}
+
+
+def test_a_weak_link_is_no_evidence():
+    rows = [
+        record("dan_cu", "HS1", REGISTER),
+        record("y_te", "BN1", REGISTER),
+        record("bhxh", "0101234567", REGISTER, weight=-1.0, national_id="001188012346"),
+    ]
+    found = run(rows, [golden("P1", REGISTER)])
+    assert found.table.is_empty()
+    assert found.held["held_because"].to_list() == ["weak"]
+
+
+def test_a_record_waiting_for_a_clerk_is_left_to_the_review_queue():
+    rows = [
+        record("dan_cu", "HS1", REGISTER),
+        record("y_te", "BN1", REGISTER),
+        record("bhxh", "0101234567", REGISTER, national_id="001188012346"),
+    ]
+    review = pl.DataFrame(
+        {"source_l": ["dan_cu"], "source_record_id_l": ["HS9"], "source_r": ["bhxh"],
+         "source_record_id_r": ["0101234567"]}
+    )  # fmt: skip
+    found = run(rows, [golden("P1", REGISTER)], review)
+    assert found.table.is_empty()
+    assert found.held["held_because"].to_list() == ["in_review"]
+
+
+def test_nobody_is_corrected_by_a_worse_source():
+    """The register's record lacks the id the insurance record holds: dan_cu is not told."""
+    rows = [
+        record("dan_cu", "HS1", REGISTER, national_id=None),
+        record("bhxh", "0101234567", REGISTER),
+    ]
+    person = {**golden("P1", REGISTER), "national_id_source": "bhxh"}
+    found = run(rows, [person])
+    assert found.table.is_empty() and found.held.is_empty()
+
+
+def test_the_registers_own_duplicate_is_told():
+    """A second dan_cu registration, in another ward and without an id."""
+    rows = [
+        record("dan_cu", "HS1", REGISTER),
+        record("dan_cu", "HT7", REGISTER, national_id=None),
+        record("bhxh", "0101234567", REGISTER),
+    ]
+    found = run(rows, [golden("P1", REGISTER)]).table
+    assert found.select("source", "source_record_id", "kind").rows() == [
+        ("dan_cu", "HT7", "completion")
+    ]
+
+
+def test_a_value_more_precise_than_the_registers_is_no_correction():
+    register = {**REGISTER, "birth_date": "1988"}
+    person = {**golden("P1", REGISTER), "birth_date": None, "birth_date_source": None}
+    rows = [record("dan_cu", "HS1", register), record("bhxh", "0101234567", REGISTER)]
+    assert run(rows, [person]).table.is_empty()
+
+
+@pytest.mark.parametrize(
+    "field, value, shown",
+    [
+        ("national_id", "001188012345", "001*******45"),
+        ("full_name", "Nguyễn Thị Hà", "N. T. H."),
+        ("birth_date", "1988-05-12", "**/**/1988"),
+        ("birth_date", "1988", "1988"),
+        ("sex", "F", "F"),
+        ("national_id", None, "–"),
+    ],
+)
+def test_reports_show_masked_values(field, value, shown):
+    assert masked_value(field, value) == shown
+
+
+def test_the_agencys_workbook_never_holds_a_formula(tmp_path):
+    corrections = pl.DataFrame(
+        {
+            "source": "bhxh", "source_record_id": "=HYPERLINK(\"http://x\")", "person_id": "P1",
+            "field": ["full_name", "birth_date"], "delivered_value": ["=1+2", "1988-12-05"],
+            "register_value": ["Nguyễn Thị Hà", "1988-05-12"],
+            "kind": ["other", "day_month_swapped"], "confidence": 0.97,
+            "register_source": "dan_cu", "file_name": "bhxh/b_20251001.csv", "row_number": [3, 3],
+        }
+    )  # fmt: skip
+    path = tmp_path / "bhxh.xlsx"
+    write_workbook(path, agency_sheet(corrections, "bhxh"))
+    with zipfile.ZipFile(path) as book:
+        sheet = book.read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet  # no formula, and every text cell an inline string
+    assert "'=1+2" in sheet and "'=HYPERLINK(&quot;" not in sheet and "'=HYPERLINK" in sheet
+    assert stat.S_IMODE(path.stat().st_mode) == WORKBOOK_MODE
+    shown = pl.read_excel(path, engine="calamine")
+    assert shown.columns[0] == "Mã số BHXH"  # the agency's own name for its record id
+    assert shown["Trường"].to_list() == ["Ngày sinh", "Họ và tên"]  # its own column names
+    assert shown["Giá trị đơn vị đã gửi"].to_list() == ["05/12/1988", "'=1+2"]
+
+
+def test_a_run_publishes_the_table_and_one_private_workbook_per_source(sample_run: Path):
+    with duckdb.connect(str(sample_run / "data/warehouse/dancu.duckdb"), read_only=True) as con:
+        table = con.sql("select * from source_correction").pl()
+        resolved = con.sql("select source, source_record_id, person_id from person_source").pl()
+    assert set(CORRECTION_COLUMNS) <= set(table.columns)
+    assert table.height > 0
+    assert table["confidence"].min() >= MIN_CONFIDENCE
+    # Every correction is about a resolved record, in the person it was resolved into.
+    assert table.join(
+        resolved, on=["source", "source_record_id", "person_id"], how="anti"
+    ).is_empty()
+    folder = sample_run / "data/reports/corrections"
+    counts = dict(table["source"].value_counts().iter_rows())
+    for source in PERSON_SOURCES:
+        (path,) = folder.glob(f"corrections_{source}_*.xlsx")
+        assert stat.S_IMODE(path.stat().st_mode) == WORKBOOK_MODE
+        assert pl.read_excel(path, engine="calamine").height == counts.get(source, 0)
+    assert len(list(folder.iterdir())) == len(PERSON_SOURCES)
+
+
+def test_a_difference_of_two_slips_is_held():
+    """A transposition in the register's copy and a wrong key in the agency's: neither is
+    the id, and the register's is no correction."""
+    found = one_person("national_id", "001188102346", witnesses=1)
+    assert bhxh_corrections(found).is_empty()
+    assert found.held.filter(source="bhxh")["held_because"].to_list() == ["both_slipped"]
