@@ -6,7 +6,7 @@ import duckdb
 from dancu.corrections import WORKBOOK_MODE, write_workbooks
 from dancu.report import figures, headline, report_name, write_atomically
 from dancu.report.html import render
-from dancu.review import clerk_sheet, write_csv
+from dancu.review import clerk_sheet, write_csv, write_workbook
 from orchestration.privacy import masked_errors
 from orchestration.resources import DancuPaths
 
@@ -31,17 +31,21 @@ def auditor_report(paths: DancuPaths) -> dg.MaterializeResult:
     )
 
 
-@dg.asset(group_name="report", kinds={"csv"}, deps=["warehouse"])
+@dg.asset(group_name="report", kinds={"xlsx", "csv"}, deps=["warehouse"])
 @masked_errors
 def review_queue_export(paths: DancuPaths) -> dg.MaterializeResult:
-    """The pairs clerks should decide, as an Excel-safe CSV with a decision column to fill in."""
+    """The pairs clerks should decide: a Vietnamese workbook with a decision drop-down, and the
+    same pairs as an Excel-safe CSV; either, filled in, goes back in review/decisions/."""
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         run_id = con.execute("select run_id from publish_run").fetchall()[0][0]
         queue = con.sql("select * from review_queue").pl()
+    workbook = paths.reports_dir / f"review_queue_{run_id}.xlsx"
+    write_atomically(workbook, write_workbook(queue))
     path = paths.reports_dir / f"review_queue_{run_id}.csv"
     write_atomically(path, write_csv(clerk_sheet(queue)))
     return dg.MaterializeResult(
         metadata={
+            "workbook": dg.MetadataValue.path(str(workbook)),
             "path": dg.MetadataValue.path(str(path)),
             "pairs": queue.height,
             "warehouse_run": run_id,
