@@ -13,7 +13,7 @@ export DAGSTER_HOME ?= $(abspath $(DATA)/dagster)
 # The sample's extracts end on the generator's default as-of date: deliveries are judged on it.
 export DANCU_AS_OF ?= 2025-10-31
 
-.PHONY: demo test ui bench bench-noisy lint sample clean
+.PHONY: demo test ui serve bench bench-noisy bench-serve lint sample clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ PORT ?= 3000
 ui: $(BIN)/.installed
 	$(BIN)/dancu ui --port $(PORT)
 
+SERVE_PORT ?= 8080
+serve: $(BIN)/.installed
+	$(BIN)/dancu serve --port $(SERVE_PORT)
+
 $(BIN)/.bench-installed: $(BIN)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	touch $@
@@ -54,6 +58,11 @@ bench-noisy: $(BIN)/.bench-installed
 	  $(BIN)/python -m benchmarks.noisy --persons 20000 --seed $$seed --noise $$noise || exit 1; \
 	  $(BIN)/python -m benchmarks.noisy --persons 1000000 --seed $$seed --noise $$noise || exit 1; \
 	done; done
+
+# The service API under load on loopback (wrk from Debian's package when present), two publishes
+# during it; WAREHOUSE=path names a published warehouse to serve (default: a demo run's).
+bench-serve: $(BIN)/.installed
+	$(BIN)/python -m benchmarks.serve $(if $(WAREHOUSE),--warehouse $(WAREHOUSE))
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 from dancu.generate import DEFAULT_AS_OF
+from dancu.service.cli import add_commands as add_service_commands
 
 DATA_HELP = "output folder (default $DANCU_DATA_DIR or ./data)"
 WAREHOUSE_TABLES = ["person", "person_source", "civil_event", "event_party", "quarantine"]
@@ -155,7 +156,7 @@ def _ui(args: argparse.Namespace) -> int:
 
 
 def record_ref(text: str) -> tuple[str, str]:
-    """ "dan_cu:HS0001" -> ("dan_cu", "HS0001")."""
+    """ "dan_cu:HS0001" -> ("dan_cu", "HS0001"); "khai_sinh:KS1:child" -> the birth's child."""
     source, _, record_id = text.partition(":")
     if not record_id:
         raise argparse.ArgumentTypeError(f"expected SOURCE:RECORD_ID, got {text!r}")
@@ -165,7 +166,8 @@ def record_ref(text: str) -> tuple[str, str]:
 def _explain(args: argparse.Namespace) -> int:
     import polars as pl
 
-    from dancu.contract import PERSON_SOURCES
+    from dancu.contract import SOURCES
+    from dancu.link import party_records
     from dancu.paths import Paths
     from dancu.resolve.explain import explain
     from dancu.resolve.model import Model
@@ -181,14 +183,18 @@ def _explain(args: argparse.Namespace) -> int:
             f"dancu: no resolution model under {staging}: run the pipeline first", file=sys.stderr
         )
         return 1
-    frames = {
-        name: pl.scan_parquet(staging / f"{keys.std(name)}.parquet") for name in PERSON_SOURCES
-    }
-    records = features(keyed(person_records(frames).collect()))
+    frames = {name: pl.scan_parquet(staging / f"{keys.std(name)}.parquet") for name in SOURCES}
+    # The records resolution compared: the register's, and the parties of civil events
+    # ("khai_sinh:KS0001:child", as the review queue names them).
+    records = features(keyed(pl.concat([person_records(frames), party_records(frames)]).collect()))
     try:
         print(explain(records, Model.load(paths.model_dir), args.left, args.right))
     except KeyError:
-        print("dancu: one of the records is not an accepted person record", file=sys.stderr)
+        print(
+            "dancu: one of the records is not an accepted record of a register source or a "
+            "party of a civil event (SOURCE:RECORD_ID, e.g. khai_sinh:KS0001:child)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -302,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="restore over a different key (new ids for all)"
     )
     key.set_defaults(handler=_keys)
+
+    add_service_commands(commands)
     return parser
 
 

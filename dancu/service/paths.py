@@ -1,0 +1,48 @@
+"""Where the service reads and keeps its state: all of it below the data folder, none of it in
+the warehouse, which each publish replaces whole."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from dancu.paths import data_dir_from_env
+from dancu.warehouse import WAREHOUSE_FILE
+
+
+@dataclass(frozen=True)
+class ServicePaths:
+    data_dir: Path
+
+    @classmethod
+    def from_env(cls) -> "ServicePaths":
+        return cls(data_dir_from_env())
+
+    @property
+    def warehouse(self) -> Path:
+        """The published warehouse, only ever opened read-only."""
+        return self.data_dir / "warehouse" / WAREHOUSE_FILE
+
+    @property
+    def store(self) -> Path:
+        return self.data_dir / "service"
+
+    @property
+    def clients(self) -> Path:
+        return self.store / "clients.sqlite"
+
+    @property
+    def access_log(self) -> Path:
+        return self.store / "access_log.sqlite"
+
+    @property
+    def index_dir(self) -> Path:
+        """The verification index of each published version (national ids: owner only)."""
+        return self.store / "index"
+
+    @property
+    def rate_buckets(self) -> Path:
+        return self.store / "rate_buckets.bin"
+
+    @property
+    def secret(self) -> Path:
+        """The key of the access log's digests of query values: keep it with the data."""
+        return self.data_dir / "secrets" / "service.key"
