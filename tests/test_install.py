@@ -59,8 +59,9 @@ def test_a_plain_install_generates_and_runs_from_another_folder(installed, tmp_p
         views = con.execute(
             "select count(*) from duckdb_views() where view_name like 'svc_%'"
         ).fetchone()[0]
-    truth = duckdb.execute(
-        f"select count(distinct person_key) from '{tmp_path}/sample/truth/persons.parquet'"
-    ).fetchone()[0]
+    with duckdb.connect() as con:
+        truth = con.execute(
+            f"select count(distinct person_key) from '{tmp_path}/sample/truth/persons.parquet'"
+        ).fetchone()[0]
     assert 0.95 * truth <= persons <= 1.05 * truth
     assert views == 5  # the views of sql/views.sql, read from the installed package

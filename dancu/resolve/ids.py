@@ -63,11 +63,13 @@ def _digests(founders: pl.DataFrame, salt: int, secret: str) -> pl.DataFrame:
     "dancu.person:<source>:<record id>" (and "#<salt>" when salted), computed by DuckDB over
     the whole column."""
     suffix = f"#{salt}" if salt else ""
-    return duckdb.sql(
-        "select cluster, 'P' || upper(substr(sha256($secret || $namespace || source || ':' || "
-        "source_record_id || $suffix), 1, 15)) as person_id from founders",
-        params={"secret": secret, "namespace": ID_NAMESPACE, "suffix": suffix},
-    ).pl()
+    # A connection of its own: the process-wide default one may hold another caller's result.
+    with duckdb.connect() as con:
+        return con.sql(
+            "select cluster, 'P' || upper(substr(sha256($secret || $namespace || source || ':' || "
+            "source_record_id || $suffix), 1, 15)) as person_id from founders",
+            params={"secret": secret, "namespace": ID_NAMESPACE, "suffix": suffix},
+        ).pl()
 
 
 def _fresh_ids(founders: pl.DataFrame, taken: pl.Series, secret: str) -> pl.DataFrame:
