@@ -24,6 +24,7 @@ def _generate(args: argparse.Namespace) -> int:
         out=args.out,
         as_of=args.as_of,
         two_days=args.two_days,
+        noise=args.noise,
     )
     print(summary.describe())
     print(f"written to {args.out} in {time.perf_counter() - started:.1f}s")
@@ -261,6 +262,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=1)
     gen.add_argument("--out", type=Path, required=True, help="writes OUT/landing and OUT/truth")
     gen.add_argument("--as-of", type=date.fromisoformat, default=DEFAULT_AS_OF)
+    gen.add_argument(
+        "--noise",
+        type=float,
+        default=1.0,
+        help="scale every error rate of the extracts (documented in dancu/generate/noise.py): "
+        "2 doubles them, 0 writes clean extracts",
+    )
     gen.add_argument(
         "--two-days",
         action="store_true",

@@ -18,9 +18,11 @@ import fastexcel
 import polars as pl
 import pytest
 
-from dancu.admin_units import id_province_codes
+from dancu.admin_units import id_province_codes, ward_conversion
 from dancu.contract import REFORM_DATE, SOURCES
-from dancu.generate import DEFAULT_AS_OF, generate
+from dancu.generate import DEFAULT_AS_OF, generate, noise
+from dancu.generate.extracts import DUPLICATE_NOISE_SCALE
+from dancu.generate.records import DUPLICATE_ID_PREFIX, MINOR_AGE
 from dancu.legacy_text import tcvn3_score
 from dancu.text import fold_label
 
@@ -531,3 +533,291 @@ def test_day_two_brings_new_persons_registrations_and_registers(large_two_days):
         ),
     )
     assert corrected.height > 0
+
+
+# --- errors as real extracts have them --------------------------------------------------------
+
+PERSON_SOURCES = ("dan_cu", "bhxh", "y_te")
+FILE_FORMS = {"file:tcvn3", "file:nfd"} | {f"{c}:as_number" for c in ID_COLUMNS}
+ID_ERRORS = tuple(f"national_id:{kind}" for kind in noise.ID_ERROR_RATES)
+NAME_ERRORS = ("full_name:family_variant", *(f"full_name:{k}" for k in noise.NAME_CONTENT_RATES))
+DATE_ERRORS = tuple(f"birth_date:{kind}" for kind in noise.DATE_RATES)
+PHONE_ERRORS = tuple(f"phone:{kind}" for kind in noise.PHONE_RATES)
+SEX_OF = {"nam": "Nam", "m": "Nam", "nữ": "Nữ", "nu": "Nữ", "f": "Nữ"}
+
+
+def _has(*tags: str) -> pl.Expr:
+    return pl.any_horizontal(pl.col("corruptions").list.contains(t) for t in tags)
+
+
+@pytest.fixture(scope="module")
+def noisier(tmp_path_factory) -> dict[str, pl.DataFrame]:
+    """The truth of the large set at noise level 2."""
+    out = tmp_path_factory.mktemp("noise_2")
+    generate(LARGE, SEED, out, AS_OF, noise=2.0)
+    return {p.stem: pl.read_parquet(p) for p in (out / "truth").glob("*.parquet")}
+
+
+def _rated_rows(truth: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """The valid rows of the person sources, with what decides which errors they can get."""
+    persons = truth["persons"]
+    phones = persons.group_by("household_id").agg(holders=pl.col("phone").is_not_null().sum())
+    about = persons.join(phones, on="household_id").select(
+        "person_key",
+        minor_with_parent=(pl.col("birth_year") > AS_OF.year - MINOR_AGE)
+        & (pl.col("mother_key").is_not_null() | pl.col("father_key").is_not_null()),
+        own_phone=pl.col("phone").is_not_null(),
+        others_with_phone=pl.col("holders") - pl.col("phone").is_not_null().cast(pl.UInt32),
+    )
+    return (
+        truth["records"]
+        .filter(pl.col("source").is_in(PERSON_SOURCES), pl.col("invalid_reason").is_null())
+        .join(about, on="person_key", how="left")
+    )
+
+
+def _expected_rates() -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """Per error kind: its rate on a row at noise level 1, and the rows it can change."""
+    holds_id = pl.col("true_national_id").is_not_null() & ~_has(
+        "national_id:cmnd_instead", "national_id:missing"
+    )
+    registry = pl.when(pl.col("source") == "dan_cu").then(noise.REGISTRY_ID_ERROR_SCALE)
+    id_scale = registry.otherwise(1.0)
+    second = pl.col("source_record_id").str.starts_with(DUPLICATE_ID_PREFIX)
+    name_scale = pl.when(second).then(DUPLICATE_NOISE_SCALE).otherwise(1.0)
+    born = pl.col("true_birth_date")
+    swappable = (born.dt.day() <= 12) & (born.dt.day() != born.dt.month())
+    words = pl.col("true_full_name").str.count_matches(r"\S+")
+    every = pl.col("source").is_not_null()
+    rates = {
+        f"national_id:{k}": (r * id_scale, holds_id)
+        for k, r in noise.ID_ERROR_RATES.items()
+        if k != "family_member"
+    }
+    rates["national_id:family_member"] = (
+        pl.lit(noise.ID_ERROR_RATES["family_member"]),
+        holds_id & pl.col("source").is_in(["bhxh", "y_te"]) & pl.col("minor_with_parent"),
+    )
+    rates |= {
+        f"birth_date:{k}": (pl.lit(r), born.is_not_null()) for k, r in noise.DATE_RATES.items()
+    }
+    rates["birth_date:day_month_swap"] = (pl.lit(noise.DATE_RATES["day_month_swap"]), swappable)
+    rates["sex:wrong"] = (pl.lit(noise.SEX_WRONG_RATE), every)
+    rates |= {
+        f"full_name:{k}": (r * name_scale, every) for k, r in noise.NAME_CONTENT_RATES.items()
+    }
+    rates["full_name:drop_middle"] = (
+        noise.NAME_CONTENT_RATES["drop_middle"] * name_scale,
+        words >= 3,
+    )
+    rates["phone:household_shared"] = (
+        pl.lit(noise.PHONE_RATES["household_shared"]),
+        pl.col("others_with_phone") > 0,
+    )
+    rates["phone:typo"] = (pl.lit(noise.PHONE_RATES["typo"]), pl.col("own_phone"))
+    return rates
+
+
+def _near(observed: float, expected: float) -> bool:
+    """Within binomial scatter, and 10% for what the expectation leaves out (a row drawn for an
+    error it cannot take, a rate cut at a row's later invalidity)."""
+    return abs(observed - expected) <= 3 * expected**0.5 + 0.1 * expected
+
+
+@pytest.mark.parametrize("level", [1, 2])
+def test_each_error_kind_appears_at_its_rate(level, large_two_days, noisier):
+    truth = large_two_days if level == 1 else noisier
+    rows = _rated_rows(truth)
+    report = {}
+    for kind, (rate, eligible) in _expected_rates().items():
+        scaled = pl.min_horizontal(rate * level, pl.lit(noise.RATE_CEILING))
+        expected, observed = rows.select(
+            (scaled * eligible.fill_null(False)).sum(), _has(kind).sum()
+        ).row(0)
+        assert expected > 20, kind  # enough rows to measure the rate
+        report[kind] = (observed, round(expected, 1))
+    far = {kind: counts for kind, counts in report.items() if not _near(*counts)}
+    assert not far, far
+    persons = truth["persons"].height
+    twice = rows.filter(_has("dan_cu:duplicate_registration"))["source_record_id"].n_unique()
+    assert _near(twice, noise.DUPLICATE_REGISTRATION_RATE * level * persons)
+
+
+def _readable(delivered, truth, source: str) -> pl.DataFrame:
+    """The valid rows of a person source from files in Unicode, with their truth; names in NFC."""
+    files = truth["files"].filter(pl.col("text_form") != "tcvn3").select("file_name")
+    return (
+        delivered[source]
+        .join(truth["records"], on=["file_name", "row_number"])
+        .join(files, on="file_name")
+        .filter(pl.col("invalid_reason").is_null())
+        .with_columns(pl.col("full_name").str.normalize("NFC"))
+    )
+
+
+def _digits(column: str) -> pl.Expr:
+    return pl.col(column).str.replace_all(r"[ .]", "")
+
+
+def test_every_error_changes_the_value_it_names(delivered, truth):
+    """Names, ids, birth dates, sex and phones tagged with an error differ from the truth, and a
+    family member's id is a parent's real id."""
+    persons = truth["persons"]
+    ids = persons.select("person_key", "national_id")
+    parent_ids = persons.select(
+        "person_key",
+        "phone",
+        mother_id=pl.col("mother_key").replace_strict(
+            ids["person_key"], ids["national_id"], default=None
+        ),
+        father_id=pl.col("father_key").replace_strict(
+            ids["person_key"], ids["national_id"], default=None
+        ),
+    )
+    rows = pl.concat(
+        [_readable(delivered, truth, s) for s in PERSON_SOURCES], how="diagonal_relaxed"
+    ).join(parent_ids, on="person_key", suffix="_true")
+    seen = set(rows["corruptions"].explode().drop_nulls())
+    for kinds in (ID_ERRORS, NAME_ERRORS, DATE_ERRORS, PHONE_ERRORS, ("sex:wrong",)):
+        assert set(kinds) & seen, kinds
+
+    names = rows.filter(_has(*NAME_ERRORS))
+    assert (names["full_name"] != names["true_full_name"]).all()
+
+    typed = rows.filter(_has(*ID_ERRORS), ~_has("national_id:as_number"))
+    assert typed.filter(_digits("national_id") == pl.col("true_national_id")).is_empty()
+    family = typed.filter(_has("national_id:family_member"))
+    assert family.height > 0
+    parent = (_digits("national_id") == pl.col("mother_id")) | (
+        _digits("national_id") == pl.col("father_id")
+    )
+    assert family.select(parent.all()).item()
+
+    parsed, year_only, _ = _parsed("birth_date")
+    dates = rows.filter(_has(*DATE_ERRORS)).with_columns(parsed=parsed, year_only=year_only)
+    assert dates.filter(pl.col("parsed") == pl.col("true_birth_date")).is_empty()
+    only_year = dates.filter(_has("birth_date:year_only"))
+    assert only_year["parsed"].is_null().all()
+    assert (only_year["year_only"] == only_year["true_birth_year"]).all()
+    decade = dates.filter(_has("birth_date:year_10"))
+    gap = (decade["parsed"].dt.year() - decade["true_birth_date"].dt.year()).abs()
+    assert (gap == 10).all()
+
+    sexes = rows.filter(_has("sex:wrong")).with_columns(
+        written=pl.col("sex").str.normalize("NFC").str.to_lowercase().replace_strict(SEX_OF)
+    )
+    assert (sexes["written"] != sexes["true_sex"]).all()
+
+    def last_nine(column: str) -> pl.Expr:
+        return pl.col(column).str.replace_all(r"\D", "").str.slice(-9)
+
+    phones = rows.filter(_has(*PHONE_ERRORS), pl.col("is_latest"))
+    assert phones.filter(last_nine("phone") == last_nine("phone_true")).is_empty()
+    members = persons.select("household_id", member_phone=last_nine("phone")).drop_nulls()
+    shared = (
+        phones.filter(_has("phone:household_shared"))
+        .join(persons.select("person_key", "household_id"), on="person_key")
+        .with_columns(written=last_nine("phone"))
+    )
+    in_household = shared.join(
+        members,
+        left_on=["household_id", "written"],
+        right_on=["household_id", "member_phone"],
+        how="semi",
+    )
+    assert shared.height > 0 and in_household.height == shared.height
+
+
+def test_second_registrations_are_in_another_ward_without_an_id(delivered, truth):
+    records = truth["records"].filter(pl.col("source") == "dan_cu")
+    second = records.filter(_has("dan_cu:duplicate_registration"))
+    assert second.height > 0
+    assert second["source_record_id"].str.starts_with(DUPLICATE_ID_PREFIX).all()
+    first = records.filter(~_has("dan_cu:duplicate_registration"))
+    pairs = second.join(first, on="person_key", suffix="_first")
+    assert pairs["person_key"].n_unique() == second["person_key"].n_unique()
+    assert (pairs["file_name"] != pairs["file_name_first"]).all()
+    assert (pairs["source_record_id"] != pairs["source_record_id_first"]).all()
+    homes = truth["persons"].select("person_key", home="ward_code")
+    current = dict(ward_conversion().select("old_ward_code", "ward_code").iter_rows())
+    rows = (
+        delivered["dan_cu"]
+        .join(second, on=["file_name", "row_number"])
+        .join(truth["files"].select("file_name", "scheme"), on="file_name")
+        .join(homes, on="person_key")
+    )
+    written = pl.when(pl.col("scheme") == "old").then(
+        pl.col("ward_code").replace_strict(current, default=None)
+    )
+    rows = rows.with_columns(written=written.otherwise("ward_code"))
+    assert rows.height == second.height
+    assert rows["national_id"].is_null().all() and rows["cmnd"].is_null().all()
+    assert (rows["true_ward_code"] == rows["home"]).all()
+    assert (rows["written"] != rows["home"]).all()
+
+
+def test_twins_share_parents_birth_and_home_but_not_given_names(large_two_days):
+    persons = large_two_days["persons"]
+    twins = persons.filter(pl.col("twin_key").is_not_null())
+    pairs = twins.join(persons, left_on="twin_key", right_on="person_key", suffix="_twin")
+    assert pairs.height == twins.height
+    assert (pairs["twin_key_twin"] == pairs["person_key"]).all()
+    for column in ("mother_key", "father_key", "birth_date", "household_id", "family_name"):
+        assert pairs[column].eq_missing(pairs[column + "_twin"]).all(), column
+    assert (pairs["given_name"] != pairs["given_name_twin"]).all()
+    one_sex = pairs.filter(pl.col("sex") == pl.col("sex_twin"))
+    assert one_sex.height > 0.5 * pairs.height
+    ids = one_sex["national_id"], one_sex["national_id_twin"]
+    assert (ids[0].str.slice(0, 6) == ids[1].str.slice(0, 6)).all()
+    assert (ids[0] != ids[1]).all()
+    neighbours = (ids[0].cast(pl.Int64) - ids[1].cast(pl.Int64)).abs() == 1
+    assert 0.3 < neighbours.mean() < 0.9
+    children = persons.filter(pl.col("mother_key").is_not_null()).height
+    assert 0.01 < twins.height / children < 0.035  # ~1% of births are twins: ~2% of children
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("noise_0")
+    generate(PERSONS, SEED, out, AS_OF, noise=0.0)
+    return out
+
+
+def test_noise_zero_writes_the_register_values(clean, out):
+    """No value errors, no invalid rows, no second registrations: only the formats the contract
+    allows, and the same population as at any other noise level."""
+    records = pl.read_parquet(clean / "truth" / "records.parquet")
+    assert set(records["corruptions"].explode().drop_nulls()) <= FILE_FORMS
+    assert records["invalid_reason"].is_null().all()
+    assert not records["source_record_id"].str.starts_with(DUPLICATE_ID_PREFIX).any()
+    persons = "truth/persons.parquet"
+    assert _digest(clean)[persons] == _digest(out)[persons]
+    files = pl.read_parquet(clean / "truth" / "files.parquet").filter(
+        pl.col("source") == "bhxh", pl.col("text_form") == "unicode"
+    )
+    rows = pl.concat(
+        _canonical(_read(clean / "landing" / name), "bhxh").with_columns(
+            file_name=pl.lit(name), row_number=pl.int_range(1, pl.len() + 1)
+        )
+        for name in files["file_name"]
+    ).join(records, on=["file_name", "row_number"])
+    assert rows.height > 100
+    parsed, year_only, _ = _parsed("birth_date")
+    assert (rows["full_name"].str.normalize("NFC") == rows["true_full_name"]).all()
+    assert rows["national_id"].eq_missing(rows["true_national_id"]).all()
+    assert (
+        rows.select(
+            pl.coalesce(parsed == pl.col("true_birth_date"), year_only == pl.col("true_birth_year"))
+        )
+        .to_series()
+        .all()
+    )
+
+
+def test_same_seed_and_noise_give_the_same_bytes(out, tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    generate(PERSONS, SEED, first, AS_OF, noise=2.0)
+    generate(PERSONS, SEED, second, AS_OF, noise=2.0)
+    assert _digest(first) == _digest(second)
+    records = "truth/records.parquet"
+    assert _digest(first)[records] != _digest(out)[records]

@@ -4,7 +4,17 @@ Writes `out/landing/<source>/<name>_<YYYYMMDD>.<ext>` for the six sources of the
 their formats, encodings and quirks, and `out/truth/*.parquet`: the true population, one row per
 data row written (what it should have said, what noise it carries, whether it must be rejected),
 the parties of civil events, the files and the files that must be rejected whole. The same
-persons, seed and as_of give byte-identical files.
+persons, seed, as_of and noise give byte-identical files.
+
+Noise (`noise`, default 1.0) multiplies the rate of every error a record can carry: in ids (a
+digit substituted, two neighbours swapped, a parent's id on a minor's insurance or health record),
+in birth dates (one digit, ten years, day and month swapped, only the year), sex, names (typos,
+a middle name dropped or added, family and given name swapped), phones (a household member's, a
+typo), second dan_cu registrations in another ward without an id, and invalid rows. `noise.py`
+lists each rate and why; every error applied is named in the truth's `corruptions` list
+(`national_id:digit_substitution`, `dan_cu:duplicate_registration`, ...). Level 0 writes every
+value as the register holds it, in the formats of the contract (legacy fonts, Excel number
+cells). The population, twins included, is the same at every level.
 
 Two days (`two_days=True`): the same files, cut into two deliveries. Files dated from the start
 of dan_cu's last weekly delta (`records.day_two_start`, 8 days before as_of), and each source's
@@ -60,12 +70,20 @@ class GenerateSummary:
 
 
 def generate(
-    persons: int, seed: int, out: Path, as_of: date = DEFAULT_AS_OF, two_days: bool = False
+    persons: int,
+    seed: int,
+    out: Path,
+    as_of: date = DEFAULT_AS_OF,
+    two_days: bool = False,
+    noise: float = 1.0,
 ) -> GenerateSummary:
     """Write the landing folder and the truth under `out` (both replaced if present), and with
-    `two_days` the second delivery in `out/day2`."""
+    `two_days` the second delivery in `out/day2`. `noise` multiplies every error rate of
+    `noise.py` (0: the values as the register holds them, in the contract's formats)."""
     if persons < 1:
         raise ValueError("persons must be at least 1")
+    if noise < 0:
+        raise ValueError("noise must not be negative")
     out = Path(out)
     landing, truth, day_two = out / "landing", out / "truth", out / DAY_TWO
     shutil.rmtree(day_two, ignore_errors=True)
@@ -81,11 +99,11 @@ def generate(
         population.deaths.height,
         population.marriages.height,
     )
-    people = person_view(population)
+    people = person_view(population, seed)
     written = {}
     for source in SOURCES:
-        placement = BUILDERS[source](population, people, seed)
-        written[source] = write_source(source, placement, seed, landing, as_of)
+        placement = BUILDERS[source](population, people, seed, noise)
+        written[source] = write_source(source, placement, seed, landing, as_of, noise)
         log.info(
             "%s: %d files, %d rows",
             source,

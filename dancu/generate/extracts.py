@@ -15,7 +15,7 @@ import polars as pl
 
 from dancu.contract import SOURCES
 from dancu.generate import noise, render, styles, writers
-from dancu.generate.records import EVENT_ROLES, Placement
+from dancu.generate.records import DUPLICATE_ID_PREFIX, EVENT_ROLES, Placement
 from dancu.generate.rng import stream
 from dancu.legacy_text import encode_tcvn3, to_cp1258_form
 
@@ -46,13 +46,16 @@ PHONE_STYLES = (0.6, 0.2, 0.2)  # "0912 345 678", "+84912345678", "84-912-345-67
 PHONE_TYPED_AS_NUMBER = 0.7  # in XLSX files whose clerks type digits into plain cells
 DUPLICATE_NOISE_SCALE = 3.0  # a second registration was typed by another clerk, less carefully
 EVENT_NAME_NOISE_SCALE = 0.5
+# Sources whose minors' records may carry a parent's id: insurance and health, where a parent
+# fills in the form for a child who had no identity card.
+FAMILY_ID_SOURCES = ("bhxh", "y_te")
 EVENT_ID_MISSING = {
     "child_national_id": 0.25,
     "father_national_id": 0.05,
     "mother_national_id": 0.03,
 }
 
-INVALID_RATE = 0.002
+INVALID_RATE = 0.002  # at noise level 1; scales with the level like every value error
 # Per source: each rejection rule of the contract and the column it breaks.
 INVALID_RULES = {
     "dan_cu": {"name.empty": "full_name", "date.impossible": "birth_date",
@@ -96,8 +99,9 @@ class Written:
 
 
 def write_source(
-    source: str, placement: Placement, seed: int, landing: Path, as_of: date
+    source: str, placement: Placement, seed: int, landing: Path, as_of: date, level: float = 1.0
 ) -> Written:
+    """Write one source's files; `level` multiplies every value-noise rate (0: none)."""
     files = _styled_files(source, placement.files, seed)
     rows = (
         placement.rows.join(
@@ -113,8 +117,8 @@ def write_source(
             is_latest=~pl.col("superseded"),
         )
     )
-    rows = _add_noise(rows, source, stream(seed, f"noise.{source}"))
-    rows = _add_invalid(rows, source, stream(seed, f"invalid.{source}"), as_of)
+    rows = _add_noise(rows, source, stream(seed, f"noise.{source}"), level)
+    rows = _add_invalid(rows, source, stream(seed, f"invalid.{source}"), as_of, level)
     text, numbers = _render(rows, source, stream(seed, f"render.{source}"))
     text = _windows_1258(_legacy_text(text, rows), rows)
     rows = _tag_file_forms(rows, numbers)
@@ -138,37 +142,63 @@ def _styled_files(source: str, files: pl.DataFrame, seed: int) -> pl.DataFrame:
 # --- noise and invalid rows -------------------------------------------------------------------
 
 
-def _add_noise(rows: pl.DataFrame, source: str, rng: np.random.Generator) -> pl.DataFrame:
-    columns = set(SOURCES[source].column_names)
+def _add_noise(
+    rows: pl.DataFrame, source: str, rng: np.random.Generator, level: float
+) -> pl.DataFrame:
     if SOURCES[source].kind == "person":
-        # Duplicate registrations (record ids "HT...") were typed by another clerk.
-        second = rows["source_record_id"].str.starts_with("HT").to_numpy()
-        scale = np.where(second, DUPLICATE_NOISE_SCALE, 1.0)
-        rows = noise.name_noise(rows, "full_name", rng, scale)
-        rows = noise.id_noise(rows, "national_id", rng)
-        rows = noise.day_month_swap(rows, "birth_date", "extract_date", rng, noise.DATE_SWAP_RATE)
-        for parent in ("father_name", "mother_name"):
-            if parent in columns:
-                rows = noise.name_noise(rows, parent, rng, EVENT_NAME_NOISE_SCALE)
-        return rows
+        return _person_noise(rows, source, rng, level)
+    columns = set(SOURCES[source].column_names)
     for name in NAME_COLUMNS:
         if name in columns:
-            rows = noise.name_noise(rows, name, rng, EVENT_NAME_NOISE_SCALE)
+            rows = noise.name_noise(rows, name, rng, EVENT_NAME_NOISE_SCALE * level)
     # A correction lacks an id only as often as any record does; a first report, more often.
     usual = noise.ID_NOISE_RATES["missing"]
     first_report = ~rows["correction"].to_numpy()
     for column in ID_COLUMNS:
         if column in columns:
             missing = EVENT_ID_MISSING.get(column, usual)
-            rows = noise.id_noise(rows, column, rng, np.where(first_report, missing, usual))
+            rows = noise.id_noise(rows, column, rng, level, np.where(first_report, missing, usual))
     return rows
 
 
-def _pick_invalid(rows: pl.DataFrame, source: str, rng: np.random.Generator) -> np.ndarray:
-    """A reason for ~0.2% of the rows that reach validation (latest ones), else None. Small
-    sources still get one, so that every kind shows up in small test runs."""
+def _person_noise(
+    rows: pl.DataFrame, source: str, rng: np.random.Generator, level: float
+) -> pl.DataFrame:
+    """The errors of the persons' own records: names, ids, birth dates, sex, phones."""
+    # Duplicate registrations were typed by another clerk.
+    second = rows["source_record_id"].str.starts_with(DUPLICATE_ID_PREFIX).to_numpy()
+    rows = noise.name_noise(
+        rows, "full_name", rng, level * np.where(second, DUPLICATE_NOISE_SCALE, 1.0)
+    )
+    typo_scale = level * (noise.REGISTRY_ID_ERROR_SCALE if source == "dan_cu" else 1.0)
+    has_family_id = rows["family_national_id"].is_not_null().to_numpy()
+    family_scale = level * (has_family_id & (source in FAMILY_ID_SOURCES))
+    rows = noise.id_errors(rows, "national_id", rng, typo_scale, family_scale)
+    # An id whose digits went wrong was written down, not left out.
+    erred = np.any(
+        [rows[noise.TAG_PREFIX + f"national_id:{k}"].to_numpy() for k in noise.ID_ERROR_RATES],
+        axis=0,
+    )
+    missing = np.where(erred, 0.0, noise.ID_NOISE_RATES["missing"])
+    rows = noise.id_noise(rows, "national_id", rng, level, missing)
+    rows = noise.date_noise(rows, "birth_date", "extract_date", rng, level)
+    rows = noise.sex_noise(rows, rng, level)
+    rows = noise.phone_noise(rows, rng, level)
+    for parent in ("father_name", "mother_name"):
+        if parent in SOURCES[source].column_names:
+            rows = noise.name_noise(rows, parent, rng, EVENT_NAME_NOISE_SCALE * level)
+    return rows
+
+
+def _pick_invalid(
+    rows: pl.DataFrame, source: str, rng: np.random.Generator, level: float
+) -> np.ndarray:
+    """A reason for ~0.2% (times `level`) of the rows that reach validation (latest ones), else
+    None. Small sources still get one unless the level is 0, so that every kind shows up in small
+    test runs."""
     latest = np.flatnonzero(rows["is_latest"].to_numpy())
-    count = max(1, round(INVALID_RATE * len(latest))) if len(latest) >= 10 else 0
+    share = noise.scaled(INVALID_RATE, level)
+    count = max(1, round(share * len(latest))) if len(latest) >= 10 and level > 0 else 0
     chosen = np.sort(rng.choice(latest, size=count, replace=False))
     reasons = np.asarray(list(INVALID_RULES[source]), dtype=object)
     picked = np.full(rows.height, None, dtype=object)
@@ -177,13 +207,15 @@ def _pick_invalid(rows: pl.DataFrame, source: str, rng: np.random.Generator) -> 
 
 
 def _add_invalid(
-    rows: pl.DataFrame, source: str, rng: np.random.Generator, as_of: date
+    rows: pl.DataFrame, source: str, rng: np.random.Generator, as_of: date, level: float
 ) -> pl.DataFrame:
     """Break the chosen rows one rule each, obviously: the validator must catch every one.
 
     A rule that needs a value the row lacks (an id left out) falls back to the empty name."""
     rules = INVALID_RULES[source]
-    reason = pl.Series("invalid_reason", _pick_invalid(rows, source, rng).tolist(), dtype=pl.String)
+    reason = pl.Series(
+        "invalid_reason", _pick_invalid(rows, source, rng, level).tolist(), dtype=pl.String
+    )
     rows = rows.with_columns(reason)
     no_id = (pl.col("invalid_reason") == "id.non_digit") & pl.col(rules["id.non_digit"]).is_null()
     rows = rows.with_columns(

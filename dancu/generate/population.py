@@ -2,8 +2,11 @@
 
 Households are drawn first (couples with children, some with the husband's parents, elderly
 couples, people living alone, single mothers); members get ages consistent with their roles (a
-mother is 18-45 at each child's birth), and the age pyramid emerges close to Vietnam's. Then each
-person gets names, ids, codes and an address, all as whole-column numpy/polars operations.
+mother is 18-45 at each child's birth), and the age pyramid emerges close to Vietnam's. About 1%
+of births are twins: same parents, household, birth date and birth province, different given
+names, and personal ids that differ in the serial (often by one, registered together); persons
+name their twin in `twin_key`. Then each person gets names, ids, codes and an address, all as
+whole-column numpy/polars operations.
 
 Civil events happen in the year before `as_of`: children born in it are the births, a share of
 the unmarried adults marry, and ~0.6% of persons, mostly elderly, die (they stay in the table with
@@ -65,6 +68,8 @@ CHILD_COUNT_SHARES = {
 }
 CHILDREN_LEAVE_AT = 28  # older children have households of their own
 BOY_SHARE_AT_BIRTH = 0.525  # Vietnam's sex ratio at birth ~1.11
+TWIN_BIRTH_SHARE = 0.01  # of births: East Asian twinning rates are ~1% of deliveries
+TWIN_SAME_SEX_SHARE = 0.7  # identical twins (~40% in East Asia) and half of the fraternal ones
 # The adults who live without a partner: their sex and marital status.
 SINGLE_PARENT_STATUS_SHARES = {
     names.MARITAL_DIVORCED: 0.5, names.MARITAL_WIDOWED: 0.2, names.MARITAL_SINGLE: 0.3,
@@ -115,6 +120,9 @@ HOMETOWN_ELSEWHERE_SHARE = 0.4  # hometowns drawn again rather than the birth pr
 
 # --- assumptions: identifiers -----------------------------------------------------------------
 
+# Twins of one sex registered together get neighbouring serials where the next one is free.
+TWIN_CONSECUTIVE_SERIAL_SHARE = 0.6
+SERIALS = 1_000_000  # the last six digits of a personal id
 CMND_SHARE = 0.6  # of persons 14 or older when CCCD replaced CMND (born before CMND_BORN_BEFORE)
 CMND_BORN_BEFORE = 2000
 BHXH_SHARE_BY_AGE = ((6, 0.97), (18, 0.92), (60, 0.85), (200, 0.88))
@@ -142,7 +150,7 @@ PERSON_COLUMNS = (
     "birth_date", "birth_year", "national_id", "cmnd", "ethnicity", "religion", "nationality",
     "hometown", "old_ward_code", "ward_code", "street_address", "marital_status", "phone",
     "bhxh_code", "health_card", "mother_key", "father_key", "spouse_key", "father_name",
-    "mother_name", "marriage_date", "is_deceased", "death_date",
+    "mother_name", "marriage_date", "is_deceased", "death_date", "twin_key",
 )  # fmt: skip
 
 
@@ -202,14 +210,21 @@ def _members(seed: int, persons: int) -> pl.DataFrame:
     """Exactly `persons` members of whole households (the last one may be cut short)."""
     households = int(persons / PERSONS_PER_HOUSEHOLD_GUESS) + 16
     while True:
-        members = _draw_members(stream(seed, f"households.{households}"), households)
+        members = _draw_members(
+            stream(seed, f"households.{households}"),
+            stream(seed, f"twins.{households}"),
+            households,
+        )
         if members.height >= persons:
             return members.head(persons)
         households *= 2
 
 
-def _draw_members(rng: np.random.Generator, households: int) -> pl.DataFrame:
-    """Members of each household by its kind, in the order of the draws."""
+def _draw_members(
+    rng: np.random.Generator, twin_rng: np.random.Generator, households: int
+) -> pl.DataFrame:
+    """Members of each household by its kind, in the order of the draws; children carry the
+    number of their `birth`, which twins share."""
     kind = choice(rng, list(HOUSEHOLD_SHARES.values()), households)
     hh_of = {k: np.flatnonzero(kind == i) for i, k in enumerate(HOUSEHOLD_SHARES)}
     couples = np.concatenate([hh_of["couple"], hh_of["elder_couple"]])
@@ -224,9 +239,9 @@ def _draw_members(rng: np.random.Generator, households: int) -> pl.DataFrame:
     mother_status = _statuses(rng, SINGLE_PARENT_STATUS_SHARES, len(single_mothers))
     parts.append(_frame(single_mothers, ROLE_WIFE, mother_age, True, mother_status))
     mothers = {"couple": (couples, wife_age), "single_parent": (single_mothers, mother_age)}
-    parts.append(_children(rng, mothers))
+    parts.append(_children(rng, twin_rng, mothers))
     parts += _living_alone(rng, hh_of)
-    return pl.concat(parts).sort(
+    return pl.concat(parts, how="diagonal").sort(
         ["hh", "role", "age"], descending=[False, False, True], maintain_order=True
     )
 
@@ -271,10 +286,13 @@ def _grandparents(
 
 
 def _children(
-    rng: np.random.Generator, mothers: dict[str, tuple[np.ndarray, np.ndarray]]
+    rng: np.random.Generator,
+    twin_rng: np.random.Generator,
+    mothers: dict[str, tuple[np.ndarray, np.ndarray]],
 ) -> pl.DataFrame:
-    """Per mother (households and ages, by household kind) a count of children, per child the
-    mother's age at its birth; those who have grown up have left."""
+    """Per mother (households and ages, by household kind) a count of births, per birth the
+    mother's age at it and for a few a second child, the twin; those who have grown up have
+    left."""
     households = np.concatenate([hh for hh, _ in mothers.values()])
     ages = np.concatenate([age for _, age in mothers.values()])
     count = np.concatenate(
@@ -282,15 +300,24 @@ def _children(
     )
     child_hh = np.repeat(households, count)
     child_age = np.repeat(ages, count) - MOTHER_AGE_AT_BIRTH.draw(rng, len(child_hh))
-    at_home = (child_age >= 0) & (child_age <= CHILDREN_LEAVE_AT)
     child_female = rng.random(len(child_hh)) >= BOY_SHARE_AT_BIRTH
-    return _frame(
+    birth = np.arange(len(child_hh))
+    twins = twin_rng.random(len(child_hh)) < TWIN_BIRTH_SHARE
+    same_sex = twin_rng.random(int(twins.sum())) < TWIN_SAME_SEX_SHARE
+    twin_female = np.where(same_sex, child_female[twins], ~child_female[twins])
+    child_hh = np.concatenate([child_hh, child_hh[twins]])
+    child_age = np.concatenate([child_age, child_age[twins]])
+    child_female = np.concatenate([child_female, twin_female])
+    birth = np.concatenate([birth, birth[twins]])
+    at_home = (child_age >= 0) & (child_age <= CHILDREN_LEAVE_AT)
+    children = _frame(
         child_hh[at_home],
         ROLE_CHILD,
         child_age[at_home],
         child_female[at_home],
         names.MARITAL_SINGLE,
     )
+    return children.with_columns(birth=pl.Series(birth[at_home], dtype=pl.Int64))
 
 
 def _living_alone(rng: np.random.Generator, hh_of: dict) -> list[pl.DataFrame]:
@@ -326,6 +353,7 @@ def _with_keys(members: pl.DataFrame) -> pl.DataFrame:
         wife=key_of(ROLE_WIFE),
     )
     role = pl.col("role")
+    twin_birth = pl.col("birth").is_not_null() & (pl.len().over("hh", "birth") == 2)
     return (
         frame.join(heads, on="hh", how="left", maintain_order="left")
         .with_columns(
@@ -345,8 +373,10 @@ def _with_keys(members: pl.DataFrame) -> pl.DataFrame:
             .then("gm")
             .when(role == ROLE_GRANDMOTHER)
             .then("gf"),
+            # A pair's other member: the key of the same birth read backwards.
+            twin_key=pl.when(twin_birth).then(pl.col("person_key").reverse().over("hh", "birth")),
         )
-        .drop("gf", "gm", "husband", "wife")
+        .drop("gf", "gm", "husband", "wife", "birth")
     )
 
 
@@ -423,10 +453,12 @@ def _with_names(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     year = frame["birth_year"].to_numpy()
     family_labels, family_weights = _weighted_names(names.FAMILY_NAMES)
     own_family = family_labels[choice(rng, family_weights, frame.height)]
+    middle, given = _draw_middle(rng, female, year), _draw_given(rng, female)
+    _name_twins_apart(stream(seed, "twins.names"), _twin_pairs(frame), female, middle, given)
     frame = frame.with_columns(
         own_family=pl.Series(own_family, dtype=pl.String),
-        middle_name=pl.Series(_draw_middle(rng, female, year), dtype=pl.String),
-        given_name=pl.Series(_draw_given(rng, female), dtype=pl.String),
+        middle_name=pl.Series(middle, dtype=pl.String),
+        given_name=pl.Series(given, dtype=pl.String),
     )
     family = _inherit(frame, "own_family", lineage=("father_key", "mother_key"))
     frame = frame.with_columns(family_name=family).with_columns(
@@ -435,6 +467,34 @@ def _with_names(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
         )
     )
     return pl.concat([frame.drop("own_family"), _parent_names(frame, rng)], how="horizontal")
+
+
+def _twin_pairs(frame: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Row numbers of each pair of twins: the first born by key, and the other."""
+    rows = frame.select("person_key", "twin_key").with_row_index("row")
+    pairs = rows.join(
+        rows.select(twin_key="person_key", twin_row="row"), on="twin_key", how="inner"
+    ).filter(pl.col("person_key") < pl.col("twin_key"))
+    pairs = pairs.sort("row")
+    return pairs["row"].to_numpy().astype(np.int64), pairs["twin_row"].to_numpy().astype(np.int64)
+
+
+def _name_twins_apart(
+    rng: np.random.Generator,
+    pairs: tuple[np.ndarray, np.ndarray],
+    female: np.ndarray,
+    middle: np.ndarray,
+    given: np.ndarray,
+) -> None:
+    """Twins of one sex share their middle name; every second twin gets another given name
+    than the first (in place)."""
+    first, second = pairs
+    same_sex = female[first] == female[second]
+    middle[second[same_sex]] = middle[first[same_sex]]
+    clash = given[first] == given[second]
+    while clash.any():
+        given[second[clash]] = _draw_given(rng, female[second[clash]])
+        clash = given[first] == given[second]
 
 
 def _inherit(frame: pl.DataFrame, column: str, lineage: tuple[str, ...]) -> pl.Series:
@@ -463,11 +523,11 @@ def _parent_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
     made = pl.DataFrame(
         {
             "father_family": frame["family_name"],
-            "father_middle": pl.Series(_draw_middle(rng, male, year), dtype=pl.String),
-            "father_given": pl.Series(_draw_given(rng, male), dtype=pl.String),
+            "father_middle": pl.Series(_draw_middle(rng, male, year).tolist(), dtype=pl.String),
+            "father_given": pl.Series(_draw_given(rng, male).tolist(), dtype=pl.String),
             "mother_family": family_labels[choice(rng, family_weights, size)].astype(str),
-            "mother_middle": pl.Series(_draw_middle(rng, female, year), dtype=pl.String),
-            "mother_given": pl.Series(_draw_given(rng, female), dtype=pl.String),
+            "mother_middle": pl.Series(_draw_middle(rng, female, year).tolist(), dtype=pl.String),
+            "mother_given": pl.Series(_draw_given(rng, female).tolist(), dtype=pl.String),
         }
     )
     lookup = frame.select("person_key", "full_name")
@@ -560,6 +620,8 @@ def _with_places(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     minor = frame["age"].to_numpy() < ADULT_AGE
     born_here = minor & (rng.random(frame.height) < MINORS_BORN_HERE_SHARE)
     province[born_here] = HANOI_ID_PROVINCE
+    first_twin, second_twin = _twin_pairs(frame)
+    province[second_twin] = province[first_twin]
     home = province.copy()
     moved = rng.random(frame.height) < HOMETOWN_ELSEWHERE_SHARE
     home[moved] = codes[choice(rng, weights, int(moved.sum()))].astype(np.int64)
@@ -579,7 +641,9 @@ def _with_identifiers(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     age = frame["age"].to_numpy()
     year = frame["birth_year"].to_numpy().astype(np.int64)
     province = frame["id_province"].to_numpy()
-    national_id = identifiers.national_ids(rng, province, year, frame["female"].to_numpy())
+    female = frame["female"].to_numpy()
+    national_id = identifiers.national_ids(rng, province, year, female)
+    national_id = _twin_serials(stream(seed, "twins.identifiers"), national_id, frame, female)
 
     has_cmnd = (year < CMND_BORN_BEFORE) & (rng.random(size) < CMND_SHARE)
     bhxh_share = np.zeros(size)
@@ -598,6 +662,24 @@ def _with_identifiers(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
         health_card=card.set(pl.Series(~has_bhxh), None),
         phone=phone.set(pl.Series(~has_phone), None),
     )
+
+
+def _twin_serials(
+    rng: np.random.Generator, national_id: pl.Series, frame: pl.DataFrame, female: np.ndarray
+) -> pl.Series:
+    """A share of twins of one sex registered together: the second twin's serial is the next
+    one after the first's (the previous one at the end of the range), where no one holds it."""
+    first, second = _twin_pairs(frame)
+    numbers = national_id.cast(pl.Int64).to_numpy().copy()
+    together = (female[first] == female[second]) & (
+        rng.random(len(first)) < TWIN_CONSECUTIVE_SERIAL_SHARE
+    )
+    last_serial = numbers[first] % SERIALS == SERIALS - 1
+    neighbour = numbers[first] + np.where(last_serial, -1, 1)
+    _, pair_of, counts = np.unique(neighbour, return_inverse=True, return_counts=True)
+    free = ~np.isin(neighbour, numbers) & (counts[pair_of] == 1)
+    numbers[second[together & free]] = neighbour[together & free]
+    return pl.Series(numbers).cast(pl.String).str.zfill(12)
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -10,7 +10,12 @@ current ward a file between the reform and the last month and weekly deltas in t
 `as_of`. bhxh: per old district an older file and a recent one. y_te: per facility an
 older and a recent register. Civil events: one file per month of registration. A record extracted
 again later carries changed values (new phone, status after marriage, re-typed text), so the
-latest-extract-wins rule has work to do; a person registered twice in dan_cu gets two record ids.
+latest-extract-wins rule has work to do. A person registered twice in dan_cu (at the noise
+level's rate) gets a second record id, in another ward's file, without an id.
+
+Person rows also carry two values that noise may put in place of the person's own (`noise`):
+`family_national_id`, a parent's id for minors, and `household_phone`, the phone of another
+member of the household.
 """
 
 from dataclasses import dataclass
@@ -22,7 +27,7 @@ import polars as pl
 from dancu import admin_units
 from dancu.contract import REFORM_DATE
 from dancu.generate import identifiers, names
-from dancu.generate.noise import rewrite, strip_marks
+from dancu.generate.noise import DUPLICATE_REGISTRATION_RATE, rewrite, scaled, strip_marks, tag_rows
 from dancu.generate.population import Population
 from dancu.generate.render import address_text
 from dancu.generate.rng import choice, stream, unique_serials
@@ -34,6 +39,8 @@ RECENT_DAYS = 30  # "the month before as_of"
 RECENT_WEEKS = ("week1", "week2", "week3", "week4")  # dan_cu sends weekly deltas lately
 
 PHONE_CHANGED_SHARE = 0.3  # of superseded rows: the person has a new number since
+DUPLICATE_ID_PREFIX = "HT"  # record ids of second registrations in dan_cu ("HS" for the first)
+MINOR_AGE = 18  # younger persons' insurance and health forms are filled in by a parent
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,6 @@ class DanCuExtracts:
     weekly_new_units: float = 0.85  # weekly deltas in current units
     resent: float = 0.12  # older records sent again in the last weekly delta
     resent_after_marriage: float = 0.7  # of older records whose person married since
-    duplicate: float = 0.008  # persons registered twice under two record ids
     parent_name_missing: float = 0.05
     parent_name_missing_elderly: float = 0.4  # of persons older than `elderly_age`
     elderly_age: int = 60
@@ -62,6 +68,7 @@ class BhxhExtracts:
     old_file_after_days: int = 180  # older files start this long after the oldest extracts
     recent_new_units: float = 0.7  # recent files in current units
     resent: float = 0.10  # records of the older file sent again in the recent one
+    # Both at noise level 1, scaled with it like every value error.
     cmnd: float = 0.03  # of holders of an old id: it is still in the CCCD/CMND column
     child_id_missing: float = 0.3  # of children under `child_age`, who have no identity card yet
     child_age: int = 14
@@ -112,32 +119,81 @@ def record_ids(rng: np.random.Generator, prefix: str, size: int, digits: int = 9
     return prefix + pl.Series(serial).cast(pl.String).str.zfill(digits)
 
 
-def person_view(population: Population) -> pl.DataFrame:
-    """Persons with the names of their old ward, old district and current ward."""
+def person_view(population: Population, seed: int) -> pl.DataFrame:
+    """Persons with the names of their old ward, old district and current ward, and the family
+    values a record may carry instead of their own (a parent's id, a household member's phone)."""
     old = admin_units.ward_conversion().select(
         "old_ward_code", "old_ward_name", "old_district_name"
     )
     current = admin_units.current_wards().select("ward_code", "ward_name")
+    persons = population.persons
+    rng = stream(seed, "family_values")
     return (
-        population.persons.join(old, on="old_ward_code", how="left", maintain_order="left")
+        persons.join(old, on="old_ward_code", how="left", maintain_order="left")
         .join(current, on="ward_code", how="left", maintain_order="left")
         .with_columns(
             known_from=pl.coalesce("birth_date", pl.date(pl.col("birth_year"), 1, 1)).dt.offset_by(
                 f"{REGISTRATION_LAG_DAYS}d"
-            )
+            ),
+            family_national_id=_parent_ids(rng, persons, population.as_of),
+            household_phone=_household_phones(rng, persons),
         )
     )
 
 
-def truth(prefix: str = "") -> list[pl.Expr]:
-    """The clean values of the person a row describes (columns of `person_view`)."""
+def _parent_ids(rng: np.random.Generator, persons: pl.DataFrame, as_of: date) -> pl.Series:
+    """For minors, the id of the mother or the father (either, where both are known)."""
+    ids = persons.select("person_key", "national_id")
+
+    def of(parent: str) -> pl.Series:
+        keys = persons.select(pl.col(parent).alias("person_key"))
+        return keys.join(ids, on="person_key", how="left", maintain_order="left")["national_id"]
+
+    mother, father = of("mother_key"), of("father_key")
+    father_first = pl.Series(rng.random(persons.height) < 0.5)
+    minor = persons["birth_year"] > as_of.year - MINOR_AGE
+    either = pl.select(
+        pl.when(father_first)
+        .then(pl.coalesce(father, mother))
+        .otherwise(pl.coalesce(mother, father))
+    ).to_series()
+    return either.set(~minor, None)
+
+
+def _household_phones(rng: np.random.Generator, persons: pl.DataFrame) -> pl.Series:
+    """Per person, the phone of another member of the household who has one, drawn at random
+    (null where no other member has a phone)."""
+    has_phone = persons["phone"].is_not_null().to_numpy()
+    if not has_phone.any():
+        return persons["phone"]
+    size = persons.height
+    household = persons["household_id"].rank("dense").cast(pl.Int64).to_numpy()
+    # The persons with a phone, grouped by household (rows ascending within each).
+    holders = np.flatnonzero(has_phone)
+    holders = holders[np.argsort(household[holders], kind="stable")]
+    holder_household = household[holders]
+    start = np.searchsorted(holder_household, household, side="left")
+    stop = np.searchsorted(holder_household, household, side="right")
+    others = stop - start - has_phone
+    pick = start + np.floor(rng.random(size) * others).astype(np.int64)
+    # Step over the person's own place in the household's list.
+    own = np.searchsorted(holder_household * size + holders, household * size + np.arange(size))
+    pick = np.where(has_phone & (pick >= own), pick + 1, pick)
+    chosen = holders[np.minimum(pick, len(holders) - 1)]
+    return persons["phone"].gather(chosen).set(pl.Series(others <= 0), None)
+
+
+def truth(prefix: str = "", ward: pl.Expr | None = None) -> list[pl.Expr]:
+    """The clean values of the person a row describes (columns of `person_view`); `ward` where
+    the row's ward is not the person's."""
+    ward = pl.col(prefix + "ward_code") if ward is None else ward
     return [
         pl.col(prefix + "full_name").alias("true_full_name"),
         pl.col(prefix + "national_id").alias("true_national_id"),
         pl.col(prefix + "birth_date").alias("true_birth_date"),
         pl.col(prefix + "birth_year").alias("true_birth_year"),
         pl.col(prefix + "sex").alias("true_sex"),
-        pl.col(prefix + "ward_code").alias("true_ward_code"),
+        ward.alias("true_ward_code"),
     ]
 
 
@@ -269,21 +325,56 @@ _DAN_CU_PARTS = {"old": "old_ward_code", "mid": "ward_code"} | dict.fromkeys(
 )
 
 
-def dan_cu(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+def dan_cu(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     rng = stream(seed, "place.dan_cu")
     files = _dan_cu_files(rng, _periods(population.as_of))
     placed = _dan_cu_records(rng, people, files, "HS")
     again = _dan_cu_resent(rng, placed, files)
-    twice = people.filter(pl.Series(rng.random(people.height) < DAN_CU.duplicate))
-    duplicates = _dan_cu_records(rng, twice, files, "HT")
+    twice = people.filter(
+        pl.Series(rng.random(people.height) < scaled(DUPLICATE_REGISTRATION_RATE, noise))
+    )
+    duplicates = _dan_cu_records(rng, _elsewhere(rng, twice, people), files, DUPLICATE_ID_PREFIX)
     rows = pl.concat([placed, again, duplicates], how="diagonal")
     rows = _at_extract(rows).with_columns(superseded=_superseded())
     rows = _dan_cu_values(_phones_changed(rows, rng), rng, population.as_of)
+    rows = _without_ids(rows, pl.col("source_record_id").str.starts_with(DUPLICATE_ID_PREFIX))
     extra = [
         "cmnd", "ethnicity", "religion", "nationality", "hometown", "marital_status",
         "father_name", "mother_name", "updated_date", "ward_code_written",
     ]  # fmt: skip
     return Placement(files, _person_rows(rows, extra))
+
+
+_ADDRESS_COLUMNS = (
+    "old_ward_code", "ward_code", "old_ward_name", "old_district_name", "ward_name",
+    "street_address",
+)  # fmt: skip
+
+
+def _elsewhere(
+    rng: np.random.Generator, persons: pl.DataFrame, people: pl.DataFrame
+) -> pl.DataFrame:
+    """The persons at the address of someone in another ward (where they stayed a while and were
+    registered again), with their own ward kept as `home_ward_code`."""
+    wards = people["ward_code"].to_numpy()
+    own = persons["ward_code"].to_numpy()
+    other = rng.integers(0, people.height, persons.height)
+    same = wards[other] == own
+    while same.any() and people["ward_code"].n_unique() > 1:  # a tiny population has one ward
+        other[same] = rng.integers(0, people.height, int(same.sum()))
+        same = wards[other] == own
+    address = people.select(_ADDRESS_COLUMNS)[other]
+    return persons.with_columns(home_ward_code=pl.col("ward_code")).with_columns(
+        address.get_columns()
+    )
+
+
+def _without_ids(rows: pl.DataFrame, duplicate: pl.Expr) -> pl.DataFrame:
+    """Second registrations: no personal id and no old id, tagged as what they are."""
+    mask = rows.select(duplicate).to_series().to_numpy()
+    rows = rewrite(rows, "national_id", mask, pl.lit(None), "missing")
+    rows = rewrite(rows, "cmnd", mask, pl.lit(None), "missing")
+    return tag_rows(rows, "dan_cu:duplicate_registration", duplicate)
 
 
 def _dan_cu_files(rng: np.random.Generator, span: dict[str, tuple[date, date]]) -> pl.DataFrame:
@@ -359,16 +450,23 @@ def _dan_cu_values(rows: pl.DataFrame, rng: np.random.Generator, as_of: date) ->
 
 def _person_rows(rows: pl.DataFrame, extra: list[str]) -> pl.DataFrame:
     base = ["file_key", "source_record_id", "person_key", "extract_date", "superseded", "scheme",
-            "street_address", "old_ward_name", "old_district_name", "ward_name"]  # fmt: skip
+            "street_address", "old_ward_name", "old_district_name", "ward_name",
+            "family_national_id", "household_phone"]  # fmt: skip
     values = ["full_name", "birth_date", "sex", "national_id", "phone"]
     tags = [c for c in rows.columns if c.startswith("~")]
+    # A person registered again elsewhere still lives in the home ward.
+    home = (
+        pl.coalesce("home_ward_code", "ward_code")
+        if "home_ward_code" in rows.columns
+        else pl.col("ward_code")
+    )
     return rows.select(
         *base,
         *values,
         *extra,
         *tags,
         pl.col("birth_year").alias("birth_date__year"),
-        *truth(),
+        *truth(ward=home),
     ).rename({"ward_code_written": "ward_code"} if "ward_code_written" in extra else {})
 
 
@@ -380,7 +478,7 @@ def district_slug(district: pl.Expr) -> pl.Expr:
     )
 
 
-def bhxh(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+def bhxh(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     rng = stream(seed, "place.bhxh")
     span = _periods(population.as_of)
     districts = (
@@ -410,14 +508,15 @@ def bhxh(population: Population, people: pl.DataFrame, seed: int) -> Placement:
     rows = _phones_changed(rows, rng)
     size = rows.height
     child = pl.col("birth_year") > population.as_of.year - BHXH.child_age
-    cmnd = (rng.random(size) < BHXH.cmnd) & rows["cmnd"].is_not_null().to_numpy()
+    cmnd = (rng.random(size) < scaled(BHXH.cmnd, noise)) & rows["cmnd"].is_not_null().to_numpy()
     rows = rewrite(rows, "national_id", cmnd, pl.col("cmnd"), "cmnd_instead")
-    no_id = (rng.random(size) < BHXH.child_id_missing) & rows.select(child).to_series().to_numpy()
+    children = rows.select(child).to_series().to_numpy()
+    no_id = (rng.random(size) < scaled(BHXH.child_id_missing, noise)) & children
     rows = rewrite(rows, "national_id", no_id & ~cmnd, pl.lit(None), "missing")
     return Placement(files, _person_rows(rows, []))
 
 
-def y_te(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+def y_te(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     """Patients of a few facilities; a register row shows the latest visit by its extract date."""
     rng = stream(seed, "place.y_te")
     files = _y_te_files(rng, population.as_of)
@@ -599,7 +698,7 @@ def _registered(rows: pl.DataFrame, as_of: date, rng, lag: tuple[int, int], even
     ).filter(pl.col("registration_date") <= as_of)
 
 
-def khai_sinh(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+def khai_sinh(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     rng = stream(seed, "place.khai_sinh")
     births = population.births
     for key, prefix in (("child_key", "c_"), ("mother_key", "m_"), ("father_key", "f_")):
@@ -626,7 +725,7 @@ def khai_sinh(population: Population, people: pl.DataFrame, seed: int) -> Placem
     return Placement(_event_files(rows), rows)
 
 
-def khai_tu(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+def khai_tu(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     rng = stream(seed, "place.khai_tu")
     deaths = _with_party(
         population.deaths.rename({"person_key": "deceased_key"}), people, "deceased_key", "d_"
@@ -661,7 +760,7 @@ def khai_tu(population: Population, people: pl.DataFrame, seed: int) -> Placemen
     return Placement(_event_files(rows), rows)
 
 
-def ket_hon(population: Population, people: pl.DataFrame, seed: int) -> Placement:
+def ket_hon(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     rng = stream(seed, "place.ket_hon")
     marriages = population.marriages
     for key, prefix in (("husband_key", "h_"), ("wife_key", "w_")):
@@ -694,6 +793,7 @@ EVENT_ROLES = {
     "khai_tu": {"deceased": "deceased_key"},
     "ket_hon": {"husband": "husband_key", "wife": "wife_key"},
 }
+# Each builder takes the noise level; the civil events' values are noised in `extracts` only.
 BUILDERS = {
     "dan_cu": dan_cu,
     "bhxh": bhxh,
