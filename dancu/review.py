@@ -46,6 +46,7 @@ REASON_WORDS = {
     "uncertain": "mô hình chưa chắc chắn",
     "clerk said no_match": "cán bộ đã quyết định khác người",
     "two national ids": "hai số định danh khác nhau",
+    "two people": "bằng chứng là hai người khác nhau",
     "clear non-match inside the cluster": "hai hồ sơ rõ ràng khác nhau trong cùng một nhóm",
     "more than 50 records": "nhóm quá 50 hồ sơ",
 }
@@ -94,9 +95,16 @@ LEVEL_WORDS = {
     "same month": "cùng tháng",
     "same year": "cùng năm",
     "nearly the same (ratio ≥ 90)": "gần như giống (≥ 90%)",
-    "similar (ratio ≥ 70)": "gần giống (≥ 70%)",
     "both same": "cả cha và mẹ giống",
     "one same, other unknown": "một người giống, người kia không rõ",
+    "one is another generation's": "số định danh của người thế hệ khác",
+    "two letter slips": "sai hai chữ cái",
+    "same words in another order": "cùng các chữ, khác thứ tự",
+    "ten years apart, same day": "lệch mười năm, cùng ngày tháng",
+    "a generation apart": "cách nhau một thế hệ",
+    "similar, same ward (ratio ≥ 70)": "gần giống, cùng xã/phường (≥ 70%)",
+    "same ward": "cùng xã/phường",
+    "similar, other ward (ratio ≥ 70)": "gần giống, khác xã/phường (≥ 70%)",
 }
 
 

@@ -34,6 +34,27 @@ CASES = [
         "one digit slip",
     ),
     ("national_id", {"national_id": "001090012345"}, {"national_id": "001090021354"}, "different"),
+    # A parent's id on a child's record: the id's birth year (1965) is a generation from the
+    # record's (2015), so it tells nothing of the record's holder, same or not.
+    (
+        "national_id",
+        {"national_id": "001065012345", "birth_date": date(2015, 3, 1)},
+        {"national_id": "001065012345", "birth_date": date(1965, 7, 9)},
+        "one is another generation's",
+    ),
+    (
+        "national_id",
+        {"national_id": "001065012345", "birth_date": date(2015, 3, 1)},
+        {"national_id": "001215054321", "birth_date": date(2015, 3, 1)},
+        "one is another generation's",
+    ),
+    # A birth year typed ten years off still fits the id.
+    (
+        "national_id",
+        {"national_id": "001085012345", "birth_date": date(1975, 3, 1)},
+        {"national_id": "001085012345", "birth_date": date(1985, 3, 1)},
+        "same",
+    ),
     ("national_id", {"national_id": "001090012345"}, {"national_id": "079185004321"}, "different"),
     ("national_id", {"national_id": "001090012345"}, {}, "not comparable"),
     ("bhxh_code", {"bhxh_code": "0123456789"}, {"bhxh_code": "0123456789"}, "same"),
@@ -48,6 +69,10 @@ CASES = [
     ("given_name", "Trần Văn Thắng", "Trần Văn Tahng", "one letter slip"),
     ("given_name", "Lê Thị Linh", "Lê Thị Minh", "one letter apart"),
     ("given_name", "Phạm Văn An", "Phạm Văn Anh", "one letter apart"),
+    # Two slips in a name of five letters; in shorter ones two slips make another name.
+    ("given_name", "Trần Văn Thắng", "Trần Văn Thnắ", "two letter slips"),
+    ("given_name", "Lê Thị Phương", "Lê Thị Phưogm", "two letter slips"),
+    ("given_name", "Lê Thị Hằng", "Lê Thị Lành", "different"),
     ("given_name", "Nguyễn Văn Dũng", "Nguyễn Văn Thắng", "different"),
     # Family and given name exchanged (a form filled in Western order), with or without a slip;
     # the middle name stays where it was.
@@ -56,6 +81,11 @@ CASES = [
     ("given_name", "Đặng Đình Khôi", "KHOI DINH DANG", "swapped with the family name"),
     # Another person's family name as a given name is no swap.
     ("given_name", "Lê Văn Hưởng", "Hưởng Văn Trần", "different"),
+    # The given name first, the rest after: the same words in another order. The given name
+    # weighs the whole name; the family name is not compared.
+    ("given_name", "Nguyễn Văn Dũng", "Dũng Nguyễn Văn", "same words in another order"),
+    ("family_name", "Nguyễn Văn Dũng", "Dũng Nguyễn Văn", "not comparable"),
+    ("middle_name", "Nguyễn Văn Dũng", "Dũng Nguyễn Văn", "not comparable"),
     ("family_name", "Hoàng Văn Nam", "Hoàng Văn Nam", "same"),
     ("family_name", "Đặng Thị Lan", "Dang Thi Lan", "same"),
     ("family_name", "Hoàng Văn Nam", "Huỳnh Văn Nam", "Hoàng/Huỳnh or Vũ/Võ"),
@@ -92,12 +122,45 @@ CASES = [
         {"birth_date": date(1990, 8, 20)},
         "same year",
     ),
+    # Typing slips: a wrong digit, two neighbours swapped, the decade misread.
     (
         "birth_date",
         {"birth_date": date(1990, 5, 12)},
         {"birth_date": date(1991, 5, 12)},
+        "one digit slip",
+    ),
+    (
+        "birth_date",
+        {"birth_date": date(1985, 5, 12)},
+        {"birth_date": date(1958, 5, 12)},
+        "one digit slip",
+    ),
+    (
+        "birth_date",
+        {"birth_date": date(1990, 5, 12)},
+        {"birth_date": date(1990, 5, 13)},
+        "one digit slip",
+    ),
+    (
+        "birth_date",
+        {"birth_date": date(1999, 5, 12)},
+        {"birth_date": date(2009, 5, 12)},
+        "ten years apart, same day",
+    ),
+    (
+        "birth_date",
+        {"birth_date": date(1990, 5, 12)},
+        {"birth_date": date(1994, 2, 3)},
         "different",
     ),
+    # A parent and a child.
+    (
+        "birth_date",
+        {"birth_date": date(1990, 5, 12)},
+        {"birth_date": date(1962, 5, 12)},
+        "a generation apart",
+    ),
+    ("birth_date", {"birth_year": 1990}, {"birth_year": 1962}, "a generation apart"),
     (
         "birth_date",
         {"birth_date": date(1990, 5, 12)},
@@ -111,9 +174,6 @@ CASES = [
     ("sex", {"sex": "M"}, {}, "not comparable"),
     ("phone", {"phone": "+84912345678"}, {"phone": "+84912345678"}, "same"),
     ("phone", {"phone": "+84912345678"}, {"phone": "+84912345687"}, "different"),
-    ("ward", {"ward_code": "00004"}, {"ward_code": "00004"}, "same"),
-    ("ward", {"ward_code": "00004"}, {"ward_code": "00007"}, "different"),
-    ("ward", {}, {}, "not comparable"),
     (
         "address",
         {"address": "Số 12 phố Ngọc Lâm, Phường Ngọc Lâm, Quận Long Biên, Hà Nội"},
@@ -131,7 +191,32 @@ CASES = [
         "address",
         {"address": "Số 12 phố Ngọc Lâm, Phường Ngọc Lâm, Quận Long Biên, Hà Nội"},
         {"address": "Số 12 phố Ngọc Lâm, Phường Bồ Đề, Hà Nội"},
-        "similar (ratio ≥ 70)",
+        "similar, other ward (ratio ≥ 70)",
+    ),
+    # The ward counts with the address: one house is in one ward.
+    (
+        "address",
+        {
+            "address": "Số 12 phố Ngọc Lâm, Phường Ngọc Lâm, Quận Long Biên, Hà Nội",
+            "ward_code": "00004",
+        },
+        {"address": "Số 12 phố Ngọc Lâm, Phường Bồ Đề, Hà Nội", "ward_code": "00004"},
+        "similar, same ward (ratio ≥ 70)",
+    ),
+    (
+        "address",
+        {"address": "Số 12 phố Ngọc Lâm, Phường Ngọc Lâm, Hà Nội", "ward_code": "00004"},
+        {"address": "Thôn 3, Xã Đông Anh, Hà Nội", "ward_code": "00004"},
+        "same ward",
+    ),
+    ("address", {"ward_code": "00004"}, {"ward_code": "00004"}, "same ward"),
+    ("address", {"ward_code": "00004"}, {"ward_code": "00007"}, "different"),
+    # Where no ward was settled (an address abroad), its last two parts stand for it.
+    (
+        "address",
+        {"address": "7, wallaby place, condell park, 5237, act"},
+        {"address": "363, banks street, manresa, malvern east, 5237, act"},
+        "same ward",
     ),
     (
         "address",
@@ -140,6 +225,7 @@ CASES = [
         "different",
     ),
     ("address", {}, {"address": "Thôn 3, Xã Đông Anh, Huyện Đông Anh, Hà Nội"}, "not comparable"),
+    ("address", {}, {}, "not comparable"),
     (
         "parents",
         {"father_name": "Lê Văn Bình", "mother_name": "Đỗ Thị Hoa"},
@@ -226,7 +312,8 @@ def test_a_score_is_cut_off_at_the_loosest_threshold_its_levels_read():
     address = BY_NAME["address"].levels
     assert address[1].scores == address[2].scores
     assert cutoffs[address[1].scores[0]] == 70
-    assert cutoffs[BY_NAME["given_name"].levels[2].score] == 1
+    # One letter slip, one letter apart and two letter slips read one distance, up to 2.
+    assert cutoffs[BY_NAME["given_name"].levels[2].score] == 2
     for swapped in BY_NAME["family_name"].levels[3].scores:
         assert cutoffs[swapped] == comparisons.SIMILAR
 
@@ -274,3 +361,19 @@ def test_one_slip_apart_is_osa_distance_one(pairs):
     right = np.array([int(b) for _, b in pairs], dtype=np.uint64)
     expected = [OSA.distance(a, b) == 1 for a, b in pairs]
     assert one_slip_apart(left, right, 12).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "slip"),
+    [
+        (19850512, 19580512, True),  # two neighbouring digits swapped
+        (19850512, 19850513, True),
+        (19851231, 19860101, False),  # a day apart, four digits apart
+        (100, 91, False),  # a difference of 9 by a carry, three digits apart
+        (1090012345, 1090012355, True),
+        (1090012345, 1090012345, False),
+    ],
+)
+def test_one_slip_apart_tells_a_carry_from_a_slip(left, right, slip):
+    pair = np.array([left], dtype=np.uint64), np.array([right], dtype=np.uint64)
+    assert one_slip_apart(*pair, 12 if left > 10**9 else 8).tolist() == [slip]

@@ -124,15 +124,15 @@ def resolve(
     scored = score(prepared, compared, model, field_weights=False)
     del compared
     decided = decide(scored, decisions).select(
-        "left", "right", "blocked_by", "match_weight", "match_probability", "decision",
-        "decided_by",
+        "left", "right", "blocked_by", "match_weight", "match_probability", "two_people",
+        "one_person", "decision", "decided_by",
     )  # fmt: skip
     del scored
 
     def score_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
         return score(prepared, compare(prepared, pairs), model)
 
-    clusters, cut = cluster(prepared.height, decided, prepared["national_id"], score_pairs)
+    clusters, cut = cluster(prepared.height, decided, score_pairs)
     ids, history = assign_ids(_founded(prepared, clusters), previous, run, secret)
     with_ids = (
         prepared.select(RECORD_KEY, *frame.columns)

@@ -2,8 +2,9 @@
 
 Each pass pairs the records that share a key (polars self-joins, no loop over rows); a pass on a
 key that many people share keeps only the pairs whose names are alike, or those that national ids
-do not tell apart. The passes are unioned and a pair remembers the first pass that found it. No
-pass keys on the family name alone: about 38% of people are Nguyễn.
+with birth dates or given names do not tell apart (as `decisions.told_apart` would). The passes
+are unioned and a pair remembers the first pass that found it. No pass keys on the family name
+alone: about 38% of people are Nguyễn.
 """
 
 from collections.abc import Callable
@@ -14,7 +15,7 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from dancu.resolve.comparisons import SIMILAR
+from dancu.resolve.comparisons import NATIONAL_ID_DIGITS, SIMILAR, one_slip_apart
 from dancu.resolve.records import RECORD_KEY
 
 # A key shared by more records than this names a group, not a person (a shared household or
@@ -41,18 +42,76 @@ def alike_given(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
     return alike["given"] | alike["given~family"] | alike["family~given"]
 
 
+def slipped_family(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
+    """One record's family name is like the other's family or given name, and not the same:
+    a slip (one family's members, of one family name, are not kept)."""
+    alike = _alike_names(records, pairs)
+    families = records["family"]
+    same = (families.gather(pairs["left"]) == families.gather(pairs["right"])).fill_null(False)
+    return (alike["family"] & ~same.to_numpy()) | alike["given~family"] | alike["family~given"]
+
+
+def slipped_name(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
+    """A slip in a name: some name of one record is like some name of the other, not the same
+    (family or given, in either order)."""
+    alike = _alike_names(records, pairs)
+    names = records.select("given", "family")
+    left, right = names[pairs["left"]], names[pairs["right"]]
+    same = {
+        check: (left[a] == right[b]).fill_null(False).to_numpy()
+        for check, (a, b) in NAME_CHECKS.items()
+    }
+    return np.logical_or.reduce([alike[check] & ~same[check] for check in NAME_CHECKS])
+
+
 def alike_names(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
     """Given and family names both alike, in the same or the swapped order."""
     alike = _alike_names(records, pairs)
     return (alike["given"] & alike["family"]) | (alike["given~family"] & alike["family~given"])
 
 
-def ids_do_not_differ(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
-    """No national id tells the two records apart: one is unknown, or both are the same. Two
-    different ids are two people, whom clustering never joins (`clusters.conflicts`)."""
-    ids = records["national_number"]
-    left, right = ids.gather(pairs["left"]), ids.gather(pairs["right"])
-    return (left.is_null() | right.is_null() | (left == right)).to_numpy()
+def _ids_tell_apart(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
+    """Which pairs hold two national ids that differ by more than a slip, each its holder's:
+    the national id comparison's level "different", found on the ids as numbers (these passes
+    hold millions of pairs, and the comparison would read the ids as text)."""
+    numbers = records["national_number"]
+    left, right = numbers.gather(pairs["left"]), numbers.gather(pairs["right"])
+    own = records["id_is_own"]
+    both_own = (own.gather(pairs["left"]) & own.gather(pairs["right"])).to_numpy()
+    differ = np.flatnonzero((left != right).fill_null(False).to_numpy() & both_own)
+    apart = np.zeros(pairs.height, dtype=bool)
+    apart[differ] = ~one_slip_apart(
+        left.gather(differ).to_numpy(), right.gather(differ).to_numpy(), NATIONAL_ID_DIGITS
+    )
+    return apart
+
+
+def ids_and_births_do_not_tell_apart(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
+    """For passes on a name: leave out the pairs that `decisions.told_apart` takes for two
+    people by their national ids and birth dates alone (ids that differ by more than a slip,
+    each its holder's, and birth dates that are not one date written either way round, which
+    is what an equal `birth_key` says: namesakes); keep every other, ids a slip apart or of
+    another generation included."""
+    apart = _ids_tell_apart(records, pairs)
+    at = np.flatnonzero(apart)
+    births = records["birth_key"]
+    same_date = births.gather(pairs["left"].gather(at)) == births.gather(pairs["right"].gather(at))
+    apart[at] = ~same_date.fill_null(False).to_numpy()
+    return ~apart
+
+
+def ids_and_given_names_do_not_tell_apart(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
+    """For passes on a birth date: leave out the pairs that `decisions.told_apart` takes for two
+    people by their national ids and given names alone (ids that differ by more than a slip,
+    each its holder's, and given names that differ even without diacritics and in any order:
+    twins, people born the same day); keep every other."""
+    apart = _ids_tell_apart(records, pairs)
+    at = np.flatnonzero(apart)
+    names = records.select("given", "name_words")
+    left, right = names[pairs["left"].gather(at)], names[pairs["right"].gather(at)]
+    other_names = (left["given"] != right["given"]) & (left["name_words"] != right["name_words"])
+    apart[at] = other_names.fill_null(False).to_numpy()
+    return ~apart
 
 
 @dataclass(frozen=True)
@@ -73,20 +132,32 @@ PASSES = (
     # The day and month in either order, so a transposed date still blocks.
     BlockingPass("birth_date+given", ("birth_key", "given")),
     # A birth date known only by its year. This pass and three below key on what many people
-    # share, and leave out the pairs that national ids tell apart: at a million persons, 6.3
-    # of their 12.2 million pairs, and no true one.
-    BlockingPass("birth_year+full_name", ("birth_year", "full_name_key"), keep=ids_do_not_differ),
+    # share, and leave out the pairs that their national ids with their birth dates or given
+    # names tell apart, as the decisions would (namesakes, people born the same day in one
+    # ward): at a million persons, 6.3 of their 12.2 million pairs. Ids that differ alone
+    # leave out no pair.
+    BlockingPass(
+        "birth_year+full_name",
+        ("birth_year", "full_name_key"),
+        keep=ids_and_births_do_not_tell_apart,
+    ),
     BlockingPass("phone", ("phone",)),
     # A typo in the given name: the rest of the name and the birth date. (Birth date and family
     # name alone gave 5.4 million pairs at a million persons for the same recall.)
     BlockingPass(
-        "birth_date+family+middle", ("birth_key", "family_canon", "middle"), keep=ids_do_not_differ
+        "birth_date+family+middle",
+        ("birth_key", "family_canon", "middle"),
+        keep=ids_and_given_names_do_not_tell_apart,
     ),
     # Family and given name swapped (a form filled in Western order).
     BlockingPass("birth_date+name_words", ("birth_key", "name_words")),
     # Names garbled past recognition, or a wrong birth date: the rest of the person.
-    BlockingPass("full_name+ward", ("full_name_key", "ward_code"), keep=ids_do_not_differ),
-    BlockingPass("birth_date+ward", ("birth_key", "ward_code"), keep=ids_do_not_differ),
+    BlockingPass(
+        "full_name+ward", ("full_name_key", "place"), keep=ids_and_births_do_not_tell_apart
+    ),
+    BlockingPass(
+        "birth_date+ward", ("birth_key", "place"), keep=ids_and_given_names_do_not_tell_apart
+    ),
     # A wrong birth date and a name typo, or a move to another ward: the house (kept in every
     # source, unlike the ward code) with an alike given name.
     BlockingPass("house+alike_given", ("house_key",), keep=alike_given),
@@ -95,6 +166,12 @@ PASSES = (
     BlockingPass(
         "birth_date+initials+alike_names", ("birth_key", "name_initials"), keep=alike_names
     ),
+    # A wrong birth date and a slip in the family name: the given name in the ward.
+    BlockingPass("given+ward+slipped_family", ("given", "place"), keep=slipped_family),
+    # A birth date that few records share (a commune's, not a city's: in a city, dozens of
+    # people share each day and the block is skipped), with a slip in a name: the other name
+    # mistyped or replaced too.
+    BlockingPass("birth_date+slipped_name", ("birth_key",), keep=slipped_name),
 )
 
 

@@ -1,11 +1,16 @@
 """Clusters: the records of one person, from the matched pairs, without chaining strangers.
 
 Matched pairs link records into connected components. A component must hold no conflict: no two
-of its records that a clerk kept apart, that hold two different valid national ids, or that the
-model scores as a clear non-match (every pair inside a component is scored, not only the pairs
-that linked it). A component with a conflict loses its weakest link, again and again, until no
-conflict is left: one weak link cannot chain two people together. Links a clerk confirmed are
-never cut. Each cut link goes to the review queue.
+of its records that a clerk kept apart, that the evidence shows are two people
+(`decisions.told_apart`), or that the model scores as a clear non-match (every pair inside a
+component is scored, not only the pairs that linked it), and no more than `MAX_CLUSTER` records.
+A component in trouble is built again from its links, strongest first, and a link that would
+join two records in conflict, or make a group too large, is cut: one weak link cannot chain two
+people together, and the link cut is the one that does. A link's strength is what its personal
+fields weigh (`PERSONAL`: those a household does not share), so a record like two twins goes
+with the twin whose name it bears, not with the one whose address it happens to match more
+closely. Links a clerk confirmed are never cut, nor are records parted that agree on national
+id, name and birth date (`decisions.one_person`). Each cut link goes to the review queue.
 """
 
 from collections.abc import Callable
@@ -16,10 +21,25 @@ from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
 from dancu.resolve.blocking import pairs_in_runs
-from dancu.resolve.decisions import REVIEW
+from dancu.resolve.decisions import ONE_PERSON, REVIEW, TWO_PEOPLE, one_person, told_apart
 
 # A component larger than this is a chain whatever its pairs say: no person has so many records.
 MAX_CLUSTER = 50
+# The comparisons that tell one member of a household from another: the others (family and
+# middle name, address, phone, parents' names) twins and siblings share.
+PERSONAL = ("national_id", "bhxh_code", "given_name", "birth_date", "sex")
+# Why a link was cut, the surest first. A clear non-match is a soft conflict (see `_Groups`).
+CLERK_APART = "clerk said no_match"
+TWO_PEOPLE_APART = "two people"
+CLEAR_NON_MATCH = "clear non-match inside the cluster"
+TOO_LARGE = f"more than {MAX_CLUSTER} records"
+CONFLICT_ORDER = (CLERK_APART, TWO_PEOPLE_APART, CLEAR_NON_MATCH, TOO_LARGE)
+CUT_SCHEMA = {
+    "left": pl.UInt32,
+    "right": pl.UInt32,
+    "match_weight": pl.Float64,
+    "reason": pl.String,
+}
 
 
 def components(size: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -41,89 +61,152 @@ def within_pairs(labels: np.ndarray, max_size: int = MAX_CLUSTER) -> pl.DataFram
     return pairs.sort("left", "right")
 
 
-def conflicts(inside: pl.DataFrame, decided: pl.DataFrame, national_ids: pl.Series) -> pl.DataFrame:
-    """The pairs among `inside` (`left`, `right`, `match_weight`) that may not share a person,
-    with the `reason`: a clerk's no_match, two different valid national ids, or a weight below
-    `REVIEW`. A clerk's match is never a conflict. `decided` gives the clerk's word
-    (`decided_by`, `decision`); `national_ids` each record's valid id, by record key."""
+def conflicts(inside: pl.DataFrame, decided: pl.DataFrame) -> pl.DataFrame:
+    """The pairs among `inside` (`left`, `right`, `match_weight`, `two_people`, `one_person`)
+    that may not share a person, with the `reason`: a clerk's no_match, evidence of two people
+    (`decisions.told_apart`), or a weight below `REVIEW` where the records are not one person
+    beyond doubt (`decisions.one_person`). A clerk's match is never a conflict. `decided` gives
+    the clerk's word (`decided_by`, `decision`)."""
     clerk = decided.filter(pl.col("decided_by") == "clerk").select(
         "left", "right", pl.col("decision").alias("clerk")
     )
-    id_l, id_r = national_ids.gather(inside["left"]), national_ids.gather(inside["right"])
-    judged = inside.with_columns(
-        (id_l.is_not_null() & id_r.is_not_null() & (id_l != id_r)).alias("ids_differ")
-    ).join(clerk, on=["left", "right"], how="left", maintain_order="left")
-    model_says_apart = pl.col("ids_differ") | (pl.col("match_weight") < REVIEW)
+    judged = inside.join(clerk, on=["left", "right"], how="left", maintain_order="left")
+    clear_non_match = (pl.col("match_weight") < REVIEW) & ~pl.col(ONE_PERSON)
+    model_says_apart = pl.col(TWO_PEOPLE) | clear_non_match
     apart = (pl.col("clerk") == "no_match") | (pl.col("clerk").is_null() & model_says_apart)
     return judged.filter(apart).select(
         "left",
         "right",
         pl.when(pl.col("clerk") == "no_match")
-        .then(pl.lit("clerk said no_match"))
-        .when(pl.col("ids_differ"))
-        .then(pl.lit("two national ids"))
-        .otherwise(pl.lit("clear non-match inside the cluster"))
+        .then(pl.lit(CLERK_APART))
+        .when(pl.col(TWO_PEOPLE))
+        .then(pl.lit(TWO_PEOPLE_APART))
+        .otherwise(pl.lit(CLEAR_NON_MATCH))
         .alias("reason"),
     )
 
 
-def _troubled(labels: np.ndarray, apart: pl.DataFrame) -> pl.DataFrame:
-    """The components holding a pair of `apart` or too many records, with the first `reason`."""
+def _troubled(labels: np.ndarray, apart: pl.DataFrame) -> np.ndarray:
+    """The components holding a pair of `apart` or more than `MAX_CLUSTER` records."""
     label = pl.Series(labels)
-    within = apart.with_columns(
-        label.gather(apart["left"]).alias("c"), label.gather(apart["right"]).alias("c_r")
-    ).filter(pl.col("c") == pl.col("c_r"))
+    within = apart.filter(label.gather(apart["left"]) == label.gather(apart["right"]))
     sizes = np.bincount(labels, minlength=len(labels))
-    large = pl.DataFrame(
-        {"c": np.flatnonzero(sizes > MAX_CLUSTER), "reason": "more than 50 records"},
-        schema={"c": pl.Int64, "reason": pl.String},
-    )
-    both = pl.concat([within.select(pl.col("c").cast(pl.Int64), "reason"), large])
-    return both.group_by("c").agg(pl.col("reason").sort().first())
+    return np.union1d(label.gather(within["left"]).to_numpy(), np.flatnonzero(sizes > MAX_CLUSTER))
 
 
-def _cut_until_consistent(
-    size: int, links: pl.DataFrame, apart: pl.DataFrame
+class _Groups:
+    """Records joined into groups one link at a time (union-find), each group knowing its
+    records, the conflicts (`apart`: `left`, `right`, `reason`) that keep groups apart, and the
+    weights of the pairs inside the components (`weights`: `left`, `right`, `match_weight`).
+
+    A clerk's no_match, evidence of two people and size keep two groups apart; a clear
+    non-match between them does only where the weights of all their pairs add up below zero:
+    a record of one person that two corruptions made unlike another of its records still joins
+    the group it is like on balance, and a stranger chained in by one link does not."""
+
+    def __init__(self, size: int, apart: pl.DataFrame, weights: pl.DataFrame):
+        self.parent = list(range(size))
+        self.members: dict[int, list[int]] = {}
+        self.apart: dict[int, dict[int, str]] = {}
+        for a, b, reason in apart.select("left", "right", "reason").iter_rows():
+            for one, other in ((a, b), (b, a)):
+                known = self.apart.setdefault(one, {}).get(other)
+                if known is None or CONFLICT_ORDER.index(reason) < CONFLICT_ORDER.index(known):
+                    self.apart[one][other] = reason
+        self.weight = {
+            (a, b): w for a, b, w in weights.select("left", "right", "match_weight").iter_rows()
+        }
+
+    def group(self, record: int) -> int:
+        while self.parent[record] != record:
+            self.parent[record] = self.parent[self.parent[record]]
+            record = self.parent[record]
+        return record
+
+    def why_apart(self, first: int, second: int) -> str | None:
+        """Why the groups `first` and `second` may not join, the surest reason, or None."""
+        own, other = self.members.get(first, [first]), self.members.get(second, [second])
+        if len(own) + len(other) > MAX_CLUSTER:
+            return TOO_LARGE
+        reasons = {
+            reason
+            for record in own
+            for mate, reason in self.apart.get(record, {}).items()
+            if self.group(mate) == second
+        }
+        hard = reasons - {CLEAR_NON_MATCH}
+        if hard:
+            return min(hard, key=CONFLICT_ORDER.index)
+        if reasons and self._between(own, other) < 0:
+            return CLEAR_NON_MATCH
+        return None
+
+    def _between(self, own: list[int], other: list[int]) -> float:
+        """The sum of the weights of the pairs across two groups."""
+        return sum(self.weight.get((min(a, b), max(a, b)), 0.0) for a in own for b in other)
+
+    def join(self, first: int, second: int) -> None:
+        self.members[first] = self.members.pop(first, [first]) + self.members.pop(second, [second])
+        self.parent[second] = first
+
+
+def _rebuild(
+    size: int, links: pl.DataFrame, apart: pl.DataFrame, weights: pl.DataFrame
 ) -> tuple[np.ndarray, pl.DataFrame]:
-    """Remove the weakest cuttable link of every component in trouble (see `_troubled`), until
-    none is. Returns the labels and the links cut, each with the reason of its component."""
+    """The components of `size` records built again from `links` (`left`, `right`,
+    `match_weight`, `strength`, `cuttable`), strongest first, those that may not be cut before
+    all: a cuttable link that would join two groups held apart (see `_Groups`: `apart` the
+    conflicts, `weights` the pairs inside the components) is cut. Returns the labels and the
+    links cut (`left`, `right`, `match_weight`, `reason`).
+
+    A loop over links, for it decides each by the groups the stronger links made; it runs over
+    the components in trouble only, a few links each."""
+    groups = _Groups(size, apart, weights)
+    ordered = links.with_columns(
+        pl.when(pl.col("cuttable")).then(pl.col("strength")).otherwise(float("inf")).alias("order")
+    ).sort("order", "left", "right", descending=[True, False, False])
     cut = []
-    while True:
-        labels = components(size, links["left"].to_numpy(), links["right"].to_numpy())
-        troubled = _troubled(labels, apart)
-        candidates = (
-            links.with_columns(pl.Series(labels).gather(links["left"]).alias("c"))
-            .join(troubled, on="c")
-            .filter("cuttable")
-        )
-        if candidates.height == 0:
-            return labels, pl.concat(cut, how="vertical") if cut else None
-        weakest = candidates.sort("match_weight", "left", "right").group_by("c").first()
-        cut.append(weakest.select("left", "right", "match_weight", "reason"))
-        links = links.join(weakest.select("left", "right"), on=["left", "right"], how="anti")
+    for left, right, weight, cuttable in ordered.select(
+        "left", "right", "match_weight", "cuttable"
+    ).iter_rows():
+        first, second = groups.group(left), groups.group(right)
+        if first == second:
+            continue
+        reason = groups.why_apart(first, second)
+        if reason is not None and cuttable:
+            cut.append((left, right, weight, reason))
+        else:
+            groups.join(first, second)
+    cut = pl.DataFrame(cut, schema=CUT_SCHEMA, orient="row")
+    kept = links.join(cut, on=["left", "right"], how="anti")
+    return components(size, kept["left"].to_numpy(), kept["right"].to_numpy()), cut
 
 
 def cluster(
     size: int,
     decided: pl.DataFrame,
-    national_ids: pl.Series,
     score_pairs: Callable[[pl.DataFrame], pl.DataFrame],
 ) -> tuple[pl.Series, pl.DataFrame]:
     """Each of the `size` records' cluster (its smallest record key, by record key), and the
     links cut (`left`, `right`, `match_weight`, `reason`).
 
-    `decided`: pairs with `match_weight`, `decision`, `decided_by` (from `decisions.decide`).
-    `national_ids`: each record's valid national id or null, by record key. `score_pairs`
-    scores pairs (`left`, `right`) that blocking did not produce, giving `match_weight`.
+    `decided`: pairs with `match_weight`, `two_people`, `one_person`, `decision`,
+    `decided_by` (from `decisions.decide`). `score_pairs` compares and scores pairs (`left`,
+    `right`), giving their levels, field weights (`w:<comparison>`) and `match_weight`: the
+    pairs inside components that blocking did not produce, and the links of the components in
+    trouble, whose strength is the weight of their `PERSONAL` fields.
     """
     links = decided.filter(pl.col("decision") == "match").select(
-        "left", "right", "match_weight", (pl.col("decided_by") != "clerk").alias("cuttable")
+        "left",
+        "right",
+        "match_weight",
+        ((pl.col("decided_by") != "clerk") & ~pl.col(ONE_PERSON)).alias("cuttable"),
     )
     first = components(size, links["left"].to_numpy(), links["right"].to_numpy())
     inside = within_pairs(first)
     # Joined on the pair packed into one number: three times faster than on two columns.
     pair = (pl.col("left").cast(pl.UInt64) * 2**32 + pl.col("right")).alias("pair")
-    known = decided.select(pair, "match_weight")
+    known = decided.select(pair, "match_weight", TWO_PEOPLE, ONE_PERSON)
     scored = (
         inside.with_columns(pair)
         .join(known, on="pair", how="left", maintain_order="left")
@@ -131,20 +214,27 @@ def cluster(
     )
     missing = scored.filter(pl.col("match_weight").is_null()).select("left", "right")
     if missing.height:
-        fresh = score_pairs(missing).select("left", "right", "match_weight")
+        fresh = score_pairs(missing).select(
+            "left",
+            "right",
+            "match_weight",
+            told_apart().alias(TWO_PEOPLE),
+            one_person().alias(ONE_PERSON),
+        )
         scored = pl.concat([scored.drop_nulls("match_weight"), fresh])
-    apart = conflicts(scored, decided, national_ids)
-    no_cuts = pl.DataFrame(
-        schema={"left": pl.UInt32, "right": pl.UInt32, "match_weight": pl.Float64,
-                "reason": pl.String}
-    )  # fmt: skip
+    apart = conflicts(scored, decided)
+    # Records that are one person beyond doubt stay together, linked or not.
+    bonds = scored.filter(pl.col(ONE_PERSON)).join(links, on=["left", "right"], how="anti")
+    links = pl.concat(
+        [links, bonds.select("left", "right", "match_weight", pl.lit(False).alias("cuttable"))]
+    )
     troubled = _troubled(first, apart)
-    if troubled.height == 0:
-        return pl.Series(first).cast(pl.UInt32), no_cuts
-    # Only the records of the components in trouble need the loop: the others keep their
+    if len(troubled) == 0:
+        return pl.Series(first).cast(pl.UInt32), pl.DataFrame(schema=CUT_SCHEMA)
+    # Only the records of the components in trouble are built again: the others keep their
     # labels. Numbered anew in their order, so that a component's smallest record keeps
     # labelling it, they make a graph of thousands of nodes instead of millions.
-    nodes = np.flatnonzero(np.isin(first, troubled["c"].to_numpy()))
+    nodes = np.flatnonzero(np.isin(first, troubled))
     position = np.zeros(size, dtype=np.uint32)
     position[nodes] = np.arange(len(nodes), dtype=np.uint32)
     in_trouble = np.zeros(size, dtype=bool)
@@ -158,13 +248,19 @@ def cluster(
             pl.Series("right", position[kept["right"].to_numpy()]),
         )
 
-    sub_labels, cut = _cut_until_consistent(len(nodes), renumbered(links), renumbered(apart))
+    troubled_links = links.filter(in_trouble[links["left"].to_numpy()])
+    weights = score_pairs(troubled_links.select("left", "right"))
+    strength = pl.sum_horizontal(weights.select(f"w:{name}" for name in PERSONAL))
+    sub_labels, cut = _rebuild(
+        len(nodes),
+        renumbered(troubled_links.with_columns(strength.alias("strength"))),
+        renumbered(apart),
+        renumbered(scored.select("left", "right", "match_weight")),
+    )
     labels = first.copy()
     labels[nodes] = nodes[sub_labels]
-    if cut is None:
-        return pl.Series(labels).cast(pl.UInt32), no_cuts
     cut = cut.with_columns(
-        pl.Series("left", nodes[cut["left"].to_numpy()]),
-        pl.Series("right", nodes[cut["right"].to_numpy()]),
+        pl.Series("left", nodes[cut["left"].to_numpy()], dtype=pl.UInt32),
+        pl.Series("right", nodes[cut["right"].to_numpy()], dtype=pl.UInt32),
     )
-    return pl.Series(labels).cast(pl.UInt32), cut.cast(no_cuts.schema)
+    return pl.Series(labels).cast(pl.UInt32), cut

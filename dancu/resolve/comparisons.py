@@ -24,13 +24,14 @@ import polars as pl
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, JaroWinkler
 
-from dancu.resolve.records import RECORD_KEY
+from dancu.resolve.records import GENERATION, RECORD_KEY
 
 LEFT, RIGHT = "_l", "_r"
 # Jaro-Winkler similarity from which two spellings are read as the same word with a slip.
 SIMILAR = 0.88
 CHUNK = 1_000_000  # pairs compared at a time: bounds the memory of the values beside them
 NATIONAL_ID_DIGITS = 12
+BIRTH_NUMBER_DIGITS = 8  # yyyymmdd
 
 
 def lhs(column: str) -> pl.Expr:
@@ -125,12 +126,26 @@ def _distinct_scores(
 def one_slip_apart(left: np.ndarray, right: np.ndarray, digits: int) -> np.ndarray:
     """Whether two numbers of `digits` digits differ in one digit, or in two neighbouring
     digits swapped: the OSA distance 1 of their texts, without scoring texts."""
-    # A slip touches at most two neighbouring digits, so the first or the last `digits // 2 - 1`
-    # digits are equal. Few pairs of different people's ids pass that test: only they are read
-    # digit by digit.
+    # Two tests that every slip passes and few other pairs do, so that only those few are read
+    # digit by digit. A slip touches at most two neighbouring digits, so the first or the last
+    # `digits // 2 - 1` digits are equal. And a wrong digit makes the numbers differ by
+    # d * 10**k (d up to 9), two neighbours swapped by 9 * (x - y) * 10**k: stripped of its
+    # trailing zeros, the difference is at most 9 or a multiple of 9 up to 81 (ids of one
+    # province and birth year pass the first test, not this one).
     half = digits // 2 - 1
     first, last = 10 ** (digits - half), 10**half
     possible = np.flatnonzero((left // first == right // first) | (left % last == right % last))
+    difference = np.where(
+        left[possible] > right[possible],
+        left[possible] - right[possible],
+        right[possible] - left[possible],
+    )
+    ends_in_zero = np.flatnonzero((difference % 10 == 0) & (difference > 0))
+    while len(ends_in_zero):
+        difference[ends_in_zero] //= 10
+        ends_in_zero = ends_in_zero[difference[ends_in_zero] % 10 == 0]
+    small = (difference <= 9) | ((difference <= 81) & (difference % 9 == 0))
+    possible = possible[(difference > 0) & small]
     place = 10 ** np.arange(digits, dtype=np.uint64)
     a = (left[possible, None] // place % 10).astype(np.uint8)
     b = (right[possible, None] // place % 10).astype(np.uint8)
@@ -201,14 +216,20 @@ class Pairs:
 @dataclass(frozen=True, eq=False)
 class Level(ABC):
     """One agreement level of a comparison: its `label`, and the `condition` that puts a pair at
-    this level when no earlier level's holds. `tf_adjusted`: its weight is adjusted by how rare
-    the records' value of the comparison's `tf_column` is."""
+    this level when no earlier level's holds, together with `only_if` where given.
+    `tf_adjusted`: its weight is adjusted by how rare the records' value of the comparison's
+    `tf_column` is."""
 
     label: str
     tf_adjusted: bool = field(default=False, kw_only=True)
+    only_if: pl.Expr | None = field(default=None, kw_only=True)
 
     @abstractmethod
     def condition(self, pairs: Pairs) -> pl.Expr: ...
+
+    def applies(self, pairs: Pairs) -> pl.Expr:
+        condition = self.condition(pairs)
+        return condition if self.only_if is None else condition & self.only_if
 
 
 @dataclass(frozen=True, eq=False)
@@ -233,15 +254,13 @@ class CustomLevel(Level):
 
 @dataclass(frozen=True, eq=False)
 class DistanceLevel(Level):
-    """`score`, a distance, is at most `at_most`, and `only_if` holds (where given)."""
+    """`score`, a distance, is at most `at_most`."""
 
     score: Score
     at_most: int
-    only_if: pl.Expr | None = None
 
     def condition(self, pairs: Pairs) -> pl.Expr:
-        within = pairs.score(self.score) <= self.at_most
-        return within if self.only_if is None else within & self.only_if
+        return pairs.score(self.score) <= self.at_most
 
 
 @dataclass(frozen=True, eq=False)
@@ -299,6 +318,11 @@ class Comparison:
     `tf_adjusted` (a shared rare given name says more than a shared "Anh"). `few_values`: its
     columns hold few distinct values (middle names), so levels are found once per distinct
     combination of the two records' values and each pair reads its combination's level.
+    `anchored`: the pairs that share an identifier show its m (see `model.anchored_m`); not where
+    the records without one differ from those with it (a second registration in another ward
+    carries no national id, so the pairs sharing one show too few moves). `left_out_at`: (an
+    earlier comparison, one of its labels): a pair at that level is not comparable on this one,
+    whose evidence that level already weighs.
     """
 
     name: str
@@ -307,6 +331,8 @@ class Comparison:
     levels: tuple[Level, ...]
     tf_column: str | None = None
     few_values: bool = False
+    anchored: bool = True
+    left_out_at: tuple[str, str] | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -330,7 +356,7 @@ class Comparison:
     def _first_level_that_holds(self, pairs: Pairs) -> pl.Series:
         level = pl.lit(None, dtype=pl.Int8)
         for index, candidate in reversed(list(enumerate(self.levels))):
-            holds = candidate.condition(pairs)
+            holds = candidate.applies(pairs)
             level = pl.when(holds).then(pl.lit(index, dtype=pl.Int8)).otherwise(level)
         return pairs.values.select(pl.when(self.comparable).then(level)).to_series()
 
@@ -372,6 +398,23 @@ _GIVEN_SLIPS = Score("given", OSA.distance, words=True)
 _INSIDE_A_LONGER_WORD = (lhs("initial") == rhs("initial")) & (
     pl.min_horizontal(lhs("given").str.len_chars(), rhs("given").str.len_chars()) >= 3
 )
+# Two slips leave a name of five letters recognisable (four, once one was dropped); in shorter
+# ones they make another name (Hằng and Lành).
+_LONG_ENOUGH_FOR_TWO_SLIPS = (
+    pl.min_horizontal(lhs("given").str.len_chars(), rhs("given").str.len_chars()) >= 4
+) & (pl.max_horizontal(lhs("given").str.len_chars(), rhs("given").str.len_chars()) >= 5)
+
+# The same words in another order: the given name first ("Dũng Nguyễn Văn"), a form filled in
+# Western order. Its family, middle and given names are other words than the other record's, so
+# the given name's comparison weighs the whole name and the family and middle names' are left
+# out. Family and given name exchanged alone ("Dũng Văn Nguyễn") their own levels weigh.
+REORDERED_NAME = ("given_name", "same words in another order")
+_FAMILY_AND_GIVEN_EXCHANGED = (lhs("given") == rhs("family")) & (lhs("family") == rhs("given"))
+_REORDERED = (
+    (lhs("name_words") == rhs("name_words"))
+    & (lhs("given") != rhs("given"))
+    & ~_FAMILY_AND_GIVEN_EXCHANGED
+)
 
 _LEFT_MIDDLE, _RIGHT_MIDDLE = lhs("middle").str.split(" "), rhs("middle").str.split(" ")
 # One side's middle names all found in the other's: a middle name dropped or added.
@@ -380,19 +423,30 @@ _MIDDLE_DROPPED_OR_ADDED = ((lhs("middle") == "") | (rhs("middle") == "")) | (
     | (_RIGHT_MIDDLE.list.set_difference(_LEFT_MIDDLE).list.len() == 0)
 )
 
-_LEFT_BIRTH, _RIGHT_BIRTH = lhs("birth_date"), rhs("birth_date")
+_BOTH_IDS_OWN = lhs("id_is_own") & rhs("id_is_own")
+
+# Birth dates read as numbers (yyyymmdd), several times faster than as dates.
+_LEFT_BIRTH, _RIGHT_BIRTH = lhs("birth_number"), rhs("birth_number")
 _SAME_BIRTH_YEAR = lhs("birth_year") == rhs("birth_year")
-_DAY_AND_MONTH_TRANSPOSED = (_LEFT_BIRTH.dt.year() == _RIGHT_BIRTH.dt.year()) & (
-    (_LEFT_BIRTH.dt.day() == _RIGHT_BIRTH.dt.month())
-    & (_LEFT_BIRTH.dt.month() == _RIGHT_BIRTH.dt.day())
-)
+_YEARS_APART = (lhs("birth_year") - rhs("birth_year")).abs()
+_SAME_DAY_AND_MONTH = _LEFT_BIRTH % 10_000 == _RIGHT_BIRTH % 10_000
+_SAME_YEAR_AND_MONTH = _LEFT_BIRTH // 100 == _RIGHT_BIRTH // 100
+# Equal birth keys (the year, then the day and month in either order) of two other dates.
+_DAY_AND_MONTH_TRANSPOSED = lhs("birth_key") == rhs("birth_key")
 
 # Old and new addresses name their units differently: near is as telling as equal.
 _ADDRESS_RATIO = Score("address_key", fuzz.ratio, value_ids="address_key_id")
 
 
-def _address_at_least(description: str, ratio: int) -> SimilarityLevel:
-    return SimilarityLevel(f"{description} (ratio ≥ {ratio})", (_ADDRESS_RATIO,), at_least=ratio)
+def _address_at_least(
+    description: str, ratio: int, only_if: pl.Expr | None = None
+) -> SimilarityLevel:
+    return SimilarityLevel(
+        f"{description} (ratio ≥ {ratio})", (_ADDRESS_RATIO,), at_least=ratio, only_if=only_if
+    )
+
+
+_SAME_WARD = lhs("place") == rhs("place")
 
 
 _PARENT_NAMES = tuple(
@@ -403,27 +457,35 @@ _PARENT_NAMES = tuple(
 COMPARISONS = (
     Comparison(
         "national_id",
-        ("national_id", "national_number"),
+        ("national_id", "national_number", "id_is_own"),
         both_known("national_id"),
         (
-            ExactLevel("same", "national_id"),
+            ExactLevel("same", "national_id", only_if=_BOTH_IDS_OWN),
             # A slip of a digit (a wrong or two swapped digits) is a typing error, not another
             # person.
-            OneSlipLevel("one digit slip", "national_number", NATIONAL_ID_DIGITS),
+            OneSlipLevel(
+                "one digit slip", "national_number", NATIONAL_ID_DIGITS, only_if=_BOTH_IDS_OWN
+            ),
+            # An id that encodes a birth year a generation from its record's is a parent's or a
+            # child's: agreeing on it says nothing of the holder, differing from it nothing
+            # either.
+            CustomLevel("one is another generation's", ~_BOTH_IDS_OWN),
             ElseLevel(),
         ),
     ),
     _exact_or_different("bhxh_code", "bhxh_code"),
     Comparison(
         "given_name",
-        ("given", "given_exact", "initial", "family", "name_initials"),
+        ("given", "given_exact", "initial", "family", "name_initials", "name_words"),
         both_known("given"),
         (
             ExactLevel("same", "given_exact", tf_adjusted=True),
             ExactLevel("same without diacritics", "given", tf_adjusted=True),
             DistanceLevel("one letter slip", _GIVEN_SLIPS, 1, only_if=_INSIDE_A_LONGER_WORD),
             DistanceLevel("one letter apart", _GIVEN_SLIPS, 1),
+            DistanceLevel("two letter slips", _GIVEN_SLIPS, 2, only_if=_LONG_ENOUGH_FOR_TWO_SLIPS),
             SimilarityLevel("swapped with the family name", SWAPPED_NAMES, SIMILAR),
+            CustomLevel("same words in another order", _REORDERED),
             ElseLevel(),
         ),
         tf_column="given",
@@ -444,6 +506,7 @@ COMPARISONS = (
             ElseLevel(),
         ),
         tf_column="family_canon",
+        left_out_at=REORDERED_NAME,
     ),
     Comparison(
         "middle_name",
@@ -460,39 +523,46 @@ COMPARISONS = (
             ElseLevel(),
         ),
         few_values=True,
+        left_out_at=REORDERED_NAME,
     ),
     Comparison(
         "birth_date",
-        ("birth_date", "birth_year"),
+        ("birth_year", "birth_number", "birth_key"),
         both_known("birth_year"),
         (
-            ExactLevel("same", "birth_date"),
+            ExactLevel("same", "birth_number"),
             CustomLevel("day and month transposed", _DAY_AND_MONTH_TRANSPOSED),
             CustomLevel(
                 "year only, same year",
                 (_LEFT_BIRTH.is_null() | _RIGHT_BIRTH.is_null()) & _SAME_BIRTH_YEAR,
             ),
-            CustomLevel(
-                "same month",
-                _SAME_BIRTH_YEAR & (_LEFT_BIRTH.dt.month() == _RIGHT_BIRTH.dt.month()),
-            ),
+            # Typing slips: a wrong digit or two swapped (1985 for 1958), or the year's decade.
+            OneSlipLevel("one digit slip", "birth_number", BIRTH_NUMBER_DIGITS),
+            CustomLevel("ten years apart, same day", (_YEARS_APART == 10) & _SAME_DAY_AND_MONTH),
+            CustomLevel("same month", _SAME_YEAR_AND_MONTH),
             ExactLevel("same year", "birth_year"),
-            ElseLevel(),
+            CustomLevel("different", _YEARS_APART < GENERATION),
+            # A parent and a child: no slip puts a generation between one person's records.
+            ElseLevel("a generation apart"),
         ),
     ),
     _exact_or_different("sex", "sex"),
     _exact_or_different("phone", "phone"),
-    _exact_or_different("ward", "ward_code"),
+    # Where the records say the person lives: the address and the ward in one comparison, for
+    # one house is in one ward (two comparisons would count the same evidence twice).
     Comparison(
         "address",
-        ("address_key", "address_key_id"),
-        both_known("address_key"),
+        ("address_key", "address_key_id", "place"),
+        both_known("address_key") | both_known("place"),
         (
             ExactLevel("same", "address_key"),
             _address_at_least("nearly the same", 90),
-            _address_at_least("similar", 70),
+            _address_at_least("similar, same ward", 70, only_if=_SAME_WARD),
+            CustomLevel("same ward", _SAME_WARD),
+            _address_at_least("similar, other ward", 70),
             ElseLevel(),
         ),
+        anchored=False,
     ),
     Comparison(
         "parents",
@@ -505,6 +575,16 @@ COMPARISONS = (
         ),
     ),
 )
+
+_BY_NAME = {comparison.name: comparison for comparison in COMPARISONS}
+
+
+def level_is(comparison: str, *labels: str) -> pl.Expr:
+    """The pair's level of `comparison` (a column of `compare`'s output) is one of `labels`;
+    false where the pair is not comparable on it."""
+    levels = _BY_NAME[comparison].labels
+    wanted = [levels.index(label) for label in labels]
+    return pl.col(comparison).is_in(wanted).fill_null(False)
 
 
 def pair_values(
@@ -554,5 +634,18 @@ def compare(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS)
             levels.append(comparison.levels_of(chunk).alias(comparison.name))
             # A chunk's scores take 8 MB each: those that no later comparison reads go now.
             chunk.keep_only(score_cutoffs(comparisons[k + 1 :]))
-        chunks.append(part.with_columns(levels))
+        left_out = pl.DataFrame(levels).select(_left_out(comparisons))
+        chunks.append(pl.concat([part, left_out], how="horizontal"))
     return pl.concat(chunks)
+
+
+def _left_out(comparisons) -> list[pl.Expr]:
+    """Each comparison's levels, null where the level of the comparison it is `left_out_at`
+    says so (where that comparison is compared too)."""
+    compared = {c.name for c in comparisons}
+    return [
+        pl.when(level_is(*c.left_out_at)).then(None).otherwise(pl.col(c.name)).alias(c.name)
+        if c.left_out_at and c.left_out_at[0] in compared
+        else pl.col(c.name)
+        for c in comparisons
+    ]

@@ -1,18 +1,74 @@
 """Decisions: each scored pair is a match, a question for a clerk, or a non-match.
 
 Thresholds are on the match weight (log2 odds that the pair is one person): above `MATCH` the
-pair is linked, below `REVIEW` it is not, in between it waits in the review queue. A clerk's
-decision on a pair (`match` / `no_match`) always wins over the model's.
+pair is linked, below `REVIEW` it is not, in between it waits in the review queue. Evidence
+that the records are two people (`told_apart`) makes a pair a non-match whatever its weight. A
+clerk's decision on a pair (`match` / `no_match`) always wins over the model's.
 """
 
 import polars as pl
 
 from dancu.contract import RECORD_ID, SOURCE
+from dancu.resolve.comparisons import level_is
 from dancu.resolve.records import RECORD_KEY
 
 MATCH = 5.0  # weight 5: 32 to 1 that the pair is one person (probability 0.97)
 REVIEW = -5.0  # weight -5: 1 to 32; between the two, a clerk decides
 CLERK_DECISIONS = ("match", "no_match")
+TWO_PEOPLE = "two_people"  # the column of `decide` that holds `told_apart`
+ONE_PERSON = "one_person"  # the column of `decide` that holds `one_person`
+# The birth date levels that are one date, written either way round.
+SAME_BIRTH_DATE = ("same", "day and month transposed")
+
+
+def one_person() -> pl.Expr:
+    """The pair's levels show one person beyond doubt: the same national id (its holder's),
+    given name, family name and birth date. Clusters never part such records."""
+    return (
+        level_is("national_id", "same")
+        & level_is("given_name", "same", "same without diacritics")
+        & level_is("family_name", "same", "Hoàng/Huỳnh or Vũ/Võ")
+        & level_is("birth_date", "same")
+    )
+
+
+def told_apart() -> pl.Expr:
+    """The pair's levels (columns of `comparisons.compare`) show two people, whatever the
+    model's weight. The model adds fields up as if they were independent, and a household's
+    members share most of them (address, phone, parents' names, a family name; twins a birth
+    date): what tells them apart is a given name, a birth date and a national id. Two people:
+
+    - national ids that differ by more than a slip, with given names that are not the same
+      (twins Đồng and Dũng, whose ids differ in the serial) or birth dates that are not the
+      same, even a digit apart or where one holds only a year (namesakes born days apart; a
+      father and a son of one name): one record's id and birth date both mistyped is too rare
+      to weigh against them;
+    - national ids a slip apart, with given names that are not one name with a slip;
+    - given names that are not one name with a slip, with the same parents' names, unless the
+      records share their national id (twins and siblings without ids).
+
+    An id of another generation (`records.GENERATION`) tells nothing either way.
+    """
+    ids_differ = level_is("national_id", "different")
+    ids_a_slip_apart = level_is("national_id", "one digit slip")
+    given_not_same = (
+        ~level_is(
+            "given_name",
+            "same",
+            "same without diacritics",
+            "swapped with the family name",
+            "same words in another order",
+        )
+        & pl.col("given_name").is_not_null()
+    )
+    not_one_given_name = level_is("given_name", "one letter apart", "two letter slips", "different")
+    same_parents = level_is("parents", "both same", "one same, other unknown")
+    other_birth_date = ~level_is("birth_date", *SAME_BIRTH_DATE)
+    by_ids = (ids_differ & (given_not_same | other_birth_date)) | (
+        ids_a_slip_apart & not_one_given_name
+    )
+    by_names = not_one_given_name & same_parents & ~level_is("national_id", "same")
+    return by_ids | by_names
 
 
 def clerk_pairs(records: pl.DataFrame, clerk: pl.DataFrame | None) -> pl.DataFrame:
@@ -53,11 +109,14 @@ def clerk_pairs(records: pl.DataFrame, clerk: pl.DataFrame | None) -> pl.DataFra
 
 
 def decide(scored: pl.DataFrame, clerk: pl.DataFrame) -> pl.DataFrame:
-    """Scored pairs (`left`, `right`, `match_weight`, ...) with `decision` ("match", "review"
-    or "no_match") and `decided_by` ("clerk" or "model"). `clerk` comes from `clerk_pairs`."""
+    """Scored pairs (`left`, `right`, their levels, `match_weight`, ...) with `two_people`
+    (`told_apart`), `one_person`, `decision` ("match", "review" or "no_match") and `decided_by`
+    ("clerk" or "model"). `clerk` comes from `clerk_pairs`."""
     weight = pl.col("match_weight")
     model = (
-        pl.when(weight >= MATCH)
+        pl.when(pl.col(TWO_PEOPLE))
+        .then(pl.lit("no_match"))
+        .when(weight >= MATCH)
         .then(pl.lit("match"))
         .when(weight >= REVIEW)
         .then(pl.lit("review"))
@@ -65,6 +124,7 @@ def decide(scored: pl.DataFrame, clerk: pl.DataFrame) -> pl.DataFrame:
     )
     return (
         scored.join(clerk, on=["left", "right"], how="left", maintain_order="left")
+        .with_columns(told_apart().alias(TWO_PEOPLE), one_person().alias(ONE_PERSON))
         .with_columns(
             pl.coalesce(pl.col("clerk"), model).alias("decision"),
             pl.when(pl.col("clerk").is_not_null())

@@ -24,8 +24,11 @@ SHOWN = {
     ),
     "sex": pl.col("sex"),
     "phone": mask_id(pl.col("phone"), keep_start=3, keep_end=2),
-    "ward": pl.col("ward_code"),
-    "address": mask_name(pl.col("address")),
+    "address": pl.concat_str(
+        mask_name(pl.col("address")).fill_null("?"),
+        pl.col("ward_code").fill_null("?"),
+        separator=" / ",
+    ),
     "parents": pl.concat_str(
         mask_name(pl.col("father_name")).fill_null("?"),
         mask_name(pl.col("mother_name")).fill_null("?"),

@@ -139,14 +139,14 @@ def _likelihood(patterns: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
 
 
 def anchored_m(levels: pl.DataFrame, comparisons=COMPARISONS) -> dict[str, np.ndarray]:
-    """m of each comparison that an identifier anchors: the share of each of its levels among
-    the blocked pairs that agree on the first of `ANCHORS` other than itself (level 0, "same")
-    and are comparable on it, where there are at least `ANCHOR_MIN_PAIRS` of them."""
+    """m of each `anchored` comparison that an identifier anchors: the share of each of its
+    levels among the blocked pairs that agree on the first of `ANCHORS` other than itself (level
+    0, "same") and are comparable on it, where there are at least `ANCHOR_MIN_PAIRS` of them."""
     names = {c.name for c in comparisons}
     counted = {}
     for c in comparisons:
         anchor = next((a for a in ANCHORS if a != c.name and a in names), None)
-        if anchor is None:
+        if anchor is None or not c.anchored:
             continue
         shown = levels.filter(pl.col(anchor) == 0)[c.name].drop_nulls().to_numpy()
         if len(shown) >= ANCHOR_MIN_PAIRS:

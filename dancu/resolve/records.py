@@ -4,6 +4,7 @@ import polars as pl
 import polars.selectors as cs
 
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCE_PRIORITY
+from dancu.parse import id_birth_year
 from dancu.rules import accepted
 from dancu.text import fold
 
@@ -76,6 +77,12 @@ def keyed(records: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# Years between the births of a parent and a child, at the least. A national id encodes its
+# holder's birth year: an id whose year is this far from its record's birth year is another
+# family member's (a parent's id on a child's health or school record), while a birth year typed
+# ten years off still fits it.
+GENERATION = 12
+
 # Family names that one family writes either way (southern and northern spelling): each is read
 # as the first of its pair, so that blocking and the family-name comparison see one name.
 FAMILY_VARIANTS = {"huynh": "hoang", "vo": "vu"}
@@ -112,6 +119,14 @@ def _per_distinct(
     return records.join(computed, on=columns, how="left", maintain_order="left", nulls_equal=True)
 
 
+def _id_is_own(national_id: pl.Expr, birth_year: pl.Expr) -> pl.Expr:
+    """The birth year the id encodes is less than a `GENERATION` from the record's, or one of
+    them is unknown (an id not of 12 digits encodes none)."""
+    encoded = pl.when(national_id.str.len_chars() == 12).then(id_birth_year(national_id))
+    apart = (encoded - birth_year.cast(pl.Int32)).abs()
+    return (apart < GENERATION).fill_null(True)
+
+
 def features(records: pl.DataFrame) -> pl.DataFrame:
     """Keyed records with the parts that blocking and comparisons read, computed once per
     distinct value (see `_per_distinct`):
@@ -125,12 +140,18 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
     - `family_canon`: `family` with Huỳnh read as Hoàng and Võ as Vũ;
     - `birth_key`: year, then the smaller and the larger of day and month (19900512 for both
       12/05/1990 and 05/12/1990), so a transposed date blocks with the right one;
-    - `national_number`: the national id's digits as a number;
+    - `national_number`: the national id's digits as a number; `id_is_own`: whether the id can be
+      its record's holder's, the birth year it encodes less than a `GENERATION` from the record's
+      (true where either is unknown);
+    - `birth_number`: the birth date as the number yyyymmdd, for a slip of one digit;
     - `address_key`, `father_key`, `mother_key`: the folded address and parents' names, and
       `address_key_id`, `father_key_id`, `mother_key_id` numbering their distinct values (see
       `comparisons.pair_scores`);
       `house_key`, the folded address's first two parts: the house number and street ("so 187,
-      pho ngoc lam"), or the hamlet and village, which survive the renaming of wards.
+      pho ngoc lam"), or the hamlet and village, which survive the renaming of wards;
+    - `place`: the ward code, or where standardisation settled none (an address abroad, or
+      one it could not read), the folded address's last two parts as written (a postcode and
+      a state): where blocking and comparisons look for the ward.
     """
     words = [
         _words(pl.col("full_name_key")).alias("_folded"),
@@ -158,13 +179,26 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
     prepared = _per_distinct(records, ["full_name_key", "full_name"], words, names)
     address = [fold(pl.col("address").cast(pl.String)).alias("address_key")]
     first_two_parts = pl.col("address_key").str.replace(r"^([^,]*,[^,]*),.*$", "$1")
-    house = [first_two_parts.str.replace_all(r"\s*,\s*", ", ").str.strip_chars().alias("house_key")]
-    prepared = _per_distinct(prepared, ["address"], address, house, value_id="address_key_id")
+    last_two_parts = pl.col("address_key").str.extract(r"([^,]*,[^,]*)$")
+    parts = [
+        first_two_parts.str.replace_all(r"\s*,\s*", ", ").str.strip_chars().alias("house_key"),
+        last_two_parts.str.replace_all(r"\s*,\s*", ", ")
+        .str.strip_chars()
+        .alias("written_locality"),
+    ]
+    prepared = _per_distinct(prepared, ["address"], address, parts, value_id="address_key_id")
+    prepared = prepared.with_columns(
+        pl.coalesce("ward_code", "written_locality").alias("place")
+    ).drop("written_locality")
     for column, key in (("father_name", "father"), ("mother_name", "mother")):
         folded_parent = [fold(pl.col(column).cast(pl.String)).alias(f"{key}_key")]
         prepared = _per_distinct(prepared, [column], folded_parent, value_id=f"{key}_key_id")
     return prepared.with_columns(
         pl.col("national_id").str.to_integer(strict=False).cast(pl.UInt64).alias("national_number"),
+        _id_is_own(pl.col("national_id"), pl.col("birth_year")).alias("id_is_own"),
+        (birth.dt.year().cast(pl.UInt64) * 10_000 + month.cast(pl.UInt64) * 100 + day)
+        .cast(pl.UInt64)
+        .alias("birth_number"),
         (
             birth.dt.year().cast(pl.Int32) * 10_000
             + pl.min_horizontal(day, month) * 100
