@@ -21,7 +21,9 @@ where ward_code = 'all' and metric = dimension || '_share'
 order by dimension, source, run_time;
 
 -- name: quarantine_reasons
--- Rule ids of rejected rows and files, with the first rows that broke each (masked by the report).
+-- Rule ids of rejected rows and files with their message, and the first rows that broke each
+-- (masked by the report). A rule whose message names the cause (a file rejected for a missing
+-- column, another for its content) has a line per cause, so examples stand beside their own.
 with reason as (
     select source, file_name, row_number, source_record_id, unnest(reasons) as reason
     from quarantine
@@ -29,12 +31,12 @@ with reason as (
 select
     regexp_extract(reason, '^([\w.]+):', 1) as rule_id,
     count(*) as rows,
-    min(regexp_replace(reason, '^[\w.]+:\s*', '')) as message,
+    regexp_replace(reason, '^[\w.]+:\s*', '') as message,
     list(struct_pack(source, file_name, row_number, source_record_id)
          order by file_name, row_number)[1:3] as examples
 from reason
-group by rule_id
-order by rows desc, rule_id;
+group by rule_id, message
+order by rows desc, rule_id, message;
 
 -- name: consistency_rules
 -- Advisory rules broken by accepted rows, per source.

@@ -130,7 +130,8 @@ def masked_example(example: dict) -> str:
 
 
 def quarantine_section(reasons: pl.DataFrame) -> str:
-    bars = [(r["rule_id"], r["rows"]) for r in reasons.iter_rows(named=True)]
+    per_rule = reasons.group_by("rule_id", maintain_order=True).agg(pl.col("rows").sum())
+    bars = list(per_rule.iter_rows())
     rows = [
         [
             cell(r["rule_id"]),
