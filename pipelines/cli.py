@@ -200,11 +200,17 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _versions(args: argparse.Namespace) -> int:
+def _paths(args: argparse.Namespace):
+    """The folders of `--data`, else of the environment."""
     from dancu.paths import Paths
+
+    return Paths.of(args.data) if args.data else Paths.from_env()
+
+
+def _versions(args: argparse.Namespace) -> int:
     from dancu.warehouse import versions
 
-    paths = Paths.of(args.data) if args.data else Paths.from_env()
+    paths = _paths(args)
     kept = versions(paths.warehouse_dir)
     if not kept:
         print(f"dancu: no published version under {paths.warehouse_dir}", file=sys.stderr)
@@ -217,10 +223,10 @@ def _versions(args: argparse.Namespace) -> int:
 
 def _rollback(args: argparse.Namespace) -> int:
     from dancu.lock import DataFolderBusy, run_lock
-    from dancu.paths import PRIVATE_UMASK, Paths
+    from dancu.paths import PRIVATE_UMASK
     from dancu.warehouse import rollback
 
-    paths = Paths.of(args.data) if args.data else Paths.from_env()
+    paths = _paths(args)
     os.umask(PRIVATE_UMASK)
     try:
         with run_lock(Path(paths.data_dir), "dancu rollback"):
@@ -236,9 +242,9 @@ def _rollback(args: argparse.Namespace) -> int:
 
 def _keys(args: argparse.Namespace) -> int:
     from dancu.keys import KeyFileError, backup_key, restore_key
-    from dancu.paths import PRIVATE_UMASK, Paths
+    from dancu.paths import PRIVATE_UMASK
 
-    paths = Paths.of(args.data) if args.data else Paths.from_env()
+    paths = _paths(args)
     os.umask(PRIVATE_UMASK)
     try:
         if args.action == "backup":

@@ -4,8 +4,7 @@ the warehouse, which each publish replaces whole."""
 from dataclasses import dataclass
 from pathlib import Path
 
-from dancu.paths import data_dir_from_env
-from dancu.warehouse import WAREHOUSE_FILE
+from dancu.paths import Paths, data_dir_from_env
 
 
 @dataclass(frozen=True)
@@ -19,7 +18,7 @@ class ServicePaths:
     @property
     def warehouse(self) -> Path:
         """The published warehouse, only ever opened read-only."""
-        return self.data_dir / "warehouse" / WAREHOUSE_FILE
+        return Paths.of(self.data_dir).warehouse
 
     @property
     def store(self) -> Path:
