@@ -9,6 +9,10 @@ from pathlib import Path
 from dancu.warehouse import WAREHOUSE_FILE
 
 DEFAULT_DATA_DIR = "data"
+# `dancu ui` serves the reports folder over http beside the Dagster UI: browsers refuse to open
+# `file://` links from an http page.
+REPORT_PORT_ENV = "DANCU_REPORT_PORT"
+DEFAULT_REPORT_PORT = 3001
 # What dancu writes is read by its owner and the owner's group, never by everyone: staged frames
 # hold names, ids and religion.
 PRIVATE_UMASK = 0o027
@@ -39,6 +43,15 @@ def check_writable(data_dir: Path) -> None:
             f"cannot write to the data folder {data_dir}: {error.strerror} "
             "(set DANCU_DATA_DIR or --data to a folder dancu may write)"
         ) from None
+
+
+def report_port() -> int:
+    return int(os.environ.get(REPORT_PORT_ENV) or DEFAULT_REPORT_PORT)
+
+
+def report_url(relative: Path | str) -> str:
+    """Where `dancu ui` serves a file of the reports folder, given its path inside it."""
+    return f"http://localhost:{report_port()}/{Path(relative).as_posix()}"
 
 
 def data_dir_from_env() -> Path:
