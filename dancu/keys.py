@@ -24,27 +24,44 @@ def _write_private(path: Path, secret: str) -> None:
 
 
 def backup_key(folders: Folders, target: Path) -> None:
-    """Copy the secret to `target` (mode 600); an existing file is never overwritten."""
+    """Copy every key of the secrets folder to `target` (mode 600), one `<file> <key>` line each:
+    the person-id key and the service's key of access-log digests. An existing file is never
+    overwritten."""
+    keys = sorted(folders.secret_file.parent.glob("*.key"))
     if not folders.secret_file.exists():
         raise KeyFileError(f"no key under {folders.secret_file.parent}: nothing to back up")
     if target.exists():
         raise KeyFileError(f"{target} exists: choose a new file for the backup")
-    _write_private(target, folders.secret_file.read_text(encoding="utf-8").strip())
+    lines = (f"{key.name} {key.read_text(encoding='utf-8').strip()}" for key in keys)
+    _write_private(target, "\n".join(lines))
+
+
+def read_backup(source: Path) -> dict[str, str]:
+    """The keys of a backup by file name; a backup of one bare key is the person-id key's."""
+    try:
+        lines = source.read_text(encoding="utf-8").split()
+    except OSError as error:
+        raise KeyFileError(f"cannot read {source}: {error.strerror}") from None
+    if len(lines) == 1:
+        lines = ["person_id.key", *lines]
+    keys = dict(zip(lines[::2], lines[1::2], strict=False))
+    if len(lines) % 2 or not keys or not all(SECRET_FORM.match(key) for key in keys.values()):
+        raise KeyFileError(f"{source} holds no dancu key (64 hexadecimal digits)")
+    return keys
 
 
 def restore_key(folders: Folders, source: Path, force: bool = False) -> None:
-    """Put the secret of `source` in place. A different key already in place is replaced only
-    with `force`: the register it built would lose every person id."""
-    try:
-        secret = source.read_text(encoding="utf-8").strip()
-    except OSError as error:
-        raise KeyFileError(f"cannot read {source}: {error.strerror}") from None
-    if not SECRET_FORM.match(secret):
-        raise KeyFileError(f"{source} holds no dancu key (64 hexadecimal digits)")
-    current = folders.secret_file
-    if current.exists() and current.read_text(encoding="utf-8").strip() != secret and not force:
-        raise KeyFileError(
-            f"a different key is in place at {current}; restoring over it changes every person "
-            "id of the register it built: pass --force if that is what you want"
-        )
-    _write_private(current, secret)
+    """Put the keys of `source` in place. A different key already in place is replaced only
+    with `force`: the register it built would lose every person id, the access log the
+    meaning of its digests."""
+    keys = read_backup(source)
+    folder = folders.secret_file.parent
+    for name, secret in keys.items():
+        current = folder / name
+        if current.exists() and current.read_text(encoding="utf-8").strip() != secret and not force:
+            raise KeyFileError(
+                f"a different key is in place at {current}; restoring over it changes every "
+                "person id of the register it built: pass --force if that is what you want"
+            )
+    for name, secret in keys.items():
+        _write_private(folder / name, secret)

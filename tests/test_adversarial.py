@@ -19,6 +19,8 @@ from dancu.generate import generate
 from dancu.keys import KeyFileError, backup_key, restore_key
 from dancu.paths import Paths
 from dancu.review import DECISION, clerk_decisions, clerk_sheet, write_csv
+from dancu.service.keys import server_secret
+from dancu.service.paths import ServicePaths
 from dancu.warehouse import (
     SERVICE_VIEWS,
     WAREHOUSE_FILE,
@@ -289,6 +291,27 @@ def test_keys_back_up_and_restore_and_refuse_a_different_key(tmp_path):
     paths.secret_file.unlink()
     restore_key(paths, backup)
     assert paths.person_id_secret() == secret
+
+
+def test_the_backup_holds_the_service_key_too_and_old_backups_still_restore(tmp_path):
+    paths = Paths.of(tmp_path / "data")
+    secret = paths.person_id_secret()
+    service_key = ServicePaths(tmp_path / "data").secret
+    service_secret = server_secret(service_key)
+    backup = tmp_path / "keys.backup"
+    backup_key(paths, backup)
+
+    shutil.rmtree(paths.secret_file.parent)
+    restore_key(paths, backup)
+    assert paths.person_id_secret() == secret
+    assert server_secret(service_key) == service_secret
+
+    legacy = tmp_path / "legacy.key"
+    legacy.write_text(secret + "\n", encoding="utf-8")
+    shutil.rmtree(paths.secret_file.parent)
+    restore_key(paths, legacy)
+    assert paths.person_id_secret() == secret
+    assert not service_key.exists()
 
 
 def test_a_run_with_another_key_does_not_mint_new_ids_over_the_register(
