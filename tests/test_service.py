@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from benchmarks.serve import Server, republish
 from dancu.paths import Paths
 from dancu.service import access_log
+from dancu.service.app import MAX_BODY_BYTES
 from dancu.service.keys import SCOPE_VIEWS, add_client, key_digest, revoke_client, server_secret
 from dancu.service.paths import ServicePaths
 from dancu.service.ratelimit import refill, take
@@ -323,6 +324,17 @@ def test_malformed_requests_get_an_explained_422_that_echoes_nothing(
     assert any(field == p["field"] and explanation in p["problem"] for p in problems), problems
     sent = [person.national_id, person.full_name, "00108801234", "31/02/1990", "1088012345", "Tí"]
     assert_no_echo(answer, *sent)
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+def test_a_body_past_the_limit_is_refused_with_413_before_it_is_read(health, person, chunked):
+    padding = "x" * (MAX_BODY_BYTES + 1)
+    content = json.dumps(person.verify_body(nickname=padding)).encode()
+    body = iter([content]) if chunked else content  # an iterator is sent without a length
+    answer = health.post("/v1/verify", content=body, headers={"Content-Type": "application/json"})
+    assert answer.status_code == 413
+    assert answer.json()["error"] == "body_too_large"
+    assert_no_echo(answer, person.national_id, person.full_name)
 
 
 def test_a_person_is_read_through_the_scopes_own_view_only(server, keys, person):

@@ -45,11 +45,14 @@ ERROR_CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    413: "body_too_large",
     422: "invalid_request",
     429: "rate_limited",
     500: "internal_error",
     503: "unavailable",
 }
+# A verification is three short strings: a larger body is a mistake or an attack on memory.
+MAX_BODY_BYTES = 16 * 1024
 PERSON_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ViewName = Literal["svc_health", "svc_insurance", "svc_education", "svc_civil_status"]
 
@@ -145,6 +148,9 @@ class Gate:
         scope[ACCESS] = access
         answer = LoggedAnswer(send, services.log, access)
         refusal = self.refusal(scope, services, access)
+        if refusal is None and declared_length(scope) is None:
+            receive = await read_within_limit(receive)
+            refusal = None if receive else too_large
         try:
             await (refusal or self.app)(scope, receive, answer.send)
         except Exception as error:  # anything uncaught is answered here, and logged masked
@@ -156,6 +162,8 @@ class Gate:
     @staticmethod
     def refusal(scope: Scope, services: Services, access: Access) -> ASGIApp | None:
         """The answer of a request refused at the gate; None lets it through."""
+        if (declared_length(scope) or 0) > MAX_BODY_BYTES:
+            return too_large
         if access.endpoint in PUBLIC_ROUTES:
             return None
         key = bearer_key(scope)
@@ -176,6 +184,35 @@ class Gate:
                 headers={"Retry-After": str(math.ceil(wait))},
             )
         return None
+
+
+too_large = error_response(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
+
+
+def declared_length(scope: Scope) -> int | None:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else MAX_BODY_BYTES + 1
+    return None
+
+
+async def read_within_limit(receive: Receive) -> Receive | None:
+    """A body sent without a length, read whole while it stays within MAX_BODY_BYTES and
+    handed on as if just received; None when it grows past the limit."""
+    messages, size = [], 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        size += len(message.get("body", b""))
+        if size > MAX_BODY_BYTES:
+            return None
+        if message["type"] != "http.request" or not message.get("more_body"):
+            break
+
+    async def replay() -> Message:
+        return messages.pop(0) if messages else await receive()
+
+    return replay
 
 
 class LoggedAnswer:
