@@ -9,18 +9,21 @@ published warehouse (`assets/report.py`), so that a run whose gates fail sends n
 import dagster as dg
 import polars as pl
 
-from dancu.contract import PERSON_SOURCES
+from dancu.contract import EVENT_SOURCES, PERSON_SOURCES
 from dancu.corrections import (
     GOLDEN_COLUMNS,
     LINK_COLUMNS,
     MIN_CONFIDENCE,
     MIN_IDENTITY,
+    event_witnesses,
     find_corrections,
 )
 from orchestration import keys
 from orchestration.privacy import masked_errors
 
 LEFT_FOR_REVIEW = ["uncertain", "both_slipped", "in_review"]
+# The person sources are compared; the civil-event sources witness the ids of their parties.
+STANDARDISED = (*PERSON_SOURCES, *EVENT_SOURCES)
 
 
 def _counts(frame: pl.DataFrame, *by: str) -> dict[str, int]:
@@ -34,7 +37,8 @@ def _counts(frame: pl.DataFrame, *by: str) -> dict[str, int]:
         "person_source": dg.AssetIn(),
         "person": dg.AssetIn(),
         "review_queue": dg.AssetIn(),
-        **{keys.std(name): dg.AssetIn(keys.std(name)) for name in PERSON_SOURCES},
+        "event_party": dg.AssetIn(),
+        **{keys.std(name): dg.AssetIn(keys.std(name)) for name in STANDARDISED},
     },
 )
 @masked_errors
@@ -43,17 +47,25 @@ def source_correction(
     person_source: pl.LazyFrame,
     person: pl.LazyFrame,
     review_queue: pl.LazyFrame,
+    event_party: pl.LazyFrame,
     **std_frames: pl.LazyFrame,
 ) -> dg.Output[pl.DataFrame]:
     """Delivered personal ids, birth dates, names and sexes that the register shows to be wrong
-    or missing, per source record: the register's value, the kind of error, a confidence."""
+    or missing, per source record: the register's value, the kind of error, a confidence. The
+    ids civil registration gave the persons its events name are witnesses, never told."""
+    golden = person.select(GOLDEN_COLUMNS).collect()
     found = find_corrections(
         person_source.select(LINK_COLUMNS).collect(),
-        person.select(GOLDEN_COLUMNS).collect(),
+        golden,
         {name: std_frames[keys.std(name)] for name in PERSON_SOURCES},
         review_queue.select(
             "source_l", "source_record_id_l", "source_r", "source_record_id_r"
         ).collect(),
+        event_witnesses(
+            golden,
+            event_party.select("event_id", "role", "person_id").collect(),
+            {name: std_frames[keys.std(name)] for name in EVENT_SOURCES},
+        ),
     )
     held = found.held["held_because"].value_counts().iter_rows()
     context.log.info(f"{found.table.height:,} corrections; held back: {dict(held)}")

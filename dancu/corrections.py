@@ -25,12 +25,15 @@ precise than the register's (a full date where the register knows the year) is n
 - that the register value, and not the delivered one, is right: every record of the person
   that delivered a value is a witness for it, weighing the log odds that its source is right on
   that field (its error rate is measured on this run: how often the source's value is the odd
-  one out where at least two other records of the person agree). The id's own digits witness
-  too: an id whose province, sex or birth-year digits do not fit the person, or that is another
-  person's in the register, is unlikely to be theirs, and the register's id speaks for the
-  year and sex it encodes. A lossy delivered value (empty, a bare year, a name without any
-  diacritics) is no rival of the register's. With one witness on each side and sources equally
-  reliable, this is about one half: the register's authority alone does not make it right;
+  one out where at least two other records of the person agree). The ids civil registration
+  wrote for the parties of its events (a birth's child, mother and father, a death, a
+  marriage's spouses) witness the ids of the persons those parties were resolved to, and are
+  told nothing. The id's own digits witness too: an id whose province, sex or birth-year
+  digits do not fit the person, or that is another person's in the register, is unlikely to
+  be theirs, and the register's id speaks for the year and sex it encodes. A lossy delivered
+  value (empty, a bare year, a name without any diacritics) is no rival of the register's.
+  With one witness on each side and sources equally reliable, this is about one half: the
+  register's authority alone does not make it right;
 - that the record belongs there by its other identity fields: the share of them that agree
   with the register, out of at least two (a field either side lacks, and a slip such as a typo
   or swapped day and month, which a clerk makes in anyone's record, count neither way). A
@@ -66,6 +69,7 @@ from dancu.contract import (
     SOURCE_PRIORITY,
     SOURCES,
 )
+from dancu.link import ROLE_SEPARATOR, party_records
 from dancu.mask import masked
 from dancu.parse import id_birth_year, id_sex, is_valid_national_id
 from dancu.resolve.records import FAMILY_VARIANTS
@@ -486,10 +490,11 @@ def fields_behind() -> pl.Expr:
 
 
 def error_rates(records: pl.DataFrame) -> pl.DataFrame:
-    """Per source and field, how often its value is the odd one out among a person's records
-    (`error_rate`, with the prior `PRIOR_ERROR_RATE`), how many records were checked (those
-    whose person has two or more other records agreeing on one value; full dates only), and
-    the `weight` of the source's word on that field: the natural-log odds that it is right."""
+    """Per source and field it delivers, how often its value is the odd one out among a
+    person's records (`error_rate`, with the prior `PRIOR_ERROR_RATE`), how many records were
+    checked (those whose person has two or more other records agreeing on one value; full
+    dates only), and the `weight` of the source's word on that field: the natural-log odds
+    that it is right."""
     # Only a person with three records can show an odd one out; a sample of persons measures
     # rates well enough.
     several = (
@@ -517,8 +522,14 @@ def error_rates(records: pl.DataFrame) -> pl.DataFrame:
             .agg(checked.sum().alias("checked"), (checked & odd_one_out).sum().alias("odd"))
             .with_columns(pl.lit(field).alias("field"))
         )
-    grid = pl.DataFrame({SOURCE: records[SOURCE].unique().sort()}).join(
-        pl.DataFrame({"field": FIELDS}), how="cross"
+    # A rate for each field a source delivers (civil registration witnesses ids alone).
+    grid = (
+        records.select(SOURCE, *(value_of(field).is_not_null().alias(field) for field in FIELDS))
+        .unpivot(index=SOURCE, variable_name="field", value_name="delivered")
+        .filter("delivered")
+        .select(SOURCE, "field")
+        .unique()
+        .sort(SOURCE, "field")
     )
     rate = (pl.col("odd") + PRIOR_ERROR_RATE * PRIOR_RECORDS) / (pl.col("checked") + PRIOR_RECORDS)
     return (
@@ -687,17 +698,44 @@ def _priority(column: str) -> pl.Expr:
     )
 
 
+def event_witnesses(
+    person: pl.DataFrame, event_party: pl.DataFrame, event_frames: dict[str, pl.LazyFrame]
+) -> pl.DataFrame:
+    """The personal ids civil registration wrote for the persons its events name: one row per
+    party resolved to a person (`source`, `p`, its person's row in `person`, and the
+    `national_id` the registration gave it). Another agency's copy of the id, typed apart from
+    the register's and the insurance's: a third witness where those two disagree."""
+    parties = (
+        party_records(event_frames)
+        .filter(pl.col("national_id").is_not_null())
+        .select(SOURCE, (pl.col(SOURCE) + ":" + pl.col(RECORD_ID)).alias("party"), "national_id")
+        .collect()
+    )
+    linked = event_party.filter(pl.col("person_id").is_not_null()).select(
+        pl.concat_str("event_id", pl.lit(ROLE_SEPARATOR), "role").alias("party"), "person_id"
+    )
+    rows = person.select("person_id").with_row_index("p")
+    return (
+        parties.join(linked, on="party")
+        .join(rows, on="person_id")
+        .select(SOURCE, "p", "national_id")
+    )
+
+
 def find_corrections(
     person_source: pl.DataFrame,
     person: pl.DataFrame,
     std_frames: dict[str, pl.LazyFrame],
     review_queue: pl.DataFrame | None = None,
+    event_ids: pl.DataFrame | None = None,
 ) -> Corrections:
     """The corrections to send back to each source, and the differences held back.
 
     `person_source`: each resolved record (`source`, `source_record_id`, `person_id`,
     `match_rule`, `match_weight`); `person`: the golden records; `std_frames`: the
-    standardised frames of the person sources; `review_queue`: the pairs waiting for a clerk.
+    standardised frames of the person sources; `review_queue`: the pairs waiting for a clerk;
+    `event_ids`: the ids civil registration gave the persons (`event_witnesses`), witnesses
+    that are told nothing.
     """
     records = resolved_records(person_source, person, std_frames)
     found = (
@@ -705,8 +743,11 @@ def find_corrections(
         .with_columns(fields_behind().alias("fields_behind"))
         .with_row_index("c")
     )
-    rates = error_rates(records)
-    odds = register_odds(found, support(records, found, rates))
+    witnesses = (
+        records if event_ids is None else pl.concat([records, event_ids], how="diagonal_relaxed")
+    )
+    rates = error_rates(witnesses)
+    odds = register_odds(found, support(witnesses, found, rates))
     waiting = in_review(review_queue).with_columns(pl.lit(True).alias("in_review"))
     identity = match_probability() * pl.col("fields_behind")
     held_because = (

@@ -10,12 +10,13 @@ import duckdb
 import polars as pl
 import pytest
 
-from dancu.contract import PERSON_SOURCES
+from dancu.contract import PERSON_SOURCES, SOURCES
 from dancu.corrections import (
     CORRECTION_COLUMNS,
     MIN_CONFIDENCE,
     WORKBOOK_MODE,
     agency_sheet,
+    event_witnesses,
     find_corrections,
     masked_value,
     write_workbook,
@@ -68,8 +69,14 @@ def golden(person_id: str, values: dict, source: str = "dan_cu") -> dict:
     }
 
 
-def run(rows: list[dict], persons: list[dict], review: pl.DataFrame | None = None):
-    """`rows`: std rows with their `person_id` and `match_weight`."""
+def run(
+    rows: list[dict],
+    persons: list[dict],
+    review: pl.DataFrame | None = None,
+    births: list[dict] = (),
+):
+    """`rows`: std rows with their `person_id` and `match_weight`; `births`: birth
+    registrations (`birth`), whose parties name persons too."""
     frame = pl.DataFrame(
         [{k: v for k, v in r.items() if k not in ("person_id", "match_weight")} for r in rows],
         schema_overrides={
@@ -89,7 +96,45 @@ def run(rows: list[dict], persons: list[dict], review: pl.DataFrame | None = Non
     )
     std = {s: frame.lazy().filter(pl.col("source") == s) for s in PERSON_SOURCES}
     person = pl.DataFrame(persons, schema_overrides={"birth_date": pl.Date})
-    return find_corrections(person_source, person, std, review)
+    events = None
+    if births:
+        parties = pl.concat([party for _, party in births])
+        events = event_witnesses(person, parties, {"khai_sinh": birth_frame(births)})
+    return find_corrections(person_source, person, std, review, events)
+
+
+def birth(record_id: str, **parties: tuple[str, str | None]) -> tuple[dict, pl.DataFrame]:
+    """A birth registration naming `parties` (role: the person it was resolved to, and the id
+    the registration wrote), as the standardised row and its `event_party` rows."""
+    contract = SOURCES["khai_sinh"].event.parties
+    row = {"source_record_id": record_id, "source": "khai_sinh", "reasons": [], "flags": []}
+    for role, (_, national_id) in parties.items():
+        row |= {
+            contract[role].name: f"{role} of {record_id}",
+            contract[role].national_id: national_id,
+        }
+    linked = pl.DataFrame(
+        {
+            "event_id": f"khai_sinh:{record_id}",
+            "role": list(parties),
+            "person_id": [person_id for person_id, _ in parties.values()],
+        }
+    )
+    return row, linked
+
+
+def birth_frame(births) -> pl.LazyFrame:
+    """The standardised birth registrations, with every column a party is read from."""
+    columns = {"source": pl.String, "source_record_id": pl.String, "reasons": pl.List(pl.String),
+               "flags": pl.List(pl.String), "file_name": pl.String, "row_number": pl.Int64,
+               "extract_date": pl.Date, "sex": pl.String, "father_name": pl.String,
+               "mother_name": pl.String}  # fmt: skip
+    for party in SOURCES["khai_sinh"].event.parties.values():
+        columns |= {party.name: pl.String, f"{party.name}_key": pl.String,
+                    party.national_id: pl.String, party.birth_date: pl.Date,
+                    party.birth_year: pl.Int32}  # fmt: skip
+    rows = [{c: row.get(c) for c in columns} for row, _ in births]
+    return pl.DataFrame(rows, schema=columns, orient="row").lazy()
 
 
 def record(source, record_id, values, person_id="P1", weight=STRONG_LINK, **changed) -> dict:
@@ -300,3 +345,78 @@ def test_a_difference_of_two_slips_is_held():
     found = one_person("national_id", "001188102346", witnesses=1)
     assert bhxh_corrections(found).is_empty()
     assert found.held.filter(source="bhxh")["held_because"].to_list() == ["both_slipped"]
+
+
+# A slip in the serial digits, which no encoded field shows: with the register's copy and the
+# insurance's alone it is one witness against another (held as uncertain, above); civil
+# registration's copy of her id decides.
+
+
+def serial_slip(mother_id: str | None):
+    """The register's person, her insurance record with a slip in the serial digits, and her
+    child's birth registration naming her with `mother_id`."""
+    rows = [
+        record("dan_cu", "HS1", REGISTER),
+        record("bhxh", "0101234567", REGISTER, national_id="001188012346"),
+    ]
+    births = [birth("KS1", mother=("P1", mother_id))]
+    return run(rows, [golden("P1", REGISTER)], births=births)
+
+
+def test_a_birth_registration_with_the_registers_id_decides_a_slip():
+    found = serial_slip(mother_id=REGISTER["national_id"])
+    assert bhxh_corrections(found).select("kind", "register_value").rows() == [
+        ("digit_typo", REGISTER["national_id"])
+    ]
+    assert bhxh_corrections(found)["confidence"].item() >= MIN_CONFIDENCE
+
+
+def test_a_birth_registration_with_the_insurances_id_makes_the_register_doubtful():
+    found = serial_slip(mother_id="001188012346")
+    assert found.table.is_empty()
+    assert found.held.select("source", "held_because").rows() == [("bhxh", "register_doubtful")]
+
+
+def test_a_birth_registration_without_an_id_is_no_witness():
+    found = serial_slip(mother_id=None)
+    assert found.table.is_empty()
+    assert found.held["held_because"].to_list() == ["uncertain"]
+
+
+def test_a_fathers_id_on_his_childs_birth_registration_witnesses_for_him_alone():
+    """The child's insurance record carries the father's id, and the child's birth registration
+    names the father with it: the child's record still holds another person's id, and the
+    father, whose register id it is, is told nothing."""
+    child = {**REGISTER, "national_id": "001315123456", "birth_date": "2015-03-02"}
+    rows = [
+        record("dan_cu", "HS1", child),
+        record("bhxh", "0101234567", child, national_id=PARENT["national_id"]),
+        record("dan_cu", "HS2", PARENT, person_id="P2"),
+    ]
+    births = [birth("KS1", child=("P1", None), father=("P2", PARENT["national_id"]))]
+    found = run(rows, [golden("P1", child), golden("P2", PARENT)], births=births)
+    assert found.table.select("source", "person_id", "kind", "register_value").rows() == [
+        ("bhxh", "P1", "family_member_id", child["national_id"])
+    ]
+    assert found.held.is_empty()
+
+
+def test_a_register_id_that_does_not_fit_its_person_corrects_nobody():
+    """The register's copy says born in 1998 (digits 5-6), the insurance's 1988 as the person
+    is: the register's copy is the doubtful one, and the insurance is not told to take it."""
+    register = {**REGISTER, "national_id": "001198012345"}
+    rows = [
+        record("dan_cu", "HS1", register),
+        record("bhxh", "0101234567", REGISTER),
+    ]
+    found = run(rows, [golden("P1", register)])
+    assert found.table.is_empty()
+    assert found.held.select("source", "kind", "held_because").rows() == [
+        ("bhxh", "digit_typo", "register_doubtful")
+    ]
+
+
+def test_civil_registration_ids_are_witnesses_with_a_measured_rate():
+    found = serial_slip(mother_id=REGISTER["national_id"])
+    rates = found.error_rates
+    assert rates.filter(source="khai_sinh")["field"].to_list() == ["national_id"]
