@@ -92,6 +92,9 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
             ),
             "records_per_person": round(records.height / max(result.persons.height, 1), 3),
             "blocking": dg.MetadataValue.json(result.blocking.to_dicts()),
+            "pairs_compared": result.pairs.height,
+            "largest_block": int(result.blocking["largest_blocks"].list.max().max() or 0),
+            "blocks_split": int(result.blocking["blocks_split"].sum()),
             "decision_files_left_out": len(rejected),
         },
     )

@@ -1,4 +1,9 @@
-"""Errors that reach Dagster's event log, masked: a library's message may quote a person's data."""
+"""Errors that reach Dagster's event log, masked: a library's message may quote a person's data.
+
+`masked_errors` wraps every asset's compute function, so it is also where a step's work starts:
+it starts measuring the step's peak memory there, which the staging I/O manager reports with each
+output (see `dancu.memory.start_peak`).
+"""
 
 import functools
 import inspect
@@ -6,6 +11,7 @@ import inspect
 import dagster as dg
 
 from dancu.mask import mask_message
+from dancu.memory import start_peak
 
 
 def _masked(error: Exception) -> dg.Failure:
@@ -14,11 +20,13 @@ def _masked(error: Exception) -> dg.Failure:
 
 def masked_errors(compute):
     """Wrap an asset's compute function so that an unexpected error is re-raised as a Failure
-    whose message hides quoted values and long numbers, without the original (unmasked) cause."""
+    whose message hides quoted values and long numbers, without the original (unmasked) cause;
+    and start measuring the step's peak memory as it starts."""
     if inspect.isgeneratorfunction(compute):
 
         @functools.wraps(compute)
         def generating(*args, **kwargs):
+            start_peak()
             try:
                 yield from compute(*args, **kwargs)
             except dg.Failure:
@@ -30,6 +38,7 @@ def masked_errors(compute):
 
     @functools.wraps(compute)
     def returning(*args, **kwargs):
+        start_peak()
         try:
             return compute(*args, **kwargs)
         except dg.Failure:

@@ -9,6 +9,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from dancu.lock import run_lock
+from dancu.memory import peak_since_start
 from dancu.paths import (
     PRIVATE_UMASK,
     Folders,
@@ -46,13 +47,19 @@ class DancuPaths(dg.ConfigurableResource, Folders):
         return Keys.from_secret(self.person_id_secret())
 
 
+# Output metadata: the most memory the step held until the output was written, in MiB.
+PEAK_MEMORY = "peak_memory_mib"
+
+
 def staged(description: str) -> dg.AssetOut:
     """An output of a multi-asset that the staging I/O manager keeps as Parquet."""
     return dg.AssetOut(kinds={"polars", "parquet"}, description=description)
 
 
 class StagingParquetIOManager(dg.ConfigurableIOManager):
-    """Each asset's frame as `$DANCU_DATA_DIR/staging/<asset>.parquet`, read back lazily."""
+    """Each asset's frame as `$DANCU_DATA_DIR/staging/<asset>.parquet`, read back lazily, with
+    its rows and the step's peak memory (measured from the step's start, see
+    `orchestration.privacy`) in the output's metadata."""
 
     data_dir: str
 
@@ -70,7 +77,12 @@ class StagingParquetIOManager(dg.ConfigurableIOManager):
         # A reader never sees half a file: the new frame replaces the old one whole.
         partial.replace(path)
         context.add_output_metadata(
-            {"dagster/row_count": obj.height, "path": dg.MetadataValue.path(str(path))}
+            {
+                "dagster/row_count": obj.height,
+                "path": dg.MetadataValue.path(str(path)),
+                # The step's peak so far: what computing this output (and those before it) took.
+                PEAK_MEMORY: round(peak_since_start() / 2**20, 1),
+            }
         )
 
     def load_input(self, context: dg.InputContext) -> pl.LazyFrame:

@@ -1,7 +1,8 @@
 """Compact progress for `dancu run` in a terminal: one line as each step starts and ends.
 
 Dagster's own console log tells every engine event; a data engineer running the pipeline by
-hand wants to see which step is working, how long each took, and what went wrong.
+hand, or reading a night run's log, wants to see which step is working, how long each took, the
+rows it wrote and the memory it held, how far the run is, and what went wrong.
 """
 
 import logging
@@ -10,8 +11,44 @@ from datetime import datetime
 
 import dagster as dg
 
+from orchestration.resources import PEAK_MEMORY
+
 STARTED, SUCCEEDED, FAILED = "STEP_START", "STEP_SUCCESS", "STEP_FAILURE"
 CHECK = "ASSET_CHECK_EVALUATION"
+MATERIALIZED = "ASSET_MATERIALIZATION"
+ROW_COUNT = "dagster/row_count"
+
+
+def _duration(seconds: float) -> str:
+    minutes, seconds = divmod(round(seconds), 60)
+    return f"{minutes}m{seconds:02d}s" if minutes else f"{seconds}s"
+
+
+def _memory(mib: float) -> str:
+    return f"{mib / 1024:.1f} GiB" if mib >= 1024 else f"{mib:.0f} MiB"
+
+
+class _Step:
+    """What the outputs of a running step told: rows written, and the step's peak memory."""
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.rows = 0
+        self.peak_mib = 0.0
+
+    def add(self, metadata: dict) -> None:
+        if ROW_COUNT in metadata:
+            self.rows += metadata[ROW_COUNT].value
+        if PEAK_MEMORY in metadata:
+            self.peak_mib = max(self.peak_mib, metadata[PEAK_MEMORY].value)
+
+    def summary(self, ended: float) -> str:
+        parts = [f"{ended - self.started:.1f}s"]
+        if self.rows:
+            parts.append(f"{self.rows:,} rows")
+        if self.peak_mib:
+            parts.append(f"peak {_memory(self.peak_mib)}")
+        return ", ".join(parts)
 
 
 class ProgressHandler(logging.Handler):
@@ -20,7 +57,9 @@ class ProgressHandler(logging.Handler):
         super().__init__(logging.DEBUG)
         self.message_level = message_level
         self.stream = stream
-        self.started: dict[str, float] = {}
+        self.steps: dict[str, _Step] = {}
+        self.run_started: float | None = None
+        self.done = 0
 
     def emit(self, record: logging.LogRecord) -> None:
         meta = getattr(record, "dagster_meta", {}) or {}
@@ -33,13 +72,20 @@ class ProgressHandler(logging.Handler):
 
     def describe(self, event, step: str, at: float) -> str | None:
         kind = event.event_type_value
+        if self.run_started is None:
+            self.run_started = at
         if kind == STARTED:
-            self.started[step] = at
+            self.steps[step] = _Step(at)
             return f"▸ {step}"
+        if kind == MATERIALIZED and step in self.steps:
+            self.steps[step].add(event.event_specific_data.materialization.metadata)
+            return None
         if kind in (SUCCEEDED, FAILED):
-            seconds = at - self.started.pop(step, at)
+            self.done += 1
+            summary = self.steps.pop(step, _Step(at)).summary(at)
             mark = "✓" if kind == SUCCEEDED else "✗"
-            return f"{mark} {step} ({seconds:.1f}s)"
+            run = f"{self.done} done, {_duration(at - self.run_started)} into the run"
+            return f"{mark} {step} ({summary}) · {run}"
         if kind == CHECK and not event.event_specific_data.passed:
             evaluation = event.event_specific_data
             return f"  ! check {evaluation.check_name} on {evaluation.asset_key.to_user_string()}"

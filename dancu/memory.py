@@ -1,0 +1,127 @@
+"""How much memory a run may use (`DANCU_MEMORY_LIMIT`), and how a stage keeps within it.
+
+The setting is read once per process: `12GB`, `512MiB`, `75%` (of the machine's memory) or a
+number of bytes; by default 75% of the machine, which leaves the rest to the system and to the
+services reading the warehouse. DuckDB connections get it as their memory limit and spill to
+`<data>/staging/spill` past it; a chunked stage asks `rows_within` how many rows it may hold.
+
+A step's own peak memory (`start_peak`, `peak_since_start`) is read from the kernel's high-water
+mark of the process, reset when the step starts: with the in-process executor every step runs
+in one process, whose lifetime peak (`ru_maxrss`) only ever grows.
+"""
+
+import contextlib
+import functools
+import os
+import re
+import resource
+import sys
+from pathlib import Path
+
+import duckdb
+
+MEMORY_LIMIT_ENV = "DANCU_MEMORY_LIMIT"
+DEFAULT_LIMIT = "75%"
+# DuckDB is given the limit less what the process already holds, but never less than this share
+# of it: below that it would spill what fits in memory.
+DUCKDB_LEAST_SHARE = 0.25
+# A chunked stage holds this share of the limit in rows: the rest is the libraries' working
+# memory (a sort or a join holds its input and its output at once) and the frames handed on.
+CHUNK_SHARE = 0.25
+SPILL_DIR = Path("staging") / "spill"
+
+UNITS = {
+    "": 1,
+    "B": 1,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+    "TB": 10**12,
+    "KIB": 2**10,
+    "MIB": 2**20,
+    "GIB": 2**30,
+    "TIB": 2**40,
+}
+AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*|%)\s*$")
+
+
+def machine_memory() -> int:
+    """The bytes of memory of the machine, or of the container's memory cgroup when that is
+    smaller."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        cgroup = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+    except OSError:
+        return physical
+    return min(physical, int(cgroup)) if cgroup.isdigit() else physical
+
+
+def parse_limit(text: str, total: int) -> int:
+    """Bytes of a memory amount: a number with an optional unit (`B`, `KB`..`TB`, `KiB`..`TiB`,
+    any case), or a percentage of `total`."""
+    found = AMOUNT.match(text)
+    unit = found.group(2).upper() if found else None
+    if unit is None or (unit != "%" and unit not in UNITS):
+        raise ValueError(
+            f"{MEMORY_LIMIT_ENV}={text!r} is no memory amount: write e.g. 12GB, 512MiB or 75%"
+        )
+    number = float(found.group(1))
+    limit = int(total * number / 100 if unit == "%" else number * UNITS[unit])
+    if limit <= 0 or (unit == "%" and number > 100):
+        raise ValueError(f"{MEMORY_LIMIT_ENV}={text!r} must be above 0 and at most 100%")
+    return limit
+
+
+@functools.cache
+def memory_limit() -> int:
+    """The bytes a run may use, from `DANCU_MEMORY_LIMIT` (read once)."""
+    return parse_limit(os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_LIMIT, machine_memory())
+
+
+def resident_bytes() -> int:
+    """What the process holds in memory now."""
+    try:
+        pages = Path("/proc/self/statm").read_text().split()[1]
+    except OSError:
+        return 0
+    return int(pages) * os.sysconf("SC_PAGE_SIZE")
+
+
+def limit_duckdb(
+    con: duckdb.DuckDBPyConnection, data_dir: Path, keeps_order: bool = True
+) -> duckdb.DuckDBPyConnection:
+    """`con` kept within the run's memory limit, less what the process holds already: past it,
+    DuckDB spills to `<data_dir>/staging/spill`. With `keeps_order=False` (for queries whose
+    result's order does not matter, or that sort it), DuckDB may also drop the insertion order,
+    which lets it stream more and hold less."""
+    available = max(memory_limit() - resident_bytes(), int(memory_limit() * DUCKDB_LEAST_SHARE))
+    spill = Path(data_dir) / SPILL_DIR
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET memory_limit = '{available // 2**20}MiB'")
+    con.execute("SET temp_directory = '{}'".format(str(spill).replace("'", "''")))
+    con.execute(f"SET preserve_insertion_order = {'true' if keeps_order else 'false'}")
+    return con
+
+
+def rows_within(row_bytes: int, share: float = CHUNK_SHARE) -> int:
+    """How many rows of about `row_bytes` bytes each a chunked stage may hold at once: `share`
+    of the memory limit, at least one."""
+    return max(1, int(memory_limit() * share) // max(row_bytes, 1))
+
+
+def start_peak() -> None:
+    """Start measuring a peak here: resets the process's high-water mark of resident memory
+    (Linux; elsewhere the peak stays the process's lifetime one)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_since_start() -> int:
+    """The most resident memory the process held since `start_peak`, in bytes."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        lifetime = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return lifetime if sys.platform == "darwin" else lifetime * 1024  # bytes there, KiB here
+    kib = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(kib.group(1)) * 1024

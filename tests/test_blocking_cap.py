@@ -1,0 +1,137 @@
+"""Blocks over the cap: split into sub-blocks so that pairs grow linearly, losing no pair of one
+person whose records agree on a sub-key, and changing nothing while every block fits."""
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from dancu.resolve.blocking import PASSES, BlockingPass, candidate_pairs, pass_pairs
+from dancu.resolve.records import COLUMNS, features, keyed
+from dancu.text import fold
+
+BIRTH_DATE_GIVEN = next(p for p in PASSES if p.name == "birth_date+given")
+FAMILIES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Phan", "Vũ", "Đặng", "Bùi", "Đỗ"]
+MIDDLES = ["Văn", "Đức", "Minh", "Quang", "Hữu", "Thanh", "Công", "Ngọc"]
+
+
+def records(rows: list[dict]) -> pl.DataFrame:
+    """Prepared records (as `features(keyed(...))` leaves them) of input rows."""
+    filled = pl.DataFrame([{c: row.get(c) for c in COLUMNS} for row in rows], schema=COLUMNS)
+    filled = filled.with_columns(
+        fold(pl.col("full_name")).alias("full_name_key"),
+        pl.col("birth_date").dt.year().cast(pl.Int32).alias("birth_year"),
+    )
+    return features(keyed(filled))
+
+
+def namesakes(people: int, wards: int) -> list[dict]:
+    """`people` men called Hùng born on one day, each with a dan_cu and a bhxh record that agree
+    (so the pair is one person): one birth date + given name block of 2·`people` records. Their
+    family and middle names and wards spread them into sub-blocks of a few records."""
+    rows = []
+    for k in range(people):
+        family, middle = FAMILIES[k % len(FAMILIES)], MIDDLES[k // len(FAMILIES) % len(MIDDLES)]
+        person = {
+            "full_name": f"{family} {middle} Hùng",
+            "birth_date": date(1990, 1, 1),
+            "sex": "nam",
+            "ward_code": f"{k % wards:05d}",
+        }
+        rows.append({**person, "source": "dan_cu", "source_record_id": f"d{k:05d}"})
+        rows.append({**person, "source": "bhxh", "source_record_id": f"b{k:05d}"})
+    return rows
+
+
+def one_person_pairs(prepared: pl.DataFrame) -> set[tuple[int, int]]:
+    """The pairs of records of one person in `namesakes`: the same record id past its prefix."""
+    number = prepared["source_record_id"].str.slice(1)
+    by_person = prepared.select("rk", number.alias("n")).group_by("n").agg(pl.col("rk").sort())
+    return {tuple(keys) for keys in by_person["rk"].to_list()}
+
+
+def found(pairs: pl.DataFrame) -> set[tuple[int, int]]:
+    return set(zip(pairs["left"].to_list(), pairs["right"].to_list(), strict=True))
+
+
+def test_a_block_over_the_cap_is_split_and_keeps_the_pairs_of_one_person():
+    prepared = records(namesakes(people=200, wards=40))
+    pairs, counts = pass_pairs(prepared, BIRTH_DATE_GIVEN, max_block=25)
+    assert counts["largest_blocks"][0] == 400
+    assert counts["blocks_split"] == 1
+    # Ten families of 40 records: the split on the family leaves sub-blocks over the cap
+    # (skipped), the split on the ward (10 records each) pairs them.
+    assert counts["blocks_skipped"] == len(FAMILIES)
+    assert counts["records_in_skipped_blocks"] == 400
+    assert one_person_pairs(prepared) <= found(pairs)
+    # Every pair shares a family name or a ward besides the block's key.
+    left, right = prepared[pairs["left"]], prepared[pairs["right"]]
+    same_family = left["family_canon"] == right["family_canon"]
+    same_ward = left["place"] == right["place"]
+    assert (same_family | same_ward).all()
+
+
+def test_without_a_split_the_block_over_the_cap_is_skipped():
+    prepared = records(namesakes(people=200, wards=40))
+    unsplit = BlockingPass("birth_date+given", BIRTH_DATE_GIVEN.keys)
+    pairs, counts = pass_pairs(prepared, unsplit, max_block=25)
+    assert pairs.height == 0
+    assert (counts["blocks_skipped"], counts["records_in_skipped_blocks"]) == (1, 400)
+
+
+@pytest.mark.parametrize("people", [100, 200, 400, 800])
+def test_pairs_grow_linearly_with_the_block(people):
+    prepared = records(namesakes(people, wards=people // 5))
+    pairs, _ = pass_pairs(prepared, BIRTH_DATE_GIVEN, max_block=25)
+    block = 2 * people
+    # Each split pairs a record with fewer than `max_block` others: a bound linear in the block,
+    # where the block's own pairs are quadratic (79,800 at 400 records).
+    assert pairs.height <= len(BIRTH_DATE_GIVEN.split_by) * block * 24 / 2
+    assert pairs.height < block * (block - 1) / 2 / 10
+    assert one_person_pairs(prepared) <= found(pairs)
+
+
+def test_a_sub_block_still_over_the_cap_is_skipped_and_a_missing_sub_key_is_no_sub_block():
+    # One family and one ward: the split on the family leaves one sub-block as large as the
+    # block (skipped), the split on the ward leaves the records without a ward out.
+    rows = [
+        {**row, "full_name": "Nguyễn Văn Hùng", "ward_code": None if k % 2 else "00001"}
+        for k, row in enumerate(namesakes(people=20, wards=1))
+    ]
+    prepared = records(rows)
+    pairs, counts = pass_pairs(prepared, BIRTH_DATE_GIVEN, max_block=25)
+    assert counts["blocks_split"] == 1
+    assert counts["blocks_skipped"] == 1
+    assert counts["records_in_skipped_blocks"] == 40
+    with_ward = set(np.flatnonzero(prepared["place"].is_not_null().to_numpy()).tolist())
+    expected = {(a, b) for a in with_ward for b in with_ward if a < b}
+    assert found(pairs) == expected
+
+
+@pytest.mark.parametrize(("max_block", "split"), [(40, False), (39, True)])
+def test_a_block_of_the_cap_exactly_is_paired_whole(max_block, split):
+    prepared = records(namesakes(people=20, wards=20))
+    pairs, counts = pass_pairs(prepared, BIRTH_DATE_GIVEN, max_block=max_block)
+    assert counts["blocks_split"] == int(split)
+    whole = 40 * 39 // 2
+    assert (pairs.height == whole) is not split
+    assert one_person_pairs(prepared) <= found(pairs)
+
+
+def test_while_every_block_fits_the_cap_the_pairs_are_those_of_unbounded_blocks():
+    prepared = records(namesakes(people=10, wards=5))
+    capped, capped_counts = candidate_pairs(prepared)
+    unbounded, _ = candidate_pairs(prepared, max_block=10**9)
+    assert capped.equals(unbounded)
+    assert capped_counts["blocks_split"].sum() == 0
+
+
+def test_split_pairs_are_unbounded_pairs_and_keep_every_one_person_pair():
+    prepared = records(namesakes(people=150, wards=30))
+    split, counts = candidate_pairs(prepared, max_block=25)
+    unbounded, _ = candidate_pairs(prepared, max_block=10**9)
+    assert found(split) <= found(unbounded)
+    assert one_person_pairs(prepared) <= found(split)
+    assert split.height < unbounded.height / 5
+    assert counts.filter(pl.col("pass") == "birth_date+given")["blocks_split"].item() == 1

@@ -1,0 +1,105 @@
+"""The memory setting: how it is read, what DuckDB connections get from it, and a step's peak."""
+
+import sys
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pytest
+
+from dancu import memory
+
+GIB = 2**30
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12GB", 12 * 10**9),
+        ("12gb", 12 * 10**9),
+        ("1.5GiB", int(1.5 * GIB)),
+        ("512 MiB", 512 * 2**20),
+        ("75%", 12 * GIB),
+        ("100%", 16 * GIB),
+        ("1000000", 1_000_000),
+    ],
+)
+def test_a_limit_is_an_amount_or_a_share_of_the_machine(text, expected):
+    assert memory.parse_limit(text, total=16 * GIB) == expected
+
+
+@pytest.mark.parametrize("text", ["", "lots", "12 parsecs", "0GB", "150%", "-1GB", "GB"])
+def test_a_limit_that_is_no_amount_is_refused_with_the_variable_named(text):
+    with pytest.raises(ValueError, match="DANCU_MEMORY_LIMIT"):
+        memory.parse_limit(text, total=16 * GIB)
+
+
+@pytest.fixture
+def limit(monkeypatch):
+    """Set `DANCU_MEMORY_LIMIT` for one test: the setting is read once per process."""
+
+    def set_limit(text: str | None) -> None:
+        if text is None:
+            monkeypatch.delenv(memory.MEMORY_LIMIT_ENV, raising=False)
+        else:
+            monkeypatch.setenv(memory.MEMORY_LIMIT_ENV, text)
+        memory.memory_limit.cache_clear()
+
+    yield set_limit
+    memory.memory_limit.cache_clear()
+
+
+def test_the_limit_is_read_once_and_defaults_to_three_quarters_of_the_machine(limit, monkeypatch):
+    limit(None)
+    assert memory.memory_limit() == int(memory.machine_memory() * 0.75)
+    monkeypatch.setenv(memory.MEMORY_LIMIT_ENV, "1GB")
+    assert memory.memory_limit() == int(memory.machine_memory() * 0.75)
+    limit("1GB")
+    assert memory.memory_limit() == 10**9
+
+
+def test_rows_within_holds_a_share_of_the_limit(limit):
+    limit("400MiB")
+    assert memory.rows_within(row_bytes=100) == 100 * 2**20 // 100
+    assert memory.rows_within(row_bytes=100, share=0.5) == 200 * 2**20 // 100
+    assert memory.rows_within(row_bytes=10 * GIB) == 1
+
+
+def setting(con: duckdb.DuckDBPyConnection, name: str):
+    return con.sql(f"select current_setting('{name}')").fetchall()[0][0]
+
+
+def test_a_duckdb_connection_keeps_within_the_limit_and_spills_in_the_data_folder(limit, tmp_path):
+    limit("64MiB")  # less than the test process holds: DuckDB gets a quarter of it, 16 MiB
+    with memory.limit_duckdb(duckdb.connect(), tmp_path, keeps_order=False) as con:
+        assert setting(con, "memory_limit") == "16.0 MiB"
+        assert setting(con, "preserve_insertion_order") is False
+        spill = tmp_path / "staging" / "spill"
+        assert Path(setting(con, "temp_directory")) == spill
+        # A table several times the limit: its blocks are written out, not refused.
+        con.execute(
+            "create table t as select i, repeat('x', 40) || i as s from range(2000000) t(i)"
+        )
+        spilled = con.sql("select count(*), sum(size) from duckdb_temporary_files()").fetchall()[0]
+        assert spilled[0] > 0 and spilled[1] > 16 * 2**20
+        files = con.sql("select path from duckdb_temporary_files()").fetchall()
+        assert {Path(path).parent for (path,) in files} == {spill}
+        assert con.sql("select count(*), max(i) from t").fetchall() == [(2_000_000, 1_999_999)]
+
+
+def test_a_duckdb_connection_keeps_order_unless_told_otherwise(limit, tmp_path):
+    limit("2GB")
+    with memory.limit_duckdb(duckdb.connect(), tmp_path) as con:
+        assert setting(con, "preserve_insertion_order") is True
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the peak resets on Linux")
+def test_the_peak_is_measured_from_its_start():
+    memory.start_peak()
+    before = memory.peak_since_start()
+    held = np.ones(256 * 2**20 // 8)  # 256 MiB, touched
+    grown = memory.peak_since_start()
+    assert grown - before >= 240 * 2**20
+    del held
+    memory.start_peak()
+    assert memory.peak_since_start() < grown - 200 * 2**20
