@@ -6,6 +6,8 @@ DATA ?= data
 SAMPLE := $(DATA)/sample
 PERSONS ?= 20000
 SEED ?= 1
+# The exact versions every install takes (`make lock` refreshes it after pyproject.toml changes).
+LOCK := requirements.lock
 
 export DANCU_DATA_DIR ?= $(abspath $(DATA))
 export DANCU_LANDING_DIR ?= $(abspath $(SAMPLE)/landing)
@@ -13,12 +15,12 @@ export DAGSTER_HOME ?= $(abspath $(DATA)/dagster)
 # The sample's extracts end on the generator's default as-of date: deliveries are judged on it.
 export DANCU_AS_OF ?= 2025-10-31
 
-.PHONY: demo test ui serve bench bench-noisy bench-serve lint sample clean
+.PHONY: demo test ui serve bench bench-noisy bench-serve lint lock sample clean
 
-$(BIN)/.installed: pyproject.toml
+$(BIN)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev]'
 	touch $@
 
 sample: $(BIN)/.installed
@@ -31,16 +33,18 @@ demo: sample
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest
 
+# The Dagster UI on PORT, the auditor reports on REPORT_PORT (both on localhost).
 PORT ?= 3000
+REPORT_PORT ?= $(or $(DANCU_REPORT_PORT),3001)
 ui: $(BIN)/.installed
-	$(BIN)/dancu ui --port $(PORT)
+	DANCU_REPORT_PORT=$(REPORT_PORT) $(BIN)/dancu ui --port $(PORT)
 
 SERVE_PORT ?= 8080
 serve: $(BIN)/.installed
 	$(BIN)/dancu serve --port $(SERVE_PORT)
 
 $(BIN)/.bench-installed: $(BIN)/.installed
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -c $(LOCK) -e '.[dev,bench]'
 	touch $@
 
 bench: $(BIN)/.bench-installed
@@ -63,6 +67,15 @@ bench-noisy: $(BIN)/.bench-installed
 # during it; WAREHOUSE=path names a published warehouse to serve (default: a demo run's).
 bench-serve: $(BIN)/.installed
 	$(BIN)/python -m benchmarks.serve $(if $(WAREHOUSE),--warehouse $(WAREHOUSE))
+
+# Resolve the lock again for every platform, keeping each pinned version that still fits
+# pyproject.toml; `make lock UPGRADE=1` takes the newest versions it allows instead.
+lock:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet 'uv>=0.13,<0.14'
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --universal \
+	  --python-version 3.11 --custom-compile-command 'make lock' $(if $(UPGRADE),--upgrade) \
+	  --quiet -o $(LOCK)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

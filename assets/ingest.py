@@ -9,14 +9,35 @@ from orchestration import keys
 from orchestration.privacy import masked_errors
 from orchestration.resources import DancuPaths, staged
 
+# Metadata is stored with every run: counts, and the files with a problem only up to this many.
+PROBLEM_FILES_SHOWN = 20
 
-def files_markdown(files: pl.DataFrame) -> str:
-    lines = ["| file | rows | encoding | separator | status |", "|---|---:|---|---|---|"]
-    for f in files.iter_rows(named=True):
-        status = f"rejected: {f['error']}" if f["error"] else "read"
-        lines.append(
-            f"| {f['file_name']} | {f['rows']} | {f['encoding']} | {f['separator']} | {status} |"
+
+def format_counts(files: pl.DataFrame) -> dict[str, int]:
+    """Files and rows per file format (`files/csv`, `rows/csv`, ...), as the UI plots them."""
+    per_format = (
+        files.group_by(
+            pl.col("file_name").str.extract(r"\.([^./]+)$").str.to_lowercase().fill_null("none")
         )
+        .agg(pl.len().alias("files"), pl.col("rows").sum())
+        .sort("file_name")
+    )
+    counts = {}
+    for suffix, n_files, n_rows in per_format.iter_rows():
+        counts[f"files/{suffix}"] = n_files
+        counts[f"rows/{suffix}"] = int(n_rows)
+    return counts
+
+
+def problem_files_markdown(rejected: pl.DataFrame) -> str:
+    """The first few rejected files and why: a cause names a file or folder, never a row's
+    values, as in the run's log; every file is in the asset's table."""
+    lines = ["| file | why it was rejected |", "|---|---|"]
+    shown = rejected.sort("file_name").head(PROBLEM_FILES_SHOWN)
+    cells = shown.select(pl.col("file_name", "error").str.replace_all("|", r"\|", literal=True))
+    lines += [f"| {name} | {error} |" for name, error in cells.rows()]
+    if rejected.height > shown.height:
+        lines.append(f"| … and {rejected.height - shown.height} more | |")
     return "\n".join(lines)
 
 
@@ -71,10 +92,16 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             output_name=keys.files(source.name),
             metadata={
                 "files": files.height,
+                "files_read": files.height - rejected.height,
                 "files_rejected": rejected.height,
                 "files_outside_layout": outside_layout.height,
                 "files_parsed": cache.misses,
-                "files_read": dg.MetadataValue.md(files_markdown(files)),
+                **format_counts(files),
+                **(
+                    {"files_with_problems": dg.MetadataValue.md(problem_files_markdown(rejected))}
+                    if rejected.height
+                    else {}
+                ),
             },
         )
 

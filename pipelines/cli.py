@@ -1,11 +1,19 @@
 """The `dancu` command: generate sample extracts, and run the pipeline as the UI would."""
 
 import argparse
+import functools
+import html
+import io
 import os
+import subprocess
 import sys
+import threading
 import time
 from datetime import date
+from http import HTTPStatus
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 from dancu.generate import DEFAULT_AS_OF
 from dancu.service.cli import add_commands as add_service_commands
@@ -141,19 +149,93 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+class ReportFolderHandler(SimpleHTTPRequestHandler):
+    """GET and HEAD of the auditor reports at the top of the reports folder, and their list.
+
+    Nothing else is served: the clerks' and agencies' workbooks beside them hold whole names and
+    ids under file modes (640) that a server running as their owner would bypass for every user
+    of the machine. `translate_path` already drops `..`; resolving the path also stops a link
+    that leads out of the folder.
+    """
+
+    def send_head(self):
+        folder = Path(self.directory).resolve()
+        path = Path(self.translate_path(self.path)).resolve()
+        if path == folder:
+            return self._report_list(folder)
+        if path.parent != folder or path.suffix != ".html" or not path.is_file():
+            self.send_error(HTTPStatus.NOT_FOUND, "only the auditor reports are served")
+            return None
+        return super().send_head()
+
+    def _report_list(self, folder: Path) -> io.BytesIO:
+        """The reports, newest first (their names start with the publish time)."""
+        links = "".join(
+            f'<li><a href="{quote(report.name)}">{html.escape(report.name)}</a></li>'
+            for report in sorted(folder.glob("*.html"), reverse=True)
+        )
+        page = (
+            '<!doctype html><html lang="vi"><meta charset="utf-8"><title>dancu: báo cáo</title>'
+            f"<h1>Báo cáo chất lượng dữ liệu</h1><ul>{links}</ul></html>"
+        ).encode()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.end_headers()
+        return io.BytesIO(page)
+
+    def log_message(self, format, *args):
+        """Quiet: the terminal is `dagster dev`'s."""
+
+
+def serve_reports(folder: Path, port: int) -> ThreadingHTTPServer:
+    """Serve the reports folder read-only on localhost, from a thread of this process."""
+    folder.mkdir(parents=True, exist_ok=True)
+    handler = functools.partial(ReportFolderHandler, directory=str(folder))
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=server.serve_forever, name="reports", daemon=True).start()
+    return server
+
+
+def dagster_dev_command(host: str, port: int) -> list[str]:
+    dagster = Path(sys.executable).with_name("dagster")
+    return [str(dagster), "dev", "-m", "pipelines.definitions", "-h", host, "-p", str(port)]
+
+
 def _ui(args: argparse.Namespace) -> int:
-    from dancu.paths import Paths
+    from dancu.paths import PRIVATE_UMASK, REPORT_PORT_ENV, Paths, report_port
 
     paths = Paths.from_env()
+    os.umask(PRIVATE_UMASK)
     home = dagster_home(Path(paths.data_dir))
+    try:
+        reports = serve_reports(paths.reports_dir, report_port())
+    except OSError as error:
+        # The UI is still worth having; only the report links in its metadata will not open.
+        print(
+            f"dancu: cannot serve the reports on port {report_port()}: {error.strerror} "
+            f"(set {REPORT_PORT_ENV} to a free port)",
+            file=sys.stderr,
+        )
+        reports = None
+    else:
+        print(f"dancu: reports on http://localhost:{report_port()}/ ({paths.reports_dir})")
     print(
         f"dancu: Dagster UI on http://{args.host}:{args.port} (instance {home}); the schedule "
-        "nightly_refresh and the sensor new_extracts start off: switch them on under Automation"
+        "nightly_refresh and the sensor new_extracts start off: switch them on under Automation",
+        flush=True,
     )
-    dagster = Path(sys.executable).with_name("dagster")
-    command = [str(dagster), "dev", "-m", "pipelines.definitions", "-h", args.host, "-p",
-               str(args.port)]  # fmt: skip
-    os.execv(command[0], command)
+    dagster = subprocess.Popen(dagster_dev_command(args.host, args.port))
+    try:
+        return dagster.wait()
+    except KeyboardInterrupt:
+        # Ctrl-C reached `dagster dev` too: let it stop its webserver and daemon first.
+        dagster.wait()
+        return 130
+    finally:
+        if reports is not None:
+            reports.shutdown()
+            reports.server_close()
 
 
 def record_ref(text: str) -> tuple[str, str]:
@@ -296,7 +378,11 @@ def build_parser() -> argparse.ArgumentParser:
     why.add_argument("--data", type=Path, help=DATA_HELP)
     why.set_defaults(handler=_explain)
 
-    ui = commands.add_parser("ui", help="open the runs, assets and checks in the Dagster UI")
+    ui = commands.add_parser(
+        "ui",
+        help="open the runs, assets and checks in the Dagster UI, and serve the auditor reports "
+        "on localhost:$DANCU_REPORT_PORT (default 3001)",
+    )
     ui.add_argument("--host", default="127.0.0.1")
     ui.add_argument("--port", type=int, default=3000)
     ui.set_defaults(handler=_ui)

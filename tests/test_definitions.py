@@ -1,5 +1,7 @@
 """The Definitions load whole, and every asset, check, job and schedule resolves."""
 
+import csv
+import io
 import os
 import subprocess
 import sys
@@ -7,9 +9,11 @@ from pathlib import Path
 
 import dagster as dg
 
-from dancu.contract import SOURCES
+from assets.ingest import PROBLEM_FILES_SHOWN, raw_asset
+from dancu.contract import DAN_CU, SOURCES
 from dancu.schemas import standardized_schema
 from dancu.warehouse import SERVICE_VIEWS
+from orchestration.resources import DancuPaths, StagingParquetIOManager
 from pipelines.definitions import build_definitions, nightly_refresh, refresh_register
 
 
@@ -80,3 +84,46 @@ def test_workspace_loads_in_dagster_tooling(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "Validation successful for code location dancu" in done.stderr + done.stdout
+
+
+def delivered_csv(values: dict[str, str]) -> str:
+    """A dan_cu extract of one row, under the contract's column labels."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(column.label for column in DAN_CU.columns)
+    writer.writerow(values.get(column.name, "") for column in DAN_CU.columns)
+    return text.getvalue()
+
+
+def test_ingest_metadata_stays_small_however_many_files_arrive(tmp_path):
+    """Counts, and a short table of the files with a problem: not a row per delivered file."""
+    folder = tmp_path / "landing" / DAN_CU.name
+    folder.mkdir(parents=True)
+    delivered = [folder / f"dan_cu_202510{day:02}.csv" for day in range(1, 31)]
+    for n, path in enumerate(delivered):
+        path.write_text(delivered_csv({"source_record_id": f"HS{n}", "full_name": "Lê Văn An"}))
+    broken = [folder / f"dan_cu_no_date_{n:02}.csv" for n in range(PROBLEM_FILES_SHOWN + 4)]
+    broken.append(folder / "dan_cu_20251031.txt")
+    for path in broken:
+        path.write_text("x\n1\n")
+    paths = DancuPaths(data_dir=str(tmp_path / "data"), landing_dir=str(tmp_path / "landing"))
+    resources = {"paths": paths, "io_manager": StagingParquetIOManager(data_dir=paths.data_dir)}
+
+    result = dg.materialize([raw_asset(DAN_CU)], resources=resources)
+    (files,) = [
+        event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == dg.AssetKey(f"files_{DAN_CU.name}")
+    ]
+
+    assert files["files"].value == len(delivered) + len(broken)
+    assert files["files_read"].value == len(delivered)
+    assert files["files_rejected"].value == len(broken)
+    assert files["files/csv"].value == len(delivered) + len(broken) - 1
+    assert files["rows/csv"].value == len(delivered)
+    assert files["files/txt"].value == 1
+    problems = files["files_with_problems"].value.splitlines()
+    assert len(problems) == 2 + PROBLEM_FILES_SHOWN + 1  # header, files shown, "and 5 more"
+    assert problems[-1].startswith("| … and 5 more")
+    assert not any(path.name in "\n".join(problems) for path in delivered)
+    assert len(str({key: value.value for key, value in files.items()})) < 4000

@@ -228,7 +228,7 @@ def test_the_digest_computed_in_sql_is_the_hmac_of_the_id(tmp_path, national_id)
 
 
 def documented_views(readme: Path) -> dict[str, list[str]]:
-    """Each view of the README's "Published views" section and the columns its table lists."""
+    """Each view of docs/services.md's "Published views" and the columns its table lists."""
     section = readme.read_text(encoding="utf-8").split("## Published views", 1)[1]
     section = section.split("\n## ", 1)[0]
     views = {}
@@ -239,7 +239,7 @@ def documented_views(readme: Path) -> dict[str, list[str]]:
 
 
 def test_each_view_exposes_exactly_its_documented_columns(tmp_path):
-    documented = documented_views(Path(__file__).parent.parent / "README.md")
+    documented = documented_views(Path(__file__).parent.parent / "docs" / "services.md")
     publish(tmp_path, "run1", tables())
     with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
         views = {
