@@ -189,6 +189,8 @@ def write_workbook(queue: pl.DataFrame) -> bytes:
     )
     decision_column = sheet.columns.index(PAIR_HEADERS[DECISION])
     page.write_row(0, 0, sheet.columns, header)
+    # Headers wrap over up to three lines: the row must be tall enough to show them.
+    page.set_row(0, 45)
     for row, values in enumerate(sheet.iter_rows(), start=1):
         page.write_row(row, 0, [_shown(v) for v in values])
     page.data_validation(
