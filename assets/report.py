@@ -4,6 +4,7 @@ import dagster as dg
 import duckdb
 
 from dancu.corrections import WORKBOOK_MODE, write_workbooks
+from dancu.paths import report_url
 from dancu.report import figures, headline, report_name, write_atomically
 from dancu.report.html import render
 from dancu.review import clerk_sheet, write_csv, write_workbook
@@ -14,7 +15,8 @@ from orchestration.resources import DancuPaths
 @dg.asset(group_name="report", kinds={"html"}, deps=["warehouse"])
 @masked_errors
 def auditor_report(paths: DancuPaths) -> dg.MaterializeResult:
-    """One self-contained HTML data-quality report per published warehouse, for auditors."""
+    """One self-contained HTML data-quality report per published warehouse, for auditors, in
+    Vietnamese; `dancu ui` serves it over http at `report_url`."""
     # One read-only connection: every figure comes from the same version.
     with duckdb.connect(str(paths.warehouse), read_only=True) as con:
         figs = figures(con)
@@ -24,7 +26,7 @@ def auditor_report(paths: DancuPaths) -> dg.MaterializeResult:
     return dg.MaterializeResult(
         metadata={
             "report": dg.MetadataValue.path(str(path)),
-            "report_url": dg.MetadataValue.url(path.as_uri()),
+            "report_url": dg.MetadataValue.url(report_url(path.relative_to(paths.reports_dir))),
             "warehouse_run": run_id,
             **{f"headline/{name}": value for name, value in headline(figs).items()},
         }

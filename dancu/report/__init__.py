@@ -5,11 +5,13 @@ Every number in the report is a row of one of those queries, so an auditor can c
 with the same SQL against the same warehouse version (`publish_run` names it).
 """
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
+from dancu.quality import as_of as default_as_of
 from dancu.warehouse import load_queries
 from sql import SQL_DIR
 
@@ -17,15 +19,53 @@ REPORT_QUERIES = SQL_DIR / "report.sql"
 DIMENSIONS = ("correct", "complete", "clean", "live")
 Figures = dict[str, pl.DataFrame]
 
+# The counts behind each share (what is left: rows flagged, records unresolved, parties unlinked),
+# each source's newest extract, and the warehouse's cross-source contradictions. Read here until
+# sql/report.sql holds them; a query of that file with the same name takes precedence.
+MORE_QUERIES = {
+    "share_counts": """
+        select source, ward_code, metric, value
+        from dq_metric
+        where run_id = $run_id
+          and metric in ('rows_accepted', 'rows_flagged_correct', 'rows_flagged_complete',
+                         'person_records', 'person_records_unresolved', 'parties',
+                         'parties_linked')
+        order by source, ward_code, metric""",
+    "extracts": """
+        with delivered as (
+            select source, extract_date from person_source
+            union all select source, extract_date from civil_event
+            union all select source, extract_date from quarantine
+        )
+        select source, max(extract_date) as newest_extract,
+               date_diff('day', max(extract_date), $as_of::date) as days_since_extract
+        from delivered
+        group by source
+        order by source""",
+    "consistency_issues": """
+        select rule, count(*) as issues, count(distinct person_id) as persons,
+               list(struct_pack(person_id, event_id) order by person_id, event_id)[1:3]
+                   as examples
+        from consistency_issue
+        group by rule
+        order by issues desc, rule""",
+}
 
-def figures(con: duckdb.DuckDBPyConnection) -> Figures:
-    """Every query of sql/report.sql, for the run that published the warehouse."""
+
+def figures(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> Figures:
+    """Every query of sql/report.sql (and MORE_QUERIES), for the run that published the
+    warehouse; staleness is counted to `as_of`, by default the day deliveries are judged on
+    (`DANCU_AS_OF`, else today), as the `delivered_on_time` checks count it."""
     run_id = con.execute("select run_id from publish_run").fetchall()[0][0]
-    queries = load_queries(REPORT_QUERIES)
-    return {
-        name: con.sql(sql, params={"run_id": run_id} if "$run_id" in sql else None).pl()
+    judged_on = as_of or default_as_of()
+    values = {"run_id": run_id, "as_of": judged_on}
+    queries = {**MORE_QUERIES, **load_queries(REPORT_QUERIES)}
+    figs = {
+        name: con.sql(sql, params={k: v for k, v in values.items() if f"${k}" in sql}).pl()
         for name, sql in queries.items()
     }
+    figs["as_of"] = pl.DataFrame({"as_of": [judged_on]})
+    return figs
 
 
 def headline(figs: Figures) -> dict[str, float | int]:

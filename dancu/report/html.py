@@ -1,286 +1,494 @@
-"""The auditor report as one HTML file: inline CSS and SVG, nothing fetched, names and ids masked.
+"""The auditor report as one HTML file: Vietnamese by default, inline CSS and SVG, nothing fetched,
+names and ids masked.
+
+Python turns the figures into what the reader sees (words, floored shares, masked examples,
+chart geometry); the Jinja templates in templates/ lay it out, escaping every value.
 
 Scorecard cells carry their number whole in `data-value` (with `data-source`, `data-ward`,
-`data-metric`), so the report can be checked against the warehouse by a program as well as by eye.
+`data-metric`, and `data-missing` for what a share leaves out), so the report can be checked
+against the warehouse by a program as well as by eye.
 """
 
-from html import escape
+import functools
+import unicodedata
+from pathlib import Path
 
+import jinja2
 import polars as pl
 
+from dancu.admin_units import all_current_wards
+from dancu.contract import SOURCES as CONTRACT_SOURCES
 from dancu.corrections import KINDS, MIN_CONFIDENCE, masked_value
 from dancu.mask import masked
 from dancu.report import DIMENSIONS, Figures, headline
-from dancu.report.svg import bar_chart, line_chart
-
-SCORE_COLUMNS = (
-    ("rows_delivered", "rows delivered"),
-    ("rows_quarantined", "quarantined"),
-    *((f"{d}_share", d) for d in DIMENSIONS),
+from dancu.report import format as fmt
+from dancu.report.labels import (
+    DIMENSIONS as DIMENSION_WORDS,
 )
-MEANING = {
-    "correct": "rows neither quarantined nor breaking a correctness rule, of rows delivered",
-    "complete": "accepted rows with no required field or personal id missing",
-    "clean": "person records neither waiting for a clerk nor sharing their national id with "
-    "another person",
-    "live": "parties of births, deaths and marriages linked to a person",
+from dancu.report.labels import (
+    METRICS,
+    Language,
+    match_rule,
+    rule_text,
+    source_name,
+    text,
+    word,
+)
+from dancu.report.svg import bar_chart, colour, dot_chart, line_chart, source_key
+
+TEMPLATES = Path(__file__).parent / "templates"
+SHARES = tuple(f"{d}_share" for d in DIMENSIONS)
+SCORE_METRICS = ("rows_delivered", "rows_quarantined", *SHARES)
+# What each share leaves out, counted from the same dq_metric rows as the share.
+MISSING = {
+    "correct_share": pl.col("rows_quarantined") + pl.col("rows_flagged_correct"),
+    "complete_share": pl.col("rows_flagged_complete"),
+    "clean_share": pl.col("person_records_unresolved"),
+    "live_share": pl.col("parties") - pl.col("parties_linked"),
 }
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222;padding:0 1em}
-h1{font-size:1.6em}h2{border-bottom:2px solid #1b6ca8;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #ccc;padding:.25em .6em}
-th{background:#eef3f8;text-align:left}td.n{text-align:right;font-variant-numeric:tabular-nums}
-.tiles{display:flex;gap:1em;flex-wrap:wrap}.tile{border:1px solid #ccc;border-radius:6px;
-padding:.6em 1em;min-width:9em}.tile b{display:block;font-size:1.8em}.muted{color:#666}
-.charts{display:flex;flex-wrap:wrap;gap:1em}.scroll{max-height:28em;overflow:auto}
-td.low{background:#fbe3e3}td.mid{background:#fdf3dc}td.high{background:#e3f3e6}
-"""
+COUNT_METRICS = (
+    "rows_accepted", "rows_flagged_correct", "rows_flagged_complete", "person_records",
+    "person_records_unresolved", "parties", "parties_linked",
+)  # fmt: skip
+# Which way a figure gets better; a count that is neither (rows delivered, persons) is not coloured.
+BETTER_UP = frozenset({*SHARES, "parties_linked"})
+BETTER_DOWN = frozenset(
+    {"rows_quarantined", "rows_flagged_correct", "rows_flagged_complete",
+     "person_records_unresolved"}
+)  # fmt: skip
+# Conviction summaries of judicial records (contract: `Án tích`) are never shown, not even masked;
+# a rejected file's message that names the column loses the name.
+CRIMINAL_COLUMN = "Án tích"
 
 
-def number(value: float | None, metric: str) -> str:
-    if value is None:
-        return "–"
-    return f"{value:.1%}" if metric.endswith("_share") else f"{int(value):,}"
-
-
-def band(value: float | None, metric: str) -> str:
-    """A colour a reader scans for: below 95% is worth a look, below 80% is a problem."""
-    if value is None or not metric.endswith("_share"):
-        return "n"
-    return "n " + ("low" if value < 0.8 else "mid" if value < 0.95 else "high")
-
-
-def table(headers: list[str], rows: list[list[str]]) -> str:
-    """Cells are given as HTML (already escaped); headers as text."""
-    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>" if rows else "<p class='muted'>None.</p>"
-
-
-def cell(value: object, numeric: bool = False) -> str:
-    text = f"{value:,}" if numeric and isinstance(value, int) else escape(str(value))
-    return f'<td class="n">{text}</td>' if numeric else f"<td>{text}</td>"
-
-
-def score_cell(source: str, ward: str, metric: str, value: float | None) -> str:
-    data = (
-        f'data-source="{escape(source)}" data-ward="{escape(ward)}" data-metric="{metric}" '
-        f'data-value="{"" if value is None else repr(float(value))}"'
+@functools.cache
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
-    return f'<td class="{band(value, metric)}" {data}>{number(value, metric)}</td>'
 
 
-def scorecard(scores: pl.DataFrame, by: str) -> str:
-    """Rows per source (`by` = "source", wards summed) or per ward (sources summed)."""
-    other = "ward_code" if by == "source" else "source"
-    part = scores.filter(pl.col(other) == "all")
-    if by == "ward_code":
-        part = part.filter(pl.col("ward_code") != "all")
-    values = {(r[by], r["metric"]): r["value"] for r in part.iter_rows(named=True)}
-    keys = sorted({r[by] for r in part.iter_rows(named=True)}, key=lambda k: (k == "all", k))
-    rows = []
-    for key in keys:
-        source, ward = (key, "all") if by == "source" else ("all", key)
-        rows.append(
-            [cell(key)]
-            + [score_cell(source, ward, m, values.get((key, m))) for m, _ in SCORE_COLUMNS]
-        )
-    label = "source" if by == "source" else "ward"
-    return table([label, *(title for _, title in SCORE_COLUMNS)], rows)
+@functools.cache
+def ward_names() -> dict[str, str]:
+    wards = all_current_wards()
+    return dict(zip(wards["ward_code"], wards["ward_name"], strict=True))
 
 
-def tiles(numbers: dict[str, float | int]) -> str:
-    shown = [(f"{d}_share", d) for d in DIMENSIONS] + [
-        ("rows_delivered", "rows delivered"),
-        ("rows_quarantined", "rows quarantined"),
-        ("persons", "persons"),
-        ("review_pairs", "pairs for clerks"),
-        ("corrections", "corrections sent back"),
+def ward_name(code: str, language: Language) -> str:
+    if code == "unknown":
+        return text(language, "unknown_ward")
+    return ward_names().get(code, code)
+
+
+def without_criminal_column(message: str) -> str:
+    return unicodedata.normalize("NFC", message).replace(CRIMINAL_COLUMN, "…")
+
+
+def missing_text(metric: str, missing: float | None, language: Language) -> str:
+    """ "còn 11 bản ghi" beside a share below 100%; nothing beside a full one."""
+    if not missing:
+        return ""
+    key = "left_parties" if metric == "live_share" else "left_records"
+    return text(language, key, n=fmt.count(missing, language))
+
+
+def wide_scores(figs: Figures) -> pl.DataFrame:
+    """One row per (source, ward_code): the scorecard's metrics and what each share leaves out."""
+    long = pl.concat([figs["scorecard"], figs["share_counts"]]).unique(
+        ["source", "ward_code", "metric"]
+    )
+    wide = long.pivot(on="metric", index=["source", "ward_code"], values="value")
+    absent = [m for m in (*SCORE_METRICS, *COUNT_METRICS) if m not in wide.columns]
+    wide = wide.with_columns(pl.lit(None, pl.Float64).alias(m) for m in absent)
+    return wide.with_columns(
+        expr.fill_null(0).alias(f"{metric}_missing") for metric, expr in MISSING.items()
+    )
+
+
+def staleness(figs: Figures, language: Language) -> dict[str, dict]:
+    """Per source (and 'all', its stalest source): days since the newest extract to the as-of
+    date, and whether that is longer than the source's delivery cycle."""
+    out = {}
+    extracts = (
+        figs["extracts"]
+        .select("source", "newest_extract", "days_since_extract")
+        .drop_nulls("newest_extract")
+    )
+    for source, newest, days in extracts.iter_rows():
+        cadence = CONTRACT_SOURCES[source].cadence_days if source in CONTRACT_SOURCES else None
+        late = cadence is not None and days > cadence
+        out[source] = {
+            "source": source,
+            "name": source_name(language, source),
+            "days": days,
+            "text": text(language, "days", n=fmt.count(days, language)),
+            "newest": fmt.day(newest, language),
+            "cadence": text(language, "cadence", n=cadence) if cadence else "",
+            "late": late,
+            "late_text": text(language, "days_late", n=days - cadence) if late else "",
+        }
+    if out:
+        stalest = max(out.values(), key=lambda s: (s["late"], s["days"]))
+        out["all"] = stalest
+    return out
+
+
+def score_cell(row: dict, metric: str, stale: dict | None, language: Language) -> dict:
+    value = row.get(metric)
+    is_share = metric.endswith("_share")
+    missing = row.get(f"{metric}_missing") if is_share and value is not None else None
+    late = metric == "live_share" and value is not None and stale is not None and stale["late"]
+    return {
+        "source": row["source"],
+        "ward": row["ward_code"],
+        "metric": metric,
+        "value": "" if value is None else repr(float(value)),
+        "missing": "" if missing is None else str(int(missing)),
+        "text": fmt.share(value, language) if is_share else fmt.count(value, language),
+        "note": missing_text(metric, missing, language),
+        "stale": text(language, "data_age", n=fmt.count(stale["days"], language)) if late else "",
+        "band": fmt.STALE if late else fmt.band(value) if is_share else "",
+    }
+
+
+def source_rows(wide: pl.DataFrame, stale: dict[str, dict], language: Language) -> list[dict]:
+    rows = wide.filter(ward_code="all").to_dicts()
+    return [
+        {
+            "key": r["source"],
+            "name": source_name(language, r["source"]),
+            "colour": colour(r["source"]),
+            "cells": [score_cell(r, m, stale.get(r["source"]), language) for m in SCORE_METRICS],
+            "staleness": stale.get(r["source"]),
+        }
+        for r in sorted(rows, key=lambda r: source_key(r["source"]))
     ]
-    return (
-        '<div class="tiles">'
-        + "".join(
-            f'<div class="tile" data-headline="{m}" data-value="{numbers[m]}">'
-            f"<b>{number(numbers[m], m)}</b>{escape(label)}</div>"
-            for m, label in shown
-            if m in numbers
-        )
-        + "</div>"
-    )
 
 
-def trend_charts(trend: pl.DataFrame) -> str:
+def ward_rows(wide: pl.DataFrame, language: Language) -> list[dict]:
+    rows = wide.filter(source="all").filter(pl.col("ward_code") != "all").sort("ward_code")
+    return [
+        {
+            "code": r["ward_code"],
+            "name": ward_name(r["ward_code"], language),
+            "cells": [score_cell(r, m, None, language) for m in SCORE_METRICS],
+        }
+        for r in rows.to_dicts()
+    ]
+
+
+def tiles(figs: Figures, wide: pl.DataFrame, stale: dict, language: Language) -> list[dict]:
+    """The four dimensions, then the counts. `live` on overdue data leads with its age: a share of
+    linked parties says nothing of how old the register is."""
+    numbers = headline(figs)
+    total = wide.filter(source="all", ward_code="all").to_dicts()
+    row = total[0] if total else {}
+    shown = []
+    for dimension in DIMENSIONS:
+        metric = f"{dimension}_share"
+        if metric not in numbers:
+            continue
+        value = row.get(metric)
+        label, meaning = DIMENSION_WORDS[language][dimension]
+        tile = {
+            "metric": metric,
+            "value": numbers[metric] if value is None else value,
+            "text": fmt.share(value, language),
+            "label": label,
+            "meaning": meaning,
+            "note": missing_text(metric, row.get(f"{metric}_missing"), language),
+            "band": fmt.band(value),
+            "stale": None,
+        }
+        if dimension == "live" and stale.get("all"):
+            tile["stale"] = stale["all"]
+            if stale["all"]["late"]:
+                linked = text(language, "linked_note", share=tile["text"])
+                tile |= {
+                    "text": stale["all"]["text"],
+                    "note": ", ".join(filter(None, [linked, tile["note"]])),
+                    "band": fmt.STALE,
+                }
+        shown.append(tile)
+    counts = [
+        ("rows_delivered", text(language, "rows_delivered")),
+        ("rows_quarantined", text(language, "rows_quarantined")),
+        ("persons", text(language, "persons")),
+        ("review_pairs", text(language, "review_pairs")),
+        ("corrections", text(language, "corrections")),
+    ]
+    shown += [
+        {"metric": m, "value": numbers[m], "text": fmt.count(numbers[m], language), "label": label,
+         "meaning": "", "note": "", "band": "", "stale": None}
+        for m, label in counts
+        if m in numbers
+    ]  # fmt: skip
+    return shown
+
+
+def trend_charts(trend: pl.DataFrame, language: Language) -> tuple[bool, list[tuple[str, object]]]:
+    """Per dimension: a line per source over runs, or one labelled dot per source after a single
+    run (a line needs two points)."""
+    runs = trend["run_id"].n_unique()
     charts = []
     for dimension in DIMENSIONS:
-        rows = trend.filter(dimension=dimension)
-        series: dict[str, list] = {}
-        for r in rows.iter_rows(named=True):
-            series.setdefault(r["source"], []).append((r["run_time"], r["value"]))
-        charts.append(line_chart(f"{dimension}: share over runs", series))
-    return f'<div class="charts">{"".join(charts)}</div>'
+        rows = trend.filter(dimension=dimension).sort("run_time")
+        if rows.is_empty():
+            continue
+        title = DIMENSION_WORDS[language][dimension][0]
+        if runs == 1:
+            values = dict(rows.select("source", "value").iter_rows())
+            charts.append(("dots", dot_chart(title, values, language)))
+        else:
+            series = {
+                source: list(zip(group["run_time"], group["value"], strict=True))
+                for (source,), group in rows.group_by("source")
+            }
+            charts.append(("lines", line_chart(title, series, language)))
+    return runs == 1, charts
 
 
-def masked_example(example: dict) -> str:
+def where(example: dict, language: Language) -> str:
     """Where the row is, and its record id masked: enough to find it, not to read it."""
-    where = example["file_name"] + (
-        f":{example['row_number']}" if example["row_number"] is not None else " (whole file)"
-    )
+    row = example["row_number"]
+    whole = f"{example['file_name']} ({text(language, 'whole_file')})"
+    place = f"{example['file_name']}:{row}" if row is not None else whole
     record = masked(example["source_record_id"]) if example["source_record_id"] else ""
-    return escape(f"{where} {record}".strip())
+    return f"{place} {record}".strip()
 
 
-def quarantine_section(reasons: pl.DataFrame) -> str:
+def quarantine(reasons: pl.DataFrame, language: Language) -> dict:
     per_rule = reasons.group_by("rule_id", maintain_order=True).agg(pl.col("rows").sum())
-    bars = list(per_rule.iter_rows())
-    rows = [
-        [
-            cell(r["rule_id"]),
-            cell(r["rows"], numeric=True),
-            cell(r["message"]),
-            "<td>" + "<br>".join(masked_example(e) for e in r["examples"]) + "</td>",
-        ]
-        for r in reasons.iter_rows(named=True)
+    bars = [
+        (f"{rule} · {rule_text(language, rule)}", rows, colour("all"))
+        for rule, rows in per_rule.iter_rows()
     ]
-    chart = bar_chart("Quarantined rows by rule", bars) if bars else ""
-    return chart + table(["rule", "rows", "message", "examples (masked)"], rows)
+    return {
+        "chart": bar_chart(text(language, "quarantine_chart"), bars, language) if bars else None,
+        "rows": [
+            {
+                "rule": r["rule_id"],
+                "rows": fmt.count(r["rows"], language),
+                "message": without_criminal_column(rule_text(language, r["rule_id"], r["message"])),
+                "examples": [where(e, language) for e in r["examples"]],
+            }
+            for r in reasons.iter_rows(named=True)
+        ],
+    }
 
 
-def pivot_rules(rules: pl.DataFrame) -> str:
-    """Rule by source: how many accepted rows break each advisory rule."""
-    if rules.is_empty():
-        return table([], [])
-    wide = rules.pivot(
-        on="source", index=["rule_id", "dimension", "message"], values="rows"
-    ).fill_null(0)
-    sources = [c for c in wide.columns if c not in ("rule_id", "dimension", "message")]
-    rows = [
-        [cell(r["rule_id"]), cell(r["dimension"])]
-        + [cell(r[s], numeric=True) for s in sources]
-        + [cell(r["message"])]
-        for r in wide.sort("rule_id").iter_rows(named=True)
+def masked_event(event_id: str | None) -> str:
+    """ "khai_sinh:KS-2025-000123" -> "khai_sinh:KS-*********23"."""
+    if event_id is None:
+        return ""
+    source, _, record = event_id.partition(":")
+    return f"{source}:{masked(record)}"
+
+
+def consistency(issues: pl.DataFrame, flags: pl.DataFrame, language: Language) -> dict:
+    """The warehouse's consistency_issue rows per rule, then the advisory flags per source."""
+    issue_rows = [
+        {
+            "rule": r["rule"],
+            "description": rule_text(language, r["rule"]),
+            "issues": fmt.count(r["issues"], language),
+            "persons": fmt.count(r["persons"], language),
+            "examples": [
+                f"{masked(e['person_id'])} {masked_event(e['event_id'])}".strip()
+                for e in r["examples"]
+            ],
+        }
+        for r in issues.iter_rows(named=True)
     ]
-    return table(["rule", "dimension", *sources, "message"], rows)
+    sources = sorted(flags["source"].unique(), key=source_key)
+    wide = (
+        flags.pivot(on="source", index=["rule_id", "dimension", "message"], values="rows")
+        .fill_null(0)
+        .sort("rule_id")
+        if not flags.is_empty()
+        else flags
+    )
+    return {
+        "issues": issue_rows,
+        "flag_sources": [
+            {"key": s, "name": source_name(language, s), "colour": colour(s)} for s in sources
+        ],
+        "flags": [
+            {
+                "rule": r["rule_id"],
+                "dimension": word(language, r["dimension"]),
+                "message": rule_text(language, r["rule_id"], r["message"]),
+                "counts": [fmt.count(r[s], language) for s in sources],
+            }
+            for r in wide.iter_rows(named=True)
+        ],
+    }
 
 
-def correction_example(field: str, example: dict) -> str:
-    """The record (id masked) and what it said against what the register says, both masked."""
-    record = masked(example["source_record_id"])
-    delivered = masked_value(field, example["delivered_value"])
-    return escape(f"{record}: {delivered} → {masked_value(field, example['register_value'])}")
+def figure_rows(frame: pl.DataFrame, language: Language) -> list[tuple[str, str]]:
+    """A one-row frame of counts as (label, value) lines; a column without a label is not shown,
+    so a column added to a query is never published unread."""
+    words = METRICS[language]
+    row = frame.row(0, named=True)
+    return [(words[k], fmt.count(v, language)) for k, v in row.items() if k in words]
 
 
-def corrections_section(corrections: pl.DataFrame) -> str:
+def resolution(figs: Figures, language: Language) -> dict:
+    return {
+        "figures": figure_rows(figs["resolution"], language),
+        "match_rules": [
+            {
+                "source": source_name(language, s),
+                "colour": colour(s),
+                "rule": match_rule(language, rule),
+                "records": fmt.count(n, language),
+            }
+            for s, rule, n in figs["match_rules"]
+            .select("source", "match_rule", "records")
+            .iter_rows()
+        ],
+        "review": [
+            (word(language, reason), fmt.count(n, language))
+            for reason, n in figs["review_reasons"].select("reason", "pairs").iter_rows()
+        ],
+    }
+
+
+def linkage(figs: Figures, language: Language) -> dict:
+    return {
+        "rows": [
+            {
+                "event": word(language, event),
+                "role": word(language, role),
+                "parties": fmt.count(parties, language),
+                "linked": fmt.count(linked, language),
+                "share": fmt.share(linked / parties if parties else None, language),
+                "note": missing_text("live_share", parties - linked, language),
+                "band": fmt.band(linked / parties if parties else None),
+            }
+            for event, role, parties, linked in figs["linkage"]
+            .select("event_type", "role", "parties", "linked")
+            .iter_rows()
+        ],
+        "unmatched": [
+            (word(language, event), word(language, reason), fmt.count(n, language))
+            for event, reason, n in figs["unmatched"]
+            .select("event_type", "unmatched_reason", "parties")
+            .iter_rows()
+        ],
+        "life": figure_rows(figs["life_status"], language),
+    }
+
+
+def corrections(frame: pl.DataFrame, language: Language) -> dict:
     """Per source, field and kind: how many corrections go back, with masked examples. Each
     count carries its numbers in `data-*` attributes, as the scorecard's do."""
-    per_source = corrections.group_by("source").agg(pl.col("records").sum()).sort("source")
-    bars = [(r["source"], r["records"]) for r in per_source.iter_rows(named=True)]
-    rows = [
-        [
-            cell(r["source"]),
-            cell(r["field"]),
-            f'<td title="{escape(KINDS.get(r["kind"], ""))}">{escape(r["kind"])}</td>',
-            f'<td class="n" data-correction-source="{escape(r["source"])}" '
-            f'data-field="{escape(r["field"])}" data-kind="{escape(r["kind"])}" '
-            f'data-value="{r["records"]}">{r["records"]:,}</td>',
-            f'<td class="n">{r["mean_confidence"]:.3f}</td>',
-            "<td>"
-            + "<br>".join(correction_example(r["field"], e) for e in r["examples"])
-            + "</td>",
-        ]
-        for r in corrections.iter_rows(named=True)
-    ]
-    note = (
-        "<p class='muted'>Delivered values that the register, after resolution, shows to be "
-        "wrong (or empty: <i>completion</i>), sent back to the source that delivered them, "
-        f"from confidence {MIN_CONFIDENCE}; each source gets its own XLSX under "
-        "<code>reports/corrections/</code>. Examples: record, delivered → register value.</p>"
+    per_source = frame.group_by("source").agg(pl.col("records").sum())
+    per_source = sorted(per_source.iter_rows(), key=lambda r: source_key(r[0]))
+    bars = [(source_name(language, s), n, colour(s)) for s, n in per_source]
+    return {
+        "note": text(language, "corrections_note", confidence=fmt.share(MIN_CONFIDENCE, language)),
+        "chart": bar_chart(text(language, "corrections_chart"), bars, language) if bars else None,
+        "rows": [
+            {
+                "source": r["source"],
+                "source_name": source_name(language, r["source"]),
+                "colour": colour(r["source"]),
+                "field": r["field"],
+                "field_name": word(language, r["field"]),
+                "kind": r["kind"],
+                "kind_name": word(language, r["kind"]),
+                "kind_help": KINDS.get(r["kind"], ""),
+                "records": r["records"],
+                "records_text": fmt.count(r["records"], language),
+                "confidence": fmt.share(r["mean_confidence"], language),
+                "examples": [
+                    f"{masked(e['source_record_id'])}: "
+                    f"{masked_value(r['field'], e['delivered_value'])} → "
+                    f"{masked_value(r['field'], e['register_value'])}"
+                    for e in r["examples"]
+                ],
+            }
+            for r in frame.iter_rows(named=True)
+        ],
+    }
+
+
+def verdict(metric: str, change: float | None) -> str:
+    if change is None or metric not in BETTER_UP | BETTER_DOWN:
+        return ""
+    return "better" if (change > 0) == (metric in BETTER_UP) else "worse"
+
+
+def changes(frame: pl.DataFrame, language: Language) -> dict:
+    """Only what moved: a figure whose change is zero is no news. Days since extract are left
+    out: they grow with the calendar and stand in the scorecard already."""
+    first_run = frame["previous"].is_null().all()
+    moved = frame.filter(
+        (pl.col("metric") != "days_since_extract")
+        & ((pl.col("change") != 0) | (pl.col("previous").is_null() & (not first_run)))
     )
-    chart = bar_chart("Corrections by source", bars) if bars else ""
-    headers = ["source", "field", "kind", "records", "mean confidence", "examples (masked)"]
-    return note + chart + table(headers, rows)
+    words = METRICS[language]
+
+    def value(v: float | None, metric: str) -> str:
+        return fmt.share(v, language) if metric.endswith("_share") else fmt.count(v, language)
+
+    def delta(v: float | None, metric: str) -> str:
+        if v is None:
+            return text(language, "new")
+        if metric.endswith("_share"):
+            return fmt.share_change(v, language, text(language, "points"))
+        return fmt.count_change(v, language)
+
+    rows = sorted(moved.iter_rows(named=True), key=lambda r: (source_key(r["source"]), r["metric"]))
+    return {
+        "first_run": first_run,
+        "rows": [
+            {
+                "source": source_name(language, r["source"]),
+                "colour": colour(r["source"]),
+                "metric": words.get(r["metric"], r["metric"]),
+                "previous": value(r["previous"], r["metric"]),
+                "current": value(r["current"], r["metric"]),
+                "change": delta(r["change"], r["metric"]),
+                "verdict": verdict(r["metric"], r["change"]),
+            }
+            for r in rows
+        ],
+    }
 
 
-def frame_table(frame: pl.DataFrame) -> str:
-    rows = [[cell(v, numeric=isinstance(v, int)) for v in row] for row in frame.iter_rows()]
-    return table(frame.columns, rows)
-
-
-def changes_table(changes: pl.DataFrame) -> str:
-    rows = [
-        [
-            cell(r["source"]),
-            cell(r["metric"]),
-            f'<td class="n">{number(r["previous"], r["metric"])}</td>',
-            f'<td class="n">{number(r["current"], r["metric"])}</td>',
-            f'<td class="n">{change(r["change"], r["metric"])}</td>',
-        ]
-        for r in changes.iter_rows(named=True)
-    ]
-    return table(["source", "metric", "previous run", "this run", "change"], rows)
-
-
-def change(value: float | None, metric: str) -> str:
-    if value is None:
-        return "new"
-    if metric.endswith("_share"):
-        return f"{value * 100:+.1f} pt"
-    return f"{int(value):+,}"
-
-
-def render(figs: Figures) -> str:
+def context(figs: Figures, language: Language) -> dict:
     run_id, published_at = figs["run"].row(0)
-    numbers = headline(figs)
-    resolution = figs["resolution"].transpose(include_header=True, column_names=["value"])
-    life = figs["life_status"].transpose(include_header=True, column_names=["value"])
-    linkage = figs["linkage"].with_columns(
-        (pl.col("linked") / pl.col("parties")).round(4).alias("linked_share")
-    )
-    changes = figs["changes"]
-    first_run = changes["previous"].is_null().all()
-    meaning = "".join(f"<li><b>{d}</b>: {escape(MEANING[d])}</li>" for d in DIMENSIONS)
-    sections = [
-        ("Headline", tiles(numbers) + f"<ul>{meaning}</ul>"),
-        ("Scorecard per source", scorecard(figs["scorecard"], "source")),
-        (
-            "Scorecard per ward",
-            "<p class='muted'>Ward of residence for person records, of registration for events; "
-            "quarantined rows have no trusted ward (<i>unknown</i>).</p>"
-            f"<div class='scroll'>{scorecard(figs['scorecard'], 'ward_code')}</div>",
-        ),
-        ("Trends over runs", trend_charts(figs["trend"])),
-        ("Quarantine", quarantine_section(figs["quarantine_reasons"])),
-        ("Consistency rules", pivot_rules(figs["consistency_rules"])),
-        (
-            "Resolution",
-            frame_table(resolution)
-            + "<h3>How records joined their person</h3>"
-            + frame_table(figs["match_rules"])
-            + "<h3>Review queue by reason</h3>"
-            + frame_table(figs["review_reasons"]),
-        ),
-        (
-            "Event linkage",
-            frame_table(linkage)
-            + "<h3>Parties without a person</h3>"
-            + frame_table(figs["unmatched"])
-            + "<h3>Life status applied</h3>"
-            + frame_table(life),
-        ),
-        ("Corrections sent back to each source", corrections_section(figs["corrections"])),
-        (
-            "What changed since the previous run",
-            ("<p>This is the first run in the history.</p>" if first_run else "")
-            + changes_table(changes),
-        ),
-    ]
-    nav = " · ".join(f'<a href="#s{i}">{escape(t)}</a>' for i, (t, _) in enumerate(sections))
-    body = "".join(f'<h2 id="s{i}">{escape(t)}</h2>{html}' for i, (t, html) in enumerate(sections))
-    return (
-        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f"<title>dancu data-quality report {escape(run_id)}</title><style>{STYLE}</style></head>"
-        f"<body><h1>dancu: data-quality report</h1>"
-        f'<p class="muted" data-run-id="{escape(run_id)}">Run {escape(run_id)}, published '
-        f"{published_at:%Y-%m-%d %H:%M} UTC. Names and ids are masked. Every figure is a query of "
-        f"<code>sql/report.sql</code> over this warehouse version.</p><p>{nav}</p>{body}"
-        "</body></html>"
-    )
+    wide = wide_scores(figs)
+    stale = staleness(figs, language)
+    one_run, charts = trend_charts(figs["trend"], language)
+    return {
+        "lang": language,
+        "t": functools.partial(text, language),
+        "run_id": run_id,
+        "published": fmt.moment(published_at, language),
+        "as_of": fmt.day(figs["as_of"]["as_of"][0], language),
+        "tiles": tiles(figs, wide, stale, language),
+        "bands": [(band, text(language, f"band_{band}")) for band in fmt.BANDS],
+        "dimension_columns": [DIMENSION_WORDS[language][d][0] for d in DIMENSIONS],
+        "sources": source_rows(wide, stale, language),
+        "stale_sources": [s for k, s in stale.items() if k != "all" and s["late"]],
+        "wards": ward_rows(wide, language),
+        "one_run": one_run,
+        "charts": charts,
+        "quarantine": quarantine(figs["quarantine_reasons"], language),
+        "consistency": consistency(figs["consistency_issues"], figs["consistency_rules"], language),
+        "resolution": resolution(figs, language),
+        "linkage": linkage(figs, language),
+        "corrections": corrections(figs["corrections"], language),
+        "changes": changes(figs["changes"], language),
+    }
+
+
+def render(figs: Figures, language: Language = "vi") -> str:
+    return environment().get_template("report.html.j2").render(context(figs, language))
