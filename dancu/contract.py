@@ -39,11 +39,34 @@ ColumnKind = Literal[
     "word",  # a word of few values outside any code list (religion)
     "address",  # free text of many values
     "place",  # free text of few values (a hometown, a place of death)
+    # A personal-id column where some writers type a temporary code of their own instead (a
+    # school's): a 12-digit id is parsed, anything else is kept apart as a temporary code.
+    "provisional_id",
+    "nationality",  # one or two nationalities, as ISO 3166-1 alpha-3 codes (`dancu.nationality`)
+    "document_type",  # `Loại giấy tờ`: a type of `dancu.documents`, settled with its number
+    "document_number",  # normalised by the type of its `Document`
+    "certificate_form",  # the judicial-record certificate form: 1 or 2
+    "school_year",  # `2025-2026`
+    # Criminal data, the most sensitive class: kept for the justice service alone, and never
+    # written to the quarantine's delivered values, logs or metadata, not even masked.
+    "criminal_record",
 ]
 # Kinds written as Vietnamese words, where encodings, NFC and spacing matter.
-TEXT_KINDS = frozenset({"name", "address", "place", "sex", "code", "word"})
+TEXT_KINDS = frozenset(
+    {"name", "address", "place", "sex", "code", "word", "nationality", "document_type",
+     "certificate_form", "criminal_record"}
+)  # fmt: skip
 # Kinds that hold few distinct values: repaired and parsed once per value.
-FEW_VALUE_KINDS = frozenset({"sex", "code", "word", "place"})
+FEW_VALUE_KINDS = frozenset(
+    {"sex", "code", "word", "place", "nationality", "document_type", "certificate_form"}
+)
+# Kinds whose values leave the standardised frame only towards the service entitled to them.
+MOST_SENSITIVE_KINDS = frozenset({"criminal_record"})
+
+
+def temporary_code_of(column: str) -> str:
+    """Where standardisation puts the temporary code a provisional-id column holds."""
+    return f"{column}_temporary"
 
 
 @dataclass(frozen=True)
@@ -54,6 +77,8 @@ class Column:
     aliases: tuple[str, ...] = ()
     # A code of this many digits: leading zeros a number type dropped are restored.
     digits: int | None = None
+    # Some extracts carry the column, others do not: a file without it is read, not rejected.
+    optional: bool = False
 
     @property
     def year_column(self) -> str:
@@ -100,6 +125,45 @@ class Event:
 
 
 @dataclass(frozen=True)
+class Document:
+    """An identity document a row names, other than in a personal-id column: its columns are
+    `<holder>document_type`, `<holder>document_number` and `<holder>nationality` (the holder's,
+    when the source has it), and standardisation adds `<holder>issuing_country` (alpha-3).
+
+    `holder` is "" for the person the record is about, else a party's role and an underscore
+    (`mother_`). Where the source has no personal-id column of the holder's, standardisation
+    derives `<holder>national_id` and `<holder>cmnd` from a document of those types.
+    """
+
+    holder: str = ""
+    issued_by: str | None = None  # the column naming the place of issue (`Nơi cấp`), if any
+
+    @property
+    def type(self) -> str:
+        return f"{self.holder}document_type"
+
+    @property
+    def number(self) -> str:
+        return f"{self.holder}document_number"
+
+    @property
+    def nationality(self) -> str:
+        return f"{self.holder}nationality"
+
+    @property
+    def issuing_country(self) -> str:
+        return f"{self.holder}issuing_country"
+
+    @property
+    def national_id(self) -> str:
+        return f"{self.holder}national_id"
+
+    @property
+    def cmnd(self) -> str:
+        return f"{self.holder}cmnd"
+
+
+@dataclass(frozen=True)
 class Source:
     name: str
     kind: SourceKind
@@ -116,6 +180,7 @@ class Source:
     # Person sources, most authoritative first: the golden record's source priority.
     priority: int | None = None
     event: Event | None = None
+    documents: tuple[Document, ...] = ()
 
     @property
     def record_id(self) -> Column:
@@ -128,12 +193,45 @@ class Source:
     def of_kind(self, *kinds: ColumnKind) -> list[str]:
         return [c.name for c in self.columns if c.kind in kinds]
 
+    @property
+    def withheld(self) -> list[str]:
+        """The columns of the most sensitive kinds (`MOST_SENSITIVE_KINDS`)."""
+        return self.of_kind(*MOST_SENSITIVE_KINDS)
+
+    @property
+    def derived_ids(self) -> dict[str, Document]:
+        """The personal-id columns (`national_id`, `cmnd`) that standardisation derives from a
+        document, because the source has no such column of its own for the holder."""
+        return {
+            column: document
+            for document in self.documents
+            if document.national_id not in self.column_names
+            for column in (document.national_id, document.cmnd)
+        }
+
     def column(self, name: str) -> Column:
+        """The contract column `name`; for a derived personal id, the document number it is
+        read from (its label is the one the agency knows)."""
+        if name in self.derived_ids:
+            name = self.derived_ids[name].number
         return next(c for c in self.columns if c.name == name)
 
 
 def _col(name: str, label: str, kind: ColumnKind, *aliases: str) -> Column:
     return Column(name, label, kind, aliases)
+
+
+def _optional(name: str, label: str, kind: ColumnKind, *aliases: str) -> Column:
+    return Column(name, label, kind, aliases, optional=True)
+
+
+def _foreign_party(role: str, label: str) -> tuple[Column, ...]:
+    """The optional columns of a party who may be foreign: nationality and a document."""
+    return (
+        _optional(f"{role}_nationality", f"Quốc tịch {label}", "nationality"),
+        _optional(f"{role}_document_type", f"Loại giấy tờ {label}", "document_type"),
+        _optional(f"{role}_document_number", f"Số giấy tờ {label}", "document_number"),
+    )
 
 
 _SUBJECT = Subject("national_id", "sex", "birth_year")
@@ -152,7 +250,7 @@ DAN_CU = Source(
         _col("sex", "Giới tính", "sex"),
         _col("ethnicity", "Dân tộc", "code"),
         _col("religion", "Tôn giáo", "word"),
-        _col("nationality", "Quốc tịch", "code"),
+        _col("nationality", "Quốc tịch", "nationality"),
         _col("hometown", "Quê quán", "place"),
         _col("address", "Nơi thường trú", "address", "Địa chỉ thường trú"),
         _col("ward_code", "Mã xã thường trú", "ward_code", "Mã xã"),
@@ -161,6 +259,8 @@ DAN_CU = Source(
         _col("mother_name", "Họ tên mẹ", "name"),
         _col("phone", "Số điện thoại", "phone"),
         _col("updated_date", "Ngày cập nhật", "date"),
+        # A personal id re-issued after a correction of sex or birth year: the one before.
+        _optional("previous_national_id", "Số định danh cá nhân cũ", "national_id"),
     ),
     required_names=("full_name",),
     required_fields=("birth_date", "sex", "address"),
@@ -226,7 +326,7 @@ KHAI_SINH = Source(
         _col("birth_date", "Ngày sinh", "birth_date"),
         _col("sex", "Giới tính", "sex"),
         _col("ethnicity", "Dân tộc", "code"),
-        _col("nationality", "Quốc tịch", "code"),
+        _col("nationality", "Quốc tịch", "nationality"),
         _col("child_national_id", "Số định danh cá nhân", "national_id"),
         _col("mother_name", "Họ tên mẹ", "name"),
         _col("mother_birth_date", "Ngày sinh mẹ", "birth_date"),
@@ -234,6 +334,8 @@ KHAI_SINH = Source(
         _col("father_name", "Họ tên cha", "name"),
         _col("father_birth_date", "Ngày sinh cha", "birth_date"),
         _col("father_national_id", "Số định danh cha", "national_id"),
+        *_foreign_party("mother", "mẹ"),
+        *_foreign_party("father", "cha"),
     ),
     required_names=("child_name",),
     required_fields=("birth_date", "sex", "registration_date", "mother_name"),
@@ -257,6 +359,7 @@ KHAI_SINH = Source(
         },
         founding_roles=frozenset({"child"}),
     ),
+    documents=(Document("mother_"), Document("father_")),
 )
 
 KHAI_TU = Source(
@@ -303,6 +406,8 @@ KET_HON = Source(
         _col("wife_name", "Họ tên vợ", "name"),
         _col("wife_birth_date", "Ngày sinh vợ", "birth_date"),
         _col("wife_national_id", "Số định danh vợ", "national_id"),
+        *_foreign_party("husband", "chồng"),
+        *_foreign_party("wife", "vợ"),
     ),
     required_names=("husband_name", "wife_name"),
     required_fields=("registration_date", "husband_birth_date", "wife_birth_date"),
@@ -317,10 +422,89 @@ KET_HON = Source(
             "wife": Party("wife_name", "wife_national_id", "wife_birth_date", "F"),
         },
     ),
+    documents=(Document("husband_"), Document("wife_")),
+)
+
+GIAO_DUC = Source(
+    "giao_duc",
+    "person",
+    "student records of the education sector, one file per school",
+    ("xlsx", "csv"),
+    (
+        _col(RECORD_ID, "Mã học sinh", "record_id", "Mã HS"),
+        # Often empty; some schools type a code of their own or a parent's id into it.
+        _col(
+            "national_id",
+            "Số định danh cá nhân",
+            "provisional_id",
+            "Số định danh",
+            "Số CCCD",
+            "Mã định danh",
+        ),
+        _col("full_name", "Họ và tên", "name", "Họ tên", "Họ, chữ đệm và tên", "Họ tên học sinh"),
+        _col("birth_date", "Ngày sinh", "birth_date", "Ngày, tháng, năm sinh"),
+        _col("sex", "Giới tính", "sex"),
+        _col("ethnicity", "Dân tộc", "code"),
+        _col("nationality", "Quốc tịch", "nationality"),
+        _col("school_code", "Mã trường", "word"),
+        _col("class_name", "Lớp", "word"),
+        _col("school_year", "Năm học", "school_year"),
+        _col("address", "Nơi thường trú", "address", "Địa chỉ thường trú", "Địa chỉ"),
+        _col("ward_code", "Mã xã thường trú", "ward_code", "Mã xã"),
+        _col("father_name", "Họ tên cha", "name"),
+        _col("mother_name", "Họ tên mẹ", "name"),
+        _col(
+            "parent_phone",
+            "Số điện thoại phụ huynh",
+            "phone",
+            "SĐT phụ huynh",
+            "Điện thoại phụ huynh",
+        ),
+    ),
+    required_names=("full_name",),
+    required_fields=("birth_date", "sex", "school_code"),
+    cadence_days=35,
+    subject=_SUBJECT,
+    priority=3,
+)
+
+LY_LICH_TU_PHAP = Source(
+    "ly_lich_tu_phap",
+    "person",
+    "judicial-record requests and the records behind them",
+    ("csv",),
+    (
+        _col(RECORD_ID, "Số hồ sơ", "record_id"),
+        _col("received_date", "Ngày tiếp nhận", "date"),
+        _col("certificate_form", "Loại phiếu", "certificate_form"),
+        _col("full_name", "Họ và tên", "name", "Họ tên", "Họ, chữ đệm và tên"),
+        _col("other_names", "Tên gọi khác", "name"),
+        _col("birth_date", "Ngày sinh", "birth_date", "Ngày, tháng, năm sinh"),
+        _col("sex", "Giới tính", "sex"),
+        _col("birth_place", "Nơi sinh", "place"),
+        _col("nationality", "Quốc tịch", "nationality"),
+        _col("document_type", "Loại giấy tờ", "document_type", "Loại giấy tờ tùy thân"),
+        _col("document_number", "Số giấy tờ", "document_number", "Số giấy tờ tùy thân"),
+        _col("document_issued_by", "Nơi cấp", "place"),
+        _col("address", "Nơi thường trú", "address", "Địa chỉ thường trú"),
+        _col("father_name", "Họ tên cha", "name"),
+        _col("mother_name", "Họ tên mẹ", "name"),
+        _col("spouse_name", "Họ tên vợ/chồng", "name"),
+        _col("criminal_record", "Án tích", "criminal_record"),
+    ),
+    required_names=("full_name",),
+    required_fields=("birth_date", "sex", "received_date"),
+    cadence_days=35,
+    # The personal id is the document's number where the document is a CCCD (`derived_ids`).
+    subject=_SUBJECT,
+    priority=4,
+    documents=(Document("", issued_by="document_issued_by"),),
 )
 
 
-SOURCES: dict[str, Source] = {s.name: s for s in (DAN_CU, BHXH, Y_TE, KHAI_SINH, KHAI_TU, KET_HON)}
+SOURCES: dict[str, Source] = {
+    s.name: s for s in (DAN_CU, BHXH, Y_TE, KHAI_SINH, KHAI_TU, KET_HON, GIAO_DUC, LY_LICH_TU_PHAP)
+}
 PERSON_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "person")
 EVENT_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "event")
 SOURCE_PRIORITY = {name: s.priority for name, s in SOURCES.items() if s.priority is not None}

@@ -304,7 +304,7 @@ def _declared_digits(mapping: dict[str, str], source: Source) -> dict[str, int]:
 def header_mapping(headers: list[str], source: Source) -> dict[str, str]:
     """Map each delivered header to its canonical column; headers the contract lacks become extras.
 
-    Raises FileRejected naming every required column that no header matches.
+    Raises FileRejected naming every required (not `optional`) column that no header matches.
     """
     by_folded = {}
     for column in source.columns:
@@ -317,7 +317,7 @@ def header_mapping(headers: list[str], source: Source) -> dict[str, str]:
             mapping[header] = EXTRA_PREFIX + header
         else:
             mapping[header] = canonical
-    missing = [c.label for c in source.columns if c.name not in mapping.values()]
+    missing = [c.label for c in source.columns if not c.optional and c.name not in mapping.values()]
     if missing:
         raise FileRejected("missing required column(s): " + ", ".join(f"'{m}'" for m in missing))
     return mapping

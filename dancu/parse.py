@@ -10,9 +10,14 @@ from datetime import date
 import polars as pl
 
 from dancu.admin_units import id_province_codes
-from dancu.text import MOJIBAKE_PATTERN, repair_text
+from dancu.text import MOJIBAKE_PATTERN, fold, repair_text
 
 EXCEL_EPOCH = date(1899, 12, 30)  # Excel's day 0, after its 1900 leap-year bug
+# Years between the births of a parent and a child, at the least. A national id encodes its
+# holder's birth year: an id whose year is this far from its record's birth year is another
+# family member's (a parent's id on a child's health or school record), while a birth year typed
+# ten years off still fits it.
+GENERATION = 12
 # The centuries the personal-id scheme can express: people born from the 1800s to the 2200s.
 MIN_YEAR, MAX_YEAR = 1800, 2299
 
@@ -88,6 +93,19 @@ def national_id(text: pl.Expr) -> pl.Expr:
     return pl.when(digits.str.len_chars() == 12).then(digits).when(restorable).then(padded)
 
 
+def temporary_code(text: pl.Expr) -> pl.Expr:
+    """What a personal-id column holds when it is no personal id (a school's own code, a CMND):
+    upper case, without spaces, dots or dashes; null where the column is empty or holds an id."""
+    compact = _compact_id(text).str.to_uppercase()
+    return pl.when(national_id(text).is_null() & (compact != "")).then(compact)
+
+
+def is_older_generation_id(national_id: pl.Expr, birth_year: pl.Expr) -> pl.Expr:
+    """Whether a 12-digit id encodes a birth year a `GENERATION` or more before the record's:
+    a parent's id typed on a child's record. False where either is unknown."""
+    return ((birth_year.cast(pl.Int32) - id_birth_year(national_id)) >= GENERATION).fill_null(False)
+
+
 def cmnd(text: pl.Expr) -> pl.Expr:
     """A 9-digit old identity-card number (Excel may have dropped a leading zero)."""
     digits = id_digits(text)
@@ -111,6 +129,35 @@ def phone(text: pl.Expr) -> pl.Expr:
         .otherwise(digits)
     )
     return pl.when(national.str.contains(r"^[1-9]\d{8,9}$")).then(pl.lit("+84") + national)
+
+
+def certificate_form(text: pl.Expr) -> pl.Expr:
+    """`1` or `2`, the judicial-record certificate form, from "1", "01", "Phiếu số 2", "số 1";
+    null otherwise."""
+    folded = fold(text).str.replace_all(r"[^a-z0-9]", "")
+    return folded.str.extract(r"^(?:phieu)?(?:so)?0*([12])$")
+
+
+def school_year(text: pl.Expr) -> pl.Expr:
+    """`2025-2026` from "2025-2026", "2025 - 2026", "2025/2026", "2025–2026"; null where the
+    text is no two consecutive years."""
+    years = text.str.extract_groups(r"^\s*(\d{4})\s*[-/–—]\s*(\d{4})\s*$")
+    first = years.struct["1"].cast(pl.Int32)
+    second = years.struct["2"].cast(pl.Int32)
+    written = pl.concat_str([first, second], separator="-")
+    return pl.when(second == first + 1).then(written)
+
+
+# What a clerk writes in `Án tích` for "no conviction", folded; the contract's own form is empty.
+NO_CONVICTION = ("khong", "khong co", "chua co", "khong co an tich", "chua co an tich",
+                 "chua bi ket an", "khong an tich")  # fmt: skip
+
+
+def has_criminal_record(text: pl.Expr) -> pl.Expr:
+    """Whether `Án tích` names a conviction: it is written, and not as "none"."""
+    folded = fold(text).str.replace_all(r"[^a-z ]", "").str.replace_all(r"\s+", " ")
+    none = folded.str.strip_chars().is_in(NO_CONVICTION)
+    return (text.str.strip_chars().fill_null("") != "") & ~none.fill_null(False)
 
 
 def sex(text: pl.Expr) -> pl.Expr:

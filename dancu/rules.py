@@ -13,15 +13,17 @@ from typing import Literal
 
 import polars as pl
 
-from dancu import parse
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source
+from dancu import documents, parse
+from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source, temporary_code_of
 from dancu.ingest import TRUNCATED, UNDECODABLE
+from dancu.nationality import unknown_nationality
+from dancu.parse import GENERATION
 
 Severity = Literal["quarantine", "flag"]
 REASONS = "reasons"
 FLAGS = "flags"
 # Kinds of column whose value, when written but not parsed, is no known code.
-CODED_KINDS = ("code", "cmnd", "phone", "ward_code")
+CODED_KINDS = ("code", "cmnd", "phone", "ward_code", "certificate_form", "school_year")
 MAX_AGE = 120
 MAX_FIELD_CHARS = 500  # the longest address is far shorter; more is a corrupt cell
 MOTHER_AGE = (12, 60)
@@ -88,6 +90,27 @@ def _registers_dated_event(source: Source) -> bool:
 
 def _has(column: str) -> Callable[[Source], bool]:
     return lambda source: column in source.column_names
+
+
+def _delivers_subject_id(*kinds: str) -> Callable[[Source], bool]:
+    """The source delivers its subject's personal id in a column of one of `kinds` (a judicial
+    request derives it from its document instead)."""
+
+    def delivers(source: Source) -> bool:
+        subject = source.subject
+        return subject is not None and any(
+            c.name == subject.national_id and c.kind in kinds for c in source.columns
+        )
+
+    return delivers
+
+
+def _has_kind(*kinds: str) -> Callable[[Source], bool]:
+    return lambda source: bool(source.of_kind(*kinds))
+
+
+def _has_documents(source: Source) -> bool:
+    return bool(source.documents)
 
 
 # --- quarantine: the row cannot be a true record ----------------------------------------------
@@ -229,6 +252,58 @@ def _code_unknown(source: Source) -> pl.Expr:
     return _any([text_of(c).is_not_null() & pl.col(c).is_null() for c in fields])
 
 
+def _temporary_code(source: Source) -> pl.Expr:
+    return _any(
+        [pl.col(temporary_code_of(c)).is_not_null() for c in source.of_kind("provisional_id")]
+    )
+
+
+def _id_of_older_generation(source: Source) -> pl.Expr:
+    birth_year = pl.col(source.subject.birth_year)
+    return parse.is_older_generation_id(_subject_id(source), birth_year)
+
+
+def _nationality_unknown(source: Source) -> pl.Expr:
+    return _any([unknown_nationality(text_of(c)) for c in source.of_kind("nationality")])
+
+
+def _written(column: str) -> pl.Expr:
+    return text_of(column).str.strip_chars().fill_null("") != ""
+
+
+def _document_type_unknown(source: Source) -> pl.Expr:
+    # A type that names none, or a number without a type.
+    return _any(
+        [
+            (_written(d.type) | _written(d.number)) & pl.col(d.type).is_null()
+            for d in source.documents
+        ]
+    )
+
+
+def _document_number_misfit(source: Source) -> pl.Expr:
+    # Passports have a rule of their own, which knows each country's shape.
+    return _any(
+        [
+            _written(d.number)
+            & pl.col(d.type).is_not_null()
+            & (pl.col(d.type) != documents.PASSPORT)
+            & pl.col(d.number).is_null()
+            for d in source.documents
+        ]
+    )
+
+
+def _passport_malformed(source: Source) -> pl.Expr:
+    return _any(
+        [
+            (pl.col(d.type) == documents.PASSPORT)
+            & documents.passport_malformed(text_of(d.number), pl.col(d.issuing_country))
+            for d in source.documents
+        ]
+    )
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "file.truncated",
@@ -259,8 +334,35 @@ RULES: tuple[Rule, ...] = (
         _death_before_birth,
         _for("khai_tu"),
     ),
-    Rule("id.missing", "flag", "no personal id", _id_missing, _has_subject),
-    Rule("id.malformed", "flag", "the personal id is not 12 digits", _id_malformed, _has_subject),
+    Rule(
+        "id.missing",
+        "flag",
+        "no personal id",
+        _id_missing,
+        _delivers_subject_id("national_id", "provisional_id"),
+    ),
+    Rule(
+        "id.malformed",
+        "flag",
+        "the personal id is not 12 digits",
+        _id_malformed,
+        _delivers_subject_id("national_id"),
+    ),
+    Rule(
+        "id.temporary_code",
+        "flag",
+        "the personal-id column holds a temporary code, not a 12-digit personal id",
+        _temporary_code,
+        _has_kind("provisional_id"),
+    ),
+    Rule(
+        "id.of_older_generation",
+        "flag",
+        f"the personal id encodes a birth year {GENERATION} or more years before the record's: "
+        "a parent's id",
+        _id_of_older_generation,
+        _delivers_subject_id("provisional_id"),
+    ),
     Rule(
         "id.province_unknown",
         "flag",
@@ -341,9 +443,37 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "code.unknown",
         "flag",
-        "a coded field (ethnicity, nationality, marital status, phone, ward code, CMND) "
-        "holds no known code",
+        "a coded field (ethnicity, marital status, phone, ward code, CMND, certificate form, "
+        "school year) holds no known code",
         _code_unknown,
+    ),
+    Rule(
+        "nationality.unknown",
+        "flag",
+        "a nationality names no country (nor statelessness)",
+        _nationality_unknown,
+        _has_kind("nationality"),
+    ),
+    Rule(
+        "document.type_unknown",
+        "flag",
+        "a document's type is none of CCCD, CMND, passport, identity certificate",
+        _document_type_unknown,
+        _has_documents,
+    ),
+    Rule(
+        "document.number_misfit",
+        "flag",
+        "a document number does not fit its type (CMND 9 digits, CCCD 12)",
+        _document_number_misfit,
+        _has_documents,
+    ),
+    Rule(
+        "document.passport_malformed",
+        "flag",
+        "a passport number does not have the shape its country issues (6-9 letters and digits)",
+        _passport_malformed,
+        _has_documents,
     ),
 )
 

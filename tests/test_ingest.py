@@ -205,6 +205,32 @@ def test_missing_required_column_rejects_the_file_and_names_the_column(landing):
     assert "'Mã số BHXH'" in rejection_of(path, landing)
 
 
+def test_optional_columns_may_be_left_out_and_are_read_where_delivered(landing):
+    # Two labels of dan_cu hold commas: the files are separated by semicolons.
+    labels = [c.label for c in DAN_CU.columns if not c.optional]
+    blanks = [""] * (len(labels) - 2)
+    (landing / "dan_cu").mkdir(parents=True)
+    (landing / "dan_cu" / "phuong_a_20250915.csv").write_text(
+        ";".join(labels) + "\n" + ";".join(["HS1", "001088012345", *blanks]) + "\n"
+    )
+    (landing / "dan_cu" / "phuong_b_20250915.csv").write_text(
+        ";".join([*labels, "Số định danh cá nhân cũ"])
+        + "\n"
+        + ";".join(["HS2", "001088012346", *blanks, "001188012346"])
+        + "\n"
+    )
+    frame, reports = read_source(landing, DAN_CU)
+    assert [r.error for r in reports] == [None, None]
+    assert frame["previous_national_id"].to_list() == [None, "001188012346"]
+
+
+def test_a_required_column_of_a_new_source_is_still_required(landing):
+    justice = SOURCES["ly_lich_tu_phap"]
+    labels = [c.label for c in justice.columns if c.label != "Án tích"]
+    path = write_csv(landing / "ly_lich_tu_phap" / "lltp_20250915.csv", labels, [])
+    assert "'Án tích'" in rejection_of(path, landing, justice)
+
+
 def test_empty_file_is_rejected(landing):
     path = landing / "bhxh" / "bhxh_20250915.csv"
     path.parent.mkdir(parents=True)
@@ -531,6 +557,8 @@ def test_a_utf16_file_cut_inside_a_character_loses_only_that_character(landing):
         ("BHXH/2025/x_20251101.csv", "bhxh", "it looks like bhxh/"),
         ("misc/x_20251101.csv", NO_SOURCE, "expected one of dan_cu/, bhxh/"),
         ("x_20251101.csv", NO_SOURCE, "at the landing root"),
+        ("giao_duc/truong_01001001_20251101.xlsx", "giao_duc", None),
+        ("Ly Lich Tu Phap/lltp_20251101.csv", "ly_lich_tu_phap", "it looks like ly_lich_tu_phap/"),
     ],
 )
 def test_files_outside_the_layout_are_named_with_what_was_expected(file_name, source, reason):

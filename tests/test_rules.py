@@ -44,6 +44,23 @@ VALID = {
         "Số định danh chồng": "001095012345", "Họ tên vợ": "Đỗ Thu Trang",
         "Ngày sinh vợ": "02/02/1997", "Số định danh vợ": "001197012345",
     },
+    "giao_duc": {
+        "Mã học sinh": "0100100001", "Số định danh cá nhân": "001315012345",
+        "Họ và tên": "Nguyễn Minh Anh", "Ngày sinh": "03/04/2015", "Giới tính": "Nữ",
+        "Dân tộc": "Kinh", "Quốc tịch": "Việt Nam", "Mã trường": "01001001", "Lớp": "4A1",
+        "Năm học": "2025-2026", "Nơi thường trú": "Số 5, phố Huế, Phường Hai Bà Trưng, Hà Nội",
+        "Mã xã thường trú": "00256", "Họ tên cha": "Nguyễn Văn An", "Họ tên mẹ": "Trần Thị Cúc",
+        "Số điện thoại phụ huynh": "0912 345 678",
+    },
+    "ly_lich_tu_phap": {
+        "Số hồ sơ": "LLTP-2025-0001", "Ngày tiếp nhận": "10/09/2025", "Loại phiếu": "1",
+        "Họ và tên": "Trần Văn Hùng", "Tên gọi khác": "", "Ngày sinh": "12/05/1980",
+        "Giới tính": "Nam", "Nơi sinh": "Hà Nội", "Quốc tịch": "Việt Nam", "Loại giấy tờ": "CCCD",
+        "Số giấy tờ": "001080012345", "Nơi cấp": "Cục Cảnh sát QLHC về TTXH",
+        "Nơi thường trú": "Số 5, phố Huế, Phường Hai Bà Trưng, Hà Nội",
+        "Họ tên cha": "Trần Văn Long", "Họ tên mẹ": "Lê Thị Mai", "Họ tên vợ/chồng": "",
+        "Án tích": "",
+    },
 }  # fmt: skip
 
 
@@ -52,7 +69,9 @@ def standardized(tmp_path: Path, source: str, rows: list[dict[str, str]]) -> pl.
     folder = tmp_path / "landing" / source
     folder.mkdir(parents=True, exist_ok=True)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(VALID[source]))
+    # A change may add a column the valid row leaves out (an optional one).
+    header = list(dict.fromkeys([*VALID[source], *(label for row in rows for label in row)]))
+    writer = csv.DictWriter(buffer, fieldnames=header)
     writer.writeheader()
     writer.writerows({**VALID[source], **row} for row in rows)
     (folder / f"{source}_20250915.csv").write_text(buffer.getvalue(), encoding="utf-8")
@@ -107,12 +126,61 @@ def test_rows_that_cannot_be_true_records_are_quarantined(tmp_path, source, chan
         ("khai_sinh", {"Ngày sinh mẹ": "10/10/2015"}, "birth.parent_age_implausible"),
         ("khai_sinh", {"Ngày đăng ký": "01/08/2025"}, "date.registration_before_event"),
         ("ket_hon", {"Ngày sinh vợ": "02/02/2009"}, "marriage.under_age"),
+        ("giao_duc", {"Số định danh cá nhân": "TAM-0042"}, "id.temporary_code"),
+        ("giao_duc", {"Số định danh cá nhân": "0123456"}, "id.temporary_code"),
+        ("giao_duc", {"Số định danh cá nhân": "001185012345"}, "id.of_older_generation"),
+        ("giao_duc", {"Số định danh cá nhân": ""}, "id.missing"),
+        ("giao_duc", {"Quốc tịch": "Atlantis"}, "nationality.unknown"),
+        ("giao_duc", {"Năm học": "2025-2027"}, "code.unknown"),
+        ("ly_lich_tu_phap", {"Loại phiếu": "3"}, "code.unknown"),
+        ("ly_lich_tu_phap", {"Quốc tịch": "Việt Nam; Xứ Đoài"}, "nationality.unknown"),
+        ("ly_lich_tu_phap", {"Loại giấy tờ": "Bằng lái xe"}, "document.type_unknown"),
+        ("ly_lich_tu_phap", {"Loại giấy tờ": ""}, "document.type_unknown"),
+        ("ly_lich_tu_phap", {"Loại giấy tờ": "CMND", "Số giấy tờ": "0123456"},
+         "document.number_misfit"),
+        ("ly_lich_tu_phap", {"Số giấy tờ": "00108001234"}, "document.number_misfit"),
+        ("ly_lich_tu_phap", {"Số giấy tờ": "0010800123AB"}, "document.number_misfit"),
+        ("ly_lich_tu_phap", {"Loại giấy tờ": "Hộ chiếu", "Số giấy tờ": "B12",
+                             "Nơi cấp": "Việt Nam"}, "document.passport_malformed"),
+        ("ly_lich_tu_phap", {"Loại giấy tờ": "Hộ chiếu", "Số giấy tờ": "12345678",
+                             "Nơi cấp": "Hàn Quốc"}, "document.passport_malformed"),
+        ("ly_lich_tu_phap", {"Số giấy tờ": "001070012345"}, "id.birth_year_mismatch"),
+        ("khai_sinh", {"Quốc tịch mẹ": "Nam Triều", "Số định danh mẹ": ""}, "nationality.unknown"),
     ],
 )  # fmt: skip
 def test_doubtful_values_are_kept_with_a_flag(tmp_path, source, change, rule):
     frame = standardized(tmp_path, source, [change])
     assert frame[REASONS][0].to_list() == []
     assert rule in {r.split(":")[0] for r in frame[FLAGS][0]}
+
+
+@pytest.mark.parametrize(
+    ("source", "change"),
+    [
+        ("giao_duc", {"Số định danh cá nhân": "HS 2025 17"}),
+        ("ly_lich_tu_phap", {"Loại giấy tờ": "Hộ chiếu", "Số giấy tờ": "M123A4567",
+                             "Nơi cấp": "Hàn Quốc", "Quốc tịch": "KOR"}),
+        ("ly_lich_tu_phap", {"Loại giấy tờ": "ho chieu", "Số giấy tờ": "c 1234567",
+                             "Nơi cấp": "Cục Quản lý xuất nhập cảnh", "Quốc tịch": "Việt Nam"}),
+        ("ly_lich_tu_phap", {"Loại giấy tờ": "Chứng minh nhân dân", "Số giấy tờ": "12345678"}),
+        ("ly_lich_tu_phap", {"Quốc tịch": "Đài Loan (Trung Quốc)"}),
+        ("ly_lich_tu_phap", {"Quốc tịch": "Không quốc tịch",
+                             "Loại giấy tờ": "Giấy chứng nhận căn cước", "Số giấy tờ": "GCN0123"}),
+    ],
+)  # fmt: skip
+def test_other_countries_and_documents_break_no_document_rule(tmp_path, source, change):
+    frame = standardized(tmp_path, source, [change])
+    assert frame[REASONS][0].to_list() == []
+    broken = {r.split(":")[0] for r in frame[FLAGS][0]}
+    assert not {r for r in broken if r.startswith(("document.", "nationality.", "id.non"))}
+
+
+def test_a_personal_id_with_letters_is_quarantined_except_a_schools_code(tmp_path):
+    register = standardized(tmp_path / "r", "dan_cu", [{"Số định danh cá nhân": "00108801234A"}])
+    school = standardized(tmp_path / "s", "giao_duc", [{"Số định danh cá nhân": "00131501234A"}])
+    assert {r.split(":")[0] for r in register[REASONS][0]} == {"id.non_digit"}
+    assert school[REASONS][0].to_list() == []
+    assert school["national_id_temporary"][0] == "00131501234A"
 
 
 def test_record_id_repeated_in_one_extract_keeps_the_first(tmp_path):
@@ -162,7 +230,8 @@ def test_schema_rejects_what_standardisation_must_never_produce(tmp_path, column
         standardized_schema(SOURCES["dan_cu"]).validate(broken, lazy=True)
 
 
-def test_readme_documents_every_rule():
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+def test_the_auditors_guide_documents_every_rule():
+    guide = Path(__file__).resolve().parent.parent / "docs" / "auditor.md"
+    text = guide.read_text(encoding="utf-8")
     for rule in RULES:
-        assert f"| `{rule.id}` | {rule.severity} | {rule.message} |" in readme, rule.id
+        assert f"| `{rule.id}` | {rule.severity} | {rule.message} |" in text, rule.id

@@ -1,10 +1,23 @@
 """Synthetic Hà Nội extracts with ground truth: `generate(persons, seed, out)`.
 
-Writes `out/landing/<source>/<name>_<YYYYMMDD>.<ext>` for the six sources of the contract, with
-their formats, encodings and quirks, and `out/truth/*.parquet`: the true population, one row per
-data row written (what it should have said, what noise it carries, whether it must be rejected),
-the parties of civil events, the files and the files that must be rejected whole. The same
-persons, seed, as_of and noise give byte-identical files.
+Writes `out/landing/<source>/<name>_<YYYYMMDD>.<ext>` for the eight sources of the contract
+(`layouts.LAYOUTS`), with their formats, encodings, optional columns and quirks, and
+`out/truth/*.parquet`:
+
+- `persons`: the true population, `persons` register persons and the persons outside the
+  register that `elements` adds (`in_register` false, `origin` says why): foreign parties of
+  births and marriages, resident foreigners, stateless residents, children never registered.
+- `records`: one row per data row written: its person, what it should have said, what noise it
+  carries, whether it must be rejected. Student records and judicial requests name their person
+  like every person record.
+- `event_parties`: the person of each role of each civil event, foreign parties included.
+- `documents`: each person's identity documents and those the records name (`truth.py`).
+- `nationalities`: each person's nationalities as ISO 3166-1 alpha-3 codes.
+- `files` and `bad_files`: the files, and the files that must be rejected whole.
+
+The same persons, seed, as_of and noise give byte-identical files. Each source's builder draws
+from its own random streams and needs only a person's household and the persons an event names,
+so that it can later run ward by ward.
 
 Noise (`noise`, default 1.0) multiplies the rate of every error a record can carry: in ids (a
 digit substituted, two neighbours swapped, a parent's id on a minor's insurance or health record),
@@ -35,32 +48,39 @@ from pathlib import Path
 
 import polars as pl
 
-from dancu.contract import SOURCES
+from dancu.generate import records
+from dancu.generate.elements import with_elements
 from dancu.generate.extracts import write_bad_files, write_source
+from dancu.generate.justice import ly_lich_tu_phap
+from dancu.generate.layouts import LAYOUTS
 from dancu.generate.population import build_population
-from dancu.generate.records import BUILDERS, day_two_start, person_view
+from dancu.generate.records import day_two_start, person_view
+from dancu.generate.schools import giao_duc
+from dancu.generate.truth import documents, nationalities
 
 log = logging.getLogger(__name__)
 
 DEFAULT_AS_OF = date(2025, 10, 31)
 DAY_TWO = "day2"  # folder under `out` of the second delivery in two-day mode
+BUILDERS = {**records.BUILDERS, "giao_duc": giao_duc, "ly_lich_tu_phap": ly_lich_tu_phap}
 
 
 @dataclass(frozen=True)
 class GenerateSummary:
     """Counts of what `generate` wrote."""
 
-    persons: int
+    persons: int  # in the register
     files: dict[str, int]  # per source, rejected files not included
     rows: dict[str, int]  # data rows written per source
     invalid_rows: int
     bad_files: int
     day_two_files: int = 0  # files held back for the second delivery
+    outside_register: int = 0  # foreign parties and residents the register does not hold
 
     def describe(self) -> str:
-        lines = [f"{self.persons:,} persons"]
+        lines = [f"{self.persons:,} persons, {self.outside_register:,} outside the register"]
         lines += [
-            f"  {source:<10} {self.files[source]:>5,} files {self.rows[source]:>11,} rows"
+            f"  {source:<15} {self.files[source]:>5,} files {self.rows[source]:>9,} rows"
             for source in self.files
         ]
         lines.append(f"  {self.invalid_rows:,} invalid rows, {self.bad_files} files to reject")
@@ -91,7 +111,7 @@ def generate(
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
 
-    population = build_population(persons, seed, as_of)
+    population = with_elements(build_population(persons, seed, as_of), seed)
     log.info(
         "population: %d persons, %d births, %d deaths, %d marriages",
         population.persons.height,
@@ -101,7 +121,7 @@ def generate(
     )
     people = person_view(population, seed)
     written = {}
-    for source in SOURCES:
+    for source in LAYOUTS:
         placement = BUILDERS[source](population, people, seed, noise)
         written[source] = write_source(source, placement, seed, landing, as_of, noise)
         log.info(
@@ -122,8 +142,12 @@ def generate(
     _write_truth(truth / "event_parties.parquet", pl.concat([w.parties for w in written.values()]))
     _write_truth(truth / "files.parquet", files)
     _write_truth(truth / "bad_files.parquet", bad)
+    named = pl.concat([w.documents for w in written.values()])
+    _write_truth(truth / "documents.parquet", documents(population.persons, named))
+    _write_truth(truth / "nationalities.parquet", nationalities(population.persons))
     return GenerateSummary(
-        persons=population.persons.height,
+        persons=int(population.persons["in_register"].sum()),
+        outside_register=int((~population.persons["in_register"]).sum()),
         files={s: w.files.height for s, w in written.items()},
         rows={s: w.records.height for s, w in written.items()},
         invalid_rows=records["invalid_reason"].is_not_null().sum(),

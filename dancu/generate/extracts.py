@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from dancu.contract import SOURCES
+from dancu.contract import REFORM_DATE
 from dancu.generate import noise, render, styles, writers
+from dancu.generate.layouts import LAYOUTS
 from dancu.generate.records import DUPLICATE_ID_PREFIX, EVENT_ROLES, Placement
 from dancu.generate.rng import stream
 from dancu.legacy_text import encode_tcvn3, to_cp1258_form
@@ -26,17 +27,34 @@ NAME_COLUMNS = (
     "child_name",
     "husband_name",
     "wife_name",
+    "spouse_name",
 )
 ID_COLUMNS = (
-    "national_id", "cmnd", "child_national_id", "mother_national_id", "father_national_id",
-    "husband_national_id", "wife_national_id",
-)  # fmt: skip
+    "national_id",
+    "cmnd",
+    "child_national_id",
+    "mother_national_id",
+    "father_national_id",
+    "husband_national_id",
+    "wife_national_id",
+    "previous_national_id",
+    "document_number",
+)
 DATE_COLUMNS = (
-    "birth_date", "updated_date", "visit_date", "registration_date", "mother_birth_date",
-    "father_birth_date", "death_date", "husband_birth_date", "wife_birth_date",
-)  # fmt: skip
+    "birth_date",
+    "updated_date",
+    "visit_date",
+    "registration_date",
+    "mother_birth_date",
+    "father_birth_date",
+    "death_date",
+    "husband_birth_date",
+    "wife_birth_date",
+    "received_date",
+)
 # Columns typed in the legacy TCVN3 font in older files: names and places.
-LEGACY_TEXT_COLUMNS = (*NAME_COLUMNS, "hometown", "address", "death_place")
+LEGACY_TEXT_COLUMNS = (*NAME_COLUMNS, "hometown", "address", "death_place", "other_name",
+                       "birth_place")  # fmt: skip
 YEAR_SUFFIX = "__year"  # companion column: the birth year where only the year is known
 OVERRIDE_SUFFIX = "__text"  # companion column: a date written as text that is no date at all
 ROW_NUMBER_LABEL = "STT"
@@ -48,7 +66,15 @@ DUPLICATE_NOISE_SCALE = 3.0  # a second registration was typed by another clerk,
 EVENT_NAME_NOISE_SCALE = 0.5
 # Sources whose minors' records may carry a parent's id: insurance and health, where a parent
 # fills in the form for a child who had no identity card.
-FAMILY_ID_SOURCES = ("bhxh", "y_te")
+FAMILY_ID_SOURCES = ("bhxh", "y_te", "giao_duc")
+# Agencies that have not caught up with a re-issued personal id still hold the previous one.
+PREVIOUS_ID_SOURCES = ("bhxh", "y_te")
+PREVIOUS_ID_STILL_HELD = 0.5  # of their records of persons whose id was re-issued, at level 1
+# Sources whose person id column holds documents of other kinds too: only the personal ids and
+# old CMND numbers among them get digit noise.
+DOCUMENT_ID_COLUMN = {"ly_lich_tu_phap": "document_number"}
+STUDENT_SOURCE = "giao_duc"  # whose record id is the student's code, a document of its own
+NUMERIC_DOCUMENTS = ("national_id", "cmnd", "previous_national_id", "identity_certificate")
 EVENT_ID_MISSING = {
     "child_national_id": 0.25,
     "father_national_id": 0.05,
@@ -71,6 +97,10 @@ INVALID_RULES = {
                 "date.death_before_birth": "death_date"},
     "ket_hon": {"name.empty": "wife_name", "date.impossible": "husband_birth_date",
                 "date.future": "registration_date", "id.non_digit": "husband_national_id"},
+    "giao_duc": {"name.empty": "full_name", "date.impossible": "birth_date",
+                 "date.future": "birth_date", "id.non_digit": "national_id"},
+    "ly_lich_tu_phap": {"name.empty": "full_name", "date.impossible": "birth_date",
+                        "date.future": "received_date"},
 }  # fmt: skip
 IMPOSSIBLE_DAYS = ((31, 2), (30, 2), (31, 4), (31, 6), (31, 9), (31, 11))
 ID_LETTERS = np.asarray(list("ABCDEGHKMNPX"))
@@ -81,19 +111,41 @@ ID_LETTER_AT = (3, 11)  # the digit a letter replaces
 IMPOSSIBLE_DATE_YEAR = 1990  # when the row holds no year of its own
 
 RECORD_COLUMNS = (
-    "source", "file_name", "row_number", "source_record_id", "extract_date", "person_key",
-    "is_latest", "invalid_reason", "corruptions", "true_full_name", "true_national_id",
-    "true_birth_date", "true_birth_year", "true_sex", "true_ward_code",
-)  # fmt: skip
-FILE_COLUMNS = ("file_name", "source", "extract_date", "rows", "scheme", *styles.STYLE_COLUMNS)
+    "source",
+    "file_name",
+    "row_number",
+    "source_record_id",
+    "extract_date",
+    "person_key",
+    "is_latest",
+    "invalid_reason",
+    "corruptions",
+    "true_full_name",
+    "true_national_id",
+    "true_birth_date",
+    "true_birth_year",
+    "true_sex",
+    "true_ward_code",
+)
+FILE_COLUMNS = (
+    "file_name",
+    "source",
+    "extract_date",
+    "rows",
+    "scheme",
+    "optional_columns",
+    *styles.STYLE_COLUMNS,
+)
 
 
 @dataclass(frozen=True)
 class Written:
-    """What writing one source produced: truth rows, parties of events, files, a text sample."""
+    """What writing one source produced: truth rows, parties of events, documents the records
+    name, files, a text sample."""
 
     records: pl.DataFrame
     parties: pl.DataFrame
+    documents: pl.DataFrame  # source, source_record_id, person_key, document_type and _number
     files: pl.DataFrame
     sample: pl.DataFrame  # a few rendered rows, with contract labels, to build the bad files from
 
@@ -118,19 +170,37 @@ def write_source(
         )
     )
     rows = _add_noise(rows, source, stream(seed, f"noise.{source}"), level)
+    if source in PREVIOUS_ID_SOURCES:
+        rows = _previous_ids(rows, stream(seed, f"previous_ids.{source}"), level)
     rows = _add_invalid(rows, source, stream(seed, f"invalid.{source}"), as_of, level)
     text, numbers = _render(rows, source, stream(seed, f"render.{source}"))
     text = _windows_1258(_legacy_text(text, rows), rows)
     rows = _tag_file_forms(rows, numbers)
     counts = rows.group_by("file_name", maintain_order=True).len("rows")
     files = files.join(counts, on="file_name", how="inner", maintain_order="left")
+    files = files.join(
+        _carries_optional(rows, source), on="file_name", how="left", maintain_order="left"
+    )
     _write_files(source, files, text, numbers, landing)
     records = noise.collect_corruptions(rows).select(RECORD_COLUMNS)
     return Written(
         records=records,
         parties=_parties(rows, source),
+        documents=_documents_named(rows, source),
         files=files.with_columns(source=pl.lit(source)).select(FILE_COLUMNS),
-        sample=_labelled(text.head(20), source),
+        sample=_labelled_columns(text.head(20), source, "exact"),
+    )
+
+
+def _carries_optional(rows: pl.DataFrame, source: str) -> pl.DataFrame:
+    """Per file, whether it has the source's optional columns: files of the systems in use
+    since the reform, and any file with a value in one of them."""
+    optional = LAYOUTS[source].optional
+    if not optional:
+        return rows.select("file_name").unique().with_columns(optional_columns=pl.lit(False))
+    valued = pl.any_horizontal(pl.col(c).is_not_null() for c in optional)
+    return rows.group_by("file_name").agg(
+        optional_columns=(pl.col("extract_date") >= REFORM_DATE).all() | valued.any()
     )
 
 
@@ -145,9 +215,9 @@ def _styled_files(source: str, files: pl.DataFrame, seed: int) -> pl.DataFrame:
 def _add_noise(
     rows: pl.DataFrame, source: str, rng: np.random.Generator, level: float
 ) -> pl.DataFrame:
-    if SOURCES[source].kind == "person":
+    if LAYOUTS[source].kind == "person":
         return _person_noise(rows, source, rng, level)
-    columns = set(SOURCES[source].column_names)
+    columns = set(LAYOUTS[source].column_names)
     for name in NAME_COLUMNS:
         if name in columns:
             rows = noise.name_noise(rows, name, rng, EVENT_NAME_NOISE_SCALE * level)
@@ -170,24 +240,52 @@ def _person_noise(
     rows = noise.name_noise(
         rows, "full_name", rng, level * np.where(second, DUPLICATE_NOISE_SCALE, 1.0)
     )
-    typo_scale = level * (noise.REGISTRY_ID_ERROR_SCALE if source == "dan_cu" else 1.0)
-    has_family_id = rows["family_national_id"].is_not_null().to_numpy()
+    columns = LAYOUTS[source].column_names
+    id_column = DOCUMENT_ID_COLUMN.get(source, "national_id")
+    numeric = _holds_an_id(rows, id_column)
+    typo_scale = level * numeric * (noise.REGISTRY_ID_ERROR_SCALE if source == "dan_cu" else 1.0)
+    family_column = "family_" + id_column
+    has_family_id = rows[family_column].is_not_null().to_numpy()
     family_scale = level * (has_family_id & (source in FAMILY_ID_SOURCES))
-    rows = noise.id_errors(rows, "national_id", rng, typo_scale, family_scale)
+    rows = noise.id_errors(rows, id_column, rng, typo_scale, family_scale)
     # An id whose digits went wrong was written down, not left out.
     erred = np.any(
-        [rows[noise.TAG_PREFIX + f"national_id:{k}"].to_numpy() for k in noise.ID_ERROR_RATES],
+        [rows[noise.TAG_PREFIX + f"{id_column}:{k}"].to_numpy() for k in noise.ID_ERROR_RATES],
         axis=0,
     )
     missing = np.where(erred, 0.0, noise.ID_NOISE_RATES["missing"])
-    rows = noise.id_noise(rows, "national_id", rng, level, missing)
+    rows = noise.id_noise(rows, id_column, rng, level * numeric, missing)
     rows = noise.date_noise(rows, "birth_date", "extract_date", rng, level)
     rows = noise.sex_noise(rows, rng, level)
-    rows = noise.phone_noise(rows, rng, level)
-    for parent in ("father_name", "mother_name"):
-        if parent in SOURCES[source].column_names:
-            rows = noise.name_noise(rows, parent, rng, EVENT_NAME_NOISE_SCALE * level)
+    if "phone" in columns:
+        rows = noise.phone_noise(rows, rng, level)
+    for relative in ("father_name", "mother_name", "spouse_name"):
+        if relative in columns:
+            rows = noise.name_noise(rows, relative, rng, EVENT_NAME_NOISE_SCALE * level)
     return rows
+
+
+def _holds_an_id(rows: pl.DataFrame, id_column: str) -> np.ndarray:
+    """Rows whose id column holds a personal id or an old CMND (not a passport, not a school's
+    temporary code): only those get the id's typing errors."""
+    holds = np.ones(rows.height, dtype=bool)
+    if "document_kind" in rows.columns:
+        holds &= rows["document_kind"].is_in(NUMERIC_DOCUMENTS).to_numpy()
+    temporary = noise.TAG_PREFIX + f"{id_column}:temporary_code"
+    if temporary in rows.columns:
+        holds &= ~rows[temporary].to_numpy()
+    return holds
+
+
+def _previous_ids(rows: pl.DataFrame, rng: np.random.Generator, level: float) -> pl.DataFrame:
+    """The id before a re-issue, where the record still holds the person's (current) id as it
+    is (not left out, mistyped or written with separators)."""
+    holds_current = (pl.col("national_id") == pl.col("true_national_id")).fill_null(False)
+    eligible = rows.select(holds_current & pl.col("previous_national_id").is_not_null())
+    mask = eligible.to_series().to_numpy() & (
+        rng.random(rows.height) < noise.scaled(PREVIOUS_ID_STILL_HELD, level)
+    )
+    return noise.rewrite(rows, "national_id", mask, pl.col("previous_national_id"), "previous_id")
 
 
 def _pick_invalid(
@@ -217,16 +315,16 @@ def _add_invalid(
         "invalid_reason", _pick_invalid(rows, source, rng, level).tolist(), dtype=pl.String
     )
     rows = rows.with_columns(reason)
-    no_id = (pl.col("invalid_reason") == "id.non_digit") & pl.col(rules["id.non_digit"]).is_null()
-    rows = rows.with_columns(
-        invalid_reason=pl.when(no_id).then(pl.lit("name.empty")).otherwise("invalid_reason")
-    )
+    if "id.non_digit" in rules:
+        no_id = (pl.col("invalid_reason") == "id.non_digit") & pl.col(
+            rules["id.non_digit"]
+        ).is_null()
+        rows = rows.with_columns(
+            invalid_reason=pl.when(no_id).then(pl.lit("name.empty")).otherwise("invalid_reason")
+        )
     rows = rows.with_columns(**_broken_values(rows, rules, rng, as_of))
     # Noise recorded on a value that the invalid rule then replaced no longer describes the row.
-    broken = {
-        rules["name.empty"], rules["id.non_digit"], rules["date.future"],
-        rules["date.impossible"], "death_date",
-    }  # fmt: skip
+    broken = {*rules.values(), "death_date"}
     tags = [c for c in rows.columns if c.startswith(noise.TAG_PREFIX)]
     stale = [c for c in tags if c.removeprefix(noise.TAG_PREFIX).split(":")[0] in broken]
     return rows.with_columns(pl.col(c) & pl.col("invalid_reason").is_null() for c in stale)
@@ -238,14 +336,12 @@ def _broken_values(
     """The new value of each column a rule breaks, where `invalid_reason` names that rule."""
     size = rows.height
     reason = pl.col("invalid_reason")
-    id_column, name_column = rules["id.non_digit"], rules["name.empty"]
+    name_column = rules["name.empty"]
     far = pl.max_horizontal(pl.col("extract_date"), pl.lit(as_of)) + pl.duration(
         days=pl.lit(pl.Series(rng.integers(*FUTURE_DAYS, size)))
     )
     at = pl.lit(pl.Series(rng.integers(*ID_LETTER_AT, size)))
-    value = pl.col(id_column)
     letter = pl.lit(pl.Series(ID_LETTERS[rng.integers(0, len(ID_LETTERS), size)]))
-    with_letter = value.str.slice(0, at) + letter + value.str.slice(at + 1)
     impossible = np.asarray(IMPOSSIBLE_DAYS)[rng.integers(0, len(IMPOSSIBLE_DAYS), size)]
     bad_date = rules["date.impossible"]
     year = pl.coalesce(
@@ -253,13 +349,18 @@ def _broken_values(
     )
     changes = {
         name_column: pl.when(reason == "name.empty").then(pl.lit("")).otherwise(name_column),
-        id_column: pl.when(reason == "id.non_digit").then(with_letter).otherwise(id_column),
         bad_date + OVERRIDE_SUFFIX: pl.when(reason == "date.impossible").then(
             render.impossible_date_text(
                 pl.lit(pl.Series(impossible[:, 0])), pl.lit(pl.Series(impossible[:, 1])), year
             )
         ),
     }
+    if "id.non_digit" in rules:
+        value = pl.col(rules["id.non_digit"])
+        with_letter = value.str.slice(0, at) + letter + value.str.slice(at + 1)
+        changes[rules["id.non_digit"]] = (
+            pl.when(reason == "id.non_digit").then(with_letter).otherwise(value)
+        )
     future = rules["date.future"]
     changes[future] = pl.when(reason == "date.future").then(far).otherwise(future)
     if "date.death_before_birth" in rules:
@@ -286,7 +387,7 @@ def _render(rows: pl.DataFrame, source: str, rng: np.random.Generator):
     size = rows.height
     text, numbers = {}, {}
     typed = pl.col("numbers_typed")
-    for column in SOURCES[source].column_names:
+    for column in LAYOUTS[source].column_names:
         col = pl.col(column)
         if column in DATE_COLUMNS:
             override = (
@@ -371,9 +472,11 @@ def _tag_file_forms(rows: pl.DataFrame, numbers: dict[str, pl.Series]) -> pl.Dat
 # --- files ------------------------------------------------------------------------------------
 
 
-def _labelled(text: pl.DataFrame, source: str, style: str = "exact") -> pl.DataFrame:
-    labels = render.header_labels([c.label for c in SOURCES[source].columns], style)
-    return text.rename(dict(zip(SOURCES[source].column_names, labels, strict=True)))
+def _labelled_columns(text: pl.DataFrame, source: str, style: str) -> pl.DataFrame:
+    """`text` (some of the source's columns) under the labels a system of `style` writes."""
+    layout = dict(LAYOUTS[source].columns)
+    labels = render.header_labels([layout[c] for c in text.columns], style)
+    return text.rename(dict(zip(text.columns, labels, strict=True)))
 
 
 def _write_files(
@@ -384,14 +487,18 @@ def _write_files(
     landing: Path,
 ) -> None:
     (landing / source).mkdir(parents=True, exist_ok=True)
-    date_labels = {c.label for c in SOURCES[source].columns if c.name in DATE_COLUMNS}
+    layout = LAYOUTS[source]
+    date_labels = {label for name, label in layout.columns if name in DATE_COLUMNS}
     offset = 0
     for style in files.iter_rows(named=True):
         rows = style["rows"]
-        table = _labelled(text.slice(offset, rows), source, style["header_style"])
+        named = text.slice(offset, rows)
+        if not style["optional_columns"]:
+            named = named.drop(layout.optional)
+        table = _labelled_columns(named, source, style["header_style"])
         typed = {
             label: numbers[name].slice(offset, rows)
-            for name, label in zip(text.columns, table.columns, strict=True)
+            for name, label in zip(named.columns, table.columns, strict=True)
             if name in numbers
         }
         offset += rows
@@ -439,6 +546,54 @@ def _parties(rows: pl.DataFrame, source: str) -> pl.DataFrame:
     )
 
 
+DOCUMENT_SCHEMA = {
+    "source": pl.String,
+    "source_record_id": pl.String,
+    "person_key": pl.String,
+    "document_type": pl.String,
+    "document_number": pl.String,
+}
+
+
+def _documents_named(rows: pl.DataFrame, source: str) -> pl.DataFrame:
+    """The documents other than the personal id that the latest records name, with the true
+    number: a request's document, a foreign party's passport, a student's code."""
+    latest = rows.filter(pl.col("is_latest"))
+    base = [pl.lit(source).alias("source"), pl.col("source_record_id")]
+    parts = [pl.DataFrame(schema=DOCUMENT_SCHEMA)]
+    if "document_kind" in rows.columns:
+        parts.append(
+            latest.select(
+                *base,
+                "person_key",
+                document_type="document_kind",
+                document_number="true_document_number",
+            )
+        )
+    for role, key in EVENT_ROLES.get(source, {}).items():
+        number = f"{role}_document_number"
+        if number in rows.columns:
+            named = latest.filter(pl.col(number).is_not_null())
+            parts.append(
+                named.select(
+                    *base,
+                    person_key=pl.col(key),
+                    document_type=pl.lit("passport"),
+                    document_number=pl.col(number),
+                )
+            )
+    if source == STUDENT_SOURCE:
+        parts.append(
+            latest.select(
+                *base,
+                "person_key",
+                document_type=pl.lit("student_code"),
+                document_number="source_record_id",
+            )
+        )
+    return pl.concat(parts, how="vertical_relaxed")
+
+
 # --- files the ingest must reject -------------------------------------------------------------
 
 
@@ -446,8 +601,8 @@ def write_bad_files(samples: dict[str, pl.DataFrame], landing: Path, as_of: date
     """A dan_cu CSV without its record-id column, a bhxh CSV without a date in its name, and a
     y_te workbook without the health-card column."""
     stamp = (as_of - timedelta(days=3)).strftime("%Y%m%d")
-    dan_cu_id = SOURCES["dan_cu"].record_id.label
-    card = next(c.label for c in SOURCES["y_te"].columns if c.name == "health_card")
+    dan_cu_id = LAYOUTS["dan_cu"].label("source_record_id")
+    card = LAYOUTS["y_te"].label("health_card")
     bad = [
         ("dan_cu", f"dan_cu/dan_cu_bosung_{stamp}.csv", samples["dan_cu"].drop(dan_cu_id),
          f"file.missing_column: {dan_cu_id}"),

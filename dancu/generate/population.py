@@ -150,8 +150,13 @@ PERSON_COLUMNS = (
     "birth_date", "birth_year", "national_id", "cmnd", "ethnicity", "religion", "nationality",
     "hometown", "old_ward_code", "ward_code", "street_address", "marital_status", "phone",
     "bhxh_code", "health_card", "mother_key", "father_key", "spouse_key", "father_name",
-    "mother_name", "marriage_date", "is_deceased", "death_date", "twin_key",
+    "mother_name", "marriage_date", "is_deceased", "death_date", "twin_key", "origin",
+    "in_register", "nationality_code", "nationalities", "vietnamese_reading",
+    "previous_national_id", "passport_number", "passport_country", "identity_certificate",
 )  # fmt: skip
+# Who a person is to the register (`origin`): `elements` adds the others.
+ORIGIN_REGISTER = "register"
+VIETNAM_CODE = "VNM"
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,25 @@ def build_population(persons: int, seed: int, as_of: date) -> Population:
     frame, marriages = _marry(frame, seed, as_of)
     births = _births(frame, as_of)
     frame, deaths = _die(frame, seed, as_of, births, marriages)
-    return Population(frame.select(PERSON_COLUMNS), births, deaths, marriages, as_of)
+    persons = _as_registered(frame).select(PERSON_COLUMNS)
+    return Population(persons, births, deaths, marriages, as_of)
+
+
+def _as_registered(frame: pl.DataFrame) -> pl.DataFrame:
+    """Everyone drawn here is a Vietnamese citizen in the register, with no other document than
+    the ids drawn (`elements` adds foreigners, re-issued ids and passports)."""
+    nothing = pl.lit(None, dtype=pl.String)
+    return frame.with_columns(
+        origin=pl.lit(ORIGIN_REGISTER),
+        in_register=pl.lit(True),
+        nationality_code=pl.lit(VIETNAM_CODE),
+        nationalities=pl.lit([VIETNAM_CODE], dtype=pl.List(pl.String)),
+        vietnamese_reading=nothing,
+        previous_national_id=nothing,
+        passport_number=nothing,
+        passport_country=nothing,
+        identity_certificate=nothing,
+    )
 
 
 # --- households and members -------------------------------------------------------------------
@@ -415,7 +438,7 @@ def _given_weights(count: int) -> np.ndarray:
     return weights
 
 
-def _draw_given(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
+def draw_given(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
     given = np.empty(len(female), dtype=object)
     for is_female, table in ((False, names.MALE_GIVEN), (True, names.FEMALE_GIVEN)):
         mask = female == is_female
@@ -424,7 +447,7 @@ def _draw_given(rng: np.random.Generator, female: np.ndarray) -> np.ndarray:
     return given
 
 
-def _draw_middle(rng: np.random.Generator, female: np.ndarray, year: np.ndarray) -> np.ndarray:
+def draw_middle(rng: np.random.Generator, female: np.ndarray, year: np.ndarray) -> np.ndarray:
     """Middle names by sex and cohort: "Văn"/"Thị" fade after 1975; some have two, a few none."""
     size = len(female)
     classic_share = np.zeros(size)
@@ -453,7 +476,7 @@ def _with_names(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     year = frame["birth_year"].to_numpy()
     family_labels, family_weights = _weighted_names(names.FAMILY_NAMES)
     own_family = family_labels[choice(rng, family_weights, frame.height)]
-    middle, given = _draw_middle(rng, female, year), _draw_given(rng, female)
+    middle, given = draw_middle(rng, female, year), draw_given(rng, female)
     _name_twins_apart(stream(seed, "twins.names"), _twin_pairs(frame), female, middle, given)
     frame = frame.with_columns(
         own_family=pl.Series(own_family, dtype=pl.String),
@@ -493,7 +516,7 @@ def _name_twins_apart(
     middle[second[same_sex]] = middle[first[same_sex]]
     clash = given[first] == given[second]
     while clash.any():
-        given[second[clash]] = _draw_given(rng, female[second[clash]])
+        given[second[clash]] = draw_given(rng, female[second[clash]])
         clash = given[first] == given[second]
 
 
@@ -523,11 +546,11 @@ def _parent_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
     made = pl.DataFrame(
         {
             "father_family": frame["family_name"],
-            "father_middle": pl.Series(_draw_middle(rng, male, year).tolist(), dtype=pl.String),
-            "father_given": pl.Series(_draw_given(rng, male).tolist(), dtype=pl.String),
+            "father_middle": pl.Series(draw_middle(rng, male, year).tolist(), dtype=pl.String),
+            "father_given": pl.Series(draw_given(rng, male).tolist(), dtype=pl.String),
             "mother_family": family_labels[choice(rng, family_weights, size)].astype(str),
-            "mother_middle": pl.Series(_draw_middle(rng, female, year).tolist(), dtype=pl.String),
-            "mother_given": pl.Series(_draw_given(rng, female).tolist(), dtype=pl.String),
+            "mother_middle": pl.Series(draw_middle(rng, female, year).tolist(), dtype=pl.String),
+            "mother_given": pl.Series(draw_given(rng, female).tolist(), dtype=pl.String),
         }
     )
     lookup = frame.select("person_key", "full_name")

@@ -26,7 +26,7 @@ import polars as pl
 
 from dancu import admin_units
 from dancu.contract import REFORM_DATE
-from dancu.generate import identifiers, names
+from dancu.generate import foreign, identifiers, names
 from dancu.generate.noise import DUPLICATE_REGISTRATION_RATE, rewrite, scaled, strip_marks, tag_rows
 from dancu.generate.population import Population
 from dancu.generate.render import address_text
@@ -229,7 +229,7 @@ def day_two_start(as_of: date) -> date:
     return _periods(as_of)[RECENT_WEEKS[-1]][0]
 
 
-def _files(rng: np.random.Generator, parts: pl.Series, period: str, span, new_share: float):
+def period_files(rng: np.random.Generator, parts: pl.Series, period: str, span, new_share: float):
     """One file per part in a period; after the reform some systems still write old units."""
     size = len(parts)
     scheme = np.where(rng.random(size) < new_share, "new", "old")
@@ -311,7 +311,7 @@ def _phones_changed(rows: pl.DataFrame, rng: np.random.Generator) -> pl.DataFram
     )
 
 
-def _superseded() -> pl.Expr:
+def is_superseded() -> pl.Expr:
     """Rows that a later extract of the same record replaces."""
     return pl.col("extract_date") < pl.col("extract_date").max().over("source_record_id")
 
@@ -327,6 +327,7 @@ _DAN_CU_PARTS = {"old": "old_ward_code", "mid": "ward_code"} | dict.fromkeys(
 
 def dan_cu(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     rng = stream(seed, "place.dan_cu")
+    people = people.filter("in_register")
     files = _dan_cu_files(rng, _periods(population.as_of))
     placed = _dan_cu_records(rng, people, files, "HS")
     again = _dan_cu_resent(rng, placed, files)
@@ -335,14 +336,14 @@ def dan_cu(population: Population, people: pl.DataFrame, seed: int, noise: float
     )
     duplicates = _dan_cu_records(rng, _elsewhere(rng, twice, people), files, DUPLICATE_ID_PREFIX)
     rows = pl.concat([placed, again, duplicates], how="diagonal")
-    rows = _at_extract(rows).with_columns(superseded=_superseded())
+    rows = _at_extract(rows).with_columns(superseded=is_superseded())
     rows = _dan_cu_values(_phones_changed(rows, rng), rng, population.as_of)
     rows = _without_ids(rows, pl.col("source_record_id").str.starts_with(DUPLICATE_ID_PREFIX))
     extra = [
         "cmnd", "ethnicity", "religion", "nationality", "hometown", "marital_status",
         "father_name", "mother_name", "updated_date", "ward_code_written",
     ]  # fmt: skip
-    return Placement(files, _person_rows(rows, extra))
+    return Placement(files, person_rows(rows, extra))
 
 
 _ADDRESS_COLUMNS = (
@@ -384,13 +385,13 @@ def _dan_cu_files(rng: np.random.Generator, span: dict[str, tuple[date, date]]) 
     old_codes = old_codes.filter(pl.Series(rng.random(len(old_codes)) < DAN_CU.old_file))
     new_codes = admin_units.current_wards()["ward_code"]
     weekly = (
-        _files(rng, new_codes, week, span[week], new_share=DAN_CU.weekly_new_units)
+        period_files(rng, new_codes, week, span[week], new_share=DAN_CU.weekly_new_units)
         for week in RECENT_WEEKS
     )
     return pl.concat(
         [
-            _files(rng, old_codes, "old", span["old"], new_share=0.0),
-            _files(rng, new_codes, "mid", span["mid"], new_share=DAN_CU.mid_new_units),
+            period_files(rng, old_codes, "old", span["old"], new_share=0.0),
+            period_files(rng, new_codes, "mid", span["mid"], new_share=DAN_CU.mid_new_units),
             *weekly,
         ]
     )
@@ -448,10 +449,10 @@ def _dan_cu_values(rows: pl.DataFrame, rng: np.random.Generator, as_of: date) ->
     )
 
 
-def _person_rows(rows: pl.DataFrame, extra: list[str]) -> pl.DataFrame:
+def person_rows(rows: pl.DataFrame, extra: list[str]) -> pl.DataFrame:
     base = ["file_key", "source_record_id", "person_key", "extract_date", "superseded", "scheme",
             "street_address", "old_ward_name", "old_district_name", "ward_name",
-            "family_national_id", "household_phone"]  # fmt: skip
+            "family_national_id", "household_phone", "previous_national_id"]  # fmt: skip
     values = ["full_name", "birth_date", "sex", "national_id", "phone"]
     tags = [c for c in rows.columns if c.startswith("~")]
     # A person registered again elsewhere still lives in the home ward.
@@ -480,6 +481,7 @@ def district_slug(district: pl.Expr) -> pl.Expr:
 
 def bhxh(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     rng = stream(seed, "place.bhxh")
+    people = people.filter("in_register")
     span = _periods(population.as_of)
     districts = (
         admin_units.ward_conversion()
@@ -489,8 +491,8 @@ def bhxh(population: Population, people: pl.DataFrame, seed: int, noise: float) 
     old_span = (span["old"][0] + timedelta(days=BHXH.old_file_after_days), span["old"][1])
     files = pl.concat(
         [
-            _files(rng, districts, "old", old_span, new_share=0.0),
-            _files(rng, districts, "recent", span["recent"], new_share=BHXH.recent_new_units),
+            period_files(rng, districts, "old", old_span, new_share=0.0),
+            period_files(rng, districts, "recent", span["recent"], new_share=BHXH.recent_new_units),
         ]
     )
     people = people.filter(pl.col("bhxh_code").is_not_null()).with_columns(
@@ -504,7 +506,7 @@ def bhxh(population: Population, people: pl.DataFrame, seed: int, noise: float) 
     )
     again = _with_file_dates(_resend(placed, resend, "district", "recent"), files)
     rows = pl.concat([placed, again], how="diagonal")
-    rows = rows.with_columns(superseded=_superseded())
+    rows = rows.with_columns(superseded=is_superseded())
     rows = _phones_changed(rows, rng)
     size = rows.height
     child = pl.col("birth_year") > population.as_of.year - BHXH.child_age
@@ -513,17 +515,18 @@ def bhxh(population: Population, people: pl.DataFrame, seed: int, noise: float) 
     children = rows.select(child).to_series().to_numpy()
     no_id = (rng.random(size) < scaled(BHXH.child_id_missing, noise)) & children
     rows = rewrite(rows, "national_id", no_id & ~cmnd, pl.lit(None), "missing")
-    return Placement(files, _person_rows(rows, []))
+    return Placement(files, person_rows(rows, []))
 
 
 def y_te(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     """Patients of a few facilities; a register row shows the latest visit by its extract date."""
     rng = stream(seed, "place.y_te")
+    people = people.filter("in_register")
     files = _y_te_files(rng, population.as_of)
     patients = _patients(rng, people, population.as_of)
     visits = _visit_dates(rng, _facility_visits(rng, patients, population.as_of), population)
-    rows = _register_rows(visits, files).with_columns(superseded=_superseded())
-    return Placement(files, _person_rows(rows, ["health_card", "visit_date"]))
+    rows = _register_rows(visits, files).with_columns(superseded=is_superseded())
+    return Placement(files, person_rows(rows, ["health_card", "visit_date"]))
 
 
 def _facilities() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -661,7 +664,7 @@ def _monthly(rows: pl.DataFrame, as_of: date, correction_share: float, rng) -> p
     both = pl.concat([first, corrected])
     return both.with_columns(
         file_key=pl.col("extract_date").dt.strftime("%Y%m%d"),
-        superseded=_superseded(),
+        superseded=is_superseded(),
     )
 
 
@@ -698,6 +701,31 @@ def _registered(rows: pl.DataFrame, as_of: date, rng, lag: tuple[int, int], even
     ).filter(pl.col("registration_date") <= as_of)
 
 
+PARTY_COLUMNS = {
+    role: (f"{role}_nationality", f"{role}_document_type", f"{role}_document_number")
+    for role in ("mother", "father", "husband", "wife")
+}
+
+
+def _foreign_party(
+    rng: np.random.Generator, events: pl.DataFrame, prefix: str, role: str
+) -> dict[str, pl.Expr]:
+    """A foreign party's name as the registration writes it, and the optional columns of the
+    contract: nationality, document type (a passport) and number; null for Vietnamese parties,
+    whose personal id is in its own column."""
+    size = events.height
+    is_foreign = pl.col(prefix + "origin").is_in(["foreign_party", "resident_foreigner"])
+    label = np.asarray(foreign.PASSPORT_LABELS)[choice(rng, foreign.PASSPORT_LABEL_SHARES, size)]
+    spelled = foreign.nationality_text(rng, events[prefix + "nationalities"])
+    written = foreign.written_name(prefix, pl.Series(rng.random(size)))
+    return {
+        prefix + "full_name": pl.when(is_foreign).then(written).otherwise(prefix + "full_name"),
+        f"{role}_nationality": pl.when(is_foreign).then(pl.lit(spelled)),
+        f"{role}_document_type": pl.when(is_foreign).then(pl.lit(pl.Series(label))),
+        f"{role}_document_number": pl.when(is_foreign).then(pl.col(prefix + "passport_number")),
+    }
+
+
 def khai_sinh(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
     rng = stream(seed, "place.khai_sinh")
     births = population.births
@@ -709,10 +737,20 @@ def khai_sinh(population: Population, people: pl.DataFrame, seed: int, noise: fl
         source_record_id=record_ids(rng, "KS", births.height, digits=8),
         registration_place_code=_place_code(rng, births.height, "m_"),
     )
+    # Draws of their own, so that the other values of the registrations stay as they were.
+    foreign_rng = stream(seed, "place.khai_sinh.foreign")
+    births = births.with_columns(
+        **_foreign_party(foreign_rng, births, "m_", "mother"),
+        **_foreign_party(foreign_rng, births, "f_", "father"),
+        c_nationality=pl.when(pl.col("c_nationalities").list.join(",") == foreign.VIETNAM)
+        .then("c_nationality")
+        .otherwise(pl.lit(foreign.nationality_text(foreign_rng, births["c_nationalities"]))),
+    )
     rows = _monthly(births, population.as_of, EVENT_CORRECTION_SHARE["khai_sinh"], rng)
     rows = rows.select(
         "file_key", "extract_date", "source_record_id", "superseded", "correction",
         "registration_date", "registration_place_code", *truth("c_"),
+        *PARTY_COLUMNS["mother"], *PARTY_COLUMNS["father"],
         child_name="c_full_name", birth_date="birth_date", sex="c_sex", ethnicity="c_ethnicity",
         nationality="c_nationality", child_national_id="c_national_id",
         mother_name="m_full_name", mother_birth_date="m_birth_date",
@@ -771,11 +809,17 @@ def ket_hon(population: Population, people: pl.DataFrame, seed: int, noise: floa
         source_record_id=record_ids(rng, "KH", marriages.height, digits=8),
         registration_place_code=_place_code(rng, marriages.height, "w_"),
     )
+    foreign_rng = stream(seed, "place.ket_hon.foreign")
+    marriages = marriages.with_columns(
+        **_foreign_party(foreign_rng, marriages, "h_", "husband"),
+        **_foreign_party(foreign_rng, marriages, "w_", "wife"),
+    )
     rows = _monthly(marriages, population.as_of, EVENT_CORRECTION_SHARE["ket_hon"], rng)
     nothing = pl.lit(None)
     rows = rows.select(
         "file_key", "extract_date", "source_record_id", "superseded", "correction",
         "registration_date", "registration_place_code",
+        *PARTY_COLUMNS["husband"], *PARTY_COLUMNS["wife"],
         husband_name="h_full_name", husband_birth_date="h_birth_date",
         husband_birth_date__year="h_birth_year", husband_national_id="h_national_id",
         wife_name="w_full_name", wife_birth_date="w_birth_date",

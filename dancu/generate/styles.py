@@ -18,6 +18,8 @@ FORMAT_SHARES = {
     "khai_sinh": {"csv": 1.0},
     "khai_tu": {"csv": 1.0},
     "ket_hon": {"csv": 1.0},
+    "giao_duc": {"xlsx": 0.6, "csv": 0.4},
+    "ly_lich_tu_phap": {"csv": 1.0},
 }
 ENCODINGS = {"utf-8": 0.35, "utf-8-sig": 0.25, "utf-16": 0.15, "cp1258": 0.25}
 SEPARATORS = {",": 0.6, ";": 0.4}

@@ -4,7 +4,7 @@ import polars as pl
 import polars.selectors as cs
 
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCE_PRIORITY
-from dancu.parse import id_birth_year
+from dancu.parse import GENERATION, id_birth_year
 from dancu.rules import accepted
 from dancu.text import fold
 
@@ -53,9 +53,11 @@ def _column(name: str, frame_columns: list[str], source: str) -> pl.Expr:
 
 
 def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
-    """One row per accepted record of dan_cu, bhxh and y_te (those of `std_frames` given), with
-    the columns of `COLUMNS`: lineage, the person's identifiers and attributes, null where the
-    source does not hold them. `ward_code` is whatever ward the standardised frame carries."""
+    """One row per accepted record of the person sources (`SOURCE_PRIORITY`: dan_cu, bhxh, y_te,
+    giao_duc, ly_lich_tu_phap; those of `std_frames` given), with the columns of `COLUMNS`:
+    lineage, the person's identifiers and attributes, null where the source does not hold them
+    (a school record has no phone of the student's own, a judicial request its personal id only
+    where its document is a CCCD). `ward_code` is whatever ward the standardised frame carries."""
     parts = []
     for source in SOURCE_PRIORITY:
         if source not in std_frames:
@@ -76,12 +78,6 @@ def keyed(records: pl.DataFrame) -> pl.DataFrame:
         .with_columns(pl.col(RECORD_KEY).cast(pl.UInt32))
     )
 
-
-# Years between the births of a parent and a child, at the least. A national id encodes its
-# holder's birth year: an id whose year is this far from its record's birth year is another
-# family member's (a parent's id on a child's health or school record), while a birth year typed
-# ten years off still fits it.
-GENERATION = 12
 
 # Family names that one family writes either way (southern and northern spelling): each is read
 # as the first of its pair, so that blocking and the family-name comparison see one name.
