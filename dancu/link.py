@@ -22,7 +22,13 @@ from dancu.contract import (
     SOURCES,
     Party,
 )
-from dancu.resolve.records import COLUMNS, FOUNDS_PERSON
+from dancu.resolve.records import (
+    COLUMNS,
+    FOUNDS_PERSON,
+    document_columns,
+    foreign_element,
+    is_vietnamese,
+)
 from dancu.rules import MOTHER_AGE, accepted
 
 ROLE_SEPARATOR = ":"  # a party's record id: the event's record id, then its role
@@ -74,9 +80,30 @@ def party_record_id(role: str) -> pl.Expr:
     return pl.col(RECORD_ID) + pl.lit(f"{ROLE_SEPARATOR}{role}")
 
 
+def _foreign_columns(source: str, role: str, names: list[str]) -> dict[str, pl.Expr]:
+    """A party's passport and whether it has a foreign element: from the document and the
+    nationality the event names for the role (`mother_document_type`, ...), for a child from
+    the event's own nationality. A party known by a passport founds a person where nobody
+    else is it: a foreign parent or spouse, whose births and marriages then link together."""
+    document = next((d for d in SOURCES[source].documents if d.holder == f"{role}_"), None)
+    values = document_columns(document, names) if document else {}
+    if not values and role in SOURCES[source].event.founding_roles and "nationality" in names:
+        values = {
+            "foreign": foreign_element(pl.col("nationality"), pl.lit(None)),
+            "vietnamese": is_vietnamese(pl.col("nationality")),
+        }
+    if "passport" in values:
+        values[FOUNDS_PERSON] = values["passport"].is_not_null()
+    return values
+
+
 def _party(source: str, role: str, party: Party, events: pl.LazyFrame) -> pl.LazyFrame:
     sex = pl.col(party.sex) if party.sex == "sex" else pl.lit(party.sex)
     father, mother = party.parents or (None, None)
+    founds = pl.lit(role in SOURCES[source].event.founding_roles)
+    foreign = _foreign_columns(source, role, events.collect_schema().names())
+    if FOUNDS_PERSON in foreign:
+        foreign[FOUNDS_PERSON] = founds | foreign[FOUNDS_PERSON]
     values = {
         SOURCE: pl.lit(source),
         RECORD_ID: party_record_id(role),
@@ -88,7 +115,8 @@ def _party(source: str, role: str, party: Party, events: pl.LazyFrame) -> pl.Laz
         "sex": sex,
         "father_name": pl.col(father) if father else pl.lit(None),
         "mother_name": pl.col(mother) if mother else pl.lit(None),
-        FOUNDS_PERSON: pl.lit(role in SOURCES[source].event.founding_roles),
+        FOUNDS_PERSON: founds,
+        **foreign,
     }
     lineage = {c: pl.col(c) for c in (FILE_NAME, ROW_NUMBER, EXTRACT_DATE)}
     return events.filter(

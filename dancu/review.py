@@ -81,6 +81,10 @@ LEVEL_WORDS = {
     "same": "giống nhau",
     "different": "khác nhau",
     "not comparable": "không so được (thiếu)",
+    "same old id card or passport": "cùng số CMND hoặc hộ chiếu",
+    "a foreigner's passport and a citizen's id": (
+        "hộ chiếu người nước ngoài và số định danh công dân"
+    ),
     "one digit slip": "lệch một chữ số",
     "same without diacritics": "giống khi bỏ dấu",
     "one letter slip": "sai một chữ cái",

@@ -21,6 +21,37 @@ BY_NAME = {c.name: c for c in COMPARISONS}
 # is the full name; records named only by other values are both "Lê An".
 CASES = [
     ("national_id", {"national_id": "001090012345"}, {"national_id": "001090012345"}, "same"),
+    ("national_id", {"cmnd": "012345678"}, {"cmnd": "012345678"}, "same old id card or passport"),
+    (
+        "national_id",
+        {"passport": "M12345678", "passport_country": "KOR"},
+        {"passport": "M12345678"},
+        "same old id card or passport",
+    ),
+    (
+        "national_id",
+        {"national_id": "001075010101", "cmnd": "087654321"},
+        {"national_id": "001075020202", "cmnd": "087654321"},
+        "same old id card or passport",
+    ),
+    (
+        "national_id",
+        {"national_id": "001080099999", "previous_national_id": "001080011111"},
+        {"national_id": "001080011111"},
+        "same",
+    ),
+    (
+        "national_id",
+        {"passport": "B7654321", "vietnamese": False},
+        {"national_id": "001070012345"},
+        "a foreigner's passport and a citizen's id",
+    ),
+    (
+        "national_id",
+        {"passport": "C1234567", "passport_country": "KOR"},
+        {"passport": "C1234567", "passport_country": "JPN"},
+        "not comparable",
+    ),
     (
         "national_id",
         {"national_id": "001090012345"},

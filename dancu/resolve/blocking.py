@@ -157,8 +157,11 @@ BY_BIRTH_DATE, BY_BIRTH_YEAR = ("birth_key",), ("birth_year",)
 PASSES = (
     # A national id, a social-insurance code or a phone shared by more than `MAX_BLOCK` records
     # is a placeholder or a group's: skipped.
-    BlockingPass("national_id", ("national_id",)),
+    BlockingPass("national_id", ("current_national_id",)),
     BlockingPass("bhxh_code", ("bhxh_code",)),
+    # The other documents a person is known by: an old identity card, a passport.
+    BlockingPass("cmnd", ("cmnd",)),
+    BlockingPass("passport", ("passport",)),
     # The day and month in either order, so a transposed date still blocks.
     BlockingPass("birth_date+given", ("birth_key", "given"), split_by=(BY_FAMILY, BY_WARD)),
     # A birth date known only by its year. This pass and three below key on what many people

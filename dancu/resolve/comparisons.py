@@ -410,10 +410,18 @@ _LONG_ENOUGH_FOR_TWO_SLIPS = (
 # out. Family and given name exchanged alone ("Dũng Văn Nguyễn") their own levels weigh.
 REORDERED_NAME = ("given_name", "same words in another order")
 _FAMILY_AND_GIVEN_EXCHANGED = (lhs("given") == rhs("family")) & (lhs("family") == rhs("given"))
+# Only where a record has a foreign element or a name that is not Vietnamese in shape (see
+# `records.features`, `order_free`), or one name is the other written given name first: a
+# foreign name may come family-first or given-first, but two Vietnamese names of the same words
+# in another order are often twins (Nguyễn Minh Anh and Nguyễn Anh Minh).
+_GIVEN_NAME_FIRST = (lhs("name_first_word_last") == rhs("name_in_order")) | (
+    lhs("name_in_order") == rhs("name_first_word_last")
+)
 _REORDERED = (
     (lhs("name_words") == rhs("name_words"))
     & (lhs("given") != rhs("given"))
     & ~_FAMILY_AND_GIVEN_EXCHANGED
+    & (lhs("order_free") | rhs("order_free") | _GIVEN_NAME_FIRST)
 )
 
 _LEFT_MIDDLE, _RIGHT_MIDDLE = lhs("middle").str.split(" "), rhs("middle").str.split(" ")
@@ -424,6 +432,22 @@ _MIDDLE_DROPPED_OR_ADDED = ((lhs("middle") == "") | (rhs("middle") == "")) | (
 )
 
 _BOTH_IDS_OWN = lhs("id_is_own") & rhs("id_is_own")
+# A foreigner known by a passport alone and a citizen known by a personal id: two people (see
+# `records.features`; a dual national's records are neither).
+_FOREIGNER_AND_CITIZEN = (lhs("foreigner") & rhs("citizen")) | (lhs("citizen") & rhs("foreigner"))
+
+
+def _same(column: str) -> pl.Expr:
+    return (lhs(column) == rhs(column)).fill_null(False)
+
+
+# An old identity card (CMND) or a passport of one country (a passport whose country one record
+# does not say counts): the same document, the same person. A personal id the register
+# re-issued is compared as the id that replaced it (`records.current_national_ids`).
+_SAME_OTHER_DOCUMENT = _same("cmnd") | (
+    _same("passport")
+    & (_same("passport_country") | lhs("passport_country").is_null() | rhs("passport_country").is_null())
+)
 
 # Birth dates read as numbers (yyyymmdd), several times faster than as dates.
 _LEFT_BIRTH, _RIGHT_BIRTH = lhs("birth_number"), rhs("birth_number")
@@ -457,10 +481,14 @@ _PARENT_NAMES = tuple(
 COMPARISONS = (
     Comparison(
         "national_id",
-        ("national_id", "national_number", "id_is_own"),
-        both_known("national_id"),
         (
-            ExactLevel("same", "national_id", only_if=_BOTH_IDS_OWN),
+            "current_national_id", "national_number", "id_is_own", "cmnd", "passport",
+            "passport_country", "citizen", "foreigner",
+        ),
+        both_known("current_national_id") | _SAME_OTHER_DOCUMENT | _FOREIGNER_AND_CITIZEN,
+        (
+            ExactLevel("same", "current_national_id", only_if=_BOTH_IDS_OWN),
+            CustomLevel("same old id card or passport", _SAME_OTHER_DOCUMENT),
             # A slip of a digit (a wrong or two swapped digits) is a typing error, not another
             # person.
             OneSlipLevel(
@@ -470,13 +498,17 @@ COMPARISONS = (
             # child's: agreeing on it says nothing of the holder, differing from it nothing
             # either.
             CustomLevel("one is another generation's", ~_BOTH_IDS_OWN),
+            CustomLevel("a foreigner's passport and a citizen's id", _FOREIGNER_AND_CITIZEN),
             ElseLevel(),
         ),
     ),
     _exact_or_different("bhxh_code", "bhxh_code"),
     Comparison(
         "given_name",
-        ("given", "given_exact", "initial", "family", "name_initials", "name_words"),
+        (
+            "given", "given_exact", "initial", "family", "name_initials", "name_words",
+            "order_free", "name_in_order", "name_first_word_last",
+        ),
         both_known("given"),
         (
             ExactLevel("same", "given_exact", tf_adjusted=True),

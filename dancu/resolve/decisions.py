@@ -45,7 +45,9 @@ def told_apart() -> pl.Expr:
       to weigh against them;
     - national ids a slip apart, with given names that are not one name with a slip;
     - given names that are not one name with a slip, with the same parents' names, unless the
-      records share their national id (twins and siblings without ids).
+      records share their national id or another document (twins and siblings without ids).
+
+    - a foreigner known by a passport alone and a citizen known by a personal id.
 
     An id of another generation (`records.GENERATION`) tells nothing either way.
     """
@@ -67,8 +69,10 @@ def told_apart() -> pl.Expr:
     by_ids = (ids_differ & (given_not_same | other_birth_date)) | (
         ids_a_slip_apart & not_one_given_name
     )
-    by_names = not_one_given_name & same_parents & ~level_is("national_id", "same")
-    return by_ids | by_names
+    same_document = level_is("national_id", "same", "same old id card or passport")
+    by_names = not_one_given_name & same_parents & ~same_document
+    foreigner_and_citizen = level_is("national_id", "a foreigner's passport and a citizen's id")
+    return by_ids | by_names | foreigner_and_citizen
 
 
 def clerk_pairs(records: pl.DataFrame, clerk: pl.DataFrame | None) -> pl.DataFrame:

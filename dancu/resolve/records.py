@@ -3,7 +3,18 @@
 import polars as pl
 import polars.selectors as cs
 
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCE_PRIORITY
+from dancu.contract import (
+    EXTRACT_DATE,
+    FILE_NAME,
+    RECORD_ID,
+    ROW_NUMBER,
+    SOURCE,
+    SOURCE_PRIORITY,
+    SOURCES,
+    Document,
+)
+from dancu.documents import PASSPORT, VIETNAM
+from dancu.foreign_names import is_probably_vietnamese_name
 from dancu.parse import GENERATION, id_birth_year
 from dancu.rules import accepted
 from dancu.text import fold
@@ -34,22 +45,71 @@ COLUMNS = {
     "father_name": pl.String,
     "mother_name": pl.String,
     "marital_status": pl.String,
+    # Other documents of the person: an old identity card (CMND), the personal id the register
+    # re-issued (`previous_national_id`), a passport's number and issuing country.
+    "cmnd": pl.String,
+    "previous_national_id": pl.String,
+    "passport": pl.String,
+    "passport_country": pl.String,
+    # The record names a nationality other than Vietnamese, or a passport: a foreign element,
+    # whose names may come in any order (see `dancu.foreign_names`).
+    "foreign": pl.Boolean,
+    # Vietnamese among the nationalities it names (null where it names none).
+    "vietnamese": pl.Boolean,
     FOUNDS_PERSON: pl.Boolean,
 }
 # Where a source keeps a person column under another name, or not at all.
 BHXH_CODE = {"bhxh": pl.col(RECORD_ID), "y_te": pl.col("bhxh_code")}
 
 
-def _column(name: str, frame_columns: list[str], source: str) -> pl.Expr:
-    if name == "bhxh_code":
-        value = BHXH_CODE.get(source, pl.lit(None))
-    elif name == FOUNDS_PERSON:
-        value = pl.lit(True)
-    elif name in frame_columns:
-        value = pl.col(name)
-    else:
-        value = pl.lit(None)
-    return value.cast(COLUMNS[name]).alias(name)
+def foreign_element(nationality: pl.Expr | None, passport: pl.Expr) -> pl.Expr:
+    """A nationality other than Vietnamese among `nationality` (a list of alpha-3 codes), or a
+    passport."""
+    other = (
+        pl.lit(False)
+        if nationality is None
+        else nationality.list.eval(pl.element() != VIETNAM).list.any().fill_null(False)
+    )
+    return other | passport.is_not_null()
+
+
+def is_vietnamese(nationality: pl.Expr | None) -> pl.Expr:
+    """Vietnamese among `nationality` (a list of alpha-3 codes); null where it is empty."""
+    if nationality is None:
+        return pl.lit(None, pl.Boolean)
+    return pl.when(nationality.list.len() > 0).then(nationality.list.contains(VIETNAM))
+
+
+def document_columns(document: Document, names: list[str]) -> dict[str, pl.Expr]:
+    """The passport (`passport`, `passport_country`) and the nationality (`foreign`) of a
+    document's holder, from the columns a standardised frame (of columns `names`) has."""
+    if document.type not in names:
+        return {}
+    is_passport = pl.col(document.type) == PASSPORT
+    passport = pl.when(is_passport).then(pl.col(document.number))
+    nationality = pl.col(document.nationality) if document.nationality in names else None
+    return {
+        "passport": passport,
+        "passport_country": pl.when(is_passport).then(pl.col(document.issuing_country)),
+        "foreign": foreign_element(nationality, passport),
+        "vietnamese": is_vietnamese(nationality),
+    }
+
+
+def _columns(frame_columns: list[str], source: str) -> list[pl.Expr]:
+    """The expressions of `COLUMNS` for one person source's standardised frame."""
+    own = next((d for d in SOURCES[source].documents if d.holder == ""), None)
+    documents = document_columns(own, frame_columns) if own else {}
+    nationality = pl.col("nationality") if "nationality" in frame_columns else None
+    values = {
+        "bhxh_code": BHXH_CODE.get(source, pl.lit(None)),
+        FOUNDS_PERSON: pl.lit(True),
+        "foreign": foreign_element(nationality, pl.lit(None)),
+        "vietnamese": is_vietnamese(nationality),
+        **{name: pl.col(name) for name in COLUMNS if name in frame_columns},
+        **documents,
+    }
+    return [values.get(name, pl.lit(None)).cast(dtype).alias(name) for name, dtype in COLUMNS.items()]
 
 
 def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
@@ -64,7 +124,7 @@ def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
             continue
         frame = std_frames[source]
         names = frame.collect_schema().names()
-        parts.append(accepted(frame).select(_column(c, names, source) for c in COLUMNS))
+        parts.append(accepted(frame).select(_columns(names, source)))
     return pl.concat(parts, how="vertical")
 
 
@@ -123,6 +183,24 @@ def _id_is_own(national_id: pl.Expr, birth_year: pl.Expr) -> pl.Expr:
     return (apart < GENERATION).fill_null(True)
 
 
+def current_national_ids(records: pl.DataFrame) -> pl.Series:
+    """Each record's national id, or where the register re-issued it (after a correction of sex
+    or birth year, `previous_national_id`), the id that replaced it: a record that still
+    carries the old id is the same person's. An old id that two records say different ids
+    replaced is left as it is."""
+    reissued = (
+        records.select(old="previous_national_id", new="national_id")
+        .drop_nulls()
+        .filter(pl.col("old") != pl.col("new"))
+        .unique()
+        .filter(pl.col("old").is_unique())
+    )
+    ids = records["national_id"]
+    if reissued.height == 0:
+        return ids
+    return ids.replace(reissued["old"], reissued["new"])
+
+
 def features(records: pl.DataFrame) -> pl.DataFrame:
     """Keyed records with the parts that blocking and comparisons read, computed once per
     distinct value (see `_per_distinct`):
@@ -136,9 +214,18 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
     - `family_canon`: `family` with Huỳnh read as Hoàng and Võ as Vũ;
     - `birth_key`: year, then the smaller and the larger of day and month (19900512 for both
       12/05/1990 and 05/12/1990), so a transposed date blocks with the right one;
-    - `national_number`: the national id's digits as a number; `id_is_own`: whether the id can be
-      its record's holder's, the birth year it encodes less than a `GENERATION` from the record's
-      (true where either is unknown);
+    - `current_national_id`: the national id, or the one that replaced it where the register
+      re-issued it (`current_national_ids`); `national_number`: its digits as a number;
+      `id_is_own`: whether it can be its record's holder's, the birth year it encodes less than
+      a `GENERATION` from the record's (true where either is unknown);
+    - `name_in_order`, `name_first_word_last`: the folded words, and the same with the first
+      word moved to the end ("ha nguyen thi thu" -> "nguyen thi thu ha"): a name written given
+      name first, as a form in Western order asks, is another record's name moved so;
+    - `citizen`: the record holds a national id and no foreign element; `foreigner`: it holds
+      a passport, no national id, and nationalities without Vietnamese: no one person;
+    - `order_free`: the record has a foreign element (`foreign`) or a name that does not read
+      as Vietnamese (`foreign_names.is_probably_vietnamese_name`): its names may come in any
+      order;
     - `birth_number`: the birth date as the number yyyymmdd, for a slip of one digit;
     - `address_key`, `father_key`, `mother_key`: the folded address and parents' names, and
       `address_key_id`, `father_key_id`, `mother_key_id` numbering their distinct values (see
@@ -171,6 +258,10 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
         _in_order(family.str.slice(0, 1), folded.list.last().str.slice(0, 1)).alias(
             "name_initials"
         ),
+        is_probably_vietnamese_name(pl.col("full_name")).alias("vietnamese_name"),
+        folded.list.join(" ").alias("name_in_order"),
+        folded.list.slice(1).list.concat(folded.list.slice(0, 1)).list.join(" ")
+        .alias("name_first_word_last"),
     ]
     prepared = _per_distinct(records, ["full_name_key", "full_name"], words, names)
     address = [fold(pl.col("address").cast(pl.String)).alias("address_key")]
@@ -189,9 +280,22 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
     for column, key in (("father_name", "father"), ("mother_name", "mother")):
         folded_parent = [fold(pl.col(column).cast(pl.String)).alias(f"{key}_key")]
         prepared = _per_distinct(prepared, [column], folded_parent, value_id=f"{key}_key_id")
+    prepared = prepared.with_columns(
+        current_national_ids(prepared).alias("current_national_id"),
+        (pl.col("foreign").fill_null(False) | ~pl.col("vietnamese_name").fill_null(True)).alias(
+            "order_free"
+        ),
+    ).drop("vietnamese_name")
+    current = pl.col("current_national_id")
+    prepared = prepared.with_columns(
+        (current.is_not_null() & ~pl.col("foreign").fill_null(False)).alias("citizen"),
+        (
+            pl.col("passport").is_not_null() & current.is_null() & ~pl.col("vietnamese")
+        ).fill_null(False).alias("foreigner"),
+    )
     return prepared.with_columns(
-        pl.col("national_id").str.to_integer(strict=False).cast(pl.UInt64).alias("national_number"),
-        _id_is_own(pl.col("national_id"), pl.col("birth_year")).alias("id_is_own"),
+        current.str.to_integer(strict=False).cast(pl.UInt64).alias("national_number"),
+        _id_is_own(current, pl.col("birth_year")).alias("id_is_own"),
         (birth.dt.year().cast(pl.UInt64) * 10_000 + month.cast(pl.UInt64) * 100 + day)
         .cast(pl.UInt64)
         .alias("birth_number"),
