@@ -14,7 +14,6 @@ MARITAL_STATUS = {
     "divorced": ("Ly hôn", "Đã ly hôn"),
     "widowed": ("Góa", "Goá", "Góa vợ", "Góa chồng", "Goá vợ", "Goá chồng"),
 }
-NATIONALITY = {"VN": ("Việt Nam", "Viet Nam", "Vietnam", "VN", "VNM")}
 # The 54 recognised ethnic groups, with spellings sources also use.
 ETHNIC_GROUPS = {
     "Kinh": ("Việt",), "Tày": (), "Thái": (), "Hoa": ("Hán",), "Khmer": ("Khơ-me", "Khơ Me"),
@@ -53,6 +52,5 @@ def coded(text: pl.Expr, codes: dict[str, tuple[str, ...]]) -> pl.Expr:
 # The code list of each column of kind "code", by column name.
 CODE_LISTS = {
     "ethnicity": ETHNIC_GROUPS,
-    "nationality": NATIONALITY,
     "marital_status": MARITAL_STATUS,
 }
