@@ -12,6 +12,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,8 +20,34 @@ BENCH_DIR = Path("bench-data")
 SAMPLE_PERSONS = 20_000
 
 
-def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+class ResidentPeak(threading.Thread):
+    """The most memory this process held, sampled every `interval` seconds: `dancu run` resets
+    the kernel's high-water mark as each step starts (`dancu.memory.start_peak`), so
+    `ru_maxrss`, like `/usr/bin/time`, gives only the peak of the last step."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        super().__init__(daemon=True)
+        self.interval, self.peak_bytes = interval, 0
+
+    def run(self) -> None:
+        page = resource.getpagesize()
+        while True:
+            resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
+            self.peak_bytes = max(self.peak_bytes, resident_pages * page)
+            time.sleep(self.interval)
+
+
+def peak_rss_mib(sampled: ResidentPeak) -> float:
+    return (
+        max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, sampled.peak_bytes) / 2**20
+    )
+
+
+def cpu_seconds() -> float:
+    """User and system time of this process, all threads: on a shared machine the wall time
+    depends on the neighbours, this much less."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def stage_generate(out: Path, persons: int, seed: int) -> dict:
@@ -154,8 +181,9 @@ def generated(persons: int, seed: int) -> Path:
 def line(stage: str, figures: dict) -> str:
     rows = figures.get("rows")
     counted = f"{rows:>11,} rows {rows / figures['seconds']:>9,.0f} rows/s" if rows else " " * 28
-    peak = figures["peak_rss_mib"]
-    return f"{stage:<12} {counted} {figures['seconds']:8.1f} s  peak {peak:>6,.0f} MiB"
+    peak, cpu = figures["peak_rss_mib"], figures["cpu_seconds"]
+    seconds = figures["seconds"]
+    return f"{stage:<12} {counted} {seconds:8.1f} s  cpu {cpu:7.1f} s  peak {peak:>6,.0f} MiB"
 
 
 def share(part: float, of: int) -> str:
@@ -192,8 +220,11 @@ def main() -> None:
     parser.add_argument("--stage", choices=STAGES)
     args = parser.parse_args()
     if args.stage:
+        sampled = ResidentPeak()
+        sampled.start()
         figures = STAGES[args.stage](args.out, args.persons, args.seed)
-        print(json.dumps({**figures, "peak_rss_mib": peak_rss_mib()}))
+        peak = peak_rss_mib(sampled)
+        print(json.dumps({**figures, "peak_rss_mib": peak, "cpu_seconds": cpu_seconds()}))
         return
 
     print(f"# speed and memory, {args.persons:,} persons (seed {args.seed})")

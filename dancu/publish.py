@@ -2,7 +2,17 @@
 
 import polars as pl
 
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
+from dancu.contract import (
+    EVENT_SOURCES,
+    EXTRACT_DATE,
+    FILE_NAME,
+    RECORD_ID,
+    ROW_NUMBER,
+    SOURCE,
+    SOURCES,
+)
+from dancu.documents import NATIONAL_ID, VIETNAM
+from dancu.match_status import record_matches, status_table
 from dancu.rules import FLAGS, RULES, accepted, rule_id
 
 # The stages' tables published as they are.
@@ -13,6 +23,20 @@ PUBLISHED = [
 # Tables of sql/optional_tables.sql: their columns follow the frame (the review queue has a
 # column per comparison of the resolution model).
 OPTIONAL = ["review_queue", "person_id_history"]
+# The differences `dancu.corrections` holds back because the evidence is close, which clerks
+# review (`correction_review`); the others are held for reasons a clerk cannot settle better.
+REVIEWED_HOLDS = ("uncertain", "register_doubtful")
+# Documents the register's own records carry, each in a column of its own.
+REGISTER_DOCUMENTS = {"national_id": NATIONAL_ID, "cmnd": "cmnd"}
+LINEAGE_COLUMNS = [FILE_NAME, ROW_NUMBER, EXTRACT_DATE]
+STUDENT_COLUMNS = [RECORD_ID, "school_code", "class_name", "school_year", "ward_code",
+                   *LINEAGE_COLUMNS]  # fmt: skip
+REQUEST_COLUMNS = [
+    RECORD_ID, "received_date", "certificate_form", "full_name", "other_names", "birth_date",
+    "birth_year", "sex", "birth_place", "nationality", "document_type", "document_number",
+    "issuing_country", "address", "ward_code", "father_name", "mother_name", "spouse_name",
+    "criminal_record", "has_criminal_record", *LINEAGE_COLUMNS,
+]  # fmt: skip
 # Rules that find a value missing measure completeness; every other rule measures correctness.
 COMPLETENESS_RULES = {"required.missing", "id.missing"}
 
@@ -54,6 +78,151 @@ def person_health(std_y_te: pl.LazyFrame, person_source: pl.DataFrame) -> pl.Dat
     )
 
 
+def _with_person(std: pl.LazyFrame, person_source: pl.DataFrame) -> pl.LazyFrame:
+    """The accepted records of a person source, each with its person."""
+    persons = person_source.lazy().select(SOURCE, RECORD_ID, "person_id").drop_nulls("person_id")
+    return accepted(std).join(persons, on=[SOURCE, RECORD_ID])
+
+
+def _as_party(std: pl.LazyFrame, event_party: pl.DataFrame, role: str) -> pl.LazyFrame:
+    """The accepted registrations of an event source, each with the person linked as `role`."""
+    linked = event_party.lazy().filter(pl.col("role") == role).select("event_id", "person_id")
+    event_id = (pl.col(SOURCE) + ":" + pl.col(RECORD_ID)).alias("event_id")
+    return accepted(std).with_columns(event_id).join(linked.drop_nulls(), on="event_id")
+
+
+def _documents(
+    records: pl.LazyFrame, kind: pl.Expr, number: pl.Expr, country: pl.Expr
+) -> pl.LazyFrame:
+    return records.select(
+        "person_id",
+        kind.alias("document_type"),
+        number.alias("document_number"),
+        country.alias("issuing_country"),
+        SOURCE,
+        RECORD_ID,
+    ).drop_nulls(["document_type", "document_number"])
+
+
+def party_nationality_columns(source: str) -> dict[str, str]:
+    """Each party of an event source whose nationality the source names, and that column: a
+    parent's or spouse's own (`mother_nationality`), the event's for the person it founds."""
+    event, names = SOURCES[source].event, SOURCES[source].column_names
+    own = {role: f"{role}_nationality" for role in event.parties}
+    founded = dict.fromkeys(event.founding_roles, "nationality")
+    return {role: column for role, column in {**own, **founded}.items() if column in names}
+
+
+def person_documents(
+    std: dict[str, pl.LazyFrame], person_source: pl.DataFrame, event_party: pl.DataFrame
+) -> pl.DataFrame:
+    """`person_document`: every identity document a person was seen with, one row per record
+    that shows it: the register's personal id, old identity card and the id a re-issued one
+    replaced; a judicial-record request's document of any type; a student's code; the
+    documents of the parties of births and marriages, and the personal id a birth registration
+    gave its child. Copies of a personal id typed by other agencies (insurance, health, a
+    school's id column) are not documents the person showed: a typo there is a correction."""
+    register = _with_person(std["dan_cu"], person_source)
+    parts = [
+        _documents(register, pl.lit(kind), pl.col(column), pl.lit(VIETNAM))
+        for column, kind in REGISTER_DOCUMENTS.items()
+    ]
+    previous = pl.col("previous_national_id")
+    parts.append(
+        _documents(
+            register.filter(previous.ne_missing(pl.col("national_id"))),
+            pl.lit("previous_national_id"),
+            previous,
+            pl.lit(VIETNAM),
+        )
+    )
+    requests = _with_person(std["ly_lich_tu_phap"], person_source)
+    parts.append(
+        _documents(
+            requests, pl.col("document_type"), pl.col("document_number"), pl.col("issuing_country")
+        )
+    )
+    students = _with_person(std["giao_duc"], person_source)
+    parts.append(_documents(students, pl.lit("student_code"), pl.col(RECORD_ID), pl.lit(VIETNAM)))
+    for source in EVENT_SOURCES:
+        for document in SOURCES[source].documents:
+            parties = _as_party(std[source], event_party, document.holder.removesuffix("_"))
+            type_, number = pl.col(document.type), pl.col(document.number)
+            parts.append(_documents(parties, type_, number, pl.col(document.issuing_country)))
+        event = SOURCES[source].event
+        for role in event.founding_roles:
+            parties = _as_party(std[source], event_party, role)
+            id_column = pl.col(event.parties[role].national_id)
+            parts.append(_documents(parties, pl.lit(NATIONAL_ID), id_column, pl.lit(VIETNAM)))
+    return pl.concat(parts).unique().sort(pl.all()).collect()
+
+
+def person_nationalities(
+    std: dict[str, pl.LazyFrame], person_source: pl.DataFrame, event_party: pl.DataFrame
+) -> pl.DataFrame:
+    """`person_nationality`: each nationality any record of a person names (a dual national
+    has two rows), with the `sources` that name it."""
+    named = [
+        _with_person(std[source], person_source).select("person_id", SOURCE, "nationality")
+        for source in ("dan_cu", "giao_duc", "ly_lich_tu_phap")
+    ]
+    named += [
+        _as_party(std[source], event_party, role).select(
+            "person_id", SOURCE, pl.col(column).alias("nationality")
+        )
+        for source in EVENT_SOURCES
+        for role, column in party_nationality_columns(source).items()
+    ]
+    return (
+        pl.concat(named)
+        .explode("nationality")
+        .drop_nulls("nationality")
+        .group_by("person_id", "nationality")
+        .agg(pl.col(SOURCE).unique().sort().alias("sources"))
+        .sort("person_id", "nationality")
+        .collect()
+    )
+
+
+def foreign_parties(std: dict[str, pl.LazyFrame]) -> pl.DataFrame:
+    """`foreign_party`: each foreign nationality of a party of an accepted birth or marriage
+    registration (a child's second nationality included), linked to a person or not."""
+    parts = [
+        accepted(std[source]).select(
+            (pl.col(SOURCE) + ":" + pl.col(RECORD_ID)).alias("event_id"),
+            pl.lit(role).alias("role"),
+            pl.col(column).alias("nationality"),
+        )
+        for source in EVENT_SOURCES
+        for role, column in party_nationality_columns(source).items()
+    ]
+    return (
+        pl.concat(parts)
+        .explode("nationality")
+        .filter(pl.col("nationality") != VIETNAM)
+        .unique()
+        .sort(pl.all())
+        .collect()
+    )
+
+
+def students(std_giao_duc: pl.LazyFrame) -> pl.DataFrame:
+    """`student`: what the education service needs of each accepted student record."""
+    return accepted(std_giao_duc).select(STUDENT_COLUMNS).sort(RECORD_ID).collect()
+
+
+def justice_requests(std_justice: pl.LazyFrame) -> pl.DataFrame:
+    """`justice_request`: each accepted judicial-record request as the justice sector delivered
+    it, standardised, with `Án tích` (`criminal_record`): criminal data, for its view alone."""
+    return accepted(std_justice).select(REQUEST_COLUMNS).sort(RECORD_ID).collect()
+
+
+def correction_review(held: pl.DataFrame) -> pl.DataFrame:
+    """`correction_review`: the differences `dancu.corrections` held back because the evidence
+    is close (`REVIEWED_HOLDS`), for a clerk to settle; `held_because` says which."""
+    return held.filter(pl.col("held_because").is_in(REVIEWED_HOLDS))
+
+
 def record_flags(std: pl.LazyFrame) -> pl.LazyFrame:
     """One row per accepted row and advisory rule it breaks."""
     return (
@@ -78,11 +247,17 @@ def rule_table() -> pl.DataFrame:
 
 
 def warehouse_tables(
-    stages: dict[str, pl.LazyFrame], files: list[pl.LazyFrame], std: dict[str, pl.LazyFrame]
+    stages: dict[str, pl.LazyFrame],
+    files: list[pl.LazyFrame],
+    std: dict[str, pl.LazyFrame],
+    corrections_held: pl.DataFrame,
 ) -> dict[str, pl.DataFrame]:
     """Every table of sql/warehouse.sql: the stages' tables of `PUBLISHED`, every delivered file,
-    the sensitive and health columns kept apart from `person`, the flags of accepted rows, and
-    the rules. `files` and `std`: each source's file list and standardised frame."""
+    the sensitive and health columns kept apart from `person`, the flags of accepted rows, the
+    rules, the tables of the education and justice sources and of foreign elements
+    (`new_source_tables`), and the corrections clerks review. `stages` also holds the
+    `OPTIONAL` tables; `files` and `std`: each source's file list and standardised frame;
+    `corrections_held`: the differences `dancu.corrections` did not report."""
     tables = {name: stages[name].collect() for name in PUBLISHED}
     tables["extract_file"] = pl.concat(files).sort(FILE_NAME).collect()
     tables["person_sensitive"] = person_sensitive(std["dan_cu"], tables["person_source"])
@@ -90,4 +265,27 @@ def warehouse_tables(
     flags = [record_flags(frame) for frame in std.values()]
     tables["record_flag"] = pl.concat(flags).sort(FILE_NAME, ROW_NUMBER, "rule_id").collect()
     tables["rule"] = rule_table()
-    return tables
+    tables["correction_review"] = correction_review(corrections_held)
+    review_queue = stages["review_queue"].collect()
+    return tables | new_source_tables(tables, review_queue, std)
+
+
+def new_source_tables(
+    tables: dict[str, pl.DataFrame], review_queue: pl.DataFrame, std: dict[str, pl.LazyFrame]
+) -> dict[str, pl.DataFrame]:
+    """The tables of the education and justice sources and of foreign elements, from the
+    stages' tables in `tables`, the review queue and the standardised frames."""
+    person_source, event_party = tables["person_source"], tables["event_party"]
+    matches, candidates = record_matches(
+        std, person_source, event_party, review_queue, tables["person"]
+    )
+    return {
+        "person_document": person_documents(std, person_source, event_party),
+        "person_nationality": person_nationalities(std, person_source, event_party),
+        "foreign_party": foreign_parties(std),
+        "student": students(std["giao_duc"]),
+        "justice_request": justice_requests(std["ly_lich_tu_phap"]),
+        "match_status": status_table(),
+        "record_match": matches,
+        "record_candidate": candidates,
+    }

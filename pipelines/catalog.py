@@ -28,10 +28,21 @@ OWNERS = {
     "report": ["team:register"],
 }
 # Personal data an asset holds, as the `pii` tag: Decree 13/2023 sets sensitive data (ethnicity,
-# religion, health) apart from the basic kind (names, ids, dates, addresses).
+# religion, health) apart from the basic kind (names, ids, dates, addresses), and criminal data
+# (judicial records' convictions) apart from both, the most sensitive of all.
+SENSITIVE_SOURCES = ("dan_cu", "y_te")
+CRIMINAL_SOURCES = ("ly_lich_tu_phap",)
+
+
+def _source_pii(name: str) -> str:
+    if name in CRIMINAL_SOURCES:
+        return "criminal"
+    return "sensitive" if name in SENSITIVE_SOURCES else "basic"
+
+
 PII = {
-    **{keys.raw(name): "sensitive" if name in ("dan_cu", "y_te") else "basic" for name in SOURCES},
-    **{keys.std(name): "sensitive" if name in ("dan_cu", "y_te") else "basic" for name in SOURCES},
+    **{keys.raw(name): _source_pii(name) for name in SOURCES},
+    **{keys.std(name): _source_pii(name) for name in SOURCES},
     "quarantine": "sensitive",  # delivered values of rejected rows, of every source
     "person_source": "pseudonymous",
     "person_golden": "basic",
@@ -47,6 +58,13 @@ PII = {
     "source_correction": "basic",
     "correction_workbooks": "basic",
 }
+# Assets that hold criminal data, whatever their `pii` tag says of the rest: the justice sector's
+# frames, the warehouse (its `justice_request` table) and the one view that reads it.
+CRIMINAL_DATA = frozenset(
+    {*(keys.raw(name) for name in CRIMINAL_SOURCES), *(keys.std(name) for name in CRIMINAL_SOURCES),
+     "warehouse", "svc_justice"}
+)  # fmt: skip
+SERVICE_PII = {"svc_audit": "pseudonymous", "svc_justice": "criminal"}
 # The library module whose code an asset runs: its version changes when that code does.
 CODE = {
     **{keys.raw(name): "dancu.ingest" for name in SOURCES},
@@ -72,9 +90,12 @@ WAREHOUSE_FRESHNESS = dg.FreshnessPolicy.time_window(
 SERVICE_VIEW_PURPOSE = {
     "svc_health": "Health facilities: a patient, their insurance card, whether they are alive.",
     "svc_insurance": "Social insurance: the right living person for contributions and benefits.",
-    "svc_education": "Schools: living children and young adults by ward, with their parents.",
+    "svc_education": "Schools: young people by ward with their parents, and each student record "
+    "with its person or its match status.",
     "svc_civil_status": "Civil-status registrars: each event, its parties and their persons.",
     "svc_audit": "Auditors: where every delivered row went and the rules it broke, no names.",
+    "svc_justice": "Justice: each judicial-record request, its person or candidates, their "
+    "documents and nationalities, and the convictions (criminal data).",
 }
 
 
@@ -99,8 +120,15 @@ def standardized_columns(source: str) -> dg.TableSchema:
 COLUMN_SCHEMAS = {keys.std(name): standardized_columns(name) for name in SOURCES}
 
 
+def pii_tags(name: str) -> dict[str, str]:
+    """The `pii` tag of an asset, and `criminal_data` where it holds criminal data."""
+    pii = SERVICE_PII.get(name, "basic") if name.startswith("svc_") else PII.get(name)
+    tags = {"pii": pii} if pii else {}
+    return tags | ({"criminal_data": "true"} if name in CRIMINAL_DATA else {})
+
+
 def described(spec: dg.AssetSpec) -> dg.AssetSpec:
-    """`spec` with its owners, `pii` tag, column schema, code version and freshness policy."""
+    """`spec` with its owners, `pii` tags, column schema, code version and freshness policy."""
     name = spec.key.to_user_string()
     extra = {}
     if name in CODE:
@@ -111,7 +139,7 @@ def described(spec: dg.AssetSpec) -> dg.AssetSpec:
         extra["metadata"] = {**spec.metadata, "dagster/column_schema": COLUMN_SCHEMAS[name]}
     return spec.replace_attributes(
         owners=OWNERS.get(spec.group_name or "", []),
-        tags={**spec.tags, **({"pii": PII[name]} if name in PII else {})},
+        tags={**spec.tags, **pii_tags(name)},
         **extra,
     )
 
@@ -126,7 +154,7 @@ def service_views() -> list[dg.AssetSpec]:
             group_name="publish",
             kinds={"duckdb"},
             owners=OWNERS["publish"],
-            tags={"pii": "pseudonymous" if view == "svc_audit" else "basic"},
+            tags=pii_tags(view),
             metadata={"table": f"warehouse/services/{view}.duckdb: {view}"},
         )
         for view in SERVICE_VIEWS

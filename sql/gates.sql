@@ -57,3 +57,20 @@ select 'missing' as problem where not exists (
 )
 union all
 select metric from dq_metric where metric like '%_share' and value not between 0 and 1;
+
+-- name: criminal_data_only_for_justice
+-- Criminal data (Án tích) reaches no view but svc_justice: no other view has a column of it.
+select table_name, column_name from information_schema.columns
+where table_catalog = current_database()
+  and column_name = 'criminal_record'
+  and table_name not in ('justice_request', 'svc_justice');
+
+-- name: student_and_request_records_have_a_status
+-- Every accepted student and judicial-record request has its match status, and a matched one
+-- its person.
+select s.source, s.source_record_id
+from person_source s anti join record_match m using (source, source_record_id)
+where s.source in ('giao_duc', 'ly_lich_tu_phap')
+union all
+select source, source_record_id from record_match
+where (match_status = 'matched') <> (person_id is not null);

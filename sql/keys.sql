@@ -49,3 +49,35 @@ create index dq_metric_series on dq_metric (metric, source, ward_code);
 -- name: source_correction
 -- One correction per record and field; each source reads its own.
 alter table source_correction add primary key (source, source_record_id, field);
+
+-- name: person_document
+-- A person's documents by person; a document's holders by its number.
+alter table person_document add primary key
+    (person_id, document_type, document_number, source, source_record_id);
+create index person_document_number on person_document (document_number);
+
+-- name: person_nationality
+alter table person_nationality add primary key (person_id, nationality);
+
+-- name: foreign_party
+alter table foreign_party add primary key (event_id, role, nationality);
+
+-- name: student
+alter table student add primary key (source_record_id);
+
+-- name: justice_request
+alter table justice_request add primary key (source_record_id);
+
+-- name: match_status
+alter table match_status add primary key (match_status);
+
+-- name: record_match
+alter table record_match add primary key (source, source_record_id);
+create index record_match_person on record_match (person_id);
+
+-- name: record_candidate
+alter table record_candidate add primary key (source, source_record_id, person_id);
+create index record_candidate_person on record_candidate (person_id);
+
+-- name: correction_review
+alter table correction_review add primary key (source, source_record_id, field);

@@ -126,3 +126,45 @@ select
 from source_correction
 group by all
 order by source, field, records desc, kind;
+
+-- name: unmatched_students
+-- Student records the register does not know with confidence, per school, ward of residence
+-- and match status (dancu/match_status.py).
+select s.school_code, coalesce(s.ward_code, 'unknown') as ward_code, m.match_status,
+       count(*) as records
+from record_match m
+join student s on m.source = 'giao_duc' and s.source_record_id = m.source_record_id
+where m.match_status <> 'matched'
+group by all
+order by records desc, s.school_code, ward_code, m.match_status;
+
+-- name: requests_by_status
+-- Judicial-record requests per match status.
+select m.match_status, count(*) as requests
+from record_match m
+where m.source = 'ly_lich_tu_phap'
+group by all
+order by requests desc, m.match_status;
+
+-- name: requests_with_conviction
+-- How many requests name a conviction: a count, never the conviction (Án tích) itself.
+select count(*) as requests, count(*) filter (where has_criminal_record) as with_conviction
+from justice_request;
+
+-- name: foreign_elements
+-- Births and marriages with a foreign party, per event type and foreign nationality; a
+-- registration made again counts once.
+select e.event_type, f.nationality, count(distinct e.event_id) as events
+from foreign_party f
+join civil_event e using (event_id)
+where e.duplicate_of is null
+group by all
+order by e.event_type, events desc, f.nationality;
+
+-- name: correction_review
+-- Differences from the register held back for clerks because the evidence is close, per
+-- source, field and why.
+select source, field, held_because, count(*) as records
+from correction_review
+group by all
+order by source, field, held_because;

@@ -164,3 +164,119 @@ create table source_correction (
     file_name         varchar not null,       -- where the record was delivered
     row_number        bigint not null
 );
+
+-- Every identity document a person was seen with (dancu/publish.py `person_documents`), one row
+-- per record showing it: an old CMND and a current CCCD, the id a re-issued one replaced, a
+-- passport with its country, an identity certificate, a student code. Read by svc_justice.
+create table person_document (
+    person_id         varchar not null,
+    document_type     varchar not null,       -- national_id, cmnd, passport,
+                                              -- identity_certificate, student_code,
+                                              -- previous_national_id
+    document_number   varchar not null,       -- in the normal form of its type
+    issuing_country   varchar,                -- ISO 3166-1 alpha-3; null: a passport whose
+                                              -- country neither it nor its holder names
+    source            varchar not null,       -- the record that shows it
+    source_record_id  varchar not null        -- for a party of an event, the registration's
+);
+
+-- Each nationality a record of the person names: a dual national has two rows.
+create table person_nationality (
+    person_id    varchar not null,
+    nationality  varchar not null,            -- ISO 3166-1 alpha-3 (XXA stateless, XXX
+                                              -- undetermined: dancu/nationality.py)
+    sources      varchar[] not null           -- the sources that name it
+);
+
+-- Each foreign nationality of a party of a birth or marriage registration (a foreign element).
+create table foreign_party (
+    event_id     varchar not null,
+    role         varchar not null,            -- child, mother, father, husband, wife
+    nationality  varchar not null             -- ISO 3166-1 alpha-3, other than VNM
+);
+
+-- What the education service needs of each accepted student record (giao_duc).
+create table student (
+    source_record_id  varchar not null,       -- the sector's student code (Mã học sinh)
+    school_code       varchar,
+    class_name        varchar,
+    school_year       varchar,                -- 2025-2026
+    ward_code         varchar,                -- ward of residence, current unit
+    file_name         varchar not null,
+    row_number        bigint not null,
+    extract_date      date not null
+);
+
+-- Each accepted judicial-record request (ly_lich_tu_phap), as standardised. CRIMINAL DATA
+-- (Decree 13/2023): `criminal_record` (Án tích) is read by svc_justice alone; every other
+-- reader, the report included, may count `has_criminal_record` and nothing more.
+create table justice_request (
+    source_record_id     varchar not null,    -- Số hồ sơ
+    received_date        date,
+    certificate_form     varchar,             -- 1 or 2
+    full_name            varchar,
+    other_names          varchar,
+    birth_date           date,
+    birth_year           integer,
+    sex                  varchar,
+    birth_place          varchar,
+    nationality          varchar[],           -- ISO 3166-1 alpha-3
+    document_type        varchar,
+    document_number      varchar,
+    issuing_country      varchar,
+    address              varchar,
+    ward_code            varchar,
+    father_name          varchar,
+    mother_name          varchar,
+    spouse_name          varchar,
+    criminal_record      varchar,             -- Án tích: convictions; null or empty: none
+    has_criminal_record  boolean,
+    file_name            varchar not null,
+    row_number           bigint not null,
+    extract_date         date not null
+);
+
+-- The match statuses of student and request records, and what each means
+-- (dancu/match_status.py MATCH_STATUSES).
+create table match_status (
+    match_status  varchar not null,
+    meaning       varchar not null
+);
+
+-- Each accepted giao_duc and ly_lich_tu_phap record: its person where resolution matched it
+-- with confidence to a person the register knows, else its status and why.
+create table record_match (
+    source            varchar not null,
+    source_record_id  varchar not null,
+    person_id         varchar,                -- null unless match_status is 'matched'
+    match_status      varchar not null,       -- a match_status of the table above
+    match_reason      varchar not null,       -- its meaning
+    candidates        integer not null        -- persons a clerk may choose between
+);
+
+-- The persons a clerk may choose between for a record that is not matched: the other side of
+-- its pairs in the review queue, strongest first.
+create table record_candidate (
+    source            varchar not null,
+    source_record_id  varchar not null,
+    person_id         varchar not null,
+    match_weight      double                  -- the pair's match weight (log2 odds)
+);
+
+-- Differences from the register that dancu/corrections.py held back because the evidence is
+-- close (`uncertain`: one witness against another; `register_doubtful`: the values against
+-- the register's weigh more): not sent to the source, for a clerk to settle.
+create table correction_review (
+    source            varchar not null,
+    source_record_id  varchar not null,
+    person_id         varchar not null,
+    field             varchar not null,       -- national_id, birth_date, full_name, sex
+    delivered_value   varchar,
+    register_value    varchar,
+    kind              varchar not null,
+    confidence        double not null,
+    register_source   varchar,
+    file_name         varchar not null,
+    row_number        bigint not null,
+    held_because      varchar not null        -- uncertain, register_doubtful
+);

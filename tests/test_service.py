@@ -360,10 +360,26 @@ def test_a_person_is_read_through_the_scopes_own_view_only(server, keys, person)
         assert_no_echo(outside, person.person_id)
 
 
-@pytest.mark.parametrize("scope", ["audit", "justice"])
-def test_scopes_without_a_person_view_read_no_person(server, keys, person, scope):
-    with client_of(server, keys[scope]) as client:
+def test_the_audit_scope_reads_no_person(server, keys, person):
+    with client_of(server, keys["audit"]) as client:
         assert client.get(f"/v1/persons/{person.person_id}").status_code == 403
+
+
+def test_justice_reads_requests_and_their_convictions_through_its_own_view(server, keys, paths):
+    with duckdb.connect(str(paths.warehouse), read_only=True) as con:
+        (person_id,) = con.execute(
+            "select min(person_id) from svc_justice where not is_candidate"
+        ).fetchone()
+    assert person_id, "the sample holds no request matched to a person"
+    with client_of(server, keys["justice"]) as justice, client_of(server, keys["health"]) as health:
+        own = justice.get(f"/v1/persons/{person_id}")
+        assert own.status_code == 200
+        assert own.json()["view"] == "svc_justice"
+        assert all("criminal_record" in row for row in own.json()["rows"])
+        other_view = justice.get(f"/v1/persons/{person_id}", params={"view": "svc_health"})
+        assert other_view.status_code == 403
+        not_health = health.get(f"/v1/persons/{person_id}", params={"view": "svc_justice"})
+        assert not_health.status_code == 403
 
 
 def test_an_unknown_person_is_404_and_named_nowhere(health):

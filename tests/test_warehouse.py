@@ -227,6 +227,18 @@ def test_the_digest_computed_in_sql_is_the_hmac_of_the_id(tmp_path, national_id)
     assert digest == (keys.digest(national_id) if national_id else None)
 
 
+def test_a_frame_cannot_bring_its_own_digest(tmp_path):
+    registered = tables()
+    registered["person"] = registered["person"].with_columns(
+        national_id=pl.lit("001088012345"), national_id_digest=pl.lit("chosen by the frame")
+    )
+    keys = Keys.from_secret("ab" * 32)
+    publish(tmp_path, "run1", registered, keys=keys)
+    with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
+        (digest,) = con.execute("select national_id_digest from person").fetchone()
+    assert digest == keys.digest("001088012345")
+
+
 def documented_views(readme: Path) -> dict[str, list[str]]:
     """Each view of docs/services.md's "Published views" and the columns its table lists."""
     section = readme.read_text(encoding="utf-8").split("## Published views", 1)[1]

@@ -80,6 +80,8 @@ def headline(figs: Figures) -> dict[str, float | int]:
     numbers["rows_quarantined"] = int(shares.get("rows_quarantined", 0))
     numbers.update({k: int(v) for k, v in resolution.items()})
     numbers["corrections"] = int(figs["corrections"]["records"].sum())
+    numbers["corrections_for_review"] = int(figs["correction_review"]["records"].sum())
+    numbers["students_not_matched"] = int(figs["unmatched_students"]["records"].sum())
     return numbers
 
 

@@ -28,6 +28,7 @@ from dancu.report.labels import (
 from dancu.report.labels import (
     METRICS,
     Language,
+    country_name,
     match_rule,
     rule_text,
     source_name,
@@ -59,6 +60,8 @@ BETTER_DOWN = frozenset(
 # Conviction summaries of judicial records (contract: `Án tích`) are never shown, not even masked;
 # a rejected file's message that names the column loses the name.
 CRIMINAL_COLUMN = "Án tích"
+# Rows of unmatched students shown, the largest first; the rest are counted.
+STUDENT_ROWS_SHOWN = 25
 
 
 @functools.cache
@@ -418,6 +421,75 @@ def corrections(frame: pl.DataFrame, language: Language) -> dict:
     }
 
 
+def held_for_review(frame: pl.DataFrame, language: Language) -> list[dict]:
+    """Per source, field and reason: the differences held back for clerks."""
+    return [
+        {
+            "source": source_name(language, source),
+            "colour": colour(source),
+            "field": word(language, field),
+            "held_because": word(language, held_because),
+            "code": held_because,
+            "records": records,
+            "records_text": fmt.count(records, language),
+        }
+        for source, field, held_because, records in frame.select(
+            "source", "field", "held_because", "records"
+        ).iter_rows()
+    ]
+
+
+def new_sources(figs: Figures, language: Language) -> dict:
+    """Students not matched per school and ward, requests per match status and how many name a
+    conviction (the count alone), foreign-element births and marriages per nationality."""
+    unmatched = figs["unmatched_students"]
+    requests, with_conviction = figs["requests_with_conviction"].row(0)
+    return {
+        "students": [
+            {
+                "school": school,
+                "ward_code": ward,
+                "ward": ward_name(ward, language),
+                "status": status,
+                "status_name": word(language, status),
+                "records": records,
+                "records_text": fmt.count(records, language),
+            }
+            for school, ward, status, records in unmatched.head(STUDENT_ROWS_SHOWN)
+            .select("school_code", "ward_code", "match_status", "records")
+            .iter_rows()
+        ],
+        "students_more": max(unmatched.height - STUDENT_ROWS_SHOWN, 0),
+        "requests": [
+            {
+                "status": status,
+                "status_name": word(language, status),
+                "requests": n,
+                "requests_text": fmt.count(n, language),
+            }
+            for status, n in figs["requests_by_status"]
+            .select("match_status", "requests")
+            .iter_rows()
+        ],
+        "requests_total": fmt.count(requests, language),
+        "with_conviction": with_conviction,
+        "with_conviction_text": fmt.count(with_conviction, language),
+        "foreign": [
+            {
+                "event": word(language, event),
+                "event_type": event,
+                "nationality": code,
+                "country": country_name(language, code),
+                "events": n,
+                "events_text": fmt.count(n, language),
+            }
+            for event, code, n in figs["foreign_elements"]
+            .select("event_type", "nationality", "events")
+            .iter_rows()
+        ],
+    }
+
+
 def verdict(metric: str, change: float | None) -> str:
     if change is None or metric not in BETTER_UP | BETTER_DOWN:
         return ""
@@ -486,6 +558,8 @@ def context(figs: Figures, language: Language) -> dict:
         "resolution": resolution(figs, language),
         "linkage": linkage(figs, language),
         "corrections": corrections(figs["corrections"], language),
+        "held_for_review": held_for_review(figs["correction_review"], language),
+        "new_sources": new_sources(figs, language),
         "changes": changes(figs["changes"], language),
     }
 

@@ -4,7 +4,13 @@ A code the tables below do not know (a new source, rule or reason) is shown as i
 never hides a figure for want of a word.
 """
 
+import functools
+import gettext
 from typing import Literal
+
+import pycountry
+
+from dancu.nationality import NAMES as COUNTRY_NAMES
 
 Language = Literal["vi", "en"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
@@ -108,6 +114,24 @@ TEXT: dict[Language, dict[str, str]] = {
         "new": "mới",
         "points": "điểm %",
         "unknown_ward": "Không rõ (bị cách ly)",
+        "s_new_sources": "Học sinh, lý lịch tư pháp và yếu tố nước ngoài",
+        "students_heading": "Hồ sơ học sinh chưa ghép được với công dân, theo trường và phường, xã",
+        "students_note": "Hồ sơ học sinh không ghép chắc chắn được với một công dân trong CSDL "
+        "dân cư hay khai sinh, và lý do.",
+        "school": "Trường",
+        "status": "Tình trạng",
+        "more_rows": "… và {n} dòng khác",
+        "requests_heading": "Phiếu lý lịch tư pháp theo tình trạng ghép",
+        "requests": "Số phiếu",
+        "with_conviction": "Phiếu có án tích",
+        "conviction_note": "Chỉ đếm số phiếu; nội dung án tích không bao giờ có trong báo cáo.",
+        "foreign_heading": "Khai sinh và kết hôn có yếu tố nước ngoài, theo quốc tịch",
+        "nationality": "Quốc tịch",
+        "events": "Số sự kiện",
+        "review_corrections_heading": "Chênh lệch chờ cán bộ xác minh (chưa gửi nguồn)",
+        "review_corrections_note": "Chênh lệch với sổ dân cư mà bằng chứng hai bên gần ngang "
+        "nhau: bảng correction_review của kho dữ liệu.",
+        "held_because": "Lý do giữ lại",
     },
     "en": {
         "title": "Population data-quality report",
@@ -206,6 +230,24 @@ TEXT: dict[Language, dict[str, str]] = {
         "new": "new",
         "points": "pt",
         "unknown_ward": "Unknown (quarantined)",
+        "s_new_sources": "Students, judicial records and foreign elements",
+        "students_heading": "Student records not matched to a person, per school and ward",
+        "students_note": "Student records that match no person of the population register or "
+        "the birth registrations with confidence, and why.",
+        "school": "School",
+        "status": "Status",
+        "more_rows": "… and {n} more rows",
+        "requests_heading": "Judicial-record requests per match status",
+        "requests": "Requests",
+        "with_conviction": "Requests with a conviction",
+        "conviction_note": "Only counted: the convictions themselves are never in the report.",
+        "foreign_heading": "Births and marriages with a foreign element, per nationality",
+        "nationality": "Nationality",
+        "events": "Events",
+        "review_corrections_heading": "Differences waiting for a clerk (not sent to the source)",
+        "review_corrections_note": "Differences from the register whose evidence is close on "
+        "both sides: the warehouse's correction_review table.",
+        "held_because": "Held because",
     },
 }
 
@@ -419,6 +461,14 @@ WORDS: dict[Language, dict[str, str]] = {
         "uncertain: a possible match waits in the review queue": "chưa chắc chắn: một cặp "
         "khả năng khớp đang chờ cán bộ xác minh",
         "clear non-match inside the cluster": "rõ ràng không khớp trong cùng một nhóm",
+        "matched": "đã ghép với công dân",
+        "several_candidates": "nhiều công dân có thể là người này: chờ cán bộ",
+        "conflicting_sex": "công dân có thể là người này lại khác giới tính: chờ cán bộ",
+        "no_birth_registration": "không có số định danh, không tìm thấy khai sinh",
+        "not_in_register": "không có trong CSDL dân cư",
+        "register_doubtful": "giá trị trong sổ đáng ngờ",
+        "ly_lich_tu_phap": "Lý lịch tư pháp",
+        "giao_duc": "Giáo dục",
     },
     "en": {},
 }
@@ -453,3 +503,22 @@ def match_rule(language: Language, rule: str) -> str:
     if language == "en":
         return rule.replace("_", " ").replace("+", " + ")
     return " + ".join(MATCH_FIELDS.get(part, part) for part in rule.split("+"))
+
+
+@functools.cache
+def _iso_names_in_vietnamese() -> gettext.NullTranslations:
+    return gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["vi"])
+
+
+def country_name(language: Language, alpha_3: str) -> str:
+    """A nationality's country by name: in Vietnamese the name Vietnamese writers use
+    (`Hàn Quốc`, `Hoa Kỳ`), else ISO's Vietnamese name; in English ISO's common name; the code
+    itself for a code neither knows."""
+    if language == "vi" and alpha_3 in COUNTRY_NAMES:
+        return COUNTRY_NAMES[alpha_3][0]
+    country = pycountry.countries.get(alpha_3=alpha_3)
+    if country is None:
+        return alpha_3
+    if language == "vi":
+        return _iso_names_in_vietnamese().gettext(country.name)
+    return getattr(country, "common_name", country.name)

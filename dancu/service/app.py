@@ -54,15 +54,18 @@ ERROR_CODES = {
 # A verification is three short strings: a larger body is a mistake or an attack on memory.
 MAX_BODY_BYTES = 16 * 1024
 PERSON_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-ViewName = Literal["svc_health", "svc_insurance", "svc_education", "svc_civil_status"]
+ViewName = Literal[
+    "svc_health", "svc_insurance", "svc_education", "svc_civil_status", "svc_justice"
+]
 
 DESCRIPTION = """
 Services ask the published population warehouse here instead of opening it.
 
 Every request but `/v1/health` carries `Authorization: Bearer <key>`; `dancu client add NAME
 --scope SCOPE` prints a key once. A scope reads one view: `health` svc_health, `insurance`
-svc_insurance, `education` svc_education, `civil_status` svc_civil_status; `justice` may only
-verify; `audit` reads the access log and svc_audit, no person. Every scope may verify.
+svc_insurance, `education` svc_education, `civil_status` svc_civil_status, `justice`
+svc_justice (judicial-record requests, their persons or candidates, and criminal data); `audit`
+reads the access log and svc_audit, no person. Every scope may verify.
 
 Every request, refused ones too, is written to the access log, with the values sent kept only as
 keyed digests. Errors are JSON (`{"error", "detail"}`) and never repeat what was sent.

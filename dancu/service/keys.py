@@ -17,15 +17,15 @@ from pathlib import Path
 
 from dancu.service.store import connect
 
-# What each scope may read. Judicial records (Law on Judicial Records 2009) have no published
-# view yet: a `justice` client may verify identities, nothing more. `audit` reads the access log
-# and svc_audit, and no person.
+# What each scope may read. `justice` reads svc_justice, the one view of criminal data
+# (judicial records, Law on Judicial Records 2009). `audit` reads the access log and svc_audit,
+# and no person.
 SCOPE_VIEWS: dict[str, str | None] = {
     "health": "svc_health",
     "insurance": "svc_insurance",
     "education": "svc_education",
     "civil_status": "svc_civil_status",
-    "justice": None,
+    "justice": "svc_justice",
     "audit": None,
 }
 AUDIT_SCOPE = "audit"
