@@ -15,9 +15,14 @@ Writes `out/landing/<source>/<name>_<YYYYMMDD>.<ext>` for the eight sources of t
 - `nationalities`: each person's nationalities as ISO 3166-1 alpha-3 codes.
 - `files` and `bad_files`: the files, and the files that must be rejected whole.
 
-The same persons, seed, as_of and noise give byte-identical files. Each source's builder draws
-from its own random streams and needs only a person's household and the persons an event names,
-so that it can later run ward by ward.
+The same persons, seed, as_of and noise give byte-identical files. The city is generated chunk
+by chunk (`chunks`: runs of neighbouring wards of about `CHUNK_PERSONS` persons each), so memory
+stays that of one chunk whatever the population: each chunk's population, its records in every
+source and its truth are built from the chunk's own random streams, its rows staged per file
+under `out/.staging`, then every file is written whole from its staged parts and each truth
+table streamed from its parts into one Parquet file. A population of `CHUNK_PERSONS` or fewer is
+one chunk. Each source's builder needs only a person's household and the persons an event names,
+all in the person's chunk.
 
 Noise (`noise`, default 1.0) multiplies the rate of every error a record can carry: in ids (a
 digit substituted, two neighbours swapped, a parent's id on a minor's insurance or health record),
@@ -42,15 +47,22 @@ Without `two_days`, everything is in `out/landing` and `files.parquet` has no `d
 
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
 from dancu.generate import records
+from dancu.generate.chunks import CHUNK_PERSONS, Chunk, plan
 from dancu.generate.elements import with_elements
-from dancu.generate.extracts import write_bad_files, write_source
+from dancu.generate.extracts import (
+    delivered_files,
+    styled_files,
+    write_bad_files,
+    write_files,
+    write_source,
+)
 from dancu.generate.justice import ly_lich_tu_phap
 from dancu.generate.layouts import LAYOUTS
 from dancu.generate.population import build_population
@@ -62,6 +74,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_AS_OF = date(2025, 10, 31)
 DAY_TWO = "day2"  # folder under `out` of the second delivery in two-day mode
+STAGING = ".staging"  # folder under `out` of the chunks' rows and truth until they are whole
+TRUTH_TABLES = ("persons", "records", "event_parties", "documents", "nationalities")
 BUILDERS = {**records.BUILDERS, "giao_duc": giao_duc, "ly_lich_tu_phap": ly_lich_tu_phap}
 
 
@@ -96,64 +110,122 @@ def generate(
     as_of: date = DEFAULT_AS_OF,
     two_days: bool = False,
     noise: float = 1.0,
+    chunk_persons: int = CHUNK_PERSONS,
 ) -> GenerateSummary:
     """Write the landing folder and the truth under `out` (both replaced if present), and with
     `two_days` the second delivery in `out/day2`. `noise` multiplies every error rate of
-    `noise.py` (0: the values as the register holds them, in the contract's formats)."""
+    `noise.py` (0: the values as the register holds them, in the contract's formats);
+    `chunk_persons` sizes the chunks the city is generated in (part of what a seed writes)."""
     if persons < 1:
         raise ValueError("persons must be at least 1")
     if noise < 0:
         raise ValueError("noise must not be negative")
     out = Path(out)
-    landing, truth, day_two = out / "landing", out / "truth", out / DAY_TWO
-    shutil.rmtree(day_two, ignore_errors=True)
+    landing, truth, day_two, staging = out / "landing", out / "truth", out / DAY_TWO, out / STAGING
+    for folder in (day_two, staging):
+        shutil.rmtree(folder, ignore_errors=True)
     for folder in (landing, truth):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
 
-    population = with_elements(build_population(persons, seed, as_of), seed)
+    tally = _Tally()
+    for chunk in plan(persons, seed, chunk_persons):
+        _stage_chunk(chunk, as_of, noise, staging, tally)
+    files = []
+    for source in LAYOUTS:
+        totals = pl.DataFrame(
+            [(name, *counts) for name, counts in tally.files[source].items()],
+            schema={"file_name": pl.String, "rows": pl.UInt32, "optional_columns": pl.Boolean},
+            orient="row",
+        )
+        delivered = delivered_files(source, tally.styled[source], totals)
+        write_files(source, delivered, staging / "landing", landing)
+        files.append(delivered)
+    bad = write_bad_files(tally.samples, landing, as_of)
+    files = pl.concat(files)
+    if two_days:
+        files = with_arrival_day(files, as_of)
+        deliver_day_two(files, landing, day_two)
+    for table in TRUTH_TABLES:
+        parts = sorted((staging / "truth" / table).glob("*.parquet"))
+        pl.scan_parquet(parts).sink_parquet(
+            truth / f"{table}.parquet", compression="zstd", statistics=True
+        )
+    _write_truth(truth / "files.parquet", files)
+    _write_truth(truth / "bad_files.parquet", bad)
+    shutil.rmtree(staging)
+    return GenerateSummary(
+        persons=tally.in_register,
+        outside_register=tally.outside_register,
+        files={s: files.filter(pl.col("source") == s).height for s in LAYOUTS},
+        rows={s: sum(rows for rows, _ in tally.files[s].values()) for s in LAYOUTS},
+        invalid_rows=tally.invalid_rows,
+        bad_files=bad.height,
+        day_two_files=files.filter(pl.col("day") == 2).height if two_days else 0,
+    )
+
+
+@dataclass
+class _Tally:
+    """What the chunks staged so far: per source and file, its rows and whether it carries the
+    optional columns; each source's styled files and a sample of its text; counts."""
+
+    files: dict[str, dict[str, tuple[int, bool]]] = field(
+        default_factory=lambda: {source: {} for source in LAYOUTS}
+    )
+    styled: dict[str, pl.DataFrame] = field(default_factory=dict)
+    samples: dict[str, pl.DataFrame] = field(default_factory=dict)
+    in_register: int = 0
+    outside_register: int = 0
+    invalid_rows: int = 0
+
+    def add(self, source: str, staged: pl.DataFrame) -> None:
+        files = self.files[source]
+        for name, rows, optional in staged.select(
+            "file_name", "rows", "optional_columns"
+        ).iter_rows():
+            before, carried = files.get(name, (0, False))
+            files[name] = (before + rows, carried or optional)
+
+
+def _stage_chunk(chunk: Chunk, as_of: date, noise: float, staging: Path, tally: _Tally) -> None:
+    """Stage one chunk's rows of every source and its truth tables' parts."""
+    population = with_elements(build_population(chunk, as_of))
+    persons = population.persons
     log.info(
-        "population: %d persons, %d births, %d deaths, %d marriages",
-        population.persons.height,
+        "chunk %d/%d: %d persons, %d births, %d deaths, %d marriages",
+        chunk.index + 1,
+        chunk.count,
+        persons.height,
         population.births.height,
         population.deaths.height,
         population.marriages.height,
     )
-    people = person_view(population, seed)
-    written = {}
+    people = person_view(population)
+    truth = {table: [] for table in TRUTH_TABLES}
     for source in LAYOUTS:
-        placement = BUILDERS[source](population, people, seed, noise)
-        written[source] = write_source(source, placement, seed, landing, as_of, noise)
-        log.info(
-            "%s: %d files, %d rows",
-            source,
-            written[source].files.height,
-            written[source].records.height,
+        placement = BUILDERS[source](population, people, noise)
+        rows_before = {name: rows for name, (rows, _) in tally.files[source].items()}
+        written = write_source(
+            source, placement, chunk, staging / "landing", rows_before, as_of, noise
         )
-    bad = write_bad_files({s: w.sample for s, w in written.items()}, landing, as_of)
-
-    records = pl.concat([w.records for w in written.values()])
-    files = pl.concat([w.files for w in written.values()])
-    if two_days:
-        files = with_arrival_day(files, as_of)
-        deliver_day_two(files, landing, day_two)
-    _write_truth(truth / "persons.parquet", population.persons)
-    _write_truth(truth / "records.parquet", records)
-    _write_truth(truth / "event_parties.parquet", pl.concat([w.parties for w in written.values()]))
-    _write_truth(truth / "files.parquet", files)
-    _write_truth(truth / "bad_files.parquet", bad)
-    named = pl.concat([w.documents for w in written.values()])
-    _write_truth(truth / "documents.parquet", documents(population.persons, named))
-    _write_truth(truth / "nationalities.parquet", nationalities(population.persons))
-    return GenerateSummary(
-        persons=int(population.persons["in_register"].sum()),
-        outside_register=int((~population.persons["in_register"]).sum()),
-        files={s: w.files.height for s, w in written.items()},
-        rows={s: w.records.height for s, w in written.items()},
-        invalid_rows=records["invalid_reason"].is_not_null().sum(),
-        bad_files=bad.height,
-        day_two_files=files.filter(pl.col("day") == 2).height if two_days else 0,
-    )
+        tally.add(source, written.files)
+        if source not in tally.styled:  # the same files for every chunk
+            tally.styled[source] = styled_files(source, placement.files, chunk.seed)
+            tally.samples[source] = written.sample
+        tally.invalid_rows += written.records["invalid_reason"].is_not_null().sum()
+        truth["records"].append(written.records)
+        truth["event_parties"].append(written.parties)
+        truth["documents"].append(written.documents)
+    truth["documents"] = [documents(persons, pl.concat(truth["documents"]))]
+    truth["nationalities"] = [nationalities(persons)]
+    truth["persons"] = [persons]
+    for table, frames in truth.items():
+        folder = staging / "truth" / table
+        folder.mkdir(parents=True, exist_ok=True)
+        pl.concat(frames).write_parquet(folder / f"{chunk.index:05d}.parquet")
+    tally.in_register += int(persons["in_register"].sum())
+    tally.outside_register += int((~persons["in_register"]).sum())
 
 
 def with_arrival_day(files: pl.DataFrame, as_of: date) -> pl.DataFrame:

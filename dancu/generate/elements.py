@@ -17,25 +17,28 @@
   outside the register: some of them request judicial records.
 
 Every person added has `in_register` false and an `origin` naming which of these it is. Each
-step works on rows it draws and never needs another ward's persons, except the foreign spouse,
-which is drawn per marriage.
+step works on the persons of one chunk of the city (`population.chunk`): previous ids are unique
+among the chunk's ids and drawn in its part of the serial range, foreign spouses replace persons
+the chunk's marriages drew, foreign residents live at an address of the chunk.
 """
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import polars as pl
 
 from dancu.generate import foreign, identifiers, names
+from dancu.generate.chunks import Chunk
 from dancu.generate.population import (
     MOTHER_AGE_AT_BIRTH,
     PERSON_COLUMNS,
+    SERIALS,
     VIETNAM_CODE,
     Population,
     draw_given,
     draw_middle,
 )
-from dancu.generate.rng import stream
 
 REISSUED_ID_SHARE = 0.004  # of persons 14 or older with an id: a correction of sex or birth year
 REISSUED_FOR_SEX_SHARE = 0.3  # the others were corrections of the birth year
@@ -61,26 +64,19 @@ ORIGIN_UNREGISTERED_CHILD = "unregistered_child"
 ORIGIN_STATELESS = "stateless"
 
 
-def with_elements(population: Population, seed: int) -> Population:
-    persons = _reissued_ids(population.persons, stream(seed, "elements.reissued"))
-    persons = _vietnamese_passports(persons, stream(seed, "elements.passports"), population.as_of)
-    population = Population(
-        persons, population.births, population.deaths, population.marriages, population.as_of
-    )
-    population = _foreign_fathers(population, stream(seed, "elements.fathers"))
-    population = _foreign_spouses(population, stream(seed, "elements.spouses"))
+def with_elements(population: Population) -> Population:
+    chunk = population.chunk
+    persons = _reissued_ids(population.persons, chunk)
+    persons = _vietnamese_passports(persons, chunk.stream("elements.passports"), population.as_of)
+    population = replace(population, persons=persons)
+    population = _foreign_fathers(population, chunk.stream("elements.fathers"))
+    population = _foreign_spouses(population, chunk.stream("elements.spouses"))
     added = [
-        _unregistered_children(population, stream(seed, "elements.children")),
-        _residents_without_register(population, stream(seed, "elements.residents")),
+        _unregistered_children(population, chunk.stream("elements.children")),
+        _residents_without_register(population, chunk.stream("elements.residents")),
     ]
     persons = pl.concat([population.persons, *added], how="diagonal_relaxed")
-    return Population(
-        persons.select(PERSON_COLUMNS),
-        population.births,
-        population.deaths,
-        population.marriages,
-        population.as_of,
-    )
+    return replace(population, persons=persons.select(PERSON_COLUMNS))
 
 
 def _at_least_one(share: float, size: int) -> int:
@@ -95,9 +91,13 @@ def _age(persons: pl.DataFrame, as_of: date) -> np.ndarray:
 # --- documents of register persons ------------------------------------------------------------
 
 
-def _reissued_ids(persons: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+def _reissued_ids(persons: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
     """The id a person held before a correction: the same province, the sex digit or the birth
-    year as first (wrongly) registered, another serial; never anyone's id."""
+    year as first (wrongly) registered, another serial in the chunk's part of the range; never
+    anyone's id."""
+    rng = chunk.stream("elements.reissued")
+    part = SERIALS // chunk.count
+    first_serial = chunk.index * part
     year = persons["birth_year"].to_numpy()
     eligible = persons["national_id"].is_not_null().to_numpy() & (year <= year.max() - 14)
     chosen = eligible & (rng.random(persons.height) < REISSUED_ID_SHARE)
@@ -115,10 +115,11 @@ def _reissued_ids(persons: pl.DataFrame, rng: np.random.Generator) -> pl.DataFra
         + pl.Series(wrong_yy).cast(pl.String).str.zfill(2)
     )
     taken = persons["national_id"].drop_nulls().implode()
-    previous = prefix + pl.Series(rng.integers(0, 1_000_000, size)).cast(pl.String).str.zfill(6)
+    serials = pl.Series(first_serial + rng.integers(0, part, size)).cast(pl.String)
+    previous = prefix + serials.str.zfill(6)
     clash = (previous.is_in(taken) | previous.is_duplicated()).to_numpy()
     while clash.any():
-        serial = pl.Series(rng.integers(0, 1_000_000, int(clash.sum()))).cast(pl.String)
+        serial = pl.Series(first_serial + rng.integers(0, part, int(clash.sum()))).cast(pl.String)
         previous = previous.scatter(
             np.flatnonzero(clash), prefix.filter(pl.Series(clash)) + serial.str.zfill(6)
         )
@@ -150,7 +151,7 @@ def _vietnamese_passports(
 
 def foreigners(
     rng: np.random.Generator,
-    keys: list[str],
+    keys: pl.Series,
     female: np.ndarray,
     birth_dates: np.ndarray,
     origin: str,
@@ -193,8 +194,9 @@ def _birth_dates(rng: np.random.Generator, ages: np.ndarray, as_of: date) -> np.
     return np.datetime64(as_of) - days.astype("timedelta64[D]")
 
 
-def _keys(prefix: str, start: int, size: int) -> list[str]:
-    return [f"{prefix}{n:08d}" for n in range(start + 1, start + size + 1)]
+def _keys(chunk: Chunk, prefix: str, start: int, size: int) -> pl.Series:
+    """`size` keys after the first `start` of the chunk's (`Chunk.keys`)."""
+    return chunk.keys(prefix, pl.Series(np.arange(start, start + size)))
 
 
 def _count(persons: pl.DataFrame, prefix: str) -> int:
@@ -225,7 +227,7 @@ def _foreign_fathers(population: Population, rng: np.random.Generator) -> Popula
     ages = as_of.year - mothers["mother_year"].to_numpy() + rng.normal(4.0, 4.0, picked.height)
     fathers = foreigners(
         rng,
-        _keys("F", _count(persons, "F"), picked.height),
+        _keys(population.chunk, "F", _count(persons, "F"), picked.height),
         np.zeros(picked.height, dtype=bool),
         _birth_dates(rng, np.clip(ages, MARRIAGE_MIN_AGE, 70), as_of),
         ORIGIN_FOREIGN_PARTY,
@@ -248,14 +250,15 @@ def _foreign_fathers(population: Population, rng: np.random.Generator) -> Popula
         .drop("new_father")
     )
     persons = pl.concat([persons, fathers], how="diagonal_relaxed")
-    return Population(persons, births, population.deaths, population.marriages, as_of)
+    return replace(population, persons=persons, births=births)
 
 
 def name_children(
     persons: pl.DataFrame, children: pl.DataFrame, rng: np.random.Generator
 ) -> pl.DataFrame:
     """Children of a foreign father: the father's name and key, a mixed name for some ("Kim
-    Minh Anh", "Nguyễn Anna", "Anna Nguyễn Minh"), two nationalities for a few."""
+    Minh Anh", "Nguyễn Anna", "Anna Nguyễn Minh"), two nationalities for a few (one at least,
+    so that a chunk's few such children show it)."""
     size = children.height
     kind = np.asarray(list(MIXED_NAME_SHARES))[
         rng.choice(len(MIXED_NAME_SHARES), size, p=list(MIXED_NAME_SHARES.values()))
@@ -270,7 +273,7 @@ def name_children(
     foreign_given = np.asarray(foreign.MIXED_GIVEN_NAMES, dtype=object)[
         female.astype(int), rng.integers(0, len(foreign.MIXED_GIVEN_NAMES[0]), size)
     ]
-    dual = rng.random(size) < DUAL_NATIONALITY_SHARE
+    dual = rng.permutation(size) < _at_least_one(DUAL_NATIONALITY_SHARE, size)
     children = children.with_columns(
         kind=pl.Series(kind),
         foreign_given=pl.Series(foreign_given.tolist(), dtype=pl.String),
@@ -342,7 +345,7 @@ def _foreign_spouses(population: Population, rng: np.random.Generator) -> Popula
     ages = as_of.year - years + rng.normal(2, 3, len(kept))
     spouses = foreigners(
         rng,
-        _keys("F", _count(persons, "F"), chosen.height),
+        _keys(population.chunk, "F", _count(persons, "F"), chosen.height),
         ~husband_foreign,
         _birth_dates(rng, np.clip(ages, MARRIAGE_MIN_AGE, 70), as_of),
         ORIGIN_FOREIGN_PARTY,
@@ -372,7 +375,7 @@ def _foreign_spouses(population: Population, rng: np.random.Generator) -> Popula
         wife_key=pl.col("wife_key").replace(new_key),
     )
     persons = pl.concat([persons, spouses], how="diagonal_relaxed")
-    return Population(persons, population.births, population.deaths, marriages, as_of)
+    return replace(population, persons=persons, marriages=marriages)
 
 
 # --- residents outside the register -----------------------------------------------------------
@@ -395,7 +398,7 @@ def _unregistered_children(population: Population, rng: np.random.Generator) -> 
     middle = draw_middle(rng, female, born.dt.year().to_numpy())
     given = draw_given(rng, female)
     return template.with_columns(
-        person_key=pl.Series(_keys("U", 0, count), dtype=pl.String),
+        person_key=_keys(population.chunk, "U", 0, count),
         middle_name=pl.Series(middle.tolist(), dtype=pl.String),
         given_name=pl.Series(given.tolist(), dtype=pl.String),
         sex=pl.Series(np.where(female, names.SEX_LABELS[1], names.SEX_LABELS[0])),
@@ -454,7 +457,7 @@ def _residents_without_register(population: Population, rng: np.random.Generator
     born = _birth_dates(rng, ages, as_of)
     foreign_residents = foreigners(
         rng,
-        _keys("F", _count(persons, "F"), residents),
+        _keys(population.chunk, "F", _count(persons, "F"), residents),
         female[:residents],
         born[:residents],
         ORIGIN_RESIDENT_FOREIGNER,
@@ -466,11 +469,11 @@ def _residents_without_register(population: Population, rng: np.random.Generator
     family_labels = np.asarray([n for n, _ in names.FAMILY_NAMES], dtype=object)
     family = family_labels[rng.integers(0, 8, stateless)]
     certificates = identifiers.national_ids(
-        rng, np.full(stateless, 1), born_s.dt.year().to_numpy(), female_s
+        rng, np.full(stateless, 1), born_s.dt.year().to_numpy(), female_s, population.chunk.share
     )
     without_nationality = pl.DataFrame(
         {
-            "person_key": _keys("S", 0, stateless),
+            "person_key": _keys(population.chunk, "S", 0, stateless),
             "family_name": pl.Series(family.tolist(), dtype=pl.String),
             "middle_name": pl.Series(middle.tolist(), dtype=pl.String),
             "given_name": pl.Series(given.tolist(), dtype=pl.String),

@@ -1,11 +1,16 @@
 """From placed records to extract files on disk, and the truth row for every data row written.
 
-Per source: draw the file styles, add value noise, make a few rows invalid, render every value
-as the source system writes it, apply the file-level legacy text form, then write each file.
-All of it runs over the whole source at once; only the loop over files and xlsxwriter's per-cell
-API are Python loops.
+Per source and chunk of the population (`chunks.Chunk`): draw the file styles (the same for
+every chunk), add value noise, make a few rows invalid, render every value as the source system
+writes it, apply the file-level legacy text form, then stage each file's rows of the chunk
+(`write_source`). Once every chunk is staged, `write_files` writes each file from its staged
+parts in chunk order, one file in memory at a time: a file whose rows come from several chunks
+(a facility's register, a month of births) is whole, and a row's number counts the rows the
+chunks before it staged. Each step runs over the chunk's whole source at once; only the loops
+over files and xlsxwriter's per-cell API are Python loops.
 """
 
+import shutil
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -15,6 +20,7 @@ import polars as pl
 
 from dancu.contract import REFORM_DATE
 from dancu.generate import noise, render, styles, writers
+from dancu.generate.chunks import Chunk
 from dancu.generate.layouts import LAYOUTS
 from dancu.generate.records import DUPLICATE_ID_PREFIX, EVENT_ROLES, Placement
 from dancu.generate.rng import stream
@@ -97,8 +103,9 @@ INVALID_RULES = {
                 "date.death_before_birth": "death_date"},
     "ket_hon": {"name.empty": "wife_name", "date.impossible": "husband_birth_date",
                 "date.future": "registration_date", "id.non_digit": "husband_national_id"},
+    # A school's id column may hold a temporary code of its own: a letter there is no error.
     "giao_duc": {"name.empty": "full_name", "date.impossible": "birth_date",
-                 "date.future": "birth_date", "id.non_digit": "national_id"},
+                 "date.future": "birth_date"},
     "ly_lich_tu_phap": {"name.empty": "full_name", "date.impossible": "birth_date",
                         "date.future": "received_date"},
 }  # fmt: skip
@@ -138,23 +145,37 @@ FILE_COLUMNS = (
 )
 
 
+NUMBER_PREFIX = "#"  # staged column of the cells typed as numbers in a column
+
+
 @dataclass(frozen=True)
 class Written:
-    """What writing one source produced: truth rows, parties of events, documents the records
-    name, files, a text sample."""
+    """What staging one source of one chunk produced: truth rows, parties of events, documents
+    the records name, the chunk's rows per file, a text sample."""
 
     records: pl.DataFrame
     parties: pl.DataFrame
     documents: pl.DataFrame  # source, source_record_id, person_key, document_type and _number
-    files: pl.DataFrame
+    files: pl.DataFrame  # file_name, rows, optional_columns (whether this chunk's rows need them)
     sample: pl.DataFrame  # a few rendered rows, with contract labels, to build the bad files from
 
 
 def write_source(
-    source: str, placement: Placement, seed: int, landing: Path, as_of: date, level: float = 1.0
+    source: str,
+    placement: Placement,
+    chunk: Chunk,
+    staging: Path,
+    rows_before: dict[str, int],
+    as_of: date,
+    level: float = 1.0,
 ) -> Written:
-    """Write one source's files; `level` multiplies every value-noise rate (0: none)."""
-    files = _styled_files(source, placement.files, seed)
+    """Stage one source's rows of a chunk under `staging`; `rows_before` holds the rows earlier
+    chunks staged per file, `level` multiplies every value-noise rate (0: none)."""
+    files = styled_files(source, placement.files, chunk.seed)
+    before = pl.DataFrame(
+        {"file_name": list(rows_before), "rows_before": list(rows_before.values())},
+        schema={"file_name": pl.String, "rows_before": pl.Int64},
+    )
     rows = (
         placement.rows.join(
             files.select("file_key", "file_name", *styles.STYLE_COLUMNS),
@@ -163,32 +184,44 @@ def write_source(
             maintain_order="left",
         )
         .sort("file_name", "source_record_id")
+        .join(before, on="file_name", how="left", maintain_order="left")
         .with_columns(
             source=pl.lit(source),
-            row_number=pl.int_range(1, pl.len() + 1).over("file_name"),
+            row_number=pl.int_range(1, pl.len() + 1).over("file_name")
+            + pl.col("rows_before").fill_null(0),
             is_latest=~pl.col("superseded"),
         )
+        .drop("rows_before")
     )
-    rows = _add_noise(rows, source, stream(seed, f"noise.{source}"), level)
+    rows = _add_noise(rows, source, chunk.stream(f"noise.{source}"), level)
     if source in PREVIOUS_ID_SOURCES:
-        rows = _previous_ids(rows, stream(seed, f"previous_ids.{source}"), level)
-    rows = _add_invalid(rows, source, stream(seed, f"invalid.{source}"), as_of, level)
-    text, numbers = _render(rows, source, stream(seed, f"render.{source}"))
+        rows = _previous_ids(rows, chunk.stream(f"previous_ids.{source}"), level)
+    rows = _add_invalid(rows, source, chunk.stream(f"invalid.{source}"), as_of, level)
+    text, numbers = _render(rows, source, chunk.stream(f"render.{source}"))
     text = _windows_1258(_legacy_text(text, rows), rows)
     rows = _tag_file_forms(rows, numbers)
     counts = rows.group_by("file_name", maintain_order=True).len("rows")
-    files = files.join(counts, on="file_name", how="inner", maintain_order="left")
-    files = files.join(
+    counts = counts.join(
         _carries_optional(rows, source), on="file_name", how="left", maintain_order="left"
     )
-    _write_files(source, files, text, numbers, landing)
+    _stage(counts, text, numbers, staging, chunk.index)
     records = noise.collect_corruptions(rows).select(RECORD_COLUMNS)
     return Written(
         records=records,
         parties=_parties(rows, source),
         documents=_documents_named(rows, source),
-        files=files.with_columns(source=pl.lit(source)).select(FILE_COLUMNS),
+        files=counts,
         sample=_labelled_columns(text.head(20), source, "exact"),
+    )
+
+
+def delivered_files(source: str, files: pl.DataFrame, totals: pl.DataFrame) -> pl.DataFrame:
+    """The truth's table of a source's files (`styled_files`) that hold rows: `totals` has
+    file_name, rows and optional_columns over all chunks."""
+    return (
+        files.join(totals, on="file_name", how="inner", maintain_order="left")
+        .with_columns(source=pl.lit(source))
+        .select(FILE_COLUMNS)
     )
 
 
@@ -204,7 +237,8 @@ def _carries_optional(rows: pl.DataFrame, source: str) -> pl.DataFrame:
     )
 
 
-def _styled_files(source: str, files: pl.DataFrame, seed: int) -> pl.DataFrame:
+def styled_files(source: str, files: pl.DataFrame, seed: int) -> pl.DataFrame:
+    """The source's files of the whole city, with their styles and names."""
     styled = styles.draw_styles(stream(seed, f"styles.{source}"), files.sort("file_key"), source)
     return styles.with_file_names(styled, source).sort("file_name")
 
@@ -479,29 +513,50 @@ def _labelled_columns(text: pl.DataFrame, source: str, style: str) -> pl.DataFra
     return text.rename(dict(zip(text.columns, labels, strict=True)))
 
 
-def _write_files(
-    source: str,
-    files: pl.DataFrame,
+def _stage(
+    counts: pl.DataFrame,
     text: pl.DataFrame,
     numbers: dict[str, pl.Series],
-    landing: Path,
+    staging: Path,
+    chunk: int,
 ) -> None:
+    """Each file's rows of the chunk (`text` and `numbers` in file order, `counts` per file) as
+    `staging/<file name>/<chunk>.arrow`: the text columns, and the typed cells as `#<column>`."""
+    staged = text.with_columns(
+        series.alias(NUMBER_PREFIX + name) for name, series in numbers.items()
+    )
+    offset = 0
+    for file_name, rows in counts.select("file_name", "rows").iter_rows():
+        folder = staging / file_name
+        folder.mkdir(parents=True, exist_ok=True)
+        staged.slice(offset, rows).write_ipc(folder / f"{chunk:05d}.arrow", compression="lz4")
+        offset += rows
+
+
+def _staged(staging: Path, file_name: str) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """A file's text and typed cells, from its staged parts in chunk order."""
+    parts = sorted((staging / file_name).glob("*.arrow"))
+    staged = pl.concat([pl.read_ipc(part) for part in parts], how="diagonal_relaxed")
+    typed = [c for c in staged.columns if c.startswith(NUMBER_PREFIX)]
+    numbers = {c.removeprefix(NUMBER_PREFIX): staged[c] for c in typed}
+    return staged.drop(typed), numbers
+
+
+def write_files(source: str, files: pl.DataFrame, staging: Path, landing: Path) -> None:
+    """Write each file of `files` (`delivered_files`) from its staged parts, then drop them."""
     (landing / source).mkdir(parents=True, exist_ok=True)
     layout = LAYOUTS[source]
     date_labels = {label for name, label in layout.columns if name in DATE_COLUMNS}
-    offset = 0
     for style in files.iter_rows(named=True):
-        rows = style["rows"]
-        named = text.slice(offset, rows)
+        named, numbers = _staged(staging, style["file_name"])
         if not style["optional_columns"]:
             named = named.drop(layout.optional)
         table = _labelled_columns(named, source, style["header_style"])
         typed = {
-            label: numbers[name].slice(offset, rows)
+            label: numbers[name]
             for name, label in zip(named.columns, table.columns, strict=True)
             if name in numbers
         }
-        offset += rows
         if style["row_number_column"]:
             table, typed = writers.with_row_numbers(table, typed, ROW_NUMBER_LABEL)
         path = landing / style["file_name"]
@@ -519,6 +574,7 @@ def _write_files(
             )
             created = datetime.combine(style["extract_date"], time(7, 30))
             writers.write_xlsx(path, table, typed, dated, created)
+        shutil.rmtree(staging / style["file_name"])
 
 
 def _parties(rows: pl.DataFrame, source: str) -> pl.DataFrame:

@@ -47,11 +47,16 @@ def century_digit(birth_year: np.ndarray, female: np.ndarray) -> np.ndarray:
 
 
 def national_ids(
-    rng: np.random.Generator, province: np.ndarray, birth_year: np.ndarray, female: np.ndarray
+    rng: np.random.Generator,
+    province: np.ndarray,
+    birth_year: np.ndarray,
+    female: np.ndarray,
+    share: tuple[int, int] = (0, 1),
 ) -> pl.Series:
-    """12-digit personal ids; `province` holds the 3-digit codes as integers (1 for "001")."""
+    """12-digit personal ids; `province` holds the 3-digit codes as integers (1 for "001"); the
+    serials in the `share` of their range (`rng.unique_serials`)."""
     prefix = (province * 10 + century_digit(birth_year, female)) * 100 + birth_year % 100
-    serial = unique_serials(rng, prefix, 1_000_000)
+    serial = unique_serials(rng, prefix, 1_000_000, share)
     return pl.Series(prefix * 1_000_000 + serial).cast(pl.String).str.zfill(12)
 
 
@@ -61,9 +66,9 @@ def cmnd_numbers(rng: np.random.Generator, province: np.ndarray) -> pl.Series:
     return pl.Series(number).cast(pl.String).str.zfill(9)
 
 
-def bhxh_codes(rng: np.random.Generator, size: int) -> pl.Series:
+def bhxh_codes(rng: np.random.Generator, size: int, share: tuple[int, int] = (0, 1)) -> pl.Series:
     """Unique 10-digit social-insurance codes issued in Hà Nội."""
-    serial = unique_serials(rng, np.zeros(size, dtype=np.int64), 100_000_000)
+    serial = unique_serials(rng, np.zeros(size, dtype=np.int64), 100_000_000, share)
     return pl.Series(100_000_000 + serial).cast(pl.String).str.zfill(10)
 
 

@@ -21,8 +21,14 @@ from dancu import admin_units
 from dancu.contract import REFORM_DATE
 from dancu.generate import foreign
 from dancu.generate.population import Population
-from dancu.generate.records import Placement, is_superseded, person_rows, random_dates, record_ids
-from dancu.generate.rng import stream
+from dancu.generate.records import (
+    Placement,
+    is_superseded,
+    monthly_files,
+    person_rows,
+    random_dates,
+    record_ids,
+)
 
 REQUEST_SHARE = 0.015  # of register adults per year
 REPEAT_SHARE = 0.03  # of requests: the person asked again later in the year
@@ -57,10 +63,8 @@ CRIMES = (
 COURTS = ("TAND quận Đống Đa", "TAND quận Hoàng Mai", "TAND huyện Sóc Sơn", "TAND TP Hà Nội")
 
 
-def ly_lich_tu_phap(
-    population: Population, people: pl.DataFrame, seed: int, noise: float
-) -> Placement:
-    rng = stream(seed, "place.ly_lich_tu_phap")
+def ly_lich_tu_phap(population: Population, people: pl.DataFrame, noise: float) -> Placement:
+    rng = population.chunk.stream("place.ly_lich_tu_phap")
     as_of = population.as_of
     requests = _requesters(rng, people, population)
     requests = requests.with_columns(
@@ -79,7 +83,7 @@ def ly_lich_tu_phap(
     size = requests.height
     new_units = pl.lit(pl.Series(rng.random(size) < NEW_UNITS_AFTER_REFORM))
     rows = requests.with_columns(
-        source_record_id=record_ids(rng, "TP", size, digits=8),
+        source_record_id=record_ids(rng, "TP", size, 8, population.chunk.share),
         extract_date=pl.min_horizontal(pl.col("received_date").dt.month_end(), pl.lit(as_of)),
         scheme=pl.when((pl.col("received_date") >= REFORM_DATE) & new_units)
         .then(pl.lit("new"))
@@ -90,17 +94,11 @@ def ly_lich_tu_phap(
         family_national_id=pl.lit(None, dtype=pl.String),
     ).with_columns(file_key=pl.col("extract_date").dt.strftime("%Y%m%d"))
     rows = rows.with_columns(superseded=is_superseded())
-    files = (
-        rows.select("file_key", "extract_date")
-        .unique()
-        .sort("file_key")
-        .with_columns(part=pl.lit(None, dtype=pl.String), scheme=pl.lit("old"))
-    )
     extra = ["received_date", "certificate_type", "other_name", "birth_place", "nationality",
              "document_type", "document_number", "document_kind", "true_document_number",
              "family_document_number",
              "issued_by", "father_name", "mother_name", "spouse_name", "convictions"]  # fmt: skip
-    return Placement(files, person_rows(rows, extra))
+    return Placement(monthly_files(as_of), person_rows(rows, extra))
 
 
 def _requesters(rng: np.random.Generator, people: pl.DataFrame, population: Population):

@@ -11,6 +11,9 @@ whole-column numpy/polars operations.
 Civil events happen in the year before `as_of`: children born in it are the births, a share of
 the unmarried adults marry, and ~0.6% of persons, mostly elderly, die (they stay in the table with
 `death_date`). Nobody moves: a person's old ward and current ward are those of the household.
+
+Everything here is drawn for one chunk of the city (`chunks.Chunk`): its wards, its persons, its
+random streams and its share of the id ranges; couples marry within their chunk.
 """
 
 from dataclasses import dataclass
@@ -21,7 +24,8 @@ import polars as pl
 
 from dancu import admin_units
 from dancu.generate import identifiers, names
-from dancu.generate.rng import choice, stream, top_k_weighted
+from dancu.generate.chunks import Chunk, ward_weights
+from dancu.generate.rng import choice, top_k_weighted
 
 ROLE_GRANDFATHER, ROLE_GRANDMOTHER, ROLE_HUSBAND, ROLE_WIFE, ROLE_CHILD, ROLE_SINGLE = range(6)
 
@@ -108,9 +112,7 @@ PARENT_AGE_GAP = 28  # years between a child and a parent who is not in the popu
 
 # --- assumptions: places ----------------------------------------------------------------------
 
-# Urban wards are denser than rural communes; each ward varies around its type's mean weight.
-WARD_WEIGHT_BY_TYPE = {"Phường": 1.3, "Thị trấn": 1.0, "Xã": 0.9}
-WARD_WEIGHT_SPREAD = 0.35  # sigma of each ward's lognormal factor
+# Wards weigh as `chunks.ward_weights` draws them.
 # Numbers in street addresses, each drawn from [low, high).
 STREET_NUMBERS = {"house": (1, 200), "lane": (1, 400), "alley": (1, 60), "hamlet": (1, 15)}
 HANOI_ID_PROVINCE = 1  # Hà Nội's province code in personal ids ("001")
@@ -168,6 +170,7 @@ class Population:
     deaths: pl.DataFrame  # person_key, death_date
     marriages: pl.DataFrame  # husband_key, wife_key, marriage_date
     as_of: date
+    chunk: Chunk  # the part of the city these persons live in
 
     @property
     def window_start(self) -> date:
@@ -175,18 +178,18 @@ class Population:
         return self.as_of - timedelta(days=EVENT_WINDOW_DAYS)
 
 
-def build_population(persons: int, seed: int, as_of: date) -> Population:
-    members = _members(seed, persons)
-    frame = _with_keys(members)
-    frame = _with_dates(frame, seed, as_of)
-    frame = _with_names(frame, seed)
-    frame = _with_places(frame, seed)
-    frame = _with_identifiers(frame, seed)
-    frame, marriages = _marry(frame, seed, as_of)
+def build_population(chunk: Chunk, as_of: date) -> Population:
+    members = _members(chunk)
+    frame = _with_keys(members, chunk)
+    frame = _with_dates(frame, chunk, as_of)
+    frame = _with_names(frame, chunk)
+    frame = _with_places(frame, chunk)
+    frame = _with_identifiers(frame, chunk)
+    frame, marriages = _marry(frame, chunk, as_of)
     births = _births(frame, as_of)
-    frame, deaths = _die(frame, seed, as_of, births, marriages)
+    frame, deaths = _die(frame, chunk, as_of, births, marriages)
     persons = _as_registered(frame).select(PERSON_COLUMNS)
-    return Population(persons, births, deaths, marriages, as_of)
+    return Population(persons, births, deaths, marriages, as_of, chunk)
 
 
 def _as_registered(frame: pl.DataFrame) -> pl.DataFrame:
@@ -229,13 +232,15 @@ def _frame(hh: np.ndarray, role: int, age: np.ndarray, female, marital) -> pl.Da
     )
 
 
-def _members(seed: int, persons: int) -> pl.DataFrame:
-    """Exactly `persons` members of whole households (the last one may be cut short)."""
+def _members(chunk: Chunk) -> pl.DataFrame:
+    """Exactly the chunk's persons, members of whole households (the last one may be cut
+    short)."""
+    persons = chunk.persons
     households = int(persons / PERSONS_PER_HOUSEHOLD_GUESS) + 16
     while True:
         members = _draw_members(
-            stream(seed, f"households.{households}"),
-            stream(seed, f"twins.{households}"),
+            chunk.stream(f"households.{households}"),
+            chunk.stream(f"twins.{households}"),
             households,
         )
         if members.height >= persons:
@@ -359,11 +364,11 @@ def _living_alone(rng: np.random.Generator, hh_of: dict) -> list[pl.DataFrame]:
     ]
 
 
-def _with_keys(members: pl.DataFrame) -> pl.DataFrame:
+def _with_keys(members: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
     """Person keys, household ids and the keys of mother, father and spouse."""
     frame = members.with_columns(
-        person_key=pl.format("P{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(8)),
-        household_id=pl.format("H{}", (pl.col("hh") + 1).cast(pl.String).str.zfill(7)),
+        person_key=chunk.keys("P", pl.int_range(pl.len())),
+        household_id=chunk.keys("H", pl.col("hh"), width=7),
     )
 
     def key_of(role: int) -> pl.Expr:
@@ -406,9 +411,9 @@ def _with_keys(members: pl.DataFrame) -> pl.DataFrame:
 # --- dates, names, places, identifiers --------------------------------------------------------
 
 
-def _with_dates(frame: pl.DataFrame, seed: int, as_of: date) -> pl.DataFrame:
+def _with_dates(frame: pl.DataFrame, chunk: Chunk, as_of: date) -> pl.DataFrame:
     """Birth dates from ages; some elderly people have only a known birth year."""
-    rng = stream(seed, "birth_dates")
+    rng = chunk.stream("birth_dates")
     days = np.floor(frame["age"].to_numpy() * 365.2425).astype(np.int64)
     birth = np.datetime64(as_of) - days.astype("timedelta64[D]")
     year = birth.astype("datetime64[Y]").astype(np.int64) + 1970
@@ -468,20 +473,21 @@ def draw_middle(rng: np.random.Generator, female: np.ndarray, year: np.ndarray) 
     return middle
 
 
-def _with_names(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
+def _with_names(frame: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
     """Names: children take the father's family name (the mother's when no father lives with them);
     a husband living with his parents has his father's."""
-    rng = stream(seed, "names")
+    rng = chunk.stream("names")
     female = frame["female"].to_numpy()
     year = frame["birth_year"].to_numpy()
     family_labels, family_weights = _weighted_names(names.FAMILY_NAMES)
     own_family = family_labels[choice(rng, family_weights, frame.height)]
     middle, given = draw_middle(rng, female, year), draw_given(rng, female)
-    _name_twins_apart(stream(seed, "twins.names"), _twin_pairs(frame), female, middle, given)
+    _name_twins_apart(chunk.stream("twins.names"), _twin_pairs(frame), female, middle, given)
+    # Through lists: polars cannot always build a String Series from a numpy object array.
     frame = frame.with_columns(
-        own_family=pl.Series(own_family, dtype=pl.String),
-        middle_name=pl.Series(middle, dtype=pl.String),
-        given_name=pl.Series(given, dtype=pl.String),
+        own_family=pl.Series(own_family.tolist(), dtype=pl.String),
+        middle_name=pl.Series(middle.tolist(), dtype=pl.String),
+        given_name=pl.Series(given.tolist(), dtype=pl.String),
     )
     family = _inherit(frame, "own_family", lineage=("father_key", "mother_key"))
     frame = frame.with_columns(family_name=family).with_columns(
@@ -572,12 +578,6 @@ def _parent_names(frame: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame
     )
 
 
-def _ward_weights(rng: np.random.Generator, wards: pl.DataFrame) -> np.ndarray:
-    """Each ward's weight: its type's, times a lognormal factor (other types weigh 1)."""
-    base = wards["old_ward_type"].replace_strict(WARD_WEIGHT_BY_TYPE, default=1.0).to_numpy()
-    return base * rng.lognormal(0.0, WARD_WEIGHT_SPREAD, wards.height)
-
-
 def _street_addresses(rng: np.random.Generator, rural: np.ndarray) -> pl.Series:
     """Street part: "Số 12, ngõ 34, phố Huỳnh Thúc Kháng" in towns, "Xóm 3, thôn Đoài" in
     communes."""
@@ -619,12 +619,14 @@ def _hometowns(rng: np.random.Generator, province: np.ndarray) -> pl.Series:
     return text.gather(pick)
 
 
-def _with_places(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
-    """Ward, street address, ethnicity and religion per household; birth province per person."""
-    rng = stream(seed, "places")
+def _with_places(frame: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
+    """Ward (one of the chunk's), street address, ethnicity and religion per household; birth
+    province per person."""
+    rng = chunk.stream("places")
     conversion = admin_units.ward_conversion()
     households = frame["hh"].max() + 1
-    ward = choice(rng, _ward_weights(rng, conversion), households)
+    in_chunk = conversion["ward_code"].is_in(list(chunk.wards)).to_numpy()
+    ward = choice(rng, ward_weights(chunk.seed) * in_chunk, households)
     rural = (conversion["old_ward_type"] == "Xã").to_numpy()[ward]
     ethnic_labels, ethnic_weights = _weighted_names(names.ETHNIC_GROUPS)
     religion_labels, religion_weights = _weighted_names(names.RELIGIONS)
@@ -658,22 +660,22 @@ def _with_places(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
     )
 
 
-def _with_identifiers(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
-    rng = stream(seed, "identifiers")
+def _with_identifiers(frame: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
+    rng = chunk.stream("identifiers")
     size = frame.height
     age = frame["age"].to_numpy()
     year = frame["birth_year"].to_numpy().astype(np.int64)
     province = frame["id_province"].to_numpy()
     female = frame["female"].to_numpy()
-    national_id = identifiers.national_ids(rng, province, year, female)
-    national_id = _twin_serials(stream(seed, "twins.identifiers"), national_id, frame, female)
+    national_id = identifiers.national_ids(rng, province, year, female, chunk.share)
+    national_id = _twin_serials(chunk, national_id, frame, female)
 
     has_cmnd = (year < CMND_BORN_BEFORE) & (rng.random(size) < CMND_SHARE)
     bhxh_share = np.zeros(size)
     for below, share in reversed(BHXH_SHARE_BY_AGE):
         bhxh_share[age < below] = share
     has_bhxh = rng.random(size) < bhxh_share
-    bhxh = identifiers.bhxh_codes(rng, size)
+    bhxh = identifiers.bhxh_codes(rng, size, chunk.share)
     card = identifiers.health_cards(identifiers.card_groups(rng, age), bhxh)
     phone_share = np.where(age >= PHONE_ADULT_AGE, PHONE_SHARE_ADULT, PHONE_SHARE_CHILD)
     has_phone = rng.random(size) < phone_share
@@ -688,16 +690,19 @@ def _with_identifiers(frame: pl.DataFrame, seed: int) -> pl.DataFrame:
 
 
 def _twin_serials(
-    rng: np.random.Generator, national_id: pl.Series, frame: pl.DataFrame, female: np.ndarray
+    chunk: Chunk, national_id: pl.Series, frame: pl.DataFrame, female: np.ndarray
 ) -> pl.Series:
     """A share of twins of one sex registered together: the second twin's serial is the next
-    one after the first's (the previous one at the end of the range), where no one holds it."""
+    one after the first's (the previous one at the end of the chunk's part of the range), where
+    no one holds it."""
+    rng = chunk.stream("twins.identifiers")
     first, second = _twin_pairs(frame)
     numbers = national_id.cast(pl.Int64).to_numpy().copy()
     together = (female[first] == female[second]) & (
         rng.random(len(first)) < TWIN_CONSECUTIVE_SERIAL_SHARE
     )
-    last_serial = numbers[first] % SERIALS == SERIALS - 1
+    part = SERIALS // chunk.count
+    last_serial = numbers[first] % SERIALS == (chunk.index + 1) * part - 1
     neighbour = numbers[first] + np.where(last_serial, -1, 1)
     _, pair_of, counts = np.unique(neighbour, return_inverse=True, return_counts=True)
     free = ~np.isin(neighbour, numbers) & (counts[pair_of] == 1)
@@ -718,10 +723,10 @@ def _event_dates(rng: np.random.Generator, after: np.ndarray, as_of: date) -> pl
     return pl.Series(first + offset.astype("timedelta64[D]"))
 
 
-def _marry(frame: pl.DataFrame, seed: int, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _marry(frame: pl.DataFrame, chunk: Chunk, as_of: date) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Unmarried adults of legal age at the date (men 20+, women 18+) marry; partners of similar
     age are paired rank by rank, and never within one household."""
-    rng = stream(seed, "marriages")
+    rng = chunk.stream("marriages")
     count = round(MARRIAGE_RATE * frame.height)
     age = frame["age"].to_numpy()
     single = (frame["marital_status"] == names.MARITAL_SINGLE).to_numpy()
@@ -787,11 +792,11 @@ def _births(frame: pl.DataFrame, as_of: date) -> pl.DataFrame:
 
 
 def _die(
-    frame: pl.DataFrame, seed: int, as_of: date, births: pl.DataFrame, marriages: pl.DataFrame
+    frame: pl.DataFrame, chunk: Chunk, as_of: date, births: pl.DataFrame, marriages: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """~0.6% die, with a Gompertz hazard (mostly the elderly) and a small infant risk. Parents
     of this year's newborns and this year's newlyweds are spared, so every event stays possible."""
-    rng = stream(seed, "deaths")
+    rng = chunk.stream("deaths")
     age = frame["age"].to_numpy()
     gompertz = np.exp(GOMPERTZ_GROWTH * (age - GOMPERTZ_MODAL_AGE))
     hazard = gompertz + np.where(age < 1, INFANT_HAZARD, 0.0)

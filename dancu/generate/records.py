@@ -13,6 +13,10 @@ again later carries changed values (new phone, status after marriage, re-typed t
 latest-extract-wins rule has work to do. A person registered twice in dan_cu (at the noise
 level's rate) gets a second record id, in another ward's file, without an id.
 
+The files of each source are drawn for the whole city from streams of their own
+(`files.<source>`); the rows from the streams of the chunk of the population being placed, so
+that each chunk fills the same files.
+
 Person rows also carry two values that noise may put in place of the person's own (`noise`):
 `family_national_id`, a parent's id for minors, and `household_phone`, the phone of another
 member of the household.
@@ -28,7 +32,7 @@ from dancu import admin_units
 from dancu.contract import REFORM_DATE
 from dancu.generate import foreign, identifiers, names
 from dancu.generate.noise import DUPLICATE_REGISTRATION_RATE, rewrite, scaled, strip_marks, tag_rows
-from dancu.generate.population import Population
+from dancu.generate.population import EVENT_WINDOW_DAYS, Population
 from dancu.generate.render import address_text
 from dancu.generate.rng import choice, stream, unique_serials
 from dancu.generate.styles import FORMAT_SHARES
@@ -114,12 +118,19 @@ def random_dates(rng: np.random.Generator, low, high, size: int) -> pl.Series:
     return pl.Series(low + offset.astype("timedelta64[D]")).cast(pl.Date)
 
 
-def record_ids(rng: np.random.Generator, prefix: str, size: int, digits: int = 9) -> pl.Series:
-    serial = unique_serials(rng, np.zeros(size, dtype=np.int64), 10**digits)
+def record_ids(
+    rng: np.random.Generator,
+    prefix: str,
+    size: int,
+    digits: int = 9,
+    share: tuple[int, int] = (0, 1),
+) -> pl.Series:
+    """Distinct record ids, the serials in the `share` of their range (`rng.unique_serials`)."""
+    serial = unique_serials(rng, np.zeros(size, dtype=np.int64), 10**digits, share)
     return prefix + pl.Series(serial).cast(pl.String).str.zfill(digits)
 
 
-def person_view(population: Population, seed: int) -> pl.DataFrame:
+def person_view(population: Population) -> pl.DataFrame:
     """Persons with the names of their old ward, old district and current ward, and the family
     values a record may carry instead of their own (a parent's id, a household member's phone)."""
     old = admin_units.ward_conversion().select(
@@ -127,7 +138,7 @@ def person_view(population: Population, seed: int) -> pl.DataFrame:
     )
     current = admin_units.current_wards().select("ward_code", "ward_name")
     persons = population.persons
-    rng = stream(seed, "family_values")
+    rng = population.chunk.stream("family_values")
     return (
         persons.join(old, on="old_ward_code", how="left", maintain_order="left")
         .join(current, on="ward_code", how="left", maintain_order="left")
@@ -325,16 +336,18 @@ _DAN_CU_PARTS = {"old": "old_ward_code", "mid": "ward_code"} | dict.fromkeys(
 )
 
 
-def dan_cu(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
-    rng = stream(seed, "place.dan_cu")
+def dan_cu(population: Population, people: pl.DataFrame, noise: float) -> Placement:
+    chunk = population.chunk
+    rng = chunk.stream("place.dan_cu")
     people = people.filter("in_register")
-    files = _dan_cu_files(rng, _periods(population.as_of))
-    placed = _dan_cu_records(rng, people, files, "HS")
+    files = _dan_cu_files(stream(chunk.seed, "files.dan_cu"), _periods(population.as_of))
+    placed = _dan_cu_records(rng, people, files, "HS", chunk.share)
     again = _dan_cu_resent(rng, placed, files)
     twice = people.filter(
         pl.Series(rng.random(people.height) < scaled(DUPLICATE_REGISTRATION_RATE, noise))
     )
-    duplicates = _dan_cu_records(rng, _elsewhere(rng, twice, people), files, DUPLICATE_ID_PREFIX)
+    elsewhere = _elsewhere(rng, twice, people)
+    duplicates = _dan_cu_records(rng, elsewhere, files, DUPLICATE_ID_PREFIX, chunk.share)
     rows = pl.concat([placed, again, duplicates], how="diagonal")
     rows = _at_extract(rows).with_columns(superseded=is_superseded())
     rows = _dan_cu_values(_phones_changed(rows, rng), rng, population.as_of)
@@ -355,8 +368,8 @@ _ADDRESS_COLUMNS = (
 def _elsewhere(
     rng: np.random.Generator, persons: pl.DataFrame, people: pl.DataFrame
 ) -> pl.DataFrame:
-    """The persons at the address of someone in another ward (where they stayed a while and were
-    registered again), with their own ward kept as `home_ward_code`."""
+    """The persons at the address of someone in another ward of their chunk (where they stayed a
+    while and were registered again), with their own ward kept as `home_ward_code`."""
     wards = people["ward_code"].to_numpy()
     own = persons["ward_code"].to_numpy()
     other = rng.integers(0, people.height, persons.height)
@@ -398,13 +411,17 @@ def _dan_cu_files(rng: np.random.Generator, span: dict[str, tuple[date, date]]) 
 
 
 def _dan_cu_records(
-    rng: np.random.Generator, people: pl.DataFrame, files: pl.DataFrame, id_prefix: str
+    rng: np.random.Generator,
+    people: pl.DataFrame,
+    files: pl.DataFrame,
+    id_prefix: str,
+    share: tuple[int, int],
 ) -> pl.DataFrame:
     """The persons placed in the file of the period they were last sent in, with record ids."""
     wanted = choice(rng, DAN_CU.period, people.height)
     placed = _place(people, files, wanted, _DAN_CU_PARTS)
     return _with_file_dates(placed, files).with_columns(
-        source_record_id=record_ids(rng, id_prefix, placed.height)
+        source_record_id=record_ids(rng, id_prefix, placed.height, share=share)
     )
 
 
@@ -479,8 +496,8 @@ def district_slug(district: pl.Expr) -> pl.Expr:
     )
 
 
-def bhxh(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
-    rng = stream(seed, "place.bhxh")
+def bhxh(population: Population, people: pl.DataFrame, noise: float) -> Placement:
+    files_rng = stream(population.chunk.seed, "files.bhxh")
     people = people.filter("in_register")
     span = _periods(population.as_of)
     districts = (
@@ -491,10 +508,13 @@ def bhxh(population: Population, people: pl.DataFrame, seed: int, noise: float) 
     old_span = (span["old"][0] + timedelta(days=BHXH.old_file_after_days), span["old"][1])
     files = pl.concat(
         [
-            period_files(rng, districts, "old", old_span, new_share=0.0),
-            period_files(rng, districts, "recent", span["recent"], new_share=BHXH.recent_new_units),
+            period_files(files_rng, districts, "old", old_span, new_share=0.0),
+            period_files(
+                files_rng, districts, "recent", span["recent"], new_share=BHXH.recent_new_units
+            ),
         ]
     )
+    rng = population.chunk.stream("place.bhxh")
     people = people.filter(pl.col("bhxh_code").is_not_null()).with_columns(
         district=district_slug(pl.col("old_district_name"))
     )
@@ -518,13 +538,15 @@ def bhxh(population: Population, people: pl.DataFrame, seed: int, noise: float) 
     return Placement(files, person_rows(rows, []))
 
 
-def y_te(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
+def y_te(population: Population, people: pl.DataFrame, noise: float) -> Placement:
     """Patients of a few facilities; a register row shows the latest visit by its extract date."""
-    rng = stream(seed, "place.y_te")
+    chunk = population.chunk
+    rng = chunk.stream("place.y_te")
     people = people.filter("in_register")
-    files = _y_te_files(rng, population.as_of)
+    files = _y_te_files(stream(chunk.seed, "files.y_te"), population.as_of)
     patients = _patients(rng, people, population.as_of)
-    visits = _visit_dates(rng, _facility_visits(rng, patients, population.as_of), population)
+    visits = _facility_visits(rng, patients, population.as_of, chunk.share)
+    visits = _visit_dates(rng, visits, population)
     rows = _register_rows(visits, files).with_columns(superseded=is_superseded())
     return Placement(files, person_rows(rows, ["health_card", "visit_date"]))
 
@@ -567,7 +589,9 @@ def _patients(rng: np.random.Generator, people: pl.DataFrame, as_of: date) -> pl
     return people.filter(pl.Series(rng.random(people.height) < share))
 
 
-def _facility_visits(rng: np.random.Generator, patients: pl.DataFrame, as_of: date) -> pl.DataFrame:
+def _facility_visits(
+    rng: np.random.Generator, patients: pl.DataFrame, as_of: date, share: tuple[int, int]
+) -> pl.DataFrame:
     """One row per patient and facility (a few go to a second one), with its record id; only
     children go to the children's hospital."""
     codes, prefixes, weights = _facilities()
@@ -592,7 +616,7 @@ def _facility_visits(rng: np.random.Generator, patients: pl.DataFrame, as_of: da
     )
     return visits.with_columns(
         source_record_id=pl.col("facility").replace_strict(dict(zip(codes, prefixes, strict=True)))
-        + record_ids(rng, "", visits.height, digits=8)
+        + record_ids(rng, "", visits.height, digits=8, share=share)
     )
 
 
@@ -668,12 +692,19 @@ def _monthly(rows: pl.DataFrame, as_of: date, correction_share: float, rng) -> p
     )
 
 
-def _event_files(rows: pl.DataFrame) -> pl.DataFrame:
+def monthly_files(as_of: date) -> pl.DataFrame:
+    """The files of a source that sends one per month: dated at each month's end (as_of for the
+    last month), from the month the event window starts in."""
+    window_start = as_of - timedelta(days=EVENT_WINDOW_DAYS)
+    months = pl.date_range(window_start.replace(day=1), as_of, interval="1mo", eager=True)
     return (
-        rows.select("file_key", "extract_date")
-        .unique(maintain_order=True)
-        .sort("file_key")
-        .with_columns(part=pl.lit(None, dtype=pl.String), scheme=pl.lit("old"))
+        pl.DataFrame({"extract_date": months.dt.month_end()})
+        .with_columns(extract_date=pl.min_horizontal("extract_date", pl.lit(as_of)))
+        .with_columns(
+            file_key=pl.col("extract_date").dt.strftime("%Y%m%d"),
+            part=pl.lit(None, dtype=pl.String),
+            scheme=pl.lit("old"),
+        )
     )
 
 
@@ -726,19 +757,19 @@ def _foreign_party(
     }
 
 
-def khai_sinh(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
-    rng = stream(seed, "place.khai_sinh")
+def khai_sinh(population: Population, people: pl.DataFrame, noise: float) -> Placement:
+    rng = population.chunk.stream("place.khai_sinh")
     births = population.births
     for key, prefix in (("child_key", "c_"), ("mother_key", "m_"), ("father_key", "f_")):
         births = _with_party(births, people, key, prefix)
     lag = EVENT_REGISTERED_AFTER_DAYS["khai_sinh"]
     births = _registered(births, population.as_of, rng, lag, "birth_date")
     births = births.with_columns(
-        source_record_id=record_ids(rng, "KS", births.height, digits=8),
+        source_record_id=record_ids(rng, "KS", births.height, 8, population.chunk.share),
         registration_place_code=_place_code(rng, births.height, "m_"),
     )
     # Draws of their own, so that the other values of the registrations stay as they were.
-    foreign_rng = stream(seed, "place.khai_sinh.foreign")
+    foreign_rng = population.chunk.stream("place.khai_sinh.foreign")
     births = births.with_columns(
         **_foreign_party(foreign_rng, births, "m_", "mother"),
         **_foreign_party(foreign_rng, births, "f_", "father"),
@@ -760,11 +791,11 @@ def khai_sinh(population: Population, people: pl.DataFrame, seed: int, noise: fl
         person_key=pl.lit(None, dtype=pl.String), child_key="child_key", mother_key="mother_key",
         father_key="father_key",
     )  # fmt: skip
-    return Placement(_event_files(rows), rows)
+    return Placement(monthly_files(population.as_of), rows)
 
 
-def khai_tu(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
-    rng = stream(seed, "place.khai_tu")
+def khai_tu(population: Population, people: pl.DataFrame, noise: float) -> Placement:
+    rng = population.chunk.stream("place.khai_tu")
     deaths = _with_party(
         population.deaths.rename({"person_key": "deceased_key"}), people, "deceased_key", "d_"
     )
@@ -780,7 +811,7 @@ def khai_tu(population: Population, people: pl.DataFrame, seed: int, noise: floa
         prefix="d_",
     )
     deaths = deaths.with_columns(
-        source_record_id=record_ids(rng, "KT", size, digits=8),
+        source_record_id=record_ids(rng, "KT", size, 8, population.chunk.share),
         registration_place_code=_place_code(rng, size, "d_"),
         death_place=pl.when(pl.lit(pl.Series(rng.random(size) < HOSPITAL_DEATH_SHARE)))
         .then(pl.lit(pl.Series(hospital)))
@@ -795,21 +826,21 @@ def khai_tu(population: Population, people: pl.DataFrame, seed: int, noise: floa
         death_place="death_place", person_key=pl.lit(None, dtype=pl.String),
         deceased_key="deceased_key",
     )  # fmt: skip
-    return Placement(_event_files(rows), rows)
+    return Placement(monthly_files(population.as_of), rows)
 
 
-def ket_hon(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
-    rng = stream(seed, "place.ket_hon")
+def ket_hon(population: Population, people: pl.DataFrame, noise: float) -> Placement:
+    rng = population.chunk.stream("place.ket_hon")
     marriages = population.marriages
     for key, prefix in (("husband_key", "h_"), ("wife_key", "w_")):
         marriages = _with_party(marriages, people, key, prefix)
     lag = EVENT_REGISTERED_AFTER_DAYS["ket_hon"]
     marriages = _registered(marriages, population.as_of, rng, lag, "marriage_date")
     marriages = marriages.with_columns(
-        source_record_id=record_ids(rng, "KH", marriages.height, digits=8),
+        source_record_id=record_ids(rng, "KH", marriages.height, 8, population.chunk.share),
         registration_place_code=_place_code(rng, marriages.height, "w_"),
     )
-    foreign_rng = stream(seed, "place.ket_hon.foreign")
+    foreign_rng = population.chunk.stream("place.ket_hon.foreign")
     marriages = marriages.with_columns(
         **_foreign_party(foreign_rng, marriages, "h_", "husband"),
         **_foreign_party(foreign_rng, marriages, "w_", "wife"),
@@ -829,7 +860,7 @@ def ket_hon(population: Population, people: pl.DataFrame, seed: int, noise: floa
         true_birth_date=nothing.cast(pl.Date), true_birth_year=nothing.cast(pl.Int32),
         true_sex=nothing.cast(pl.String), true_ward_code=nothing.cast(pl.String),
     )  # fmt: skip
-    return Placement(_event_files(rows), rows)
+    return Placement(monthly_files(population.as_of), rows)
 
 
 EVENT_ROLES = {

@@ -12,8 +12,9 @@ student's own code or a number of their own, never 12 digits); a few a parent's 
 A share of the students changed school: the old school's file still lists them, under another
 student code. Parents' names are filled in mostly, the phone is a parent's.
 
-Everything is computed per student from the student's household (parents, address), so a run
-ward by ward writes the same rows.
+Everything is computed per student from the student's household (parents, address); the
+schools' files are drawn for the whole city (`files.giao_duc`), so that each chunk of the
+population fills the same files, and a transferred student left a school of the same chunk.
 """
 
 from datetime import date
@@ -53,10 +54,11 @@ FATHER_NAME_MISSING = 0.08
 MOTHER_NAME_MISSING = 0.04
 
 
-def giao_duc(population: Population, people: pl.DataFrame, seed: int, noise: float) -> Placement:
-    rng = stream(seed, "place.giao_duc")
+def giao_duc(population: Population, people: pl.DataFrame, noise: float) -> Placement:
+    chunk = population.chunk
+    rng = chunk.stream("place.giao_duc")
     students = _students(rng, people, population.as_of)
-    files = _school_files(rng, students, population.as_of)
+    files = _school_files(stream(chunk.seed, "files.giao_duc"), population.as_of)
     rows = pl.concat([students, _left_schools(rng, students)]).with_columns(
         file_key="year:" + pl.col("school_code")
     )
@@ -66,7 +68,7 @@ def giao_duc(population: Population, people: pl.DataFrame, seed: int, noise: flo
         how="left",
         maintain_order="left",
     ).with_columns(
-        source_record_id=record_ids(rng, HANOI_PREFIX, rows.height, digits=8),
+        source_record_id=record_ids(rng, HANOI_PREFIX, rows.height, 8, chunk.share),
         superseded=pl.lit(False),
         phone=_parent_phones(people, rows),
         ward_code_written=pl.when(pl.col("scheme") == "old")
@@ -133,9 +135,18 @@ def _school_code(level: pl.Expr, ward: str) -> pl.Expr:
     return pl.concat_str([pl.lit(HANOI_PREFIX), level.cast(pl.String), school_ward])
 
 
-def _school_files(rng: np.random.Generator, students: pl.DataFrame, as_of: date) -> pl.DataFrame:
-    """One file per school with students, in the format its software writes."""
-    schools = students["school_code"].unique().sort()
+def _school_files(rng: np.random.Generator, as_of: date) -> pl.DataFrame:
+    """One file per school of the city, in the format its software writes (a school without
+    students writes none)."""
+    levels = pl.DataFrame({"grade_level": [digit for digit, *_ in LEVELS]})
+    schools = (
+        admin_units.current_wards()
+        .select("ward_code")
+        .join(levels, how="cross")
+        .select(school_code=_school_code(pl.col("grade_level"), "ward_code"))
+        .unique()
+        .sort("school_code")["school_code"]
+    )
     files = period_files(rng, schools, "year", (EXTRACT_SPAN[0], as_of), NEW_UNITS_SHARE)
     fmt = np.where(rng.random(files.height) < FORMAT_SHARES["giao_duc"]["xlsx"], "xlsx", "csv")
     temporary = rng.random(files.height) < TEMPORARY_CODE_SCHOOLS
