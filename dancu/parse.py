@@ -121,14 +121,9 @@ def code_digits(text: pl.Expr, width: int) -> pl.Expr:
 def phone(text: pl.Expr) -> pl.Expr:
     """E.164 (+84 and the 9-10 digit national number) from "0912 345 678", "84-912-345-678", ..."""
     digits = text.str.replace_all(r"[\s.\-()+]", "")
-    national = (
-        pl.when(digits.str.starts_with("84") & digits.str.len_chars().is_between(11, 12))
-        .then(digits.str.slice(2))
-        .when(digits.str.starts_with("0"))
-        .then(digits.str.slice(1))
-        .otherwise(digits)
-    )
-    return pl.when(national.str.contains(r"^[1-9]\d{8,9}$")).then(pl.lit("+84") + national)
+    # The national number after a country code 84 or a trunk 0, in one pass: the regex takes
+    # "84" only where 9-10 digits remain (11-12 in all), else reads the digits whole.
+    return pl.lit("+84") + digits.str.extract(r"^(?:84|0)?([1-9]\d{8,9})$")
 
 
 def certificate_form(text: pl.Expr) -> pl.Expr:

@@ -126,7 +126,7 @@ def _record_id_missing(source: Source) -> pl.Expr:
 
 def _record_id_repeated(source: Source) -> pl.Expr:
     # The first row of a record id in a file stands; a later one in the same file cannot.
-    return pl.int_range(pl.len()).over(FILE_NAME, RECORD_ID) > 0
+    return ~pl.struct(FILE_NAME, RECORD_ID).is_first_distinct()
 
 
 def _name_empty(source: Source) -> pl.Expr:

@@ -23,6 +23,7 @@ from dancu.legacy_text import (
     vni_score,
     vni_score_expr,
 )
+from dancu.text import repair_text
 
 LOWER = sorted(c for c in VIETNAMESE_LETTERS if c.islower())
 UPPER = sorted(c for c in VIETNAMESE_LETTERS if c.isupper())
@@ -309,3 +310,19 @@ def test_fix_utf8_as_cp1252_spares_legacy_encodings():
     for name in MANY_NAMES:
         for legacy in (encode_tcvn3(name), encode_vni(name), encode_vni(name.upper())):
             assert fix_utf8_as_cp1252(legacy) == legacy
+
+
+@pytest.mark.parametrize(
+    ("text", "repaired"),
+    [
+        ("  Nguyễn  Văn\tAn ", "Nguyễn Văn An"),
+        ("Nguye\u0302\u0303n", "Nguyễn"),  # decomposed: composed
+        ("Nguyá»…n", "Nguyễn"),
+        ("   ", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_repair_text_composes_single_spaces_and_leaves_nothing_empty(text, repaired):
+    values = pl.DataFrame({"v": [text]}, schema={"v": pl.String})
+    assert values.select(repair_text(pl.col("v"))).item() == repaired

@@ -133,6 +133,11 @@ def test_id_characters(text, expected):
         ("912345678", "+84912345678"),  # Excel dropped the leading zero
         ("024 3825 1234", "+842438251234"),
         ("12345", None),
+        ("841234567890", "+841234567890"),  # 84 and a 10-digit number
+        ("8412345678", "+848412345678"),  # too short for a country code: a number of its own
+        ("84012345678", None),  # 84, then no national number
+        ("0012345678", None),  # a trunk 0, then no national number
+        (None, None),
     ],
 )
 def test_phone_to_e164(text, expected):

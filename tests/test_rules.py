@@ -3,6 +3,7 @@
 import csv
 import io
 import random
+from datetime import date
 from pathlib import Path
 
 import pandera.polars as pa
@@ -235,3 +236,21 @@ def test_the_auditors_guide_documents_every_rule():
     text = guide.read_text(encoding="utf-8")
     for rule in RULES:
         assert f"| `{rule.id}` | {rule.severity} | {rule.message} |" in text, rule.id
+
+
+def test_one_date_text_is_read_by_the_type_of_its_file(tmp_path):
+    # Dates are parsed once per distinct text: the same text must still be an Excel serial in
+    # an XLSX file alone.
+    serial = {"Ngày, tháng, năm sinh": "32874"}  # 1990-01-01 as Excel counts days
+    folder = tmp_path / "landing" / "dan_cu"
+    folder.mkdir(parents=True)
+    pl.DataFrame([{**VALID["dan_cu"], **serial, "Mã hồ sơ": "HS00013"}]).write_excel(
+        folder / "dan_cu_20250916.xlsx"
+    )
+    frame = standardized(tmp_path, "dan_cu", [serial]).sort("file_name")
+    assert frame["file_name"].to_list() == [
+        "dan_cu/dan_cu_20250915.csv",
+        "dan_cu/dan_cu_20250916.xlsx",
+    ]
+    assert frame[REASONS][0][0].startswith("date.impossible")
+    assert frame["birth_date"].to_list() == [None, date(1990, 1, 1)]

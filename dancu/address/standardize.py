@@ -78,7 +78,11 @@ def standardize_addresses(
             "after_reform": extract_dates.cast(pl.Date, strict=False) >= REFORM_DATE,
         }
     )
-    rows = rows.hstack(split_in_chunks(rows.get_column("address")))
+    # Addresses repeat (a household's members, a record in several extracts): each distinct
+    # one is split once.
+    addresses = rows.get_column("address").unique()
+    split = pl.concat([addresses.to_frame(), split_in_chunks(addresses)], how="horizontal")
+    rows = rows.join(split, on="address", how="left", nulls_equal=True, maintain_order="left")
     keys = ["admin_part", "code", "after_reform"]
     distinct = rows.select(keys).unique()
     resolved = pl.DataFrame(
