@@ -1,14 +1,12 @@
 """The generator chunk by chunk: whole wards per chunk, ids unique across chunks, files that
 several chunks fill written whole, and the same bytes for the same seed."""
 
-import codecs
 import hashlib
-import io
 from pathlib import Path
 
-import fastexcel
 import polars as pl
 import pytest
+from helpers import read_extract
 
 from dancu.admin_units import ward_conversion
 from dancu.generate import STAGING, generate
@@ -49,21 +47,9 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 def _rows_on_disk(path: Path) -> int:
-    if path.suffix == ".xlsx":
-        return fastexcel.read_excel(path).load_sheet(0, dtypes="string").height
     if path.suffix == ".parquet":
         return pl.read_parquet(path).height
-    data = path.read_bytes()
-    if data.startswith(codecs.BOM_UTF16_LE):
-        text = data.decode("utf-16")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1258")
-    header = text.split("\n", 1)[0]
-    separator = ";" if header.count(";") > header.count(",") else ","
-    return pl.read_csv(io.StringIO(text), separator=separator, infer_schema=False).height
+    return read_extract(path).height
 
 
 def test_the_city_is_cut_into_chunks_of_whole_wards():

@@ -5,16 +5,14 @@ Headers are checked against the labels parsed from docs/contract.md itself, not 
 own declaration of them; files are read back from their bytes.
 """
 
-import codecs
-import io
 import re
 import unicodedata
 from pathlib import Path
 
-import fastexcel
 import numpy as np
 import polars as pl
 import pytest
+from helpers import read_extract
 
 from dancu.generate import DEFAULT_AS_OF, generate
 from dancu.generate.elements import name_children
@@ -54,28 +52,12 @@ def truth(out) -> dict[str, pl.DataFrame]:
     return {p.stem: pl.read_parquet(p) for p in (out / "truth").glob("*.parquet")}
 
 
-def _read(path: Path) -> pl.DataFrame:
-    if path.suffix == ".xlsx":
-        return fastexcel.read_excel(path).load_sheet(0, dtypes="string").to_polars()
-    data = path.read_bytes()
-    if data.startswith(codecs.BOM_UTF16_LE):
-        text = data.decode("utf-16")
-    else:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            text = data.decode("cp1258")
-    header = text.split("\n", 1)[0]
-    separator = ";" if header.count(";") > header.count(",") else ","
-    return pl.read_csv(io.StringIO(text), separator=separator, infer_schema=False)
-
-
 def _delivered(out: Path, truth: dict, source: str) -> pl.DataFrame:
     """A source's rows under canonical names, with the truth of each row."""
     by_label = {fold_label(label): name for name, label in LAYOUTS[source].columns}
     parts = []
     for name in truth["files"].filter(pl.col("source") == source)["file_name"]:
-        frame = _read(out / "landing" / name).drop("STT", strict=False)
+        frame = read_extract(out / "landing" / name).drop("STT", strict=False)
         frame = frame.rename(
             {h: by_label[fold_label(unicodedata.normalize("NFC", h))] for h in frame.columns}
         )
@@ -106,7 +88,7 @@ def test_new_sources_write_the_contract_headers(out, truth, source):
     files = truth["files"].filter(pl.col("source") == source)
     assert files.height > 5
     for name in files["file_name"]:
-        headers = _read(out / "landing" / name).columns
+        headers = read_extract(out / "landing" / name).columns
         headers = [fold_label(unicodedata.normalize("NFC", h)) for h in headers if h != "STT"]
         assert headers == labels, name
         assert re.fullmatch(rf"{source}/{source}_(?:\d{{8}}_)?\d{{8}}\.(csv|xlsx)", name)

@@ -7,9 +7,6 @@ sector's own staged frames."""
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -17,6 +14,7 @@ import pandera.polars as pa
 import polars as pl
 import pytest
 import xlsxwriter
+from helpers import run_dancu
 
 from dancu.contract import SOURCES
 from dancu.ingest import read_source
@@ -356,7 +354,6 @@ def test_every_row_of_the_new_sources_is_accepted_or_quarantined(landing):
 
 # --- `dancu run` on all eight sources -----------------------------------------------------------
 
-ROOT = Path(__file__).resolve().parent.parent
 DEATH = {
     "Số đăng ký": "KT2025-001", "Ngày đăng ký": "03/09/2025", "Mã nơi đăng ký": "00256",
     "Họ tên người chết": "Trần Văn Đức", "Ngày sinh": "1940", "Giới tính": "Nam",
@@ -402,14 +399,7 @@ def run(tmp_path_factory) -> Path:
     transferred = ["0100200077", *SCHOOL_ROWS[1][1:7], "01002001", "4D", *SCHOOL_ROWS[1][9:]]
     write_csv(landing / "giao_duc" / "truong_01002001_20250915.csv", SCHOOL_HEADER, [transferred])
     write_csv(landing / "ly_lich_tu_phap" / "lltp_20250915.csv", JUSTICE_HEADER, JUSTICE_ROWS)
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing),
-         "--data", str(out / "data"), "--log-level", "DEBUG"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
-    )  # fmt: skip
-    (out / "run.log").write_text(done.stdout + done.stderr, encoding="utf-8")
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_dancu(landing, out)
     return out
 
 

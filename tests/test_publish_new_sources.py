@@ -8,14 +8,12 @@ records added, checks the published views, the report and the logs."""
 
 import csv
 import io
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
+from helpers import run_dancu
 
 from dancu.contract import SOURCES
 from dancu.generate import generate
@@ -25,7 +23,6 @@ from dancu.publish import person_documents, person_nationalities
 from dancu.standardize import standardize
 from dancu.warehouse import SERVICE_VIEWS, WAREHOUSE_FILE
 
-ROOT = Path(__file__).resolve().parent.parent
 EXTRACT = "20250915"
 ADDRESS = "Số 12, phố Hàng Bài, Phường Hoàn Kiếm, Hà Nội"
 REGISTER_LABELS = {c.name: c.label for c in SOURCES["dan_cu"].columns}
@@ -219,14 +216,7 @@ def run(tmp_path_factory) -> Path:
     generate(persons=1_000, seed=29, out=out / "sample")
     landing = out / "sample" / "landing"
     write_hand_made(landing)
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    done = subprocess.run(
-        [sys.executable, "-m", "pipelines.cli", "run", "--landing", str(landing),
-         "--data", str(out / "data"), "--log-level", "DEBUG"],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600,
-    )  # fmt: skip
-    (out / "run.log").write_text(done.stdout + done.stderr, encoding="utf-8")
-    assert done.returncode == 0, done.stderr[-3000:]
+    run_dancu(landing, out)
     return out
 
 
