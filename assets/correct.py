@@ -20,6 +20,7 @@ from dancu.corrections import (
 )
 from orchestration import keys
 from orchestration.privacy import masked_errors
+from orchestration.resources import staged
 
 LEFT_FOR_REVIEW = ["uncertain", "both_slipped", "in_review"]
 # The person sources are compared; the civil-event sources witness the ids of their parties.
@@ -30,15 +31,25 @@ def _counts(frame: pl.DataFrame, *by: str) -> dict[str, int]:
     return {"/".join(key): n for *key, n in frame.group_by(*by).len().sort(*by).iter_rows()}
 
 
-@dg.asset(
+@dg.multi_asset(
     group_name="publish",
-    kinds={"polars", "parquet"},
     ins={
         "person_source": dg.AssetIn(),
         "person": dg.AssetIn(),
         "review_queue": dg.AssetIn(),
         "event_party": dg.AssetIn(),
         **{keys.std(name): dg.AssetIn(keys.std(name)) for name in STANDARDISED},
+    },
+    outs={
+        "source_correction": staged(
+            "Delivered personal ids, birth dates, names and sexes that the register shows to be "
+            "wrong or missing, per source record: the register's value, the kind of error, a "
+            "confidence."
+        ),
+        "correction_held": staged(
+            "The differences not reported as corrections, with why they were held back; the "
+            "close ones go to clerks (correction_review)."
+        ),
     },
 )
 @masked_errors
@@ -49,10 +60,9 @@ def source_correction(
     review_queue: pl.LazyFrame,
     event_party: pl.LazyFrame,
     **std_frames: pl.LazyFrame,
-) -> dg.Output[pl.DataFrame]:
-    """Delivered personal ids, birth dates, names and sexes that the register shows to be wrong
-    or missing, per source record: the register's value, the kind of error, a confidence. The
-    ids civil registration gave the persons its events name are witnesses, never told."""
+) -> tuple[dg.Output[pl.DataFrame], dg.Output[pl.DataFrame]]:
+    """Compare each resolved record with its person's golden record. The ids civil registration
+    gave the persons its events name are witnesses, never told."""
     golden = person.select(GOLDEN_COLUMNS).collect()
     found = find_corrections(
         person_source.select(LINK_COLUMNS).collect(),
@@ -73,7 +83,7 @@ def source_correction(
         f"error_rate/{source}/{field}": round(rate, 5)
         for source, field, rate, _ in found.error_rates.iter_rows()
     }
-    return dg.Output(
+    reported = dg.Output(
         found.table,
         metadata={
             "corrections": found.table.height,
@@ -87,3 +97,4 @@ def source_correction(
             **rates,
         },
     )
+    return reported, dg.Output(found.held)

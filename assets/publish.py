@@ -5,8 +5,7 @@ import os
 import dagster as dg
 import polars as pl
 
-from dancu.contract import EVENT_SOURCES, PERSON_SOURCES, SOURCES
-from dancu.corrections import GOLDEN_COLUMNS, LINK_COLUMNS, event_witnesses, find_corrections
+from dancu.contract import SOURCES
 from dancu.publish import OPTIONAL, PUBLISHED, warehouse_tables
 from dancu.warehouse import (
     DEFAULT_KEEP_VERSIONS,
@@ -33,31 +32,12 @@ class PublishConfig(dg.Config):
     owner's group)."""
 
 
-def corrections_held(frames: dict[str, pl.LazyFrame]) -> pl.DataFrame:
-    """The differences `source_correction` held back, found again from the same inputs (that
-    asset stages only what it reports)."""
-    golden = frames["person"].select(GOLDEN_COLUMNS).collect()
-    return find_corrections(
-        frames["person_source"].select(LINK_COLUMNS).collect(),
-        golden,
-        {name: frames[keys.std(name)] for name in PERSON_SOURCES},
-        frames["review_queue"]
-        .select("source_l", "source_record_id_l", "source_r", "source_record_id_r")
-        .collect(),
-        event_witnesses(
-            golden,
-            frames["event_party"].select("event_id", "role", "person_id").collect(),
-            {name: frames[keys.std(name)] for name in EVENT_SOURCES},
-        ),
-    ).held
-
-
 @dg.asset(
     group_name="publish",
     kinds={"duckdb"},
     pool="warehouse",
     ins={
-        **{name: dg.AssetIn(name) for name in [*PUBLISHED, *OPTIONAL]},
+        **{name: dg.AssetIn(name) for name in [*PUBLISHED, *OPTIONAL, "correction_held"]},
         **{keys.files(name): dg.AssetIn(keys.files(name)) for name in SOURCES},
         **{keys.std(name): dg.AssetIn(keys.std(name)) for name in SOURCES},
     },
@@ -86,7 +66,7 @@ def warehouse(
         frames,
         [frames[keys.files(name)] for name in SOURCES],
         {name: frames[keys.std(name)] for name in SOURCES},
-        corrections_held(frames),
+        frames["correction_held"].collect(),
     )
     optional = {name: frames[name].collect() for name in OPTIONAL}
     try:

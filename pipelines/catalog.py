@@ -56,6 +56,7 @@ PII = {
     "warehouse": "sensitive",
     "review_queue_export": "basic",
     "source_correction": "basic",
+    "correction_held": "basic",
     "correction_workbooks": "basic",
 }
 # Assets that hold criminal data, whatever their `pii` tag says of the rest: the justice sector's
@@ -80,6 +81,7 @@ CODE = {
     "auditor_report": "dancu.report.html",
     "review_queue_export": "dancu.review",
     "source_correction": "dancu.corrections",
+    "correction_held": "dancu.corrections",
     "correction_workbooks": "dancu.corrections",
 }
 # The schedule rebuilds the register every night: a warehouse older than a day and a night has
