@@ -1,6 +1,7 @@
 """Publish: the warehouse services read, built whole and swapped in only when its gates pass."""
 
 import os
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -80,6 +81,7 @@ def warehouse(
             keys=paths.secret_keys(),
             max_drop_share=config.max_drop_share,
             service_group=config.service_group or os.environ.get("DANCU_SERVICE_GROUP"),
+            data_dir=Path(paths.data_dir),
         )
     except GateFailed as failure:
         raise dg.Failure(f"warehouse not published, gate checks failed: {failure}") from None

@@ -41,6 +41,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from dancu.memory import limit_duckdb
 from sql import SQL_DIR
 
 WAREHOUSE_FILE = "dancu.duckdb"
@@ -329,9 +330,11 @@ def build(
     keys: Keys,
     max_drop_share: float,
     on_step: Callable[[str], None],
+    data_dir: Path,
 ) -> list[GateResult]:
-    """Create the warehouse file at `path` from sql/ and the frames, and gate it."""
-    with duckdb.connect(str(path)) as con:
+    """Create the warehouse file at `path` from sql/ and the frames, and gate it, within the
+    run's memory limit (spilling under `data_dir`)."""
+    with limit_duckdb(duckdb.connect(str(path)), data_dir) as con:
         con.execute((SQL_DIR / "warehouse.sql").read_text(encoding="utf-8"))
         on_step("created")
         load_tables(con, tables, (keys.digest_column(),))
@@ -485,6 +488,7 @@ def publish(
     keys: Keys | None = None,
     max_drop_share: float = DEFAULT_MAX_DROP_SHARE,
     service_group: str | None = None,
+    data_dir: Path | None = None,
 ) -> Published:
     """Build a new warehouse from `tables`, gate it, and swap it in; raise GateFailed otherwise.
 
@@ -494,6 +498,8 @@ def publish(
     `max_drop_share`: the share of persons or of a source's records a publish may lose against
     the published version (1 admits anything).
     `service_group`: the group that may read the per-service files.
+    `data_dir`: the data folder, whose staging folder takes what the build spills past the
+    memory limit (by default the warehouse's building folder).
     """
     keys = keys or Keys.from_secret(os.urandom(32).hex())
     if keep < 1:
@@ -507,7 +513,7 @@ def publish(
     try:
         results = build(
             building, run_id, run_time, tables, optional_tables or {}, published, keys,
-            max_drop_share, on_step,
+            max_drop_share, on_step, data_dir or building.parent,
         )  # fmt: skip
         failed = [r for r in results if r.violations]
         if failed:

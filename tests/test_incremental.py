@@ -19,7 +19,13 @@ from dancu.contract import DAN_CU, FILE_NAME, RECORD_ID
 from dancu.generate import generate
 from dancu.ingest import FILE_ERROR, files_frame, ingest_cache, read_source
 from dancu.rules import REASONS
-from dancu.standardize import LEGACY, standardize, standardize_cache, standardize_cached
+from dancu.standardize import (
+    LEGACY,
+    batches,
+    standardize,
+    standardize_cache,
+    standardize_cached,
+)
 from orchestration.resources import DancuPaths, StagingParquetIOManager
 
 SOURCE = DAN_CU
@@ -119,6 +125,36 @@ def test_cold_then_warm_cache_give_the_fresh_output_and_the_warm_run_reads_no_fi
 
     assert assert_same_as_fresh(landing, caches) == (files, readable.height)
     assert assert_same_as_fresh(landing, caches) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("rows", "most_rows", "expected"),
+    [
+        ([3, 3, 3], 6, [["a", "b"], ["c"]]),
+        ([3, 3, 3], 9, [["a", "b", "c"]]),
+        ([3, 3, 3], 5, [["a"], ["b"], ["c"]]),
+        ([8, 1, 1], 5, [["a"], ["b", "c"]]),  # a file over the cap is a batch of its own
+        ([1, 8, 1], 5, [["a"], ["b"], ["c"]]),
+    ],
+)
+def test_files_are_batched_in_order_within_the_rows_a_batch_may_hold(rows, most_rows, expected):
+    names = ["a", "b", "c"]
+    assert batches(names, rows, most_rows) == expected
+    assert batches([], [], most_rows) == []
+
+
+def test_files_standardised_in_small_batches_give_the_output_of_one_batch(landing, caches):
+    raw, reports = read_source(landing, SOURCE)
+    files = files_frame(reports, raw)
+    whole = standardize_cached(raw.lazy(), files, SOURCE, caches.standardize())
+    readable = files.filter(pl.col("error").is_null() & (pl.col("rows") > 0))
+    smallest = int(readable["rows"].min())
+    assert len(batches(readable[FILE_NAME].to_list(), readable["rows"].to_list(), smallest)) > 2
+    in_batches = Caches(caches.root / "batched").standardize()
+    batched = standardize_cached(raw.lazy(), files, SOURCE, in_batches, most_rows=smallest)
+
+    assert in_batches.misses == readable.height
+    assert_frame_equal(batched, whole)
 
 
 def test_a_new_file_is_the_only_one_read_and_its_rows_supersede_older_ones(landing, caches):
