@@ -15,7 +15,7 @@ export DAGSTER_HOME ?= $(abspath $(DATA)/dagster)
 # The sample's extracts end on the generator's default as-of date: deliveries are judged on it.
 export DANCU_AS_OF ?= 2025-10-31
 
-.PHONY: demo test ui serve bench bench-noisy bench-serve lint lock sample clean
+.PHONY: demo test ui serve bench bench-noisy bench-scale bench-serve lint lock sample clean
 
 $(BIN)/.installed: pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ bench-noisy: $(BIN)/.bench-installed
 	  $(BIN)/python -m benchmarks.noisy --persons 20000 --seed $$seed --noise $$noise || exit 1; \
 	  $(BIN)/python -m benchmarks.noisy --persons 1000000 --seed $$seed --noise $$noise || exit 1; \
 	done; done
+
+# Time and peak memory of each stage at 1, 2, 5 and 10 million persons (hours; generated sets are
+# kept in bench-data/, about 5 GB at ten million): `SIZES="20000 50000"` for a quick look.
+bench-scale: $(BIN)/.bench-installed
+	$(BIN)/python -m benchmarks.scale $(if $(SIZES),--persons $(SIZES))
 
 # The service API under load on loopback (wrk from Debian's package when present), two publishes
 # during it; WAREHOUSE=path names a published warehouse to serve (default: a demo run's).

@@ -17,7 +17,7 @@ from dancu.warehouse import (
 )
 from orchestration import keys
 from orchestration.privacy import masked_errors
-from orchestration.resources import DancuPaths
+from orchestration.resources import DancuPaths, peak_memory
 
 GATES = load_gates()
 
@@ -93,6 +93,7 @@ def warehouse(
             "dagster/row_count": tables["person"].height,
             "version": dg.MetadataValue.path(str(published.version)),
             **{f"rows/{name}": frame.height for name, frame in {**tables, **optional}.items()},
+            **peak_memory(),
         },
         check_results=[
             dg.AssetCheckResult(

@@ -51,6 +51,11 @@ class DancuPaths(dg.ConfigurableResource, Folders):
 PEAK_MEMORY = "peak_memory_mib"
 
 
+def peak_memory() -> dict[str, float]:
+    """The step's peak so far, as output metadata: what computing its outputs took."""
+    return {PEAK_MEMORY: round(peak_since_start() / 2**20, 1)}
+
+
 def staged(description: str) -> dg.AssetOut:
     """An output of a multi-asset that the staging I/O manager keeps as Parquet."""
     return dg.AssetOut(kinds={"polars", "parquet"}, description=description)
@@ -80,8 +85,7 @@ class StagingParquetIOManager(dg.ConfigurableIOManager):
             {
                 "dagster/row_count": obj.height,
                 "path": dg.MetadataValue.path(str(path)),
-                # The step's peak so far: what computing this output (and those before it) took.
-                PEAK_MEMORY: round(peak_since_start() / 2**20, 1),
+                **peak_memory(),
             }
         )
 
