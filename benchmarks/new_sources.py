@@ -134,14 +134,18 @@ def foreign_party_f1(records: pl.DataFrame, out: Path) -> dict:
 
     def pairs(on: str, right_on: str) -> pl.DataFrame:
         joined = parties.join(others, left_on=on, right_on=right_on)
-        return joined.filter(
-            (pl.col("source") != pl.col("o_source")) | (pl.col("source_record_id") != pl.col("o_id"))
-        ).select(
-            pl.when(pl.format("{}|{}", "source", "source_record_id") < pl.format("{}|{}", "o_source", "o_id"))
-            .then(pl.format("{}|{}#{}|{}", "source", "source_record_id", "o_source", "o_id"))
-            .otherwise(pl.format("{}|{}#{}|{}", "o_source", "o_id", "source", "source_record_id"))
-            .alias("pair")
-        ).unique()  # fmt: skip
+        mine = pl.format("{}|{}", "source", "source_record_id")
+        theirs = pl.format("{}|{}", "o_source", "o_id")
+        return (
+            joined.filter(mine != theirs)
+            .select(
+                pl.when(mine < theirs)
+                .then(pl.format("{}#{}", mine, theirs))
+                .otherwise(pl.format("{}#{}", theirs, mine))
+                .alias("pair")
+            )
+            .unique()
+        )
 
     true, found = pairs("person_key", "o_person"), pairs("label", "label")
     both = true.join(found, on="pair").height

@@ -16,8 +16,8 @@ from dancu.contract import SOURCES
 from dancu.link import party_records
 from dancu.resolve import person_records
 from dancu.resolve import resolve as resolve_alone
-from dancu.resolve.comparisons import compare
 from dancu.resolve.blocking import candidate_pairs
+from dancu.resolve.comparisons import compare
 from dancu.resolve.model import train
 from dancu.resolve.records import features, keyed
 
@@ -130,9 +130,8 @@ def test_vietnamese_names_in_another_order_are_not_reordered(resolve):
     # Twins Nguyễn Minh Anh and Nguyễn Anh Minh: the same words, two people.
     same = {"birth_date": date(2012, 5, 5), "sex": "M", "father_name": "Nguyễn Văn Tâm",
             "mother_name": "Đỗ Thị Lan", "ward_code": "00004"}  # fmt: skip
-    ids = persons_of(
-        resolve(frame(person("A", "Nguyễn Minh Anh", **same), person("B", "Nguyễn Anh Minh", **same)))
-    )
+    records = frame(person("A", "Nguyễn Minh Anh", **same), person("B", "Nguyễn Anh Minh", **same))
+    ids = persons_of(resolve(records))
     assert ids["dan_cu:A"] != ids["dan_cu:B"]
 
 

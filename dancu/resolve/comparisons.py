@@ -446,7 +446,11 @@ def _same(column: str) -> pl.Expr:
 # re-issued is compared as the id that replaced it (`records.current_national_ids`).
 _SAME_OTHER_DOCUMENT = _same("cmnd") | (
     _same("passport")
-    & (_same("passport_country") | lhs("passport_country").is_null() | rhs("passport_country").is_null())
+    & (
+        _same("passport_country")
+        | lhs("passport_country").is_null()
+        | rhs("passport_country").is_null()
+    )
 )
 
 # Birth dates read as numbers (yyyymmdd), several times faster than as dates.

@@ -109,7 +109,9 @@ def _columns(frame_columns: list[str], source: str) -> list[pl.Expr]:
         **{name: pl.col(name) for name in COLUMNS if name in frame_columns},
         **documents,
     }
-    return [values.get(name, pl.lit(None)).cast(dtype).alias(name) for name, dtype in COLUMNS.items()]
+    return [
+        values.get(name, pl.lit(None)).cast(dtype).alias(name) for name, dtype in COLUMNS.items()
+    ]
 
 
 def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
