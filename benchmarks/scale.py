@@ -32,8 +32,8 @@ def step_figures(data: Path) -> dict[str, dict[str, float]]:
     the peak memory (MiB) its outputs recorded."""
     import dagster as dg
 
-    from orchestration.resources import PEAK_MEMORY
     from pipelines.cli import dagster_home
+    from pipelines.progress import PEAK_MEMORY
 
     dagster_home(data)
     with dg.DagsterInstance.get() as instance:
