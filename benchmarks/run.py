@@ -134,10 +134,15 @@ STEP_GROUPS = {
 }  # fmt: skip
 
 
+def stage_of(step: str) -> str | None:
+    """The stage of STEP_GROUPS a step belongs to (None for the steps outside them)."""
+    return next((g for g, prefix in STEP_GROUPS.items() if step.startswith(prefix)), None)
+
+
 def step_lines(steps: dict[str, float]) -> list[str]:
     totals = dict.fromkeys(STEP_GROUPS, 0.0)
     for step, seconds in steps.items():
-        group = next((g for g, prefix in STEP_GROUPS.items() if step.startswith(prefix)), None)
+        group = stage_of(step)
         if group:
             totals[group] += seconds
     return [f"  {group:<14} {seconds:7.1f} s" for group, seconds in totals.items()]

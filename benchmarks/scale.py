@@ -17,14 +17,18 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.run import STEP_GROUPS, ResidentPeak, cpu_seconds, generated, peak_rss_mib
+from benchmarks.run import (
+    STEP_GROUPS,
+    ResidentPeak,
+    cpu_seconds,
+    generated,
+    peak_rss_mib,
+    stage_of,
+    step_seconds,
+)
 
 SIZES = (1_000_000, 2_000_000, 5_000_000, 10_000_000)
 SEED = 7
-
-
-def stage_of(step: str) -> str | None:
-    return next((g for g, prefix in STEP_GROUPS.items() if step.startswith(prefix)), None)
 
 
 def step_figures(data: Path) -> dict[str, dict[str, float]]:
@@ -35,14 +39,12 @@ def step_figures(data: Path) -> dict[str, dict[str, float]]:
     from pipelines.cli import dagster_home
     from pipelines.progress import PEAK_MEMORY
 
+    figures = {
+        step: {"seconds": seconds, "peak_mib": 0.0} for step, seconds in step_seconds(data).items()
+    }
     dagster_home(data)
     with dg.DagsterInstance.get() as instance:
         run = instance.get_runs(limit=1)[0]
-        figures = {
-            s.step_key: {"seconds": s.end_time - s.start_time, "peak_mib": 0.0}
-            for s in instance.get_run_step_stats(run.run_id)
-            if s.end_time and s.start_time
-        }
         for entry in instance.all_logs(
             run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
         ):
