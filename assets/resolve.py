@@ -6,6 +6,8 @@ people named in civil events, the previous run's person ids and the clerks' deci
 hands its tables on. A party of an event is linked to a person here, by the same model.
 """
 
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -19,6 +21,7 @@ from dancu.contract import (
     SOURCES,
 )
 from dancu.link import event_parties, party_records, previous_person_ids
+from dancu.memory import spill_dir
 from dancu.resolve import resolve
 from dancu.resolve.records import person_records
 from dancu.review import clerk_decisions
@@ -67,6 +70,7 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
         clerk=decisions,
         run=context.run.run_id,
         secret=paths.person_id_secret(),
+        spill_dir=spill_dir(Path(paths.data_dir)),
     )
     result.model.save(paths.model_dir)
     is_register = pl.col(SOURCE).is_in(PERSON_SOURCES)

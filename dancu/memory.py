@@ -87,6 +87,13 @@ def resident_bytes() -> int:
     return int(pages) * os.sysconf("SC_PAGE_SIZE")
 
 
+def spill_dir(data_dir: Path) -> Path:
+    """`<data_dir>/staging/spill`, made if missing: where a stage puts what waits on disk."""
+    spill = Path(data_dir) / SPILL_DIR
+    spill.mkdir(parents=True, exist_ok=True)
+    return spill
+
+
 def limit_duckdb(
     con: duckdb.DuckDBPyConnection, data_dir: Path, keeps_order: bool = True
 ) -> duckdb.DuckDBPyConnection:
@@ -95,8 +102,7 @@ def limit_duckdb(
     result's order does not matter, or that sort it), DuckDB may also drop the insertion order,
     which lets it stream more and hold less."""
     available = max(memory_limit() - resident_bytes(), int(memory_limit() * DUCKDB_LEAST_SHARE))
-    spill = Path(data_dir) / SPILL_DIR
-    spill.mkdir(parents=True, exist_ok=True)
+    spill = spill_dir(data_dir)
     con.execute(f"SET memory_limit = '{available // 2**20}MiB'")
     con.execute("SET temp_directory = '{}'".format(str(spill).replace("'", "''")))
     con.execute(f"SET preserve_insertion_order = {'true' if keeps_order else 'false'}")

@@ -7,7 +7,13 @@ import numpy as np
 import polars as pl
 import pytest
 
-from dancu.resolve.blocking import PASSES, BlockingPass, candidate_pairs, pass_pairs
+from dancu.resolve.blocking import (
+    PASSES,
+    BlockingPass,
+    _first_finds,
+    candidate_pairs,
+    pass_pairs,
+)
 from dancu.resolve.records import COLUMNS, features, keyed
 from dancu.text import fold
 
@@ -135,3 +141,18 @@ def test_split_pairs_are_unbounded_pairs_and_keep_every_one_person_pair():
     assert one_person_pairs(prepared) <= found(split)
     assert split.height < unbounded.height / 5
     assert counts.filter(pl.col("pass") == "birth_date+given")["blocks_split"].item() == 1
+
+
+@pytest.mark.parametrize("size", [3, 2**24 - 1, 2**24 + 1, 25_000_000, 2**28, 2**30])
+def test_the_union_of_passes_keeps_each_pair_once_with_its_first_pass_at_any_size(size):
+    """Pairs and passes packed into one integer (grouped past 2**28 records) give each pair
+    once, with the lowest pass that found it, whatever the record keys' width."""
+    rng = np.random.default_rng(size)
+    left = rng.integers(0, size - 1, 5_000)
+    right = np.minimum(left + rng.integers(1, 4, 5_000), size - 1)
+    found = pl.DataFrame(
+        {"left": left, "right": right, "pass_order": rng.integers(0, 12, 5_000)},
+        schema={"left": pl.UInt32, "right": pl.UInt32, "pass_order": pl.UInt8},
+    )
+    grouped = found.group_by("left", "right").agg(pl.col("pass_order").min()).sort("left", "right")
+    assert _first_finds(found, size, passes=12).equals(grouped)

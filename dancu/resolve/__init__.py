@@ -7,11 +7,13 @@ from the data), `decisions` (match / review / no_match, clerks first), `clusters
 `resolve` runs them in order.
 """
 
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import polars as pl
 
-from dancu.contract import RECORD_ID, SOURCE
+from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
 from dancu.resolve.blocking import candidate_pairs
 from dancu.resolve.clusters import cluster
 from dancu.resolve.comparisons import compare
@@ -22,6 +24,14 @@ from dancu.resolve.model import Model, score, train
 from dancu.resolve.records import FOUNDS_PERSON, RECORD_KEY, features, keyed, person_records
 
 __all__ = ["Model", "Resolution", "person_records", "resolve"]
+
+# Record columns that only the end of a run reads (lineage, golden records, the review queue):
+# blocking and comparisons read their folded features instead. At ten million persons they are
+# a third of the working set, so they wait on disk while pairs are found and scored.
+SET_ASIDE = (
+    FILE_NAME, ROW_NUMBER, EXTRACT_DATE, "address", "full_name", "father_name", "mother_name",
+    "marital_status", "previous_national_id",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,7 @@ def resolve(
     run: str = "",
     model: Model | None = None,
     secret: str = "",
+    spill_dir: Path | None = None,
 ) -> Resolution:
     """Resolve person records (the frame of `person_records`) into persons.
 
@@ -112,10 +123,68 @@ def resolve(
     keep their ids. `clerk`: clerk decisions (see `decisions.clerk_pairs`), which always win.
     `run`: the run id written into `person_id_history`. `model`: a trained model to use
     instead of training one on these records. `secret`: the installation's key behind new
-    person ids (see `ids.assign_ids`).
+    person ids (see `ids.assign_ids`). `spill_dir`: where the `SET_ASIDE` columns wait (a
+    temporary folder is made in it and removed; the system's temporary folder by default).
     """
     frame = records.collect() if isinstance(records, pl.LazyFrame) else records
+    columns = frame.columns
     prepared = features(keyed(frame))
+    del frame
+    set_aside = [c for c in SET_ASIDE if c in columns]
+    with tempfile.TemporaryDirectory(prefix="dancu-resolve-", dir=spill_dir) as spill:
+        aside = Path(spill) / "set_aside.parquet"
+        prepared.select(set_aside).write_parquet(aside)
+        prepared = prepared.drop(set_aside)
+        result = _resolve_prepared(prepared, previous, clerk, run, model, secret)
+        in_memory = [c for c in columns if c not in set_aside]
+        kept = prepared.select(RECORD_KEY, *in_memory)
+        del prepared
+        whole = pl.concat([kept, pl.read_parquet(aside)], how="horizontal")
+    return result.finish(whole.select(RECORD_KEY, *columns))
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """What resolution decides before the records' set-aside columns come back: everything
+    of a `Resolution` but the records with their persons, which `finish` builds."""
+
+    ids: pl.DataFrame
+    match_rules: pl.DataFrame
+    pairs: pl.DataFrame
+    queued: pl.DataFrame
+    person_id_history: pl.DataFrame
+    blocking: pl.DataFrame
+    model: Model
+
+    def finish(self, records: pl.DataFrame) -> Resolution:
+        """The resolution of `records` (keyed, in record-key order, their own columns)."""
+        with_ids = (
+            records.join(self.ids, on=RECORD_KEY, how="left")
+            .join(self.match_rules, on=RECORD_KEY, how="left")
+            .with_columns(pl.col("match_rule").fill_null("single"))
+            .sort(RECORD_KEY)
+        )
+        labels = self.model.parameters.select("comparison", "level", "label")
+        return Resolution(
+            records=with_ids,
+            persons=golden_records(with_ids.filter(pl.col("person_id").is_not_null())),
+            pairs=self.pairs,
+            review_queue=review_queue(records, self.queued, labels),
+            person_id_history=self.person_id_history,
+            blocking=self.blocking,
+            model=self.model,
+        )
+
+
+def _resolve_prepared(
+    prepared: pl.DataFrame,
+    previous: pl.DataFrame | None,
+    clerk: pl.DataFrame | None,
+    run: str,
+    model: Model | None,
+    secret: str,
+) -> _Resolved:
+    """Pairs, their decisions, clusters and person ids of keyed records with their features."""
     blocked, blocking = candidate_pairs(prepared)
     decisions = clerk_pairs(prepared, clerk)
     compared = compare(prepared, _with_clerk_pairs(blocked, decisions))
@@ -134,21 +203,11 @@ def resolve(
 
     clusters, cut = cluster(prepared.height, decided, score_pairs)
     ids, history = assign_ids(_founded(prepared, clusters), previous, run, secret)
-    with_ids = (
-        prepared.select(RECORD_KEY, *frame.columns)
-        .join(ids, on=RECORD_KEY, how="left")
-        .join(_match_rules(decided, clusters), on=RECORD_KEY, how="left")
-        .with_columns(pl.col("match_rule").fill_null("single"))
-        .sort(RECORD_KEY)
-    )
-    labels = model.parameters.select("comparison", "level", "label")
-    return Resolution(
-        records=with_ids,
-        persons=golden_records(with_ids.filter(pl.col("person_id").is_not_null())),
+    return _Resolved(
+        ids=ids,
+        match_rules=_match_rules(decided, clusters),
         pairs=decided,
-        review_queue=review_queue(
-            prepared, score_pairs(pairs_to_review(decided, cut, clusters)), labels
-        ),
+        queued=score_pairs(pairs_to_review(decided, cut, clusters)),
         person_id_history=history,
         blocking=blocking,
         model=model,
