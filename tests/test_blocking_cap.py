@@ -10,7 +10,7 @@ import pytest
 from dancu.resolve.blocking import (
     PASSES,
     BlockingPass,
-    _first_finds,
+    FirstFinds,
     candidate_pairs,
     pass_pairs,
 )
@@ -145,8 +145,9 @@ def test_split_pairs_are_unbounded_pairs_and_keep_every_one_person_pair():
 
 @pytest.mark.parametrize("size", [3, 2**24 - 1, 2**24 + 1, 25_000_000, 2**28, 2**30])
 def test_the_union_of_passes_keeps_each_pair_once_with_its_first_pass_at_any_size(size):
-    """Pairs and passes packed into one integer (grouped past 2**28 records) give each pair
-    once, with the lowest pass that found it, whatever the record keys' width."""
+    """Pairs and passes packed into one integer and merged as they come (grouped past 2**28
+    records) give each pair once, with the lowest pass that found it, whatever the record keys'
+    width and however the passes' sizes make the merges fall."""
     rng = np.random.default_rng(size)
     left = rng.integers(0, size - 1, 5_000)
     right = np.minimum(left + rng.integers(1, 4, 5_000), size - 1)
@@ -154,5 +155,8 @@ def test_the_union_of_passes_keeps_each_pair_once_with_its_first_pass_at_any_siz
         {"left": left, "right": right, "pass_order": rng.integers(0, 12, 5_000)},
         schema={"left": pl.UInt32, "right": pl.UInt32, "pass_order": pl.UInt8},
     )
+    union = FirstFinds(size, passes=12)
+    for order in range(12):
+        union.add(found.filter(pl.col("pass_order") == order).drop("pass_order"), order)
     grouped = found.group_by("left", "right").agg(pl.col("pass_order").min()).sort("left", "right")
-    assert _first_finds(found, size, passes=12).equals(grouped)
+    assert union.pairs().equals(grouped)

@@ -158,16 +158,20 @@ class _Resolved:
 
     def finish(self, records: pl.DataFrame) -> Resolution:
         """The resolution of `records` (keyed, in record-key order, their own columns)."""
-        with_ids = (
-            records.join(self.ids, on=RECORD_KEY, how="left")
-            .join(self.match_rules, on=RECORD_KEY, how="left")
+        # Looked up on the record keys alone and put beside the records: joining the records
+        # themselves would copy all of them, twice.
+        looked_up = (
+            records.select(RECORD_KEY)
+            .join(self.ids, on=RECORD_KEY, how="left", maintain_order="left")
+            .join(self.match_rules, on=RECORD_KEY, how="left", maintain_order="left")
             .with_columns(pl.col("match_rule").fill_null("single"))
-            .sort(RECORD_KEY)
+            .drop(RECORD_KEY)
         )
+        with_ids = records.hstack(looked_up)
         labels = self.model.parameters.select("comparison", "level", "label")
         return Resolution(
             records=with_ids,
-            persons=golden_records(with_ids.filter(pl.col("person_id").is_not_null())),
+            persons=golden_records(with_ids),
             pairs=self.pairs,
             review_queue=review_queue(records, self.queued, labels),
             person_id_history=self.person_id_history,

@@ -363,32 +363,63 @@ def pass_pairs(
     return pairs, counts
 
 
-def _first_finds(found: pl.DataFrame, size: int, passes: int) -> pl.DataFrame:
-    """Each pair of `found` (`left`, `right`, `pass_order`) once, with the first pass that found
-    it, sorted by `left`, `right`. While two record keys and a pass fit 64 bits (up to 2**28
-    records: ten million persons' records take 25 bits), pair and pass are packed into one
-    integer: one sort and a look at the neighbour replace a group-by, several times faster and
-    in a third of its memory."""
-    key_bits = max(size - 1, 1).bit_length()
-    if 2 * key_bits + 8 > 64 or passes > 256:
-        return found.group_by("left", "right").agg(pl.col("pass_order").min()).sort("left", "right")
-    left_shift, right_shift = 2 ** (key_bits + 8), 2**8
-    packed = (
-        pl.col("left").cast(pl.UInt64) * left_shift
-        + pl.col("right").cast(pl.UInt64) * right_shift
-        + pl.col("pass_order").cast(pl.UInt64)
-    )
-    pair = pl.col("packed") // right_shift
-    return (
-        found.select(packed.alias("packed"))
-        .sort("packed")
-        .filter(pair != pair.shift(1).fill_null(2**64 - 1))
-        .select(
-            (pl.col("packed") // left_shift).cast(pl.UInt32).alias("left"),
-            (pl.col("packed") // right_shift % 2**key_bits).cast(pl.UInt32).alias("right"),
-            (pl.col("packed") % right_shift).cast(pl.UInt8).alias("pass_order"),
+class FirstFinds:
+    """The union of the passes' pairs: each pair once, with the first pass that found it.
+
+    While two record keys and a pass fit 64 bits (up to 2**28 records: ten million persons'
+    records take 25 bits), each pass's pairs are packed into one integer as they come and
+    merged into the union whenever they outgrow it: a sort and a look at the neighbour replace
+    a group-by, and the passes' pairs (three times the union at a million persons, nine bytes
+    each) are never all held at once."""
+
+    def __init__(self, size: int, passes: int):
+        self.key_bits = max(size - 1, 1).bit_length()
+        self.packs = 2 * self.key_bits + 8 <= 64 and passes <= 256
+        self.union = pl.Series("packed", [], dtype=pl.UInt64)
+        self.pending: list[pl.Series | pl.DataFrame] = []
+
+    def add(self, pairs: pl.DataFrame, order: int) -> None:
+        """The pairs (`left`, `right`) pass number `order` found."""
+        if not self.packs:
+            self.pending.append(pairs.with_columns(pass_order=pl.lit(order, dtype=pl.UInt8)))
+            return
+        packed = (
+            pl.col("left").cast(pl.UInt64) * 2 ** (self.key_bits + 8)
+            + pl.col("right").cast(pl.UInt64) * 2**8
+            + order
         )
-    )
+        self.pending.append(pairs.select(packed.alias("packed")).to_series())
+        if sum(len(part) for part in self.pending) >= len(self.union):
+            self._merge()
+
+    def _merge(self) -> None:
+        pair = pl.col("packed") // 2**8
+        self.union = (
+            pl.concat([self.union, *self.pending])
+            .sort()
+            .to_frame()
+            .filter(pair != pair.shift(1).fill_null(2**64 - 1))
+            .to_series()
+        )
+        self.pending = []
+
+    def pairs(self) -> pl.DataFrame:
+        """`left`, `right`, `pass_order` (the first pass that found the pair), sorted by `left`,
+        `right`."""
+        if not self.packs:
+            return (
+                pl.concat(self.pending)
+                .group_by("left", "right")
+                .agg(pl.col("pass_order").min())
+                .sort("left", "right")
+            )
+        self._merge()
+        packed = pl.col("packed")
+        return self.union.to_frame().select(
+            (packed // 2 ** (self.key_bits + 8)).cast(pl.UInt32).alias("left"),
+            (packed // 2**8 % 2**self.key_bits).cast(pl.UInt32).alias("right"),
+            (packed % 2**8).cast(pl.UInt8).alias("pass_order"),
+        )
 
 
 def candidate_pairs(
@@ -405,12 +436,12 @@ def candidate_pairs(
     """
     if not records[RECORD_KEY].is_sorted():
         raise ValueError("records must come in record-key order")
-    found, counts = [], []
+    found, counts = FirstFinds(records.height, len(passes)), []
     for order, blocking in enumerate(passes):
         pairs, count = pass_pairs(records, blocking, max_block)
-        found.append(pairs.with_columns(pl.lit(order, dtype=pl.UInt8).alias("pass_order")))
+        found.add(pairs, order)
         counts.append(count)
-    union = _first_finds(pl.concat(found), records.height, len(passes))
+    union = found.pairs()
     names = pl.Series([p.name for p in passes])
     new = union.group_by("pass_order").len()
     table = (

@@ -43,11 +43,15 @@ def golden_records(records: pl.DataFrame) -> pl.DataFrame:
     `birth_year` goes with the birth date chosen (or the best year where no record has a full
     date); `residence_ward_code` is the chosen `ward_code`; `marital_status_as_of` the extract
     date of the record that said the marital status (a marriage registered later supersedes
-    it); `primary_source` (the source of the best record) and `record_count`."""
-    order = records.select(pl.arg_sort_by(id_order(pl.col("person_id")), preference()))
+    it); `primary_source` (the source of the best record) and `record_count`. Records without
+    a `person_id` are left out."""
+    order = records.select(
+        pl.arg_sort_by(id_order(pl.col("person_id")), preference(), nulls_last=True)
+    ).to_series()
+    with_person = order.head(records.height - records["person_id"].null_count())
     ranked = (
         records.select("person_id", SOURCE, EXTRACT_DATE, "birth_year", *GOLDEN_FIELDS)[
-            order.to_series()
+            with_person
         ]
         # Each field's source and the marital status's date, null where the field is.
         .with_columns(

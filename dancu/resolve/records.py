@@ -132,13 +132,19 @@ def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
 
 def keyed(records: pl.DataFrame) -> pl.DataFrame:
     """Records in their canonical order (source priority, then record id) with `rk`, their
-    position: the same records always get the same keys, whatever order they arrived in."""
+    position: the same records always get the same keys, whatever order they arrived in.
+    Columns are put in order one at a time and each let go as soon as it is, so that ten
+    million persons' records are never held twice."""
     order = pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, default=len(SOURCE_PRIORITY))
-    return (
-        records.sort(order, pl.col(SOURCE), pl.col(RECORD_ID))
-        .with_row_index(RECORD_KEY)
-        .with_columns(pl.col(RECORD_KEY).cast(pl.UInt32))
-    )
+    positions = records.select(
+        pl.arg_sort_by(order, pl.col(SOURCE), pl.col(RECORD_ID), maintain_order=True)
+    ).to_series()
+    columns = {RECORD_KEY: pl.int_range(records.height, dtype=pl.UInt32, eager=True)}
+    rest = records
+    for name in records.columns:
+        columns[name] = rest[name].gather(positions)
+        rest = rest.drop(name)
+    return pl.DataFrame(columns)
 
 
 # Family names that one family writes either way (southern and northern spelling): each is read
@@ -174,7 +180,12 @@ def _per_distinct(
     computed = computed.drop(cs.starts_with("_"))
     if value_id:
         computed = computed.with_row_index(value_id)
-    return records.join(computed, on=columns, how="left", maintain_order="left", nulls_equal=True)
+    # Joined on the key columns alone, and the new columns put beside the records: joining the
+    # whole records would copy all of them.
+    looked_up = records.select(columns).join(
+        computed, on=columns, how="left", maintain_order="left", nulls_equal=True
+    )
+    return records.hstack(looked_up.drop(columns))
 
 
 def _id_is_own(national_id: pl.Expr, birth_year: pl.Expr) -> pl.Expr:
