@@ -130,14 +130,15 @@ def _party(source: str, role: str, party: Party, events: pl.LazyFrame) -> pl.Laz
 def party_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     """One person record (the shape of `dancu.resolve.records.COLUMNS`) per party named in an
     accepted civil event of `std_frames`: `source` is the event's source and the record id
-    "<event record id>:<role>". A father nobody named is no party."""
+    "<event record id>:<role>". A father nobody named is no party. The records come in source,
+    then record-id order, the order `keyed` gives them."""
     parts = [
         _party(source, role, party, accepted(std_frames[source]))
         for source in EVENT_SOURCES
         if source in std_frames
         for role, party in SOURCES[source].event.parties.items()
     ]
-    return pl.concat(parts, how="vertical")
+    return pl.concat(parts, how="vertical").sort(SOURCE, RECORD_ID)
 
 
 def previous_person_ids(warehouse: Path) -> pl.DataFrame | None:

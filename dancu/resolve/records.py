@@ -119,32 +119,40 @@ def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     giao_duc, ly_lich_tu_phap; those of `std_frames` given), with the columns of `COLUMNS`:
     lineage, the person's identifiers and attributes, null where the source does not hold them
     (a school record has no phone of the student's own, a judicial request its personal id only
-    where its document is a CCCD). `ward_code` is whatever ward the standardised frame carries."""
+    where its document is a CCCD). `ward_code` is whatever ward the standardised frame carries.
+    Each source's records come in record-id order, the order `keyed` gives them."""
     parts = []
     for source in SOURCE_PRIORITY:
         if source not in std_frames:
             continue
         frame = std_frames[source]
         names = frame.collect_schema().names()
-        parts.append(accepted(frame).select(_columns(names, source)))
+        parts.append(accepted(frame).select(_columns(names, source)).sort(RECORD_ID))
     return pl.concat(parts, how="vertical")
+
+
+def _in_canonical_order(records: pl.DataFrame) -> bool:
+    """Whether `records` come in source priority, then source, then record id order."""
+    keys = [
+        pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, default=len(SOURCE_PRIORITY)),
+        pl.col(SOURCE),
+        pl.col(RECORD_ID),
+    ]
+    follows = pl.lit(True)
+    for key in reversed(keys):
+        follows = (key > key.shift(1)) | ((key == key.shift(1)) & follows)
+    return bool(records.select(follows.slice(1).all()).item())
 
 
 def keyed(records: pl.DataFrame) -> pl.DataFrame:
     """Records in their canonical order (source priority, then record id) with `rk`, their
     position: the same records always get the same keys, whatever order they arrived in.
-    Columns are put in order one at a time and each let go as soon as it is, so that ten
-    million persons' records are never held twice."""
-    order = pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, default=len(SOURCE_PRIORITY))
-    positions = records.select(
-        pl.arg_sort_by(order, pl.col(SOURCE), pl.col(RECORD_ID), maintain_order=True)
-    ).to_series()
-    columns = {RECORD_KEY: pl.int_range(records.height, dtype=pl.UInt32, eager=True)}
-    rest = records
-    for name in records.columns:
-        columns[name] = rest[name].gather(positions)
-        rest = rest.drop(name)
-    return pl.DataFrame(columns)
+    Records already in that order (as `person_records` and `party_records` give them) are
+    not sorted again: at ten million persons a sort holds them twice."""
+    if not _in_canonical_order(records):
+        order = pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, default=len(SOURCE_PRIORITY))
+        records = records.sort(order, pl.col(SOURCE), pl.col(RECORD_ID))
+    return records.with_row_index(RECORD_KEY).with_columns(pl.col(RECORD_KEY).cast(pl.UInt32))
 
 
 # Family names that one family writes either way (southern and northern spelling): each is read
