@@ -85,6 +85,7 @@ LEVEL_WORDS = {
     "a foreigner's passport and a citizen's id": (
         "hộ chiếu người nước ngoài và số định danh công dân"
     ),
+    "other passports": "hộ chiếu khác nhau",
     "one digit slip": "lệch một chữ số",
     "same without diacritics": "giống khi bỏ dấu",
     "one letter slip": "sai một chữ cái",

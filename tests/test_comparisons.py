@@ -50,8 +50,21 @@ CASES = [
         "national_id",
         {"passport": "C1234567", "passport_country": "KOR"},
         {"passport": "C1234567", "passport_country": "JPN"},
-        "not comparable",
+        "other passports",
     ),
+    (
+        "national_id",
+        {"passport": "78AB75330", "passport_country": "FRA"},
+        {"passport": "47AU64000", "passport_country": "FRA"},
+        "other passports",
+    ),
+    (
+        "national_id",
+        {"national_id": "001090012345", "passport": "C1234567"},
+        {"national_id": "001085054321", "passport": "C7654321"},
+        "different",
+    ),
+    ("national_id", {"passport": "C1234567"}, {}, "not comparable"),
     (
         "national_id",
         {"national_id": "001090012345"},

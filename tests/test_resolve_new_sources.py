@@ -236,3 +236,42 @@ def test_a_foreign_parent_links_to_his_marriage_and_never_to_a_vietnamese_person
     assert husband not in {ids["dan_cu:W1"], ids["dan_cu:M1"]}
     assert ids["ket_hon:KH1:wife"] == ids["khai_sinh:KS1:mother"] == ids["dan_cu:W1"]
     assert ids["khai_sinh:KS1:child"] is not None
+
+
+def marriage(record_id: str, husband: dict, wife: dict) -> pl.DataFrame:
+    """A marriage of a French husband known by his passport alone and a Vietnamese wife."""
+    french = {"nationality": ["FRA"], "document_type": "passport", "issuing_country": "FRA",
+              "national_id": None}  # fmt: skip
+    lineage = {"file_name": "f.csv", "row_number": 1, "extract_date": date(2025, 1, 1),
+               "reasons": [], "flags": []}  # fmt: skip
+    sides = {"husband": {**french, **husband}, "wife": wife}
+    return pl.DataFrame([{
+        "source_record_id": record_id, "registration_date": date(2021, 6, 1), **lineage,
+        **{f"{role}_{field}": value for role, side in sides.items() for field, value in
+           side.items()},
+    }])  # fmt: skip
+
+
+def test_two_foreigners_of_one_name_with_other_passports_and_birth_dates_stay_apart(resolve):
+    """Two Frenchmen called Louis Leroy, born months apart in one year, each married here: their
+    passports differ and so do their birth dates, so they are two people, as two citizens whose
+    ids and birth dates differ are."""
+    louis = {"name": "Louis Leroy", "name_key": "louis leroy", "birth_year": 1994}
+    wives = [
+        {"name": "Lê Thị Hồng", "name_key": "le thi hong", "birth_date": date(1995, 3, 3),
+         "birth_year": 1995, "national_id": "001195011111"},
+        {"name": "Trần Thị Mai", "name_key": "tran thi mai", "birth_date": date(1996, 4, 4),
+         "birth_year": 1996, "national_id": "001196022222"},
+    ]  # fmt: skip
+    marriages = pl.concat([
+        marriage("KH1", {**louis, "birth_date": date(1994, 1, 30), "document_number": "78AB75330"},
+                 wives[0]),
+        marriage("KH2", {**louis, "birth_date": date(1994, 5, 8), "document_number": "47AU64000"},
+                 wives[1]),
+    ], how="diagonal_relaxed")  # fmt: skip
+    register = frame(person("W0", "Phạm Thị Lan", national_id="001190099999"))
+    parties = party_records({"ket_hon": marriages.lazy()}).collect()
+    ids = persons_of(resolve(pl.concat([register, parties.select(register.columns)])))
+    first, second = ids["ket_hon:KH1:husband"], ids["ket_hon:KH2:husband"]
+    assert first is not None and second is not None
+    assert first != second

@@ -453,6 +453,12 @@ _SAME_OTHER_DOCUMENT = _same("cmnd") | (
     )
 )
 
+# Two passports that are not one document, of records without personal ids: a renewed
+# passport, or another foreigner (two Frenchmen called Louis Leroy).
+_OTHER_PASSPORTS = (
+    both_known("passport") & ~_SAME_OTHER_DOCUMENT & ~both_known("current_national_id")
+)
+
 # Birth dates read as numbers (yyyymmdd), several times faster than as dates.
 _LEFT_BIRTH, _RIGHT_BIRTH = lhs("birth_number"), rhs("birth_number")
 _SAME_BIRTH_YEAR = lhs("birth_year") == rhs("birth_year")
@@ -489,7 +495,10 @@ COMPARISONS = (
             "current_national_id", "national_number", "id_is_own", "cmnd", "passport",
             "passport_country", "citizen", "foreigner",
         ),
-        both_known("current_national_id") | _SAME_OTHER_DOCUMENT | _FOREIGNER_AND_CITIZEN,
+        both_known("current_national_id")
+        | _SAME_OTHER_DOCUMENT
+        | _FOREIGNER_AND_CITIZEN
+        | _OTHER_PASSPORTS,
         (
             ExactLevel("same", "current_national_id", only_if=_BOTH_IDS_OWN),
             CustomLevel("same old id card or passport", _SAME_OTHER_DOCUMENT),
@@ -503,6 +512,7 @@ COMPARISONS = (
             # either.
             CustomLevel("one is another generation's", ~_BOTH_IDS_OWN),
             CustomLevel("a foreigner's passport and a citizen's id", _FOREIGNER_AND_CITIZEN),
+            CustomLevel("other passports", _OTHER_PASSPORTS),
             ElseLevel(),
         ),
     ),

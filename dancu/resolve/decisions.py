@@ -38,11 +38,11 @@ def told_apart() -> pl.Expr:
     members share most of them (address, phone, parents' names, a family name; twins a birth
     date): what tells them apart is a given name, a birth date and a national id. Two people:
 
-    - national ids that differ by more than a slip, with given names that are not the same
-      (twins Đồng and Dũng, whose ids differ in the serial) or birth dates that are not the
-      same, even a digit apart or where one holds only a year (namesakes born days apart; a
-      father and a son of one name): one record's id and birth date both mistyped is too rare
-      to weigh against them;
+    - national ids that differ by more than a slip (or passports, of records without ids), with
+      given names that are not the same (twins Đồng and Dũng, whose ids differ in the serial)
+      or birth dates that are not the same, even a digit apart or where one holds only a year
+      (namesakes born days apart; a father and a son of one name): one record's id and birth
+      date both mistyped is too rare to weigh against them;
     - national ids a slip apart, with given names that are not one name with a slip;
     - given names that are not one name with a slip, with the same parents' names, unless the
       records share their national id or another document (twins and siblings without ids).
@@ -51,7 +51,7 @@ def told_apart() -> pl.Expr:
 
     An id of another generation (`records.GENERATION`) tells nothing either way.
     """
-    ids_differ = level_is("national_id", "different")
+    ids_differ = level_is("national_id", "different", "other passports")
     ids_a_slip_apart = level_is("national_id", "one digit slip")
     given_not_same = (
         ~level_is(
