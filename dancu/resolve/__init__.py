@@ -14,7 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
-from dancu.resolve.blocking import candidate_pairs
+from dancu.resolve.blocking import BY_CLERK, candidate_pairs
 from dancu.resolve.clusters import cluster
 from dancu.resolve.comparisons import compare
 from dancu.resolve.decisions import clerk_pairs, decide, pairs_to_review, review_queue
@@ -63,7 +63,7 @@ class Resolution:
 def _with_clerk_pairs(pairs: pl.DataFrame, clerk: pl.DataFrame) -> pl.DataFrame:
     """Blocked pairs and the pairs a clerk decided that blocking did not find."""
     extra = clerk.join(pairs, on=["left", "right"], how="anti").select(
-        "left", "right", pl.lit("clerk").alias("blocked_by")
+        "left", "right", pl.lit(BY_CLERK, dtype=pairs.schema["blocked_by"]).alias("blocked_by")
     )
     if extra.height == 0:  # blocked pairs come sorted
         return pairs
@@ -82,7 +82,7 @@ def _match_rules(decided: pl.DataFrame, clusters: pl.Series) -> pl.DataFrame:
         "match_weight",
         pl.when(pl.col("decided_by") == "clerk")
         .then(pl.lit("clerk"))
-        .otherwise(pl.col("blocked_by"))
+        .otherwise(pl.col("blocked_by").cast(pl.String))
         .alias("match_rule"),
     )
     ends = pl.concat(

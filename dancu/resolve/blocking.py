@@ -40,6 +40,8 @@ from dancu.resolve.records import RECORD_KEY
 MAX_BLOCK = 25
 # How many of each pass's largest block sizes the counts report.
 LARGEST_REPORTED = 5
+# `blocked_by` of a pair a clerk decided that no pass found.
+BY_CLERK = "clerk"
 
 
 # Which names of a pair are alike: the given names, the family names, the left given name and
@@ -430,8 +432,9 @@ def candidate_pairs(
     records.
 
     Pairs: `left`, `right` (record keys, `left` < `right`) and `blocked_by` (the first pass that
-    found the pair). Counts: `pass`, `pairs` (found by the pass), `new_pairs` (not found by an
-    earlier pass), and the block sizes of `pass_pairs` (`largest_blocks`, `blocks_split`,
+    found the pair, an enum of the passes' names and `BY_CLERK`). Counts: `pass`, `pairs`
+    (found by the pass), `new_pairs` (not found by an earlier pass), and the block sizes of
+    `pass_pairs` (`largest_blocks`, `blocks_split`,
     `blocks_skipped`, `records_in_skipped_blocks`).
     """
     if not records[RECORD_KEY].is_sorted():
@@ -463,6 +466,12 @@ def candidate_pairs(
         )
     )
     pairs = union.with_columns(
-        pl.col("pass_order").replace_strict(list(range(len(passes))), names).alias("blocked_by")
+        # An enum (a byte a pair) rather than text (sixteen): there are a hundred million pairs
+        # at ten million persons.
+        pl.col("pass_order")
+        .replace_strict(
+            list(range(len(passes))), names, return_dtype=pl.Enum([*names, BY_CLERK])
+        )
+        .alias("blocked_by")
     ).drop("pass_order")
     return pairs, table

@@ -15,6 +15,10 @@ from dancu.resolve.records import RECORD_KEY
 MATCH = 5.0  # weight 5: 32 to 1 that the pair is one person (probability 0.97)
 REVIEW = -5.0  # weight -5: 1 to 32; between the two, a clerk decides
 CLERK_DECISIONS = ("match", "no_match")
+# Enums (a byte a pair) rather than text (sixteen): there are a hundred million pairs at ten
+# million persons.
+DECISION = pl.Enum(["match", "review", "no_match"])
+DECIDED_BY = pl.Enum(["clerk", "model"])
 TWO_PEOPLE = "two_people"  # the column of `decide` that holds `told_apart`
 ONE_PERSON = "one_person"  # the column of `decide` that holds `one_person`
 # The birth date levels that are one date, written either way round.
@@ -114,26 +118,26 @@ def clerk_pairs(records: pl.DataFrame, clerk: pl.DataFrame | None) -> pl.DataFra
 
 def decide(scored: pl.DataFrame, clerk: pl.DataFrame) -> pl.DataFrame:
     """Scored pairs (`left`, `right`, their levels, `match_weight`, ...) with `two_people`
-    (`told_apart`), `one_person`, `decision` ("match", "review" or "no_match") and `decided_by`
-    ("clerk" or "model"). `clerk` comes from `clerk_pairs`."""
+    (`told_apart`), `one_person`, `decision` ("match", "review" or "no_match", `DECISION`) and
+    `decided_by` ("clerk" or "model", `DECIDED_BY`). `clerk` comes from `clerk_pairs`."""
     weight = pl.col("match_weight")
     model = (
         pl.when(pl.col(TWO_PEOPLE))
-        .then(pl.lit("no_match"))
+        .then(pl.lit("no_match", dtype=DECISION))
         .when(weight >= MATCH)
-        .then(pl.lit("match"))
+        .then(pl.lit("match", dtype=DECISION))
         .when(weight >= REVIEW)
-        .then(pl.lit("review"))
-        .otherwise(pl.lit("no_match"))
+        .then(pl.lit("review", dtype=DECISION))
+        .otherwise(pl.lit("no_match", dtype=DECISION))
     )
     return (
         scored.join(clerk, on=["left", "right"], how="left", maintain_order="left")
         .with_columns(told_apart().alias(TWO_PEOPLE), one_person().alias(ONE_PERSON))
         .with_columns(
-            pl.coalesce(pl.col("clerk"), model).alias("decision"),
+            pl.coalesce(pl.col("clerk").cast(DECISION), model).alias("decision"),
             pl.when(pl.col("clerk").is_not_null())
-            .then(pl.lit("clerk"))
-            .otherwise(pl.lit("model"))
+            .then(pl.lit("clerk", dtype=DECIDED_BY))
+            .otherwise(pl.lit("model", dtype=DECIDED_BY))
             .alias("decided_by"),
         )
         .drop("clerk")
