@@ -131,15 +131,16 @@ def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     return pl.concat(parts, how="vertical")
 
 
+def _canonical_order() -> list[pl.Expr]:
+    """The keys of the records' canonical order: source priority, source, record id."""
+    priority = pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, default=len(SOURCE_PRIORITY))
+    return [priority, pl.col(SOURCE), pl.col(RECORD_ID)]
+
+
 def _in_canonical_order(records: pl.DataFrame) -> bool:
-    """Whether `records` come in source priority, then source, then record id order."""
-    keys = [
-        pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, default=len(SOURCE_PRIORITY)),
-        pl.col(SOURCE),
-        pl.col(RECORD_ID),
-    ]
+    """Whether `records` come in the canonical order."""
     follows = pl.lit(True)
-    for key in reversed(keys):
+    for key in reversed(_canonical_order()):
         follows = (key > key.shift(1)) | ((key == key.shift(1)) & follows)
     return bool(records.select(follows.slice(1).all()).item())
 
@@ -150,8 +151,7 @@ def keyed(records: pl.DataFrame) -> pl.DataFrame:
     Records already in that order (as `person_records` and `party_records` give them) are
     not sorted again: at ten million persons a sort holds them twice."""
     if not _in_canonical_order(records):
-        order = pl.col(SOURCE).replace_strict(SOURCE_PRIORITY, default=len(SOURCE_PRIORITY))
-        records = records.sort(order, pl.col(SOURCE), pl.col(RECORD_ID))
+        records = records.sort(_canonical_order())
     return records.with_row_index(RECORD_KEY).with_columns(pl.col(RECORD_KEY).cast(pl.UInt32))
 
 
