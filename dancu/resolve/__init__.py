@@ -16,8 +16,15 @@ import polars as pl
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
 from dancu.resolve.blocking import BY_CLERK, candidate_pairs
 from dancu.resolve.clusters import cluster
-from dancu.resolve.comparisons import compare
-from dancu.resolve.decisions import clerk_pairs, decide, pairs_to_review, review_queue
+from dancu.resolve.comparisons import CHUNK, compare
+from dancu.resolve.decisions import (
+    ONE_PERSON,
+    TWO_PEOPLE,
+    clerk_pairs,
+    decide,
+    pairs_to_review,
+    review_queue,
+)
 from dancu.resolve.golden import golden_records
 from dancu.resolve.ids import assign_ids
 from dancu.resolve.model import Model, score, train
@@ -58,6 +65,14 @@ class Resolution:
     person_id_history: pl.DataFrame
     blocking: pl.DataFrame
     model: Model
+
+
+# What is kept of a decided pair: its levels are read again only for the few pairs that clusters
+# and the review queue look at, and those are compared anew.
+DECIDED = (
+    "left", "right", "blocked_by", "match_weight", "match_probability", TWO_PEOPLE, ONE_PERSON,
+    "decision", "decided_by",
+)  # fmt: skip
 
 
 def _with_clerk_pairs(pairs: pl.DataFrame, clerk: pl.DataFrame) -> pl.DataFrame:
@@ -180,6 +195,19 @@ class _Resolved:
         )
 
 
+def _decided(
+    prepared: pl.DataFrame, compared: pl.DataFrame, model: Model, clerk: pl.DataFrame
+) -> pl.DataFrame:
+    """The compared pairs scored and decided `CHUNK` at a time, of which only `DECIDED` is
+    kept: until they are added up, a pair's field weights take eight bytes a field, 13 GB for
+    the hundred million pairs of ten million persons."""
+    parts = (compared.slice(start, CHUNK) for start in range(0, max(compared.height, 1), CHUNK))
+    return pl.concat(
+        decide(score(prepared, part, model, field_weights=False), clerk).select(DECIDED)
+        for part in parts
+    )
+
+
 def _resolve_prepared(
     prepared: pl.DataFrame,
     previous: pl.DataFrame | None,
@@ -194,13 +222,8 @@ def _resolve_prepared(
     compared = compare(prepared, _with_clerk_pairs(blocked, decisions))
     del blocked  # held by `compared` from here: at a million persons every copy is ~100 MB
     model = model or train(prepared, compared)
-    scored = score(prepared, compared, model, field_weights=False)
+    decided = _decided(prepared, compared, model, decisions)
     del compared
-    decided = decide(scored, decisions).select(
-        "left", "right", "blocked_by", "match_weight", "match_probability", "two_people",
-        "one_person", "decision", "decided_by",
-    )  # fmt: skip
-    del scored
 
     def score_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
         return score(prepared, compare(prepared, pairs), model)
