@@ -126,7 +126,7 @@ def test_a_block_of_the_cap_exactly_is_paired_whole(max_block, split):
 
 
 def test_while_every_block_fits_the_cap_the_pairs_are_those_of_unbounded_blocks():
-    prepared = records(namesakes(people=10, wards=5))
+    prepared = records(namesakes(people=5, wards=5))
     capped, capped_counts = candidate_pairs(prepared)
     unbounded, _ = candidate_pairs(prepared, max_block=10**9)
     assert capped.equals(unbounded)

@@ -6,9 +6,10 @@ with birth dates or given names do not tell apart (as `decisions.told_apart` wou
 are unioned and a pair remembers the first pass that found it. No pass keys on the family name
 alone: about 38% of people are Nguyễn.
 
-A block holds at most `MAX_BLOCK` records, so that a pass's pairs grow with its records, not
-with their square. In a city of ten million a birth date and a common given name make blocks of
-dozens, a common full name and a birth year of hundreds. A pass on what names a person splits a
+A block holds at most `MAX_BLOCK` records (`BIRTH_DATE_BLOCK` on a birth date and a given name
+or a ward), so that a pass's pairs grow with its records, not with their square. In a city of
+ten million a birth date and a common given name make blocks of dozens, a common full name and
+a birth year of hundreds. A pass on what names a person splits a
 larger block into sub-blocks, once per sub-key it declares (`split_by`), and pairs each small
 enough sub-block; the pairs of the splits are unioned. A pair of one person is lost to a split
 only when its records differ in every sub-key, and the sub-keys are chosen on fields that
@@ -141,13 +142,23 @@ class BlockingPass:
     the pairs): a key that many people share, a house or a name in a ward, still finds the
     records of one person and not those of each housemate or namesake. `split_by`: the
     sub-keys (each a tuple of columns) that a block over the cap is split on, each on its own
-    (see the module's docstring); none where a large block names a group, which is skipped."""
+    (see the module's docstring); none where a large block names a group, which is skipped.
+    `max_block`: the most records a block pairs, smaller than `MAX_BLOCK` for a key that a
+    city's people share by the dozen."""
 
     name: str
     keys: tuple[str, ...]
     keep: Callable[[pl.DataFrame, pl.DataFrame], np.ndarray] | None = None
     split_by: tuple[tuple[str, ...], ...] = ()
+    max_block: int = MAX_BLOCK
 
+
+# The cap of a pass on a birth date and one more common field. At ten million persons about a
+# thousand records share a birth date, and a common given name or a ward leaves blocks of
+# 20 to 25 records under `MAX_BLOCK`: 12 pairs a record, most of them namesakes. Above this cap
+# they are split, mostly on the family name, and a record has two or three pairs. (At a million
+# persons such blocks hold a few records: the cap changes little there.)
+BIRTH_DATE_BLOCK = 10
 
 # Sub-keys that split a block over the cap. A pair of one person is lost to both splits of a
 # pass only with an error in each sub-key's field (the rates are about 1-3% a field), and other
@@ -165,7 +176,12 @@ PASSES = (
     BlockingPass("cmnd", ("cmnd",)),
     BlockingPass("passport", ("passport",)),
     # The day and month in either order, so a transposed date still blocks.
-    BlockingPass("birth_date+given", ("birth_key", "given"), split_by=(BY_FAMILY, BY_WARD)),
+    BlockingPass(
+        "birth_date+given",
+        ("birth_key", "given"),
+        split_by=(BY_FAMILY, BY_WARD, BY_HOUSE),
+        max_block=BIRTH_DATE_BLOCK,
+    ),
     # A birth date known only by its year. This pass and three below key on what many people
     # share, and leave out the pairs that their national ids with their birth dates or given
     # names tell apart, as the decisions would (namesakes, people born the same day in one
@@ -200,6 +216,7 @@ PASSES = (
         ("birth_key", "place"),
         keep=ids_and_given_names_do_not_tell_apart,
         split_by=(BY_INITIAL, BY_FAMILY),
+        max_block=BIRTH_DATE_BLOCK,
     ),
     # A wrong birth date and a name typo, or a move to another ward: the house (kept in every
     # source, unlike the ward code) with an alike given name. A house of more than `MAX_BLOCK`
@@ -326,12 +343,13 @@ def _pair_frame(left: np.ndarray, right: np.ndarray) -> pl.DataFrame:
 
 
 def pass_pairs(
-    records: pl.DataFrame, blocking: BlockingPass, max_block: int = MAX_BLOCK
+    records: pl.DataFrame, blocking: BlockingPass, max_block: int | None = None
 ) -> tuple[pl.DataFrame, dict]:
     """The pairs (`left` < `right`, record keys) one pass finds, and its counts: `pairs`, the
-    sizes of its `largest_blocks`, the `blocks_split` for being larger than `max_block`, and
-    the `blocks_skipped` (blocks, or sub-blocks of a split, still too large) with
-    `records_in_skipped_blocks`."""
+    sizes of its `largest_blocks`, the `blocks_split` for being larger than `max_block` (the
+    pass's own by default), and the `blocks_skipped` (blocks, or sub-blocks of a split, still
+    too large) with `records_in_skipped_blocks`."""
+    max_block = max_block or blocking.max_block
     keys = list(blocking.keys)
     present = records.select(RECORD_KEY, *keys).drop_nulls(keys)
     # Empty text is no key ("" middle names are a real value only together with other keys).
@@ -425,11 +443,11 @@ class FirstFinds:
 
 
 def candidate_pairs(
-    records: pl.DataFrame, passes: tuple[BlockingPass, ...] = PASSES, max_block: int = MAX_BLOCK
+    records: pl.DataFrame, passes: tuple[BlockingPass, ...] = PASSES, max_block: int | None = None
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Every pair some pass found, once, and a table of per-pass counts, of `records` in
-    record-key order (as `features(keyed(...))` leaves them), in blocks of at most `max_block`
-    records.
+    record-key order (as `features(keyed(...))` leaves them), in blocks of at most each pass's
+    `max_block` records, or of `max_block` for every pass when it is given.
 
     Pairs: `left`, `right` (record keys, `left` < `right`) and `blocked_by` (the first pass that
     found the pair, an enum of the passes' names and `BY_CLERK`). Counts: `pass`, `pairs`
@@ -469,9 +487,7 @@ def candidate_pairs(
         # An enum (a byte a pair) rather than text (sixteen): there are a hundred million pairs
         # at ten million persons.
         pl.col("pass_order")
-        .replace_strict(
-            list(range(len(passes))), names, return_dtype=pl.Enum([*names, BY_CLERK])
-        )
+        .replace_strict(list(range(len(passes))), names, return_dtype=pl.Enum([*names, BY_CLERK]))
         .alias("blocked_by")
     ).drop("pass_order")
     return pairs, table
