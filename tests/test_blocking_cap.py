@@ -7,6 +7,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from dancu.resolve import blocking
 from dancu.resolve.blocking import (
     PASSES,
     BlockingPass,
@@ -141,6 +142,20 @@ def test_split_pairs_are_unbounded_pairs_and_keep_every_one_person_pair():
     assert one_person_pairs(prepared) <= found(split)
     assert split.height < unbounded.height / 5
     assert counts.filter(pl.col("pass") == "birth_date+given")["blocks_split"].item() == 1
+
+
+def test_a_keep_filter_judging_pairs_a_chunk_at_a_time_keeps_the_same_pairs(monkeypatch):
+    # Ten families of ten records: Đặng and Đỗ share their initials' block but are not alike.
+    prepared = records(namesakes(people=50, wards=10))
+    alike = next(p for p in PASSES if p.name == "birth_date+initials+alike_names")
+    unfiltered, _ = pass_pairs(
+        prepared, BlockingPass(alike.name, alike.keys, split_by=alike.split_by)
+    )
+    whole, _ = pass_pairs(prepared, alike)
+    monkeypatch.setattr(blocking, "KEEP_CHUNK", 7)
+    chunked, _ = pass_pairs(prepared, alike)
+    assert 7 < whole.height < unfiltered.height
+    assert chunked.equals(whole)
 
 
 @pytest.mark.parametrize("size", [3, 2**24 - 1, 2**24 + 1, 25_000_000, 2**28, 2**30])

@@ -39,6 +39,9 @@ from dancu.resolve.records import RECORD_KEY
 # or, on a key that names a group (a shared household or office phone, a placeholder date),
 # skipped and reported.
 MAX_BLOCK = 25
+# Pairs a `keep` filter judges at a time: it holds some 70 bytes for each pair it reads, and a
+# pass reads tens of millions at ten million persons.
+KEEP_CHUNK = 5_000_000
 # How many of each pass's largest block sizes the counts report.
 LARGEST_REPORTED = 5
 # `blocked_by` of a pair a clerk decided that no pass found.
@@ -370,7 +373,8 @@ def pass_pairs(
         pairs = pl.concat([pairs, split_pairs])
         skipped = [sub_sizes[sub_sizes > max_block] for _, _, sub_sizes in splits]
     if blocking.keep is not None:
-        pairs = pairs.filter(blocking.keep(records, pairs))
+        parts = (pairs.slice(at, KEEP_CHUNK) for at in range(0, max(pairs.height, 1), KEEP_CHUNK))
+        pairs = pl.concat(part.filter(blocking.keep(records, part)) for part in parts)
     skipped = np.concatenate(skipped)
     counts = {
         "pass": blocking.name,
