@@ -225,6 +225,20 @@ def generated(generated_records):
     return resolve(generated_records, run="r1")
 
 
+def test_pairs_scored_and_decided_in_chunks_resolve_as_in_one(
+    generated, generated_records, monkeypatch
+):
+    import dancu.resolve
+
+    chunk = 97  # a prime: the last chunk is a short one
+    assert generated.pairs.height > 5 * chunk
+    monkeypatch.setattr(dancu.resolve, "CHUNK", chunk)
+    chunked = resolve(generated_records, run="r1")
+    assert chunked.pairs.equals(generated.pairs)
+    assert chunked.records.equals(generated.records)
+    assert chunked.persons.equals(generated.persons)
+
+
 def test_model_learns_sensible_m_and_u(generated):
     params = generated.model.parameters
 
