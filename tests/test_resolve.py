@@ -443,6 +443,21 @@ def test_the_link_cut_is_the_one_to_the_twin_whose_name_differs():
     assert sorted(cut.select("left", "right").rows()) == [(0, 3), (1, 3)]
 
 
+def test_of_links_as_strong_in_personal_fields_the_one_of_the_larger_weight_holds():
+    # Twins B (record 0) and A (2); record 1, A's without a national id, is as like each in the
+    # personal fields (weight 9) but like A in everything else (weight 30 against 12).
+    twins = {"national_id": "different", "given_name": "different"}
+    links = {(0, 1): (12.0, {}), (1, 2): (30.0, {}), (0, 2): (-2.0, twins)}
+    personal = scorer({**links, (0, 1): (9.0, {}), (1, 2): (9.0, {})})
+
+    def score_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
+        return personal(pairs).with_columns(scorer(links)(pairs)["match_weight"])
+
+    labels, cut = cluster(3, decided_pairs(links), score_pairs)
+    assert labels.to_list() == [0, 1, 1]
+    assert cut.select("left", "right").rows() == [(0, 1)]
+
+
 def test_records_one_person_beyond_doubt_are_never_parted():
     # 0 and 1 agree on national id, name and birth date, weakly linked; 1 and 2 strongly; 0 and
     # 2 are two people. The strong link goes, not the sure one.

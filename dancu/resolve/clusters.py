@@ -157,14 +157,16 @@ def _rebuild(
     `match_weight`, `strength`, `cuttable`), strongest first, those that may not be cut before
     all: a cuttable link that would join two groups held apart (see `_Groups`: `apart` the
     conflicts, `weights` the pairs inside the components) is cut. Returns the labels and the
-    links cut (`left`, `right`, `match_weight`, `reason`).
+    links cut (`left`, `right`, `match_weight`, `reason`). Of links as strong, the one of the
+    larger match weight comes first: a record without a national id, as like one twin as the
+    other in what a household does not share, goes with the one it is like in all.
 
     A loop over links, for it decides each by the groups the stronger links made; it runs over
     the components in trouble only, a few links each."""
     groups = _Groups(size, apart, weights)
     ordered = links.with_columns(
         pl.when(pl.col("cuttable")).then(pl.col("strength")).otherwise(float("inf")).alias("order")
-    ).sort("order", "left", "right", descending=[True, False, False])
+    ).sort("order", "match_weight", "left", "right", descending=[True, True, False, False])
     cut = []
     for left, right, weight, cuttable in ordered.select(
         "left", "right", "match_weight", "cuttable"
@@ -188,7 +190,9 @@ def cluster(
     score_pairs: Callable[[pl.DataFrame], pl.DataFrame],
 ) -> tuple[pl.Series, pl.DataFrame]:
     """Each of the `size` records' cluster (its smallest record key, by record key), and the
-    links cut (`left`, `right`, `match_weight`, `reason`).
+    links cut (`left`, `right`, `match_weight`, `reason`). Of links as strong, the one of the
+    larger match weight comes first: a record without a national id, as like one twin as the
+    other in what a household does not share, goes with the one it is like in all.
 
     `decided`: pairs with `match_weight`, `two_people`, `one_person`, `decision`,
     `decided_by` (from `decisions.decide`). `score_pairs` compares and scores pairs (`left`,
