@@ -8,19 +8,18 @@ alone: about 38% of people are Nguyễn.
 
 A block holds at most `MAX_BLOCK` records (`BIRTH_DATE_BLOCK` on a birth date and a given name
 or a ward), so that a pass's pairs grow with its records, not with their square. In a city of
-ten million a birth date and a common given name make blocks of dozens, a common full name and
-a birth year of hundreds. A pass on what names a person splits a
-larger block into sub-blocks, once per sub-key it declares (`split_by`), and pairs each small
-enough sub-block; the pairs of the splits are unioned. A pair of one person is lost to a split
-only when its records differ in every sub-key, and the sub-keys are chosen on fields that
-independent errors hit (a name and a ward, a year and a house): a loss needs an error in each,
-besides the one the pass is there for, and then the passes on the national id, the
-social-insurance code, the phone or the house still find it. (On the noisy 20,000-person set
-with a cap of 4, where blocks overflow as at ten million, a split pass keeps 99.2% or more of
-its pairs of one person, six of them 99.9%, and the passes together 28,265 of the 28,273 that
-blocks without a cap find; skipping instead of splitting keeps 28,262.) Blocks or sub-blocks
-still too large, and those of passes on what a group or a placeholder shares (an id, a phone, a
-house, a birth date), are skipped and counted.
+ten million a birth date and a common given name make blocks of dozens, a common full name and a
+birth year of hundreds. A pass on what names a person splits a larger block into sub-blocks,
+once per sub-key it declares (`split_by`), and pairs each small enough sub-block; the pairs of
+the splits are unioned. A pair of one person is lost to a split only when its records differ in
+every sub-key, and the sub-keys are chosen on fields that independent errors hit (a name and a
+ward, a year and a house): a loss needs an error in each, besides the one the pass is there for,
+and then the passes on the national id, the social-insurance code, the phone or the house still
+find it. (On the noisy 20,000-person set with a cap of 4, where blocks overflow as at ten
+million, a split pass keeps 99.2% or more of its pairs of one person, six of them 99.9%, and the
+passes together 28,265 of the 28,273 that blocks without a cap find; skipping instead of
+splitting keeps 28,262.) Blocks or sub-blocks still too large, and those of passes on what a
+group or a placeholder shares (an id, a phone, a house, a birth date), are skipped and counted.
 """
 
 from collections.abc import Callable
