@@ -144,6 +144,14 @@ def test_split_pairs_are_unbounded_pairs_and_keep_every_one_person_pair():
     assert counts.filter(pl.col("pass") == "birth_date+given")["blocks_split"].item() == 1
 
 
+def test_a_birth_date_and_given_name_block_is_split_past_its_own_smaller_cap():
+    prepared = records(namesakes(people=6, wards=6))  # one block of 12 records
+    pairs, own_cap = pass_pairs(prepared, BIRTH_DATE_GIVEN)
+    _, run_cap = pass_pairs(prepared, BIRTH_DATE_GIVEN, max_block=25)
+    assert (own_cap["blocks_split"], run_cap["blocks_split"]) == (1, 0)
+    assert one_person_pairs(prepared) <= found(pairs)
+
+
 def test_a_keep_filter_judging_pairs_a_chunk_at_a_time_keeps_the_same_pairs(monkeypatch):
     # Ten families of ten records: Đặng and Đỗ share their initials' block but are not alike.
     prepared = records(namesakes(people=50, wards=10))

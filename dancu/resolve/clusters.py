@@ -190,9 +190,7 @@ def cluster(
     score_pairs: Callable[[pl.DataFrame], pl.DataFrame],
 ) -> tuple[pl.Series, pl.DataFrame]:
     """Each of the `size` records' cluster (its smallest record key, by record key), and the
-    links cut (`left`, `right`, `match_weight`, `reason`). Of links as strong, the one of the
-    larger match weight comes first: a record without a national id, as like one twin as the
-    other in what a household does not share, goes with the one it is like in all.
+    links cut (`left`, `right`, `match_weight`, `reason`).
 
     `decided`: pairs with `match_weight`, `two_people`, `one_person`, `decision`,
     `decided_by` (from `decisions.decide`). `score_pairs` compares and scores pairs (`left`,
