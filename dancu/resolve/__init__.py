@@ -16,7 +16,7 @@ import polars as pl
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
 from dancu.resolve.blocking import BY_CLERK, candidate_pairs
 from dancu.resolve.clusters import cluster
-from dancu.resolve.comparisons import CHUNK, compare
+from dancu.resolve.comparisons import CHUNK, compare, slices
 from dancu.resolve.decisions import (
     ONE_PERSON,
     TWO_PEOPLE,
@@ -201,10 +201,9 @@ def _decided(
     """The compared pairs scored and decided `CHUNK` at a time, of which only `DECIDED` is
     kept: until they are added up, a pair's field weights take eight bytes a field, 13 GB for
     the hundred million pairs of ten million persons."""
-    parts = (compared.slice(start, CHUNK) for start in range(0, max(compared.height, 1), CHUNK))
     return pl.concat(
         decide(score(prepared, part, model, field_weights=False), clerk).select(DECIDED)
-        for part in parts
+        for part in slices(compared, CHUNK)
     )
 
 

@@ -30,7 +30,7 @@ import polars as pl
 from rapidfuzz import process
 from rapidfuzz.distance import JaroWinkler
 
-from dancu.resolve.comparisons import NATIONAL_ID_DIGITS, SIMILAR, one_slip_apart
+from dancu.resolve.comparisons import NATIONAL_ID_DIGITS, SIMILAR, one_slip_apart, slices
 from dancu.resolve.records import RECORD_KEY
 
 # The most records a block pairs: 25 is far above the records one person has (a handful) and
@@ -372,8 +372,8 @@ def pass_pairs(
         pairs = pl.concat([pairs, split_pairs])
         skipped = [sub_sizes[sub_sizes > max_block] for _, _, sub_sizes in splits]
     if blocking.keep is not None:
-        parts = (pairs.slice(at, KEEP_CHUNK) for at in range(0, max(pairs.height, 1), KEEP_CHUNK))
-        pairs = pl.concat(part.filter(blocking.keep(records, part)) for part in parts)
+        chunks = slices(pairs, KEEP_CHUNK)
+        pairs = pl.concat(part.filter(blocking.keep(records, part)) for part in chunks)
     skipped = np.concatenate(skipped)
     counts = {
         "pass": blocking.name,

@@ -16,7 +16,7 @@ with the loosest of their thresholds as rapidfuzz's cutoff.
 import functools
 import operator
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -633,6 +633,13 @@ def level_is(comparison: str, *labels: str) -> pl.Expr:
     return pl.col(comparison).is_in(wanted).fill_null(False)
 
 
+def slices(frame: pl.DataFrame, size: int) -> Iterator[pl.DataFrame]:
+    """`frame` in consecutive slices of `size` rows; one empty slice when it is empty, so that
+    what is made of the slices keeps its columns."""
+    for start in range(0, max(frame.height, 1), size):
+        yield frame.slice(start, size)
+
+
 def pair_values(
     records: pl.DataFrame, pairs: pl.DataFrame, columns: tuple[str, ...]
 ) -> pl.DataFrame:
@@ -672,8 +679,7 @@ def compare(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS)
     columns = tuple(sorted({c for comparison in comparisons for c in comparison.columns}))
     cutoffs = score_cutoffs(comparisons)
     chunks = []
-    for start in range(0, max(pairs.height, 1), CHUNK):
-        part = pairs.slice(start, CHUNK)
+    for part in slices(pairs, CHUNK):
         chunk = Pairs(pair_values(records, part, columns), cutoffs)
         levels = []
         for k, comparison in enumerate(comparisons):
