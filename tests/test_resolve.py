@@ -225,14 +225,30 @@ def generated(generated_records):
     return resolve(generated_records, run="r1")
 
 
-def test_pairs_scored_and_decided_in_chunks_resolve_as_in_one(
+def test_features_computed_in_chunks_are_those_computed_at_once(generated_records):
+    records = keyed(generated_records)
+    whole = features(records)
+    chunked = features(records, rows=97)  # a prime: the last chunk is a short one
+    value_ids = ["address_key_id", "father_key_id", "mother_key_id"]
+    assert chunked.drop(value_ids).equals(whole.drop(value_ids))
+    # Numbered in no particular order, but one number a value, across chunks too.
+    for value_id in value_ids:
+        value = value_id.removesuffix("_id")
+        ids = chunked.select(value_id, value).unique()
+        assert ids[value_id].is_unique().all()
+        assert chunked[value_id].n_unique() == whole[value_id].n_unique()
+
+
+def test_records_featured_and_pairs_scored_and_decided_in_chunks_resolve_as_in_one(
     generated, generated_records, monkeypatch
 ):
     import dancu.resolve
+    import dancu.resolve.records
 
     chunk = 97  # a prime: the last chunk is a short one
     assert generated.pairs.height > 5 * chunk
     monkeypatch.setattr(dancu.resolve, "CHUNK", chunk)
+    monkeypatch.setattr(dancu.resolve.records, "FEATURE_ROWS", chunk)
     chunked = resolve(generated_records, run="r1")
     assert chunked.pairs.equals(generated.pairs)
     assert chunked.records.equals(generated.records)

@@ -32,12 +32,15 @@ from dancu.resolve.records import FOUNDS_PERSON, RECORD_KEY, features, keyed, pe
 
 __all__ = ["Model", "Resolution", "person_records", "resolve"]
 
-# Record columns that only the end of a run reads (lineage, golden records, the review queue):
-# blocking and comparisons read their folded features instead. At ten million persons they are
-# a third of the working set, so they wait on disk while pairs are found and scored.
+# Record columns that neither features nor resolution read (lineage): they stay on disk until
+# the end of the run.
+LINEAGE = (FILE_NAME, ROW_NUMBER, EXTRACT_DATE, "marital_status")
+# Record columns that only `features` reads of resolution, and the end of a run (golden records,
+# the review queue): blocking and comparisons read their folded features instead. At ten
+# million persons these and `LINEAGE` are half of the records' memory.
 SET_ASIDE = (
-    FILE_NAME, ROW_NUMBER, EXTRACT_DATE, "address", "full_name", "father_name", "mother_name",
-    "marital_status", "previous_national_id",
+    "address", "full_name", "father_name", "mother_name", "previous_national_id", "national_id",
+    "birth_date", "ward_code", "foreign", "vietnamese",
 )  # fmt: skip
 
 
@@ -138,24 +141,25 @@ def resolve(
     keep their ids. `clerk`: clerk decisions (see `decisions.clerk_pairs`), which always win.
     `run`: the run id written into `person_id_history`. `model`: a trained model to use
     instead of training one on these records. `secret`: the installation's key behind new
-    person ids (see `ids.assign_ids`). `spill_dir`: where the `SET_ASIDE` columns wait (a
-    temporary folder is made in it and removed; the system's temporary folder by default).
-    """
-    frame = records.collect() if isinstance(records, pl.LazyFrame) else records
-    columns = frame.columns
-    prepared = features(keyed(frame))
-    del frame
-    set_aside = [c for c in SET_ASIDE if c in columns]
+    person ids (see `ids.assign_ids`). `spill_dir`: where the records wait on disk while they are
+    resolved (a temporary folder is made in it and removed; the system's temporary folder by
+    default)."""
+    records = records.lazy()
+    schema = records.collect_schema()
     with tempfile.TemporaryDirectory(prefix="dancu-resolve-", dir=spill_dir) as spill:
-        aside = Path(spill) / "set_aside.parquet"
-        prepared.select(set_aside).write_parquet(aside)
-        prepared = prepared.drop(set_aside)
+        # Written out as they stream in, and read back a few columns at a time: each column
+        # is held only while it is needed.
+        stored = Path(spill) / "records.parquet"
+        keyed(records).sink_parquet(stored)
+        read = [RECORD_KEY, *(c for c in schema if c not in LINEAGE)]
+        prepared = features(pl.scan_parquet(stored).select(read), leave_out=SET_ASIDE)
         result = _resolve_prepared(prepared, previous, clerk, run, model, secret)
-        in_memory = [c for c in columns if c not in set_aside]
-        kept = prepared.select(RECORD_KEY, *in_memory)
+        kept = [c for c in schema if c in prepared.columns]
+        held = prepared.select(RECORD_KEY, *kept)
         del prepared
-        whole = pl.concat([kept, pl.read_parquet(aside)], how="horizontal")
-    return result.finish(whole.select(RECORD_KEY, *columns))
+        rest = pl.read_parquet(stored, columns=[c for c in schema if c not in kept])
+        whole = pl.concat([held, rest], how="horizontal")
+    return result.finish(whole.select(RECORD_KEY, *schema.names()).cast(schema))
 
 
 @dataclass(frozen=True)

@@ -279,7 +279,8 @@ def _alike_names(records: pl.DataFrame, pairs: pl.DataFrame) -> dict[str, np.nda
     least `SIMILAR`; never where one is missing). Names are numbered and each distinct pair of
     numbers is scored once: a few thousand names make the millions of pairs of a pass."""
     names = records.select("given", "family")
-    words = pl.concat([names["given"], names["family"]]).drop_nulls().unique().sort()
+    words = pl.concat([names["given"], names["family"]]).drop_nulls().unique().cast(pl.String)
+    words = words.sort()
     # Each record's given and family name as positions in `words` (len(words) where missing),
     # side by side: one gather per side of a pair fetches both, and gathers dominate the cost.
     numbered = names.select(
@@ -355,7 +356,7 @@ def pass_pairs(
     keys = list(blocking.keys)
     present = records.select(RECORD_KEY, *keys).drop_nulls(keys)
     # Empty text is no key ("" middle names are a real value only together with other keys).
-    if len(keys) == 1 and present.schema[keys[0]] == pl.String:
+    if len(keys) == 1 and present.schema[keys[0]] in (pl.String, pl.Categorical):
         present = present.filter(pl.col(keys[0]) != "")
     blocks = _sorted_blocks(present, keys)
     left, right, sizes = pairs_in_runs(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import polars as pl
+import polars.selectors as cs
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -643,13 +644,14 @@ def slices(frame: pl.DataFrame, size: int) -> Iterator[pl.DataFrame]:
 def pair_values(
     records: pl.DataFrame, pairs: pl.DataFrame, columns: tuple[str, ...]
 ) -> pl.DataFrame:
-    """`pairs` (`left`, `right`) with each record's `columns` beside, suffixed _l/_r."""
+    """`pairs` (`left`, `right`) with each record's `columns` beside, suffixed _l/_r; texts
+    that the records hold as categoricals (see `records.features`) come as texts."""
     side = records.select(RECORD_KEY, *columns)
     keys = side[RECORD_KEY]
     if keys.is_sorted() and (keys.len() == 0 or keys[-1] == keys.len() - 1 == keys.n_unique() - 1):
         # Keyed records sit at their record key: take rows by position, no hash join.
         values = side.drop(RECORD_KEY)
-        return pl.concat(
+        beside = pl.concat(
             [
                 pairs,
                 values.gather(pairs["left"]).rename({c: c + LEFT for c in columns}),
@@ -657,6 +659,13 @@ def pair_values(
             ],
             how="horizontal",
         )
+    else:
+        beside = _joined_values(side, pairs, columns)
+    return beside.with_columns(cs.categorical().cast(pl.String))
+
+
+def _joined_values(side: pl.DataFrame, pairs: pl.DataFrame, columns: tuple[str, ...]):
+    """`pair_values` of records not at their record keys: joined."""
     return pairs.join(
         side.rename({c: c + LEFT for c in columns}),
         left_on="left",

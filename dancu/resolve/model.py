@@ -211,7 +211,8 @@ def term_frequencies(records: pl.DataFrame, comparisons=COMPARISONS) -> dict[str
         if c.tf_column is None:
             continue
         values = records.select(pl.col(c.tf_column).alias("value")).drop_nulls()
-        tables[c.name] = values.group_by("value").agg((pl.len() / values.height).alias("tf"))
+        shares = values.group_by("value").agg((pl.len() / values.height).alias("tf"))
+        tables[c.name] = shares.with_columns(pl.col("value").cast(pl.String))
     return tables
 
 
@@ -294,7 +295,7 @@ def _with_tf(frame: pl.DataFrame, records: pl.DataFrame, c: Comparison, model: M
         return frame.with_columns(found.fill_null(floor).alias(column))
     # Many pairs: every record's frequency, joined to the pairs by record key.
     side = records.select(RECORD_KEY, pl.col(c.tf_column).alias("value")).join(
-        tf, on="value", how="left"
+        tf.with_columns(pl.col("value").cast(records.schema[c.tf_column])), on="value", how="left"
     )
     return frame.join(
         side.select(RECORD_KEY, pl.col("tf").fill_null(floor).alias(column)),

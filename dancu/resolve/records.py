@@ -1,5 +1,8 @@
 """Person records: every accepted person-bearing record in one shape, the input of resolution."""
 
+from collections.abc import Iterable
+from typing import TypeVar
+
 import polars as pl
 import polars.selectors as cs
 
@@ -18,6 +21,8 @@ from dancu.foreign_names import is_probably_vietnamese_name
 from dancu.parse import GENERATION, id_birth_year
 from dancu.rules import accepted
 from dancu.text import fold
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 RECORD_KEY = "rk"  # a record's position in the canonical order: what pairs and clusters refer to
 
@@ -145,12 +150,12 @@ def _in_canonical_order(records: pl.DataFrame) -> bool:
     return bool(records.select(follows.slice(1).all()).item())
 
 
-def keyed(records: pl.DataFrame) -> pl.DataFrame:
+def keyed(records: Frame) -> Frame:
     """Records in their canonical order (source priority, then record id) with `rk`, their
     position: the same records always get the same keys, whatever order they arrived in.
     Records already in that order (as `person_records` and `party_records` give them) are
     not sorted again: at ten million persons a sort holds them twice."""
-    if not _in_canonical_order(records):
+    if not _in_canonical_order(records.lazy().select(SOURCE, RECORD_ID).collect()):
         records = records.sort(_canonical_order())
     return records.with_row_index(RECORD_KEY).with_columns(pl.col(RECORD_KEY).cast(pl.UInt32))
 
@@ -169,25 +174,35 @@ def _in_order(first: pl.Expr, second: pl.Expr) -> pl.Expr:
     return pl.when(first <= second).then(first + second).otherwise(second + first)
 
 
-def _per_distinct(
-    records: pl.DataFrame,
+def _distinct_values(
+    records: pl.LazyFrame,
     columns: list[str],
     *stages: list[pl.Expr],
     value_id: str | None = None,
 ) -> pl.DataFrame:
-    """`records` with the columns of `stages` computed once per distinct combination of
-    `columns` and joined back: names and addresses repeat across a person's records and across
-    people, so this folds a few hundred thousand values instead of millions. Each stage reads
-    `columns` and what the stages before it computed (polars computes a repeated expression,
-    such as a name split into words, once per use); columns named `_...` are dropped at the
-    end. `value_id` names a column numbering the distinct combinations (in no particular
-    order)."""
-    computed = records.select(columns).unique()
+    """The columns of `stages` computed once per distinct combination of `columns` of
+    `records` (those columns, then the computed ones): names and addresses repeat across a
+    person's records and across people, so this folds a few hundred thousand values instead of
+    millions. Each stage reads `columns` and what the stages before it computed (polars
+    computes a repeated expression, such as a name split into words, once per use); columns
+    named `_...` are dropped at the end. `value_id` names a column numbering the distinct
+    combinations (in no particular order).
+
+    The computed texts are categorical: each value is held once and a record holds a 4-byte
+    number, where a text column takes 16 bytes a record even for one letter (at ten million
+    persons, 24 million records: 380 MB a column)."""
+    computed = records.select(columns).unique().collect()
     for stage in stages:
         computed = computed.with_columns(stage)
-    computed = computed.drop(cs.starts_with("_"))
-    if value_id:
-        computed = computed.with_row_index(value_id)
+    computed = computed.drop(cs.starts_with("_")).with_columns(
+        (cs.string() - cs.by_name(columns)).cast(pl.Categorical)
+    )
+    return computed.with_row_index(value_id) if value_id else computed
+
+
+def _looked_up(records: pl.DataFrame, computed: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """`records` with the columns that `computed` (of `_distinct_values` on `columns`) holds
+    for their values of `columns`."""
     # Joined on the key columns alone, and the new columns put beside the records: joining the
     # whole records would copy all of them.
     looked_up = records.select(columns).join(
@@ -204,27 +219,97 @@ def _id_is_own(national_id: pl.Expr, birth_year: pl.Expr) -> pl.Expr:
     return (apart < GENERATION).fill_null(True)
 
 
-def current_national_ids(records: pl.DataFrame) -> pl.Series:
-    """Each record's national id, or where the register re-issued it (after a correction of sex
-    or birth year, `previous_national_id`), the id that replaced it: a record that still
-    carries the old id is the same person's. An old id that two records say different ids
-    replaced is left as it is."""
-    reissued = (
+def reissued_ids(records: pl.LazyFrame) -> pl.DataFrame:
+    """The national ids that the register re-issued (after a correction of sex or birth year),
+    `old` (a record's `previous_national_id`), and the id that replaced it, `new`: a record
+    that still carries the old id is the same person's. An old id that two records say
+    different ids replaced is left out."""
+    return (
         records.select(old="previous_national_id", new="national_id")
         .drop_nulls()
         .filter(pl.col("old") != pl.col("new"))
         .unique()
         .filter(pl.col("old").is_unique())
+        .collect()
     )
-    ids = records["national_id"]
-    if reissued.height == 0:
-        return ids
-    return ids.replace(reissued["old"], reissued["new"])
 
 
-def features(records: pl.DataFrame) -> pl.DataFrame:
+# Record columns of few distinct values that blocking and comparisons read: categorical in
+# `features`, as the texts it derives are (see `_distinct_values`).
+REPEATING = ("full_name_key", "sex", "ward_code", "passport_country")
+NAME = ["full_name_key", "full_name"]
+PARENTS = {"father_name": "father", "mother_name": "mother"}
+# Records whose features are computed at a time: a million persons' records in one go, ten
+# million's in six, each taking some 2 GB while its features are computed.
+FEATURE_ROWS = 4_000_000
+
+
+def _name_parts() -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """The stages of `_distinct_values` that take a name apart (see `features`)."""
+    words = [
+        _words(pl.col("full_name_key")).alias("_folded"),
+        _words(pl.col("full_name").str.to_lowercase()).alias("_exact"),
+    ]
+    folded, exact = pl.col("_folded"), pl.col("_exact")
+    family = folded.list.first()
+    names = [
+        family.alias("family"),
+        family.replace(FAMILY_VARIANTS).alias("family_canon"),
+        folded.list.slice(1, (folded.list.len() - 2).clip(lower_bound=0))
+        .list.join(" ")
+        .fill_null("")
+        .alias("middle"),
+        folded.list.last().alias("given"),
+        exact.list.last().alias("given_exact"),
+        folded.list.last().str.slice(0, 1).alias("initial"),
+        folded.list.sort().list.join(" ").alias("name_words"),
+        _in_order(family.str.slice(0, 1), folded.list.last().str.slice(0, 1)).alias(
+            "name_initials"
+        ),
+        is_probably_vietnamese_name(pl.col("full_name")).alias("vietnamese_name"),
+        folded.list.join(" ").alias("name_in_order"),
+        folded.list.slice(1)
+        .list.concat(folded.list.slice(0, 1))
+        .list.join(" ")
+        .alias("name_first_word_last"),
+    ]
+    return words, names
+
+
+def _address_parts() -> tuple[list[pl.Expr], list[pl.Expr]]:
+    """The stages of `_distinct_values` that fold an address and take it apart."""
+    address = [fold(pl.col("address").cast(pl.String)).alias("address_key")]
+    first_two_parts = pl.col("address_key").str.replace(r"^([^,]*,[^,]*),.*$", "$1")
+    last_two_parts = pl.col("address_key").str.extract(r"([^,]*,[^,]*)$")
+    parts = [
+        first_two_parts.str.replace_all(r"\s*,\s*", ", ").str.strip_chars().alias("house_key"),
+        last_two_parts.str.replace_all(r"\s*,\s*", ", ")
+        .str.strip_chars()
+        .alias("written_locality"),
+    ]
+    return address, parts
+
+
+def _distinct_tables(records: pl.LazyFrame) -> dict[tuple[str, ...], pl.DataFrame]:
+    """Per group of record columns that `features` reads once per distinct value: the
+    features of those values (see `_distinct_values`)."""
+    tables = {
+        tuple(NAME): _distinct_values(records, NAME, *_name_parts()),
+        ("address",): _distinct_values(
+            records, ["address"], *_address_parts(), value_id="address_key_id"
+        ),
+    }
+    for column, key in PARENTS.items():
+        folded = [fold(pl.col(column).cast(pl.String)).alias(f"{key}_key")]
+        tables[(column,)] = _distinct_values(records, [column], folded, value_id=f"{key}_key_id")
+    return tables
+
+
+def features(
+    records: pl.DataFrame | pl.LazyFrame, leave_out: Iterable[str] = (), rows: int | None = None
+) -> pl.DataFrame:
     """Keyed records with the parts that blocking and comparisons read, computed once per
-    distinct value (see `_per_distinct`):
+    distinct value (see `_distinct_values`), less the columns of `leave_out`:
 
     - `family`, `middle`, `given`: the folded name's first word, the words between, its last
       word ("nguyen", "thi thu", "ha"); `given_exact` keeps the diacritics ("hà"), `initial`
@@ -236,7 +321,7 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
     - `birth_key`: year, then the smaller and the larger of day and month (19900512 for both
       12/05/1990 and 05/12/1990), so a transposed date blocks with the right one;
     - `current_national_id`: the national id, or the one that replaced it where the register
-      re-issued it (`current_national_ids`); `national_number`: its digits as a number;
+      re-issued it (`reissued_ids`); `national_number`: its digits as a number;
       `id_is_own`: whether it can be its record's holder's, the birth year it encodes less than
       a `GENERATION` from the record's (true where either is unknown);
     - `name_in_order`, `name_first_word_last`: the folded words, and the same with the first
@@ -256,63 +341,53 @@ def features(records: pl.DataFrame) -> pl.DataFrame:
     - `place`: the ward code, or where standardisation settled none (an address abroad, or
       one it could not read), the folded address's last two parts as written (a postcode and
       a state): where blocking and comparisons look for the ward.
+
+    The texts it derives, and the record columns of `REPEATING`, are categorical. The records
+    are read `rows` (by default `FEATURE_ROWS`) at a time: only the features are held of all
+    of them, and the columns a caller leaves out are never held whole.
     """
-    words = [
-        _words(pl.col("full_name_key")).alias("_folded"),
-        _words(pl.col("full_name").str.to_lowercase()).alias("_exact"),
-    ]
-    folded, exact = pl.col("_folded"), pl.col("_exact")
-    family = folded.list.first()
-    birth = pl.col("birth_date")
-    day, month = birth.dt.day().cast(pl.Int32), birth.dt.month().cast(pl.Int32)
-    names = [
-        family.alias("family"),
-        family.replace(FAMILY_VARIANTS).alias("family_canon"),
-        folded.list.slice(1, (folded.list.len() - 2).clip(lower_bound=0))
-        .list.join(" ")
-        .fill_null("")
-        .alias("middle"),
-        folded.list.last().alias("given"),
-        exact.list.last().alias("given_exact"),
-        folded.list.last().str.slice(0, 1).alias("initial"),
-        folded.list.sort().list.join(" ").alias("name_words"),
-        _in_order(family.str.slice(0, 1), folded.list.last().str.slice(0, 1)).alias(
-            "name_initials"
-        ),
-        is_probably_vietnamese_name(pl.col("full_name")).alias("vietnamese_name"),
-        folded.list.join(" ").alias("name_in_order"),
-        folded.list.slice(1).list.concat(folded.list.slice(0, 1)).list.join(" ")
-        .alias("name_first_word_last"),
-    ]
-    prepared = _per_distinct(records, ["full_name_key", "full_name"], words, names)
-    address = [fold(pl.col("address").cast(pl.String)).alias("address_key")]
-    first_two_parts = pl.col("address_key").str.replace(r"^([^,]*,[^,]*),.*$", "$1")
-    last_two_parts = pl.col("address_key").str.extract(r"([^,]*,[^,]*)$")
-    parts = [
-        first_two_parts.str.replace_all(r"\s*,\s*", ", ").str.strip_chars().alias("house_key"),
-        last_two_parts.str.replace_all(r"\s*,\s*", ", ")
-        .str.strip_chars()
-        .alias("written_locality"),
-    ]
-    prepared = _per_distinct(prepared, ["address"], address, parts, value_id="address_key_id")
+    records, rows = records.lazy(), rows or FEATURE_ROWS
+    tables = _distinct_tables(records)
+    reissued = reissued_ids(records)
+    size = records.select(pl.len()).collect().item()
+    return pl.concat(
+        _features_of(records.slice(start, rows).collect(), tables, reissued).drop(
+            leave_out, strict=False
+        )
+        for start in range(0, max(size, 1), rows)
+    )
+
+
+def _features_of(
+    records: pl.DataFrame,
+    tables: dict[tuple[str, ...], pl.DataFrame],
+    reissued: pl.DataFrame,
+) -> pl.DataFrame:
+    """`features` of some records, given the features of the distinct values of all of them
+    (`_distinct_tables`) and the ids the register re-issued (`reissued_ids`)."""
+    prepared = records
+    for columns, table in tables.items():
+        prepared = _looked_up(prepared, table, list(columns))
+    ids = pl.col("national_id")
+    current = ids.replace(reissued["old"], reissued["new"]) if reissued.height else ids
     prepared = prepared.with_columns(
-        pl.coalesce("ward_code", "written_locality").alias("place")
-    ).drop("written_locality")
-    for column, key in (("father_name", "father"), ("mother_name", "mother")):
-        folded_parent = [fold(pl.col(column).cast(pl.String)).alias(f"{key}_key")]
-        prepared = _per_distinct(prepared, [column], folded_parent, value_id=f"{key}_key_id")
-    prepared = prepared.with_columns(
-        current_national_ids(prepared).alias("current_national_id"),
+        pl.col(REPEATING).cast(pl.Categorical),
+        current.alias("current_national_id"),
         (pl.col("foreign").fill_null(False) | ~pl.col("vietnamese_name").fill_null(True)).alias(
             "order_free"
         ),
     ).drop("vietnamese_name")
+    prepared = prepared.with_columns(
+        pl.coalesce("ward_code", "written_locality").alias("place")
+    ).drop("written_locality")
     current = pl.col("current_national_id")
+    birth = pl.col("birth_date")
+    day, month = birth.dt.day().cast(pl.Int32), birth.dt.month().cast(pl.Int32)
     prepared = prepared.with_columns(
         (current.is_not_null() & ~pl.col("foreign").fill_null(False)).alias("citizen"),
-        (
-            pl.col("passport").is_not_null() & current.is_null() & ~pl.col("vietnamese")
-        ).fill_null(False).alias("foreigner"),
+        (pl.col("passport").is_not_null() & current.is_null() & ~pl.col("vietnamese"))
+        .fill_null(False)
+        .alias("foreigner"),
     )
     return prepared.with_columns(
         current.str.to_integer(strict=False).cast(pl.UInt64).alias("national_number"),
