@@ -1,6 +1,7 @@
 """Blocks over the cap: split into sub-blocks so that pairs grow linearly, losing no pair of one
 person whose records agree on a sub-key, and changing nothing while every block fits."""
 
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -153,17 +154,31 @@ def test_a_birth_date_and_given_name_block_is_split_past_its_own_smaller_cap():
 
 
 def test_a_keep_filter_judging_pairs_a_chunk_at_a_time_keeps_the_same_pairs(monkeypatch):
-    # Ten families of ten records: Đặng and Đỗ share their initials' block but are not alike.
+    # Ten families of ten records: Đặng and Đỗ share their initials' block of 20 records (not
+    # split at a cap of 25) but are not alike.
     prepared = records(namesakes(people=50, wards=10))
-    alike = next(p for p in PASSES if p.name == "birth_date+initials+alike_names")
-    unfiltered, _ = pass_pairs(
-        prepared, BlockingPass(alike.name, alike.keys, split_by=alike.split_by)
+    alike = replace(
+        next(p for p in PASSES if p.name == "birth_date+initials+alike_names"), max_block=25
     )
+    unfiltered, _ = pass_pairs(prepared, replace(alike, keep=None))
     whole, _ = pass_pairs(prepared, alike)
     monkeypatch.setattr(blocking, "KEEP_CHUNK", 7)
     chunked, _ = pass_pairs(prepared, alike)
     assert 7 < whole.height < unfiltered.height
     assert chunked.equals(whole)
+
+
+def test_the_pairs_of_a_split_are_judged_by_the_keep_filter_as_those_of_whole_blocks():
+    # Ten families in seven wards: split on the ward, the initials' block of Đặng and Đỗ (20
+    # records) leaves sub-blocks where both are, and they are not alike.
+    prepared = records(namesakes(people=50, wards=7))
+    initials = next(p for p in PASSES if p.name == "birth_date+initials+alike_names")
+    alike = replace(initials, max_block=12, split_by=(("place",),))
+    unfiltered, counts = pass_pairs(prepared, replace(alike, keep=None))
+    kept, _ = pass_pairs(prepared, alike)
+    assert counts["blocks_split"] > 0
+    assert 0 < kept.height < unfiltered.height
+    assert found(kept) == found(unfiltered.filter(alike.keep(prepared, unfiltered)))
 
 
 @pytest.mark.parametrize("size", [3, 2**24 - 1, 2**24 + 1, 25_000_000, 2**28, 2**30])

@@ -6,12 +6,12 @@ with birth dates or given names do not tell apart (as `decisions.told_apart` wou
 are unioned and a pair remembers the first pass that found it. No pass keys on the family name
 alone: about 38% of people are Nguyễn.
 
-A block holds at most `MAX_BLOCK` records (`BIRTH_DATE_BLOCK` on a birth date and a given name
-or a ward), so that a pass's pairs grow with its records, not with their square. In a city of
-ten million a birth date and a common given name make blocks of dozens, a common full name and a
-birth year of hundreds. A pass on what names a person splits a larger block into sub-blocks,
-once per sub-key it declares (`split_by`), and pairs each small enough sub-block; the pairs of
-the splits are unioned. A pair of one person is lost to a split only when its records differ in
+A block holds at most `MAX_BLOCK` records (`SPLIT_BLOCK` on a name or a birth date), so that a
+pass's pairs grow with its records, not with their square. In a city of ten million a birth date
+and a common given name make blocks of dozens, a common full name and a birth year of hundreds.
+A pass on what names a person splits a larger block into sub-blocks, once per sub-key it
+declares (`split_by`), and pairs each small enough sub-block; the pairs of the splits are
+unioned. A pair of one person is lost to a split only when its records differ in
 every sub-key, and the sub-keys are chosen on fields that independent errors hit (a name and a
 ward, a year and a house): a loss needs an error in each, besides the one the pass is there for,
 and then the passes on the national id, the social-insurance code, the phone or the house still
@@ -145,22 +145,30 @@ class BlockingPass:
     records of one person and not those of each housemate or namesake. `split_by`: the
     sub-keys (each a tuple of columns) that a block over the cap is split on, each on its own
     (see the module's docstring); none where a large block names a group, which is skipped.
-    `max_block`: the most records a block pairs, smaller than `MAX_BLOCK` for a key that a
-    city's people share by the dozen."""
+    `max_block`: the most records a block pairs; by default `SPLIT_BLOCK` where large blocks
+    are split, `MAX_BLOCK` where they are skipped."""
 
     name: str
     keys: tuple[str, ...]
     keep: Callable[[pl.DataFrame, pl.DataFrame], np.ndarray] | None = None
     split_by: tuple[tuple[str, ...], ...] = ()
-    max_block: int = MAX_BLOCK
+    max_block: int | None = None
+
+    @property
+    def cap(self) -> int:
+        """The most records a block of this pass pairs."""
+        return self.max_block or (SPLIT_BLOCK if self.split_by else MAX_BLOCK)
 
 
-# The cap of a pass on a birth date and one more common field. At ten million persons about a
-# thousand records share a birth date, and a common given name or a ward leaves blocks of
-# 20 to 25 records under `MAX_BLOCK`: 12 pairs a record, most of them namesakes. Above this cap
-# they are split, mostly on the family name, and a record has two or three pairs. (At a million
-# persons such blocks hold a few records: the cap changes little there.)
-BIRTH_DATE_BLOCK = 10
+# The cap of a pass that splits its large blocks: a pass on a name or a birth date. At ten
+# million persons about a thousand records share a birth date, and a common name or a ward with
+# it leaves blocks of 20 to 25 records under `MAX_BLOCK`: 12 pairs a record, most of them
+# namesakes. Above this cap they are split, mostly on a name or the ward. On the ten-million set
+# the five name passes that had `MAX_BLOCK` found 145 million pairs at it and 107 million at
+# this cap; all passes together found 63 million distinct pairs, 2.7 a record. On the
+# million-person set: 4.42 million pairs instead of 5.52, and of the 1,783,336 true pairs
+# 1,782,721 instead of 1,782,761.
+SPLIT_BLOCK = 10
 
 # Sub-keys that split a block over the cap. A pair of one person is lost to both splits of a
 # pass only with an error in each sub-key's field (the rates are about 1-3% a field), and other
@@ -182,7 +190,6 @@ PASSES = (
         "birth_date+given",
         ("birth_key", "given"),
         split_by=(BY_FAMILY, BY_WARD, BY_HOUSE),
-        max_block=BIRTH_DATE_BLOCK,
     ),
     # A birth date known only by its year. This pass and three below key on what many people
     # share, and leave out the pairs that their national ids with their birth dates or given
@@ -218,7 +225,6 @@ PASSES = (
         ("birth_key", "place"),
         keep=ids_and_given_names_do_not_tell_apart,
         split_by=(BY_INITIAL, BY_FAMILY),
-        max_block=BIRTH_DATE_BLOCK,
     ),
     # A wrong birth date and a name typo, or a move to another ward: the house (kept in every
     # source, unlike the ward code) with an alike given name. A house of more than `MAX_BLOCK`
@@ -352,7 +358,7 @@ def pass_pairs(
     sizes of its `largest_blocks`, the `blocks_split` for being larger than `max_block` (the
     pass's own by default), and the `blocks_skipped` (blocks, or sub-blocks of a split, still
     too large) with `records_in_skipped_blocks`."""
-    max_block = max_block or blocking.max_block
+    max_block = max_block or blocking.cap
     keys = list(blocking.keys)
     present = records.select(RECORD_KEY, *keys).drop_nulls(keys)
     # Empty text is no key ("" middle names are a real value only together with other keys).
@@ -363,18 +369,28 @@ def pass_pairs(
         blocks["key"].to_numpy(), blocks[RECORD_KEY].to_numpy(), max_block
     )
     too_large = sizes > max_block
-    pairs = _pair_frame(left, right)
+
+    def kept(found: pl.DataFrame) -> pl.DataFrame:
+        """The pairs `blocking.keep` accepts, judged `KEEP_CHUNK` at a time."""
+        if blocking.keep is None:
+            return found
+        return pl.concat(
+            part.filter(blocking.keep(records, part)) for part in slices(found, KEEP_CHUNK)
+        )
+
+    pairs = kept(_pair_frame(left, right))
     skipped = [sizes[too_large]]
     if blocking.split_by and too_large.any():
         large = blocks.filter(np.repeat(too_large, sizes))
-        splits = [_split(records, large, sub_key, max_block) for sub_key in blocking.split_by]
+        split_pairs, skipped = [], []
+        for sub_key in blocking.split_by:
+            sub_left, sub_right, sub_sizes = _split(records, large, sub_key, max_block)
+            # Judged split by split: at ten million persons a split finds tens of millions of
+            # pairs that the filter leaves out.
+            split_pairs.append(kept(_pair_frame(sub_left, sub_right)))
+            skipped.append(sub_sizes[sub_sizes > max_block])
         # A pair in a sub-block of each split is found once.
-        split_pairs = pl.concat([_pair_frame(*split[:2]) for split in splits]).unique()
-        pairs = pl.concat([pairs, split_pairs])
-        skipped = [sub_sizes[sub_sizes > max_block] for _, _, sub_sizes in splits]
-    if blocking.keep is not None:
-        chunks = slices(pairs, KEEP_CHUNK)
-        pairs = pl.concat(part.filter(blocking.keep(records, part)) for part in chunks)
+        pairs = pl.concat([pairs, pl.concat(split_pairs).unique()])
     skipped = np.concatenate(skipped)
     counts = {
         "pass": blocking.name,
