@@ -74,15 +74,22 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
     )
     result.model.save(paths.model_dir)
     is_register = pl.col(SOURCE).is_in(PERSON_SOURCES)
-    records = result.records.filter(is_register)
+    # Only the columns published of the records: filtering all of them would copy 24 million
+    # records at ten million persons.
+    records = (
+        result.records.lazy()
+        .filter(is_register)
+        .select(
+            SOURCE, RECORD_ID, "person_id", "match_rule", "match_weight",
+            FILE_NAME, ROW_NUMBER, EXTRACT_DATE,
+        )
+        .collect()
+    )  # fmt: skip
     parties = event_parties(result.records.filter(~is_register), result.review_queue)
     for row in result.blocking.iter_rows(named=True):
         context.log.info(f"blocking {row['pass']}: {row['pairs']:,} pairs")
     yield dg.Output(
-        records.select(
-            SOURCE, RECORD_ID, "person_id", "match_rule", "match_weight",
-            FILE_NAME, ROW_NUMBER, EXTRACT_DATE,
-        ).sort(SOURCE, RECORD_ID),
+        records.sort(SOURCE, RECORD_ID),
         output_name="person_source",
         metadata={"records": records.height},
     )  # fmt: skip
