@@ -23,12 +23,15 @@ from dancu.contract import (
 from dancu.link import event_parties, party_records, previous_person_ids
 from dancu.memory import spill_dir
 from dancu.resolve import resolve
-from dancu.resolve.records import person_records
+from dancu.resolve.records import by_source, person_records
 from dancu.review import clerk_decisions
 from dancu.warehouse import check_key
 from orchestration import keys
 from orchestration.privacy import masked_errors
 from orchestration.resources import DancuPaths, staged
+
+# The records' own columns that resolution hands on: their keys and lineage.
+PUBLISHED = (SOURCE, RECORD_ID, FILE_NAME, ROW_NUMBER, EXTRACT_DATE)
 
 
 @dg.multi_asset(
@@ -71,25 +74,20 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
         run=context.run.run_id,
         secret=paths.person_id_secret(),
         spill_dir=spill_dir(Path(paths.data_dir)),
+        # What person_source and event_party publish: the other columns (names, addresses)
+        # would take 6 GB at ten million persons.
+        columns=PUBLISHED,
     )
     result.model.save(paths.model_dir)
     is_register = pl.col(SOURCE).is_in(PERSON_SOURCES)
-    # Only the columns published of the records: filtering all of them would copy 24 million
-    # records at ten million persons.
-    records = (
-        result.records.lazy()
-        .filter(is_register)
-        .select(
-            SOURCE, RECORD_ID, "person_id", "match_rule", "match_weight",
-            FILE_NAME, ROW_NUMBER, EXTRACT_DATE,
-        )
-        .collect()
-    )  # fmt: skip
+    records = by_source(result.records, PERSON_SOURCES).select(
+        SOURCE, RECORD_ID, "person_id", "match_rule", "match_weight", *PUBLISHED[2:]
+    )
     parties = event_parties(result.records.filter(~is_register), result.review_queue)
     for row in result.blocking.iter_rows(named=True):
         context.log.info(f"blocking {row['pass']}: {row['pairs']:,} pairs")
     yield dg.Output(
-        records.sort(SOURCE, RECORD_ID),
+        records,
         output_name="person_source",
         metadata={"records": records.height},
     )  # fmt: skip

@@ -18,7 +18,7 @@ from dancu.resolve.explain import explain
 from dancu.resolve.golden import GOLDEN_FIELDS, golden_records
 from dancu.resolve.ids import assign_ids
 from dancu.resolve.model import anchored_m, score, train_m
-from dancu.resolve.records import COLUMNS, features, keyed
+from dancu.resolve.records import COLUMNS, by_source, features, keyed
 from dancu.text import fold
 
 BY_NAME = {c.name: c for c in COMPARISONS}
@@ -253,6 +253,39 @@ def test_records_featured_and_pairs_scored_and_decided_in_chunks_resolve_as_in_o
     assert chunked.pairs.equals(generated.pairs)
     assert chunked.records.equals(generated.records)
     assert chunked.persons.equals(generated.persons)
+
+
+def test_records_keep_the_columns_asked_for_and_the_rest_of_the_resolution_is_unchanged(
+    generated_records,
+):
+    # Registered again without id or phone, a year off: some pairs wait for a clerk.
+    again = (
+        generated_records.filter(pl.col("source") == "dan_cu")
+        .head(40)
+        .with_columns(
+            pl.col("source_record_id") + "X",
+            pl.lit(None, pl.String).alias("national_id"),
+            pl.lit(None, pl.String).alias("phone"),
+            pl.col("birth_date").dt.offset_by("1y"),
+            pl.col("birth_year") + 1,
+        )
+    )
+    records = pl.concat([generated_records, again])
+    whole = resolve(records, run="r1")
+    lean = resolve(records, run="r1", columns=["source", "source_record_id"])
+    resolved = ["person_id", "match_rule", "match_weight"]
+    assert lean.records.columns == ["rk", "source", "source_record_id", *resolved]
+    assert lean.records.equals(whole.records.select(lean.records.columns))
+    assert lean.persons.equals(whole.persons)
+    assert whole.review_queue.height > 0
+    assert lean.review_queue.equals(whole.review_queue)
+
+
+@pytest.mark.parametrize("sources", [["y_te", "dan_cu"], ["bhxh"], ["giao_duc", "dan_cu"], []])
+def test_records_by_source_are_those_filtered_and_sorted(generated, sources):
+    records = generated.records
+    expected = records.filter(pl.col("source").is_in(sources)).sort("source", "source_record_id")
+    assert by_source(records, sources).equals(expected)
 
 
 def test_model_learns_sensible_m_and_u(generated):

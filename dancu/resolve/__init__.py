@@ -8,6 +8,7 @@ from the data), `decisions` (match / review / no_match, clerks first), `clusters
 """
 
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,6 +135,7 @@ def resolve(
     model: Model | None = None,
     secret: str = "",
     spill_dir: Path | None = None,
+    columns: Sequence[str] | None = None,
 ) -> Resolution:
     """Resolve person records (the frame of `person_records`) into persons.
 
@@ -143,7 +145,8 @@ def resolve(
     instead of training one on these records. `secret`: the installation's key behind new
     person ids (see `ids.assign_ids`). `spill_dir`: where the records wait on disk while they are
     resolved (a temporary folder is made in it and removed; the system's temporary folder by
-    default)."""
+    default). `columns`: the records' own columns that the resolution's `records` keep (all by
+    default); golden records and the review queue read the others from the spill folder."""
     records = records.lazy()
     schema = records.collect_schema()
     with tempfile.TemporaryDirectory(prefix="dancu-resolve-", dir=spill_dir) as spill:
@@ -154,12 +157,8 @@ def resolve(
         read = [RECORD_KEY, *(c for c in schema if c not in LINEAGE)]
         prepared = features(pl.scan_parquet(stored).select(read), leave_out=SET_ASIDE)
         result = _resolve_prepared(prepared, previous, clerk, run, model, secret)
-        kept = [c for c in schema if c in prepared.columns]
-        held = prepared.select(RECORD_KEY, *kept)
         del prepared
-        rest = pl.read_parquet(stored, columns=[c for c in schema if c not in kept])
-        whole = pl.concat([held, rest], how="horizontal")
-    return result.finish(whole.select(RECORD_KEY, *schema.names()).cast(schema))
+        return result.finish(pl.scan_parquet(stored), columns or schema.names())
 
 
 @dataclass(frozen=True)
@@ -175,24 +174,28 @@ class _Resolved:
     blocking: pl.DataFrame
     model: Model
 
-    def finish(self, records: pl.DataFrame) -> Resolution:
-        """The resolution of `records` (keyed, in record-key order, their own columns)."""
+    def finish(self, records: pl.LazyFrame, columns: Sequence[str]) -> Resolution:
+        """The resolution of `records` (keyed, in record-key order, their own columns), whose
+        `records` keep `columns` of them."""
         # Looked up on the record keys alone and put beside the records: joining the records
         # themselves would copy all of them, twice.
         looked_up = (
             records.select(RECORD_KEY)
+            .collect()
             .join(self.ids, on=RECORD_KEY, how="left", maintain_order="left")
             .join(self.match_rules, on=RECORD_KEY, how="left", maintain_order="left")
             .with_columns(pl.col("match_rule").fill_null("single"))
             .drop(RECORD_KEY)
         )
-        with_ids = records.hstack(looked_up)
+        with_ids = pl.concat([records, looked_up.lazy()], how="horizontal")
+        in_queue = pl.concat([self.queued["left"], self.queued["right"]]).unique()
+        shown = records.filter(pl.col(RECORD_KEY).is_in(in_queue.implode())).collect()
         labels = self.model.parameters.select("comparison", "level", "label")
         return Resolution(
-            records=with_ids,
+            records=with_ids.select(RECORD_KEY, *columns, *looked_up.columns).collect(),
             persons=golden_records(with_ids),
             pairs=self.pairs,
-            review_queue=review_queue(records, self.queued, labels),
+            review_queue=review_queue(shown, self.queued, labels),
             person_id_history=self.person_id_history,
             blocking=self.blocking,
             model=self.model,

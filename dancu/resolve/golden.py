@@ -37,7 +37,7 @@ def preference() -> pl.Expr:
     return key * 2**KEY_BITS + pl.col(RECORD_KEY).cast(pl.UInt64)
 
 
-def golden_records(records: pl.DataFrame) -> pl.DataFrame:
+def golden_records(records: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """One row per `person_id` of `records` (person records with their `rk` and `person_id`),
     in `person_id` order: each of `GOLDEN_FIELDS` and `<field>_source`, the source it came from;
     `birth_year` goes with the birth date chosen (or the best year where no record has a full
@@ -46,39 +46,60 @@ def golden_records(records: pl.DataFrame) -> pl.DataFrame:
     it); `primary_source` (the source of the best record) and `record_count`. Records without
     a `person_id` are left out.
 
-    Each field's record is found by row number and its value gathered once: ranking copies of
-    the records' fields would hold them twice over (15 GB at ten million persons)."""
-    person = id_order(pl.col("person_id"))
-    order = records.select(pl.arg_sort_by(person, preference(), nulls_last=True)).to_series()
-    with_person = order.head(records.height - records["person_id"].null_count())
+    Each field's record is found by row number and its value gathered once, one field at a
+    time: records waiting on disk (a lazy frame) are read a column at a time, and nothing holds
+    copies of the records' fields (15 GB at ten million persons)."""
+    records = records.lazy()
+
+    def column(name: str) -> pl.Series:
+        return records.select(name).collect().to_series()
+
+    person = id_order(pl.col("person_id")).alias("person")
+    keys = records.select(person, preference().alias("preference")).collect(engine="streaming")
+    # By preference, then stably by person: two sorts on one key each are six times faster
+    # than one on both.
+    by_preference = keys["preference"].arg_sort()
+    persons_in_order = keys["person"].gather(by_preference).to_frame()
+    order = by_preference.gather(
+        persons_in_order.select(
+            pl.arg_sort_by("person", nulls_last=True, maintain_order=True)
+        ).to_series()
+    )
+    with_person = order.head(keys.height - keys["person"].null_count())
     # The rows with a person in the rule's order; a person's rows are next to each other, so a
     # run number groups them cheaply.
     ranked = pl.DataFrame({"row": with_person}).with_columns(
-        records.select(person).to_series().gather(with_person).rle_id().alias("_person")
+        keys["person"].gather(with_person).rle_id().alias("_person")
     )
+    del keys, persons_in_order
     persons = ranked.group_by("_person", maintain_order=True).agg(
         pl.col("row").first(), pl.len().alias("record_count")
     )
 
-    def first_row_with(field: str) -> pl.Series:
-        """Per person, the row of its best record that has `field`, null where none has."""
-        present = records[field].is_not_null().gather(ranked["row"])
-        found = ranked.filter(present).group_by("_person", maintain_order=True).first()
+    def first_row_with(values: pl.Series) -> pl.Series:
+        """Per person, the row of its best record with a value, null where none has."""
+        found = (
+            ranked.filter(values.is_not_null().gather(ranked["row"]))
+            .group_by("_person", maintain_order=True)
+            .first()
+        )
         return persons.join(found, on="_person", how="left", maintain_order="left")["row_right"]
 
-    columns = {"person_id": records["person_id"].gather(persons["row"])}
+    source = column(SOURCE)
+    golden = {"person_id": column("person_id").gather(persons["row"])}
     for field in (*GOLDEN_FIELDS, "birth_year"):
-        rows = first_row_with(field)
-        columns[field] = records[field].gather(rows)
-        columns[f"{field}_source"] = records[SOURCE].gather(rows)
+        values = column(field)
+        rows = first_row_with(values)
+        golden[field] = values.gather(rows)
+        golden[f"{field}_source"] = source.gather(rows)
         if field == "marital_status":
-            columns["marital_status_as_of"] = records[EXTRACT_DATE].gather(rows)
-    best_year = columns.pop("birth_year")
-    del columns["birth_year_source"]
+            golden["marital_status_as_of"] = column(EXTRACT_DATE).gather(rows)
+    best_year = golden.pop("birth_year")
+    del golden["birth_year_source"]
     return (
-        pl.DataFrame(columns)
+        pl.DataFrame(golden)
         .with_columns(
-            primary_source=records[SOURCE].gather(persons["row"]),
+            primary_source=source.gather(persons["row"]),
             record_count=persons["record_count"],
             birth_year=pl.coalesce(pl.col("birth_date").dt.year().cast(pl.Int32), best_year),
             residence_ward_code=pl.col("ward_code"),

@@ -160,6 +160,22 @@ def keyed(records: Frame) -> Frame:
     return records.with_row_index(RECORD_KEY).with_columns(pl.col(RECORD_KEY).cast(pl.UInt32))
 
 
+def by_source(records: pl.DataFrame, sources: Iterable[str]) -> pl.DataFrame:
+    """The records of `sources` in source, then record-id order, from records in the canonical
+    order (as `keyed` gives them): slices of `records`, which filtering and sorting would copy
+    twice (1.5 GB each at ten million persons)."""
+    wanted = set(sources)
+    runs = records.get_column(SOURCE).rle().struct.unnest()
+    starts = runs["len"].cum_sum() - runs["len"]
+    slices = {
+        source: records.slice(start, length)
+        for source, start, length in zip(runs["value"], starts, runs["len"], strict=True)
+        if source in wanted
+    }
+    empty = records.clear()
+    return pl.concat([empty, *(slices[source] for source in sorted(slices))], rechunk=False)
+
+
 # Family names that one family writes either way (southern and northern spelling): each is read
 # as the first of its pair, so that blocking and the family-name comparison see one name.
 FAMILY_VARIANTS = {"huynh": "hoang", "vo": "vu"}
