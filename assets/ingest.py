@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from dancu.contract import SOURCES, Source
-from dancu.ingest import OUTSIDE_LAYOUT, ExtractUnreadable, files_frame, ingest_cache, read_source
+from dancu.ingest import OUTSIDE_LAYOUT, ExtractUnreadable, files_frame, ingest_cache, scan_source
 from orchestration import keys
 from orchestration.privacy import masked_errors
 from orchestration.resources import DancuPaths, staged
@@ -65,7 +65,8 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         changed ones, the others come from the cache of earlier runs."""
         cache = ingest_cache(paths.cache_dir, source)
         try:
-            frame, reports = read_source(paths.landing, source, cache)
+            # Read from the cache's entries: the staging I/O manager streams them into its file.
+            frame, reports = scan_source(paths.landing, source, cache)
         except ExtractUnreadable as error:
             # It names a file or folder, no person's data: shown whole, and retried.
             raise dg.Failure(description=str(error)) from None
@@ -77,7 +78,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
             context.log.warning(f"rejected {file_name}: {error}")
         context.log.info(
             f"{files.height} files ({cache.misses} parsed, {cache.hits} from the cache), "
-            f"{frame.height} rows"
+            f"{files['rows'].sum()} rows"
         )
         yield dg.Output(
             frame,

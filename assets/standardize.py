@@ -24,17 +24,21 @@ def std_asset(source: Source) -> dg.AssetsDefinition:
         "it must be quarantined (if any) and its advisory flags.",
     )
     @masked_errors
-    def std(raw: pl.LazyFrame, files: pl.LazyFrame, paths: DancuPaths) -> dg.Output[pl.DataFrame]:
+    def std(raw: pl.LazyFrame, files: pl.LazyFrame, paths: DancuPaths) -> dg.Output[pl.LazyFrame]:
         cache = standardize_cache(paths.cache_dir, source)
         listed = files.collect()
+        # Read from the cache's entries: the staging I/O manager streams them into its file.
         frame = standardize_cached(raw, listed, source, cache)
         cache.prune({cache.key(n, d) for n, d in listed.select(FILE_NAME, "sha256").iter_rows()})
+        counts = frame.select(
+            is_rejected().sum().alias("rows_to_quarantine"),
+            (pl.col(FLAGS).list.len() > 0).sum().alias("rows_flagged"),
+            pl.col(LEGACY).is_not_null().sum().alias("rows_legacy_encoded"),
+        ).collect(engine="streaming")
         return dg.Output(
             frame,
             metadata={
-                "rows_to_quarantine": frame.filter(is_rejected()).height,
-                "rows_flagged": int((frame[FLAGS].list.len() > 0).sum()),
-                "rows_legacy_encoded": int(frame[LEGACY].is_not_null().sum()),
+                **{name: int(n) for name, n in counts.row(0, named=True).items()},
                 "files_standardised": cache.misses,
                 **{f"rule/{rule}": n for rule, n in rule_counts(frame).items()},
             },

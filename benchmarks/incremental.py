@@ -26,19 +26,19 @@ NEW_DAY = {"dan_cu": 5, "bhxh": 1, "y_te": 1}
 def cached_run(landing: Path, cache_dir: Path) -> dict:
     """Every source through ingest and standardisation, as the assets run them."""
     from dancu.contract import SOURCES
-    from dancu.ingest import files_frame, ingest_cache, read_source
+    from dancu.ingest import files_frame, ingest_cache, scan_source
     from dancu.standardize import standardize_cache, standardize_cached
 
     figures = dict.fromkeys(["ingest_s", "standardize_s", "rows", "parsed", "standardised"], 0)
     for source in SOURCES.values():
         started = time.perf_counter()
         ingest = ingest_cache(cache_dir, source)
-        raw, reports = read_source(landing, source, ingest)
+        raw, reports = scan_source(landing, source, ingest)
         ingest.prune({ingest.key(r.file_name, r.sha256) for r in reports})
         files = files_frame(reports, raw)
         read = time.perf_counter()
         std = standardize_cache(cache_dir, source)
-        figures["rows"] += standardize_cached(raw.lazy(), files, source, std).height
+        figures["rows"] += standardize_cached(raw, files, source, std).collect().height
         std.prune({std.key(r.file_name, r.sha256) for r in reports})
         figures["ingest_s"] += read - started
         figures["standardize_s"] += time.perf_counter() - read

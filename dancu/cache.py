@@ -122,22 +122,40 @@ class FileCache:
     def key(self, file_name: str, digest: str) -> str:
         return hashlib.sha256(f"{self.version}\0{file_name}\0{digest}".encode()).hexdigest()
 
-    def _path(self, key: str) -> Path:
+    def path(self, key: str) -> Path:
+        """Where the entry of `key` is (or will be) stored."""
         return self.root / f"{key}{ENTRY_SUFFIX}"
+
+    def _counted(self, hit: bool) -> None:
+        with self._counting:
+            if hit:
+                self.hits += 1
+            else:
+                self.misses += 1
 
     def load(self, key: str) -> tuple[pl.DataFrame, dict[str, str]] | None:
         """The entry's frame and the metadata stored with it, or None when there is no sound one."""
-        path = self._path(key)
+        path = self.path(key)
         try:
             meta = json.loads(pl.read_parquet_metadata(path).get(META, "{}"))
             frame = pl.read_parquet(path)
         except (OSError, ValueError, pl.exceptions.PolarsError):
-            with self._counting:
-                self.misses += 1
+            self._counted(hit=False)
             return None
-        with self._counting:
-            self.hits += 1
+        self._counted(hit=True)
         return frame, meta
+
+    def scan(self, key: str) -> tuple[pl.LazyFrame, dict[str, str]] | None:
+        """The entry's frame to be read lazily and the metadata stored with it, or None when
+        there is no entry whose file reads as Parquet (counted as `load` counts)."""
+        path = self.path(key)
+        try:
+            meta = json.loads(pl.read_parquet_metadata(path).get(META, "{}"))
+        except (OSError, ValueError, pl.exceptions.PolarsError):
+            self._counted(hit=False)
+            return None
+        self._counted(hit=True)
+        return pl.scan_parquet(path), meta
 
     def store(self, key: str, frame: pl.DataFrame, meta: dict | None = None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
@@ -151,7 +169,7 @@ class FileCache:
                 statistics=False,
                 metadata={META: json.dumps(meta or {})},
             )
-            partial.replace(self._path(key))
+            partial.replace(self.path(key))
         finally:
             partial.unlink(missing_ok=True)
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
+from typing import TypeVar
 
 import fastexcel
 import polars as pl
@@ -49,6 +50,8 @@ MAX_NUL_SHARE = 0.01
 # Files are read side by side: the XLSX and CSV parsers and the hash release the GIL for most
 # of their work (on 2 cores, 4 threads read a million persons' dan_cu files in 12 s, not 17 s).
 READ_THREADS = 4
+
+Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 class FileRejected(Exception):
@@ -398,8 +401,10 @@ def _report_of_meta(meta: dict) -> ReadReport:
 
 
 def _parsed_file(
-    path: Path, file_name: str, source: Source, cache: FileCache | None
-) -> tuple[pl.DataFrame, ReadReport]:
+    path: Path, file_name: str, source: Source, cache: FileCache | None, lazily: bool = False
+) -> tuple[pl.DataFrame | pl.LazyFrame, ReadReport]:
+    """`read_extract` of a file in the layout; `lazily` (with a cache), its rows as the cache
+    entry's frame read lazily, parsed into the cache first when missing."""
     try:
         data = path.read_bytes()
     except (PermissionError, FileNotFoundError) as error:
@@ -407,27 +412,34 @@ def _parsed_file(
         reason = f"the file cannot be opened: {error.strerror}"
         return _rejected(source.name, file_name, extract_date_from_name(path.name), reason)
     digest = content_digest(data)
-    key = cache.key(file_name, digest) if cache is not None else ""
-    hit = cache.load(key) if cache is not None else None
+    if cache is None:
+        frame, report = parse_extract(data, file_name, source)
+        return frame, replace(report, sha256=digest)
+    key = cache.key(file_name, digest)
+    hit = cache.scan(key) if lazily else cache.load(key)
     if hit:
         frame, meta = hit
         return frame, _report_of_meta(meta)
     frame, report = parse_extract(data, file_name, source)
     report = replace(report, sha256=digest)
-    if cache is not None:
-        cache.store(key, frame, _report_meta(report))
-    return frame, report
+    cache.store(key, frame, _report_meta(report))
+    return (pl.scan_parquet(cache.path(key)) if lazily else frame), report
 
 
 def read_extract(
-    path: Path, landing_dir: Path, source: Source, cache: FileCache | None = None
-) -> tuple[pl.DataFrame, ReadReport]:
+    path: Path,
+    landing_dir: Path,
+    source: Source,
+    cache: FileCache | None = None,
+    lazily: bool = False,
+) -> tuple[pl.DataFrame | pl.LazyFrame, ReadReport]:
     """One file of the landing tree as canonical text columns with lineage, or a one-row file
     rejection: when it cannot be read, or lies outside the layout (then it is not read, and its
     source is the one `source_of` finds).
 
     With a cache, the file is parsed only when this content under this name was not read before;
     a rejection is kept like a frame, so the same bytes are rejected again with the same error.
+    `lazily` (with a cache): the rows as the cache entry's frame, read lazily.
     Raises ExtractUnreadable, naming the file, when reading fails in a way that may pass.
     """
     file_name = path.relative_to(landing_dir).as_posix()
@@ -435,7 +447,7 @@ def read_extract(
     if outside:
         return _rejected(source_of(file_name), file_name, None, f"{OUTSIDE_LAYOUT}: {outside}")
     try:
-        return _parsed_file(path, file_name, source, cache)
+        return _parsed_file(path, file_name, source, cache, lazily)
     except OSError as error:
         raise ExtractUnreadable(
             f"reading {file_name} failed: {error.strerror or type(error).__name__}"
@@ -523,28 +535,40 @@ def extract_files(landing_dir: Path, source: Source) -> list[Path]:
     ]
 
 
-def mark_latest(frame: pl.DataFrame) -> pl.DataFrame:
+def mark_latest(frame: Frame) -> Frame:
     """Add `is_latest`: the row of a record id from the latest extract (ties: later file name).
 
     Every row of the winning file is kept latest, so a record id repeated inside one extract
-    reaches validation instead of silently disappearing.
+    reaches validation instead of silently disappearing. Lazily, in bounded memory: the latest
+    file of each record is found on the ids alone, then joined back.
     """
     # Files ranked once by (extract date, name): rows then compare an integer, not a string each.
-    rank = "_file_rank"
+    rank, latest_rank = "_file_rank", "_latest_rank"
+    rows = frame.lazy()
     ranks = (
-        frame.select(FILE_NAME, EXTRACT_DATE)
+        rows.select(FILE_NAME, EXTRACT_DATE)
         .unique(FILE_NAME)
         .sort(EXTRACT_DATE, FILE_NAME)
         .with_row_index(rank)
         .select(FILE_NAME, rank)
     )
-    ranked = frame.join(ranks, on=FILE_NAME, how="left", maintain_order="left")
-    return ranked.with_columns(
-        pl.when(pl.col(RECORD_ID).is_null() | pl.col(FILE_ERROR).is_not_null())
-        .then(pl.lit(True))
-        .otherwise(pl.col(rank) == pl.col(rank).max().over(RECORD_ID))
-        .alias("is_latest")
-    ).drop(rank)
+    ranked = rows.join(ranks, on=FILE_NAME, how="left", maintain_order="left")
+    latest_ranks = (
+        ranked.filter(pl.col(RECORD_ID).is_not_null() & pl.col(FILE_ERROR).is_null())
+        .group_by(RECORD_ID)
+        .agg(pl.col(rank).max().alias(latest_rank))
+    )
+    marked = (
+        ranked.join(latest_ranks, on=RECORD_ID, how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col(RECORD_ID).is_null() | pl.col(FILE_ERROR).is_not_null())
+            .then(pl.lit(True))
+            .otherwise(pl.col(rank) == pl.col(latest_rank))
+            .alias("is_latest")
+        )
+        .drop(rank, latest_rank)
+    )
+    return marked if isinstance(frame, pl.LazyFrame) else marked.collect()
 
 
 def ingest_cache(cache_dir: Path, source: Source) -> FileCache:
@@ -561,13 +585,34 @@ def read_source(
     With a cache, only new or changed files are parsed; `is_latest` compares across files, so it
     is computed over all of them every time.
     """
+    frames, reports = _read_files(landing_dir, source, cache, lazily=False)
+    return mark_latest(_combined(frames, source)), reports
+
+
+def scan_source(
+    landing_dir: Path, source: Source, cache: FileCache
+) -> tuple[pl.LazyFrame, list[ReadReport]]:
+    """`read_source`, its rows read lazily from the cache's entries: each file is parsed into
+    the cache first when it is missing, and no more than a few files are held at once (the
+    register's rows are 10 GB at ten million persons)."""
+    frames, reports = _read_files(landing_dir, source, cache, lazily=True)
+    return mark_latest(_combined([frame.lazy() for frame in frames], source).lazy()), reports
+
+
+def _read_files(
+    landing_dir: Path, source: Source, cache: FileCache | None, lazily: bool
+) -> tuple[list, list[ReadReport]]:
+    """Each extract file of the source read (`read_extract`), in order: frames and reports."""
     with ThreadPoolExecutor(READ_THREADS) as pool:
         read = list(
-            pool.map(lambda path: read_extract(path, landing_dir, source, cache),
+            pool.map(lambda path: read_extract(path, landing_dir, source, cache, lazily),
                      extract_files(landing_dir, source))
         )  # fmt: skip
-    frames = [frame for frame, _ in read]
-    reports = [report for _, report in read]
+    return [frame for frame, _ in read], [report for _, report in read]
+
+
+def _combined(frames: list[Frame], source: Source) -> Frame:
+    """The files' rows one after the other, under every column of the source, lineage first."""
     empty = pl.DataFrame(
         schema={
             SOURCE: pl.String,
@@ -579,13 +624,14 @@ def read_source(
             **{name: pl.String for name in source.column_names},
         }
     )
-    combined = pl.concat([empty, *frames], how="diagonal_relaxed")
+    first = empty.lazy() if frames and isinstance(frames[0], pl.LazyFrame) else empty
+    combined = pl.concat([first, *frames], how="diagonal_relaxed")
     lineage = [SOURCE, FILE_NAME, ROW_NUMBER, EXTRACT_DATE, FILE_ERROR]
-    ordered = combined.select(lineage + [c for c in combined.columns if c not in lineage])
-    return mark_latest(ordered), reports
+    names = combined.collect_schema().names()
+    return combined.select(lineage + [c for c in names if c not in lineage])
 
 
-def files_frame(reports: list[ReadReport], rows: pl.DataFrame) -> pl.DataFrame:
+def files_frame(reports: list[ReadReport], rows: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
     """One row per delivered file (header-only ones too): how it was read, its rows, and how many
     of them are the latest of their record."""
     files = pl.DataFrame(
@@ -597,9 +643,11 @@ def files_frame(reports: list[ReadReport], rows: pl.DataFrame) -> pl.DataFrame:
         },
     )  # fmt: skip
     latest = (
-        rows.filter(pl.col(FILE_ERROR).is_null())
+        rows.lazy()
+        .filter(pl.col(FILE_ERROR).is_null())
         .group_by(FILE_NAME)
         .agg(pl.col("is_latest").sum().cast(pl.Int64).alias("rows_latest"))
+        .collect()
     )
     return files.join(latest, on=FILE_NAME, how="left").with_columns(
         pl.col("rows_latest").fill_null(0)

@@ -520,8 +520,11 @@ def rule_id(reason: pl.Expr) -> pl.Expr:
     return reason.str.extract(r"^([\w.]+):")
 
 
-def rule_counts(frame: pl.DataFrame) -> dict[str, int]:
+def rule_counts(frame: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
     """How many rows break each rule, reasons and flags together, most frequent first."""
-    ids = pl.concat([frame[REASONS], frame[FLAGS]]).explode().drop_nulls()
-    counts = ids.to_frame("reason").select(rule_id(pl.col("reason"))).to_series().value_counts()
+    lists = (frame.lazy().select(pl.col(c).explode().alias("reason")) for c in (REASONS, FLAGS))
+    ids = pl.concat(lists)
+    counts = (
+        ids.drop_nulls().select(rule_id(pl.col("reason"))).group_by("reason").len("count").collect()
+    )
     return dict(counts.sort(["count", "reason"], descending=[True, False]).iter_rows())

@@ -290,26 +290,20 @@ def standardize_rows(rows: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     )
 
 
-def latest(std: pl.DataFrame, raw: pl.LazyFrame) -> pl.DataFrame:
+def latest(std: pl.LazyFrame, raw: pl.LazyFrame) -> pl.LazyFrame:
     """The standardised rows that are the latest of their record (`is_latest` of the raw stage,
     which compares across files)."""
-    # Joined on the keys alone, then a filter: a join gathering every column is several times
-    # slower on a frame of many chunks, as one made of a thousand cached files is.
-    marks = raw.filter(pl.col(FILE_ERROR).is_null()).select(FILE_NAME, ROW_NUMBER, "is_latest")
-    is_latest = (
-        std.lazy()
-        .select(FILE_NAME, ROW_NUMBER)
-        .join(marks, on=[FILE_NAME, ROW_NUMBER], how="left", maintain_order="left")
-        .collect()
-        .get_column("is_latest")
-    )
-    return std.filter(is_latest)
+    marks = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest"))
+    return std.join(
+        marks.select(FILE_NAME, ROW_NUMBER), on=[FILE_NAME, ROW_NUMBER], how="semi",
+        maintain_order="left",
+    )  # fmt: skip
 
 
 def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     """The latest rows of a source, repaired and typed, with `reasons` (quarantine) and `flags`."""
     rows = standardize_rows(raw.filter(pl.col(FILE_ERROR).is_null()), source).collect()
-    return latest(rows, raw).lazy()
+    return latest(rows.lazy(), raw)
 
 
 def by_file(std: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -349,26 +343,27 @@ def standardize_cached(
     source: Source,
     cache: FileCache,
     most_rows: int | None = None,
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     """`standardize`, computing only the files whose content has no entry in the cache yet.
 
     `files` is the ingest stage's list of files with their content digests and rows. Missing
     files are standardised in batches of at most `most_rows` delivered rows (by default what
     the run's memory limit holds, see `dancu.memory.rows_within`), each stored before the next.
+    The rows are read from the cache's entries as they are streamed on: at ten million persons
+    the register's are 10 GB.
     """
     readable = files.filter(pl.col("error").is_null() & (pl.col("rows") > 0))
     keys = {
         name: cache.key(name, digest)
         for name, digest in readable.select(FILE_NAME, "sha256").iter_rows()
     }
-    parts = {name: hit[0] for name, key in keys.items() if (hit := cache.load(key))}
-    missing = [name for name in keys if name not in parts]
+    missing = [name for name, key in keys.items() if cache.scan(key) is None]
 
     def rows_of(names: list[str]) -> pl.DataFrame:
         chosen = raw.filter(pl.col(FILE_NAME).is_in(names) & pl.col(FILE_ERROR).is_null())
         return standardize_rows(chosen, source).collect()
 
-    def standardized(names: list[str]) -> dict[str, pl.DataFrame]:
+    def store_standardized(names: list[str]) -> None:
         # Files are standardised in two halves side by side: while one half runs Python (the
         # address units, title case), the other keeps the second core busy (-16% at a million).
         halves = [names[i::STANDARDIZE_THREADS] for i in range(STANDARDIZE_THREADS)]
@@ -382,16 +377,15 @@ def standardize_cached(
         # Writing Parquet releases the GIL: a thousand files' entries are written side by side.
         with ThreadPoolExecutor(STORE_THREADS) as pool:
             list(pool.map(store, fresh))
-        return fresh
 
     if not keys:  # no rows at all: the empty result still has every column
-        return latest(rows_of([]), raw)
+        return latest(rows_of([]).lazy(), raw)
     rows = dict(readable.select(FILE_NAME, "rows").iter_rows())
     most_rows = most_rows or rows_within(STANDARDIZE_ROW_BYTES)
     for batch in batches(missing, [rows[name] for name in missing], most_rows):
-        parts.update(standardized(batch))
-    # Sorted by file name, the parts are in the order `standardize` sorts its rows into.
-    return latest(pl.concat([parts[name] for name in sorted(parts)]), raw)
+        store_standardized(batch)
+    # Sorted by file name, the entries are in the order `standardize` sorts its rows into.
+    return latest(pl.scan_parquet([cache.path(keys[name]) for name in sorted(keys)]), raw)
 
 
 def standardize_cache(cache_dir: Path, source: Source) -> FileCache:

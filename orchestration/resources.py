@@ -71,19 +71,25 @@ class StagingParquetIOManager(dg.ConfigurableIOManager):
     def _path(self, key: dg.AssetKey) -> Path:
         return Path(self.data_dir, "staging", *key.path).with_suffix(".parquet")
 
-    def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
+    def handle_output(
+        self, context: dg.OutputContext, obj: pl.DataFrame | pl.LazyFrame | None
+    ) -> None:
         if obj is None:
             return
         path = self._path(context.asset_key)
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".parquet.partial")
         # Read back by the next step within minutes, then replaced: speed over size.
-        obj.write_parquet(partial, compression="lz4")
+        if isinstance(obj, pl.LazyFrame):  # streamed into the file, never held whole
+            obj.sink_parquet(partial, compression="lz4")
+        else:
+            obj.write_parquet(partial, compression="lz4")
         # A reader never sees half a file: the new frame replaces the old one whole.
         partial.replace(path)
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
         context.add_output_metadata(
             {
-                "dagster/row_count": obj.height,
+                "dagster/row_count": rows,
                 "path": dg.MetadataValue.path(str(path)),
                 **peak_memory(),
             }

@@ -17,7 +17,7 @@ from assets.standardize import std_asset
 from dancu.cache import ENTRY_SUFFIX, PARTIAL_SUFFIX, FileCache, _import_closure, code_version
 from dancu.contract import DAN_CU, FILE_NAME, RECORD_ID
 from dancu.generate import generate
-from dancu.ingest import FILE_ERROR, files_frame, ingest_cache, read_source
+from dancu.ingest import FILE_ERROR, files_frame, ingest_cache, read_source, scan_source
 from dancu.rules import REASONS
 from dancu.standardize import (
     LEGACY,
@@ -90,12 +90,12 @@ def fresh(landing: Path) -> tuple[pl.DataFrame, list, pl.DataFrame]:
 def cached(landing: Path, caches: Caches) -> tuple[pl.DataFrame, list, pl.DataFrame, tuple]:
     """The same through the caches, as the assets run it, with how many files each stage redid."""
     ingest, std = caches.ingest(), caches.standardize()
-    raw, reports = read_source(landing, SOURCE, ingest)
+    raw, reports = scan_source(landing, SOURCE, ingest)
     ingest.prune({ingest.key(r.file_name, r.sha256) for r in reports})
     files = files_frame(reports, raw)
-    rows = standardize_cached(raw.lazy(), files, SOURCE, std)
+    rows = standardize_cached(raw, files, SOURCE, std).collect()
     std.prune({std.key(r.file_name, r.sha256) for r in reports})
-    return raw, reports, rows, (ingest.misses, std.misses)
+    return raw.collect(), reports, rows, (ingest.misses, std.misses)
 
 
 def assert_same_as_fresh(landing: Path, caches: Caches) -> tuple[int, int]:
@@ -146,12 +146,14 @@ def test_files_are_batched_in_order_within_the_rows_a_batch_may_hold(rows, most_
 def test_files_standardised_in_small_batches_give_the_output_of_one_batch(landing, caches):
     raw, reports = read_source(landing, SOURCE)
     files = files_frame(reports, raw)
-    whole = standardize_cached(raw.lazy(), files, SOURCE, caches.standardize())
+    whole = standardize_cached(raw.lazy(), files, SOURCE, caches.standardize()).collect()
     readable = files.filter(pl.col("error").is_null() & (pl.col("rows") > 0))
     smallest = int(readable["rows"].min())
     assert len(batches(readable[FILE_NAME].to_list(), readable["rows"].to_list(), smallest)) > 2
     in_batches = Caches(caches.root / "batched").standardize()
-    batched = standardize_cached(raw.lazy(), files, SOURCE, in_batches, most_rows=smallest)
+    batched = standardize_cached(
+        raw.lazy(), files, SOURCE, in_batches, most_rows=smallest
+    ).collect()
 
     assert in_batches.misses == readable.height
     assert_frame_equal(batched, whole)
