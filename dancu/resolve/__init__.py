@@ -49,10 +49,11 @@ SET_ASIDE = (
 class Resolution:
     """What a resolution run produces.
 
-    - `records`: every input record (with its record key `rk`), its `person_id` (null when no
-      record of its cluster founds a person, see `records.FOUNDS_PERSON`), and `match_rule` /
-      `match_weight`: the strongest link that holds it in its cluster (the blocking pass that
-      found the pair, or "clerk"), or "single" and null when it stands alone;
+    - `records`: every input record (its record key `rk` and the columns `resolve` was asked to
+      keep), its `person_id` (null when no record of its cluster founds a person, see
+      `records.FOUNDS_PERSON`), and `match_rule` / `match_weight`: the strongest link that holds
+      it in its cluster (the blocking pass that found the pair, or "clerk"), or "single" and
+      null when it stands alone;
     - `persons`: the golden records (see `golden.golden_records`);
     - `pairs`: every compared pair (`left`, `right`, `blocked_by`), its `match_weight`,
       `match_probability`, `decision` and `decided_by`;
