@@ -15,9 +15,11 @@ from dancu.corrections import (
     LINK_COLUMNS,
     MIN_CONFIDENCE,
     MIN_IDENTITY,
+    RECORD_BYTES,
     event_witnesses,
     find_corrections,
 )
+from dancu.memory import rows_within
 from orchestration import keys
 from orchestration.privacy import masked_errors
 from orchestration.resources import staged
@@ -64,8 +66,9 @@ def source_correction(
     """Compare each resolved record with its person's golden record. The ids civil registration
     gave the persons its events name are witnesses, never told."""
     golden = person.select(GOLDEN_COLUMNS).collect()
+    linked = person_source.select(LINK_COLUMNS).collect()
     found = find_corrections(
-        person_source.select(LINK_COLUMNS).collect(),
+        linked,
         golden,
         {name: std_frames[keys.std(name)] for name in PERSON_SOURCES},
         review_queue.select(
@@ -76,6 +79,7 @@ def source_correction(
             event_party.select("event_id", "role", "person_id").collect(),
             {name: std_frames[keys.std(name)] for name in EVENT_SOURCES},
         ),
+        shares=-(-linked.height // rows_within(RECORD_BYTES)),
     )
     held = found.held["held_because"].value_counts().iter_rows()
     context.log.info(f"{found.table.height:,} corrections; held back: {dict(held)}")

@@ -49,6 +49,7 @@ evidence is close, one witness against another, and the difference is left to th
 queue.
 """
 
+import itertools
 import math
 import os
 import zipfile
@@ -106,6 +107,9 @@ NOT_COMPARED = frozenset({"completion", "malformed"})
 MIN_CONFIDENCE = 0.9
 # Below this, the record itself may be another person's: its differences are no evidence.
 MIN_IDENTITY = 0.5
+# What a record takes while it is compared: its fields and its person's as `resolved_records`
+# holds them (600 bytes at ten million persons), and the differences and support made of them.
+RECORD_BYTES = 1_000
 # Two slips, one on each side, change at most this many digits of an id or a date (a transposition
 # and a wrong key); another person's id or birth date differs in more.
 MAX_DIGITS_OF_TWO_SLIPS = 3
@@ -492,12 +496,10 @@ def fields_behind() -> pl.Expr:
     return (agreeing - agrees) / pl.max_horizontal(counted - agrees - differs, MIN_FIELDS_BEHIND)
 
 
-def error_rates(records: pl.DataFrame) -> pl.DataFrame:
-    """Per source and field it delivers, how often its value is the odd one out among a
-    person's records (`error_rate`, with the prior `PRIOR_ERROR_RATE`), how many records were
-    checked (those whose person has two or more other records agreeing on one value; full
-    dates only), and the `weight` of the source's word on that field: the natural-log odds
-    that it is right."""
+def error_counts(records: pl.DataFrame) -> pl.DataFrame:
+    """Per source and field it delivers, how many records were checked (those whose person has
+    two or more other records agreeing on one value; full dates only) and how many of them
+    were the odd one out (`odd`). Counts of records of different persons add up."""
     # Only a person with three records can show an odd one out; a sample of persons measures
     # rates well enough.
     several = (
@@ -527,17 +529,29 @@ def error_rates(records: pl.DataFrame) -> pl.DataFrame:
         )
     # A rate for each field a source delivers (civil registration witnesses ids alone).
     grid = (
-        records.select(SOURCE, *(value_of(field).is_not_null().alias(field) for field in FIELDS))
+        records.lazy()
+        .group_by(SOURCE)
+        .agg(value_of(field).is_not_null().any().alias(field) for field in FIELDS)
         .unpivot(index=SOURCE, variable_name="field", value_name="delivered")
         .filter("delivered")
         .select(SOURCE, "field")
-        .unique()
-        .sort(SOURCE, "field")
+        .collect(engine="streaming")
     )
+    return grid.join(pl.concat(measured), on=[SOURCE, "field"], how="left").with_columns(
+        pl.col("checked", "odd").fill_null(0)
+    )
+
+
+def error_rates(counts: pl.DataFrame) -> pl.DataFrame:
+    """Per source and field it delivers, from the `error_counts` of every share of persons: how
+    often its value is the odd one out among a person's records (`error_rate`, with the prior
+    `PRIOR_ERROR_RATE`), how many records were `checked`, and the `weight` of the source's word
+    on that field: the natural-log odds that it is right."""
     rate = (pl.col("odd") + PRIOR_ERROR_RATE * PRIOR_RECORDS) / (pl.col("checked") + PRIOR_RECORDS)
     return (
-        grid.join(pl.concat(measured), on=[SOURCE, "field"], how="left")
-        .with_columns(pl.col("checked", "odd").fill_null(0))
+        counts.group_by(SOURCE, "field")
+        .agg(pl.col("checked", "odd").sum())
+        .sort(SOURCE, "field")
         .with_columns(rate.clip(*ERROR_RATE_BOUNDS).alias("error_rate"))
         .with_columns(((1 - pl.col("error_rate")) / pl.col("error_rate")).log().alias("weight"))
     )
@@ -731,6 +745,7 @@ def find_corrections(
     std_frames: dict[str, pl.LazyFrame],
     review_queue: pl.DataFrame | None = None,
     event_ids: pl.DataFrame | None = None,
+    shares: int = 1,
 ) -> Corrections:
     """The corrections to send back to each source, and the differences held back.
 
@@ -738,20 +753,62 @@ def find_corrections(
     `match_rule`, `match_weight`); `person`: the golden records; `std_frames`: the
     standardised frames of the person sources; `review_queue`: the pairs waiting for a clerk;
     `event_ids`: the ids civil registration gave the persons (`event_witnesses`), witnesses
-    that are told nothing.
+    that are told nothing. `shares`: in how many shares of persons (runs of rows of `person`)
+    the records are compared, one share after another: a record is judged against its own
+    person's records alone, and every record at once takes 14 GB at ten million persons. The
+    error rates are counted over every share first.
     """
-    records = resolved_records(person_source, person, std_frames)
+    bounds = [person.height * share // shares for share in range(shares + 1)]
+    ranges = list(itertools.pairwise(bounds))
+
+    def witnesses(first: int, end: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The resolved records of the share's persons, and those with the event witnesses."""
+        ids = person["person_id"].slice(first, end - first).implode()
+        records = resolved_records(
+            person_source.filter(pl.col("person_id").is_in(ids)), person, std_frames
+        )
+        if event_ids is None:
+            return records, records
+        witnessing = event_ids.filter(pl.col("p").is_between(first, end, closed="left"))
+        return records, pl.concat([records, witnessing], how="diagonal_relaxed")
+
+    # One share's records are kept from counting to judging; more are made again, one at a time.
+    counted = [witnesses(*ranges[0])] if shares == 1 else []
+    rates = error_rates(
+        pl.concat(error_counts(w) for _, w in (counted or (witnesses(*r) for r in ranges)))
+    )
+    malformed = malformed_ids(std_frames)
+    waiting = in_review(review_queue).with_columns(pl.lit(True).alias("in_review"))
+    judged = pl.concat(
+        _judged(records, witnessing, person, malformed, rates, waiting)
+        for records, witnessing in (counted or (witnesses(*r) for r in ranges))
+    ).sort(SOURCE, RECORD_ID, "field")
+    return Corrections(
+        table=judged.filter(pl.col("held_because").is_null()).select(CORRECTION_COLUMNS),
+        held=judged.filter(pl.col("held_because").is_not_null()).select(
+            *CORRECTION_COLUMNS, "held_because"
+        ),
+        error_rates=rates.select(SOURCE, "field", "error_rate", "checked"),
+    )
+
+
+def _judged(
+    records: pl.DataFrame,
+    witnesses: pl.DataFrame,
+    person: pl.DataFrame,
+    malformed: pl.DataFrame,
+    rates: pl.DataFrame,
+    waiting: pl.DataFrame,
+) -> pl.DataFrame:
+    """The differences of `records` (`resolved_records`) with their confidence and why each is
+    held back, if it is (`held_because`); `witnesses`: the records with the event witnesses of
+    the same persons."""
     found = (
-        differences(records, person, malformed_ids(std_frames))
+        differences(records, person, malformed)
         .with_columns(fields_behind().alias("fields_behind"))
         .with_row_index("c")
     )
-    witnesses = (
-        records if event_ids is None else pl.concat([records, event_ids], how="diagonal_relaxed")
-    )
-    rates = error_rates(witnesses)
     odds = register_odds(found, support(witnesses, found, rates))
-    waiting = in_review(review_queue).with_columns(pl.lit(True).alias("in_review"))
     identity = match_probability() * pl.col("fields_behind")
     held_because = (
         pl.when(pl.col("in_review"))
@@ -766,7 +823,7 @@ def find_corrections(
         .then(pl.lit("weak"))
         .otherwise(pl.lit("uncertain"))
     )
-    judged = (
+    return (
         found.join(odds, on="c", how="left")
         .with_columns(pl.coalesce("register_source", "best_source").alias("register_source"))
         .filter(_priority("register_source") <= _priority(SOURCE))
@@ -778,14 +835,6 @@ def find_corrections(
         )
         .with_columns((identity * pl.col("p_register")).round(4).alias("confidence"))
         .with_columns(held_because.alias("held_because"))
-        .sort(SOURCE, RECORD_ID, "field")
-    )
-    return Corrections(
-        table=judged.filter(pl.col("held_because").is_null()).select(CORRECTION_COLUMNS),
-        held=judged.filter(pl.col("held_because").is_not_null()).select(
-            *CORRECTION_COLUMNS, "held_because"
-        ),
-        error_rates=rates.select(SOURCE, "field", "error_rate", "checked"),
     )
 
 

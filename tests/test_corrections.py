@@ -10,11 +10,14 @@ import duckdb
 import polars as pl
 import pytest
 
-from dancu.contract import PERSON_SOURCES, SOURCES
+from dancu.contract import EVENT_SOURCES, PERSON_SOURCES, SOURCES
 from dancu.corrections import (
     CORRECTION_COLUMNS,
+    GOLDEN_COLUMNS,
+    LINK_COLUMNS,
     MIN_CONFIDENCE,
     WORKBOOK_MODE,
+    Corrections,
     agency_sheet,
     event_witnesses,
     find_corrections,
@@ -337,6 +340,33 @@ def test_a_run_publishes_the_table_and_one_private_workbook_per_source(sample_ru
         assert stat.S_IMODE(path.stat().st_mode) == WORKBOOK_MODE
         assert pl.read_excel(path, engine="calamine").height == counts.get(source, 0)
     assert len(list(folder.iterdir())) == len(PERSON_SOURCES)
+
+
+def test_persons_compared_in_shares_give_the_corrections_of_all_at_once(sample_run: Path):
+    staging = sample_run / "data/staging"
+    std = {name: pl.scan_parquet(staging / f"std_{name}.parquet") for name in SOURCES}
+    person = pl.read_parquet(staging / "person.parquet").select(GOLDEN_COLUMNS)
+    events = event_witnesses(
+        person,
+        pl.read_parquet(staging / "event_party.parquet"),
+        {name: std[name] for name in EVENT_SOURCES},
+    )
+
+    def corrections(shares: int) -> Corrections:
+        return find_corrections(
+            pl.read_parquet(staging / "person_source.parquet").select(LINK_COLUMNS),
+            person,
+            {name: std[name] for name in PERSON_SOURCES},
+            pl.read_parquet(staging / "review_queue.parquet"),
+            events,
+            shares=shares,
+        )
+
+    whole, shared = corrections(1), corrections(7)
+    assert whole.table.height > 0 and whole.held.height > 0
+    assert shared.table.equals(whole.table)
+    assert shared.held.equals(whole.held)
+    assert shared.error_rates.equals(whole.error_rates)
 
 
 def test_a_difference_of_two_slips_is_held():
