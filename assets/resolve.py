@@ -81,8 +81,9 @@ def resolve_persons(context: dg.AssetExecutionContext, paths: DancuPaths, **std_
     result.model.save(paths.model_dir)
     is_register = pl.col(SOURCE).is_in(PERSON_SOURCES)
     records = by_source(result.records, PERSON_SOURCES).select(
-        SOURCE, RECORD_ID, "person_id", "match_rule", "match_weight", *PUBLISHED[2:]
-    )
+        SOURCE, RECORD_ID, "person_id", "match_rule", "match_weight",
+        FILE_NAME, ROW_NUMBER, EXTRACT_DATE,
+    )  # fmt: skip
     parties = event_parties(result.records.filter(~is_register), result.review_queue)
     for row in result.blocking.iter_rows(named=True):
         context.log.info(f"blocking {row['pass']}: {row['pairs']:,} pairs")
