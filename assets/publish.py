@@ -67,9 +67,9 @@ def warehouse(
         frames,
         [frames[keys.files(name)] for name in SOURCES],
         {name: frames[keys.std(name)] for name in SOURCES},
-        frames["correction_held"].collect(),
+        frames["correction_held"],
     )
-    optional = {name: frames[name].collect() for name in OPTIONAL}
+    optional = {name: frames[name] for name in OPTIONAL}
     try:
         published = publish(
             paths.warehouse_dir,
@@ -90,9 +90,9 @@ def warehouse(
         metadata={
             "path": dg.MetadataValue.path(str(published.path)),
             "dagster/table_name": f"{published.path.name}: person",
-            "dagster/row_count": tables["person"].height,
+            "dagster/row_count": published.rows["person"],
             "version": dg.MetadataValue.path(str(published.version)),
-            **{f"rows/{name}": frame.height for name, frame in {**tables, **optional}.items()},
+            **{f"rows/{name}": rows for name, rows in published.rows.items()},
             **peak_memory(),
         },
         check_results=[

@@ -107,19 +107,25 @@ def measure(stage: str, out: Path, args: argparse.Namespace) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def judged_records(out: Path, splink: bool) -> pl.DataFrame:
+def judged_records(out: Path, splink: bool, data: Path | None = None) -> pl.DataFrame:
     """Each latest valid person record of the truth, numbered `i`: its true person
     (`person_key`), its `corruptions`, whether the pipeline `quarantined` it, and its person in
     dancu's published `person_source` (`dancu`) and in Splink's clusters (`splink`), one of its
-    own where it has none. Persons are numbered, so that pairs are joined on integers."""
+    own where it has none. Persons are numbered, so that pairs are joined on integers. `data`:
+    the run's data folder (by default `out`/run)."""
     from dancu.paths import Paths
 
-    truth = pl.read_parquet(out / "truth" / "records.parquet").filter(
-        pl.col("source").is_in(PERSON_SOURCES),
-        pl.col("is_latest"),
-        pl.col("invalid_reason").is_null(),
+    truth = (
+        pl.scan_parquet(out / "truth" / "records.parquet")
+        .filter(
+            pl.col("source").is_in(PERSON_SOURCES),
+            pl.col("is_latest"),
+            pl.col("invalid_reason").is_null(),
+        )
+        .select(*KEY, "person_key", "corruptions")
+        .collect()
     )
-    with duckdb.connect(str(Paths.of(out / "run").warehouse), read_only=True) as con:
+    with duckdb.connect(str(Paths.of(data or out / "run").warehouse), read_only=True) as con:
         published = con.sql(f"select {', '.join(KEY)}, person_id from person_source").pl()
     judged = truth.select(*KEY, "person_key", "corruptions").join(
         published.rename({"person_id": "dancu"}), on=KEY, how="left"

@@ -55,8 +55,18 @@ def step_figures(data: Path) -> dict[str, dict[str, float]]:
     return figures
 
 
+def accuracy(out: Path, data: Path) -> dict[str, float]:
+    """Pairwise precision, recall and F1 of the run's published persons against the truth, over
+    every latest valid person record of the set (counted from cluster sizes: no sample)."""
+    from benchmarks.noisy import judged_records
+    from benchmarks.resolution import pairwise
+
+    records = judged_records(out, splink=False, data=data)
+    return pairwise(records["person_key"], records["dancu"])
+
+
 def run_once(landing: Path, data: Path) -> dict:
-    """`dancu run` cold on `landing` in this process, with its figures."""
+    """`dancu run` cold on `landing` in this process, with its figures and accuracy."""
     from pipelines.cli import main
 
     shutil.rmtree(data, ignore_errors=True)
@@ -64,13 +74,14 @@ def run_once(landing: Path, data: Path) -> dict:
     sampled.start()
     started = time.perf_counter()
     code = main(["run", "--landing", str(landing), "--data", str(data), "--log-level", "ERROR"])
-    return {
+    figures = {
         "exit_code": code,
         "seconds": time.perf_counter() - started,
         "cpu_seconds": cpu_seconds(),
         "peak_rss_mib": peak_rss_mib(sampled),
         "steps": step_figures(data),
     }
+    return figures | ({} if code else {"accuracy": accuracy(landing.parent, data)})
 
 
 def by_stage(steps: dict[str, dict[str, float]]) -> dict[str, tuple[float, float]]:
@@ -104,6 +115,7 @@ def table(results: dict[int, dict]) -> list[str]:
         cells = [cell(*stages[n][stage]) if stage in stages[n] else "—" for n in sizes]
         lines.append(f"| {stage} | " + " | ".join(cells) + " |")
     lines.append("| whole run | " + " | ".join(whole_run(r) for r in results.values()) + " |")
+    lines.append("| pairwise P / R | " + " | ".join(scored(r) for r in results.values()) + " |")
     return lines
 
 
@@ -111,6 +123,12 @@ def cell(seconds: float, peak_mib: float) -> str:
     """A stage's figures; steps that write no frame (the checks) record no peak."""
     peak = f" / {peak_mib / 1024:.1f} GiB" if peak_mib else ""
     return f"{seconds:,.0f} s{peak}"
+
+
+def scored(result: dict) -> str:
+    if "accuracy" not in result:
+        return "—"
+    return f"{result['accuracy']['precision']:.5f} / {result['accuracy']['recall']:.5f}"
 
 
 def whole_run(result: dict) -> str:

@@ -39,46 +39,45 @@ def status_table() -> pl.DataFrame:
     )
 
 
-def record_persons(person_source: pl.DataFrame, event_party: pl.DataFrame) -> pl.DataFrame:
+Frame = pl.DataFrame | pl.LazyFrame
+
+
+def record_persons(person_source: Frame, event_party: Frame) -> pl.LazyFrame:
     """Every resolved record and its person (`source`, `source_record_id`, `person_id`): the
     register's records, and each party of an event under the record id resolution gave it
     ("<registration>:<role>")."""
     event = pl.col("event_id").str.splitn(":", 2)
-    parties = event_party.select(
+    parties = event_party.lazy().select(
         event.struct.field("field_0").alias(SOURCE),
         (event.struct.field("field_1") + ROLE_SEPARATOR + pl.col("role")).alias(RECORD_ID),
         "person_id",
     )
-    return pl.concat([person_source.select(SOURCE, RECORD_ID, "person_id"), parties]).drop_nulls(
-        "person_id"
-    )
+    records = person_source.lazy().select(SOURCE, RECORD_ID, "person_id")
+    return pl.concat([records, parties]).drop_nulls("person_id")
 
 
-def register_persons(person_source: pl.DataFrame, event_party: pl.DataFrame) -> pl.Series:
-    """The persons the register knows: those with a `dan_cu` record or named in a civil
-    registration."""
+def register_persons(person_source: Frame, event_party: Frame) -> pl.LazyFrame:
+    """The persons the register knows (`person_id`): those with a `dan_cu` record or named in a
+    civil registration."""
     return (
         pl.concat(
             [
-                person_source.filter(pl.col(SOURCE) == REGISTER_SOURCE).select("person_id"),
-                event_party.select("person_id"),
+                person_source.lazy().filter(pl.col(SOURCE) == REGISTER_SOURCE).select("person_id"),
+                event_party.lazy().select("person_id"),
             ]
         )
         .drop_nulls()
         .unique()
-        .to_series()
     )
 
 
-def record_candidates(
-    records: pl.DataFrame, review_queue: pl.DataFrame, persons: pl.DataFrame
-) -> pl.DataFrame:
+def record_candidates(records: Frame, review_queue: Frame, persons: Frame) -> pl.LazyFrame:
     """Per record of `records` (`source`, `source_record_id`, `person_id`), the other persons
     its pairs in the review queue lead to (`candidate_person_id`, the pair's `match_weight`),
     strongest first. `persons`: every resolved record's person (`record_persons`)."""
     pairs = pl.concat(
         [
-            review_queue.select(
+            review_queue.lazy().select(
                 pl.col(f"{SOURCE}_{this}").alias(SOURCE),
                 pl.col(f"{RECORD_ID}_{this}").alias(RECORD_ID),
                 pl.col(f"{SOURCE}_{other}").alias("other_source"),
@@ -88,11 +87,12 @@ def record_candidates(
             for this, other in (("l", "r"), ("r", "l"))
         ]
     )
-    other = persons.rename(
+    other = persons.lazy().rename(
         {SOURCE: "other_source", RECORD_ID: "other_record_id", "person_id": "candidate_person_id"}
     )
     return (
-        records.select(SOURCE, RECORD_ID, "person_id")
+        records.lazy()
+        .select(SOURCE, RECORD_ID, "person_id")
         .join(pairs, on=[SOURCE, RECORD_ID])
         .join(other, on=["other_source", "other_record_id"])
         .filter(pl.col("candidate_person_id").ne_missing(pl.col("person_id")))
@@ -131,43 +131,47 @@ def _status(
 
 def record_matches(
     std_frames: dict[str, pl.LazyFrame],
-    person_source: pl.DataFrame,
-    event_party: pl.DataFrame,
-    review_queue: pl.DataFrame,
-    person: pl.DataFrame,
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+    person_source: Frame,
+    event_party: Frame,
+    review_queue: Frame,
+    person: Frame,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """`record_match`: each accepted record of `MATCHED_SOURCES` with its person where matched
     (else null), `match_status`, `match_reason` and the number of `candidates`; and
     `record_candidate`: the persons a clerk may choose between for each record not matched."""
     records = pl.concat(
         [
-            accepted(std_frames[source])
-            .select(SOURCE, RECORD_ID, "sex", pl.col("national_id").is_not_null().alias("has_id"))
-            .collect()
+            accepted(std_frames[source]).select(
+                SOURCE, RECORD_ID, "sex", pl.col("national_id").is_not_null().alias("has_id")
+            )
             for source in MATCHED_SOURCES
         ]
     ).join(
-        person_source.select(SOURCE, RECORD_ID, "person_id", "match_weight"),
+        person_source.lazy().select(SOURCE, RECORD_ID, "person_id", "match_weight"),
         on=[SOURCE, RECORD_ID],
         how="left",
     )
     candidates = record_candidates(
         records, review_queue, record_persons(person_source, event_party)
     )
-    known = register_persons(person_source, event_party)
-    sexes = person.select(pl.col("person_id").alias("candidate_person_id"), "sex")
+    known = register_persons(person_source, event_party).with_columns(own_known=pl.lit(True))
+    sexes = person.lazy().select(pl.col("person_id").alias("candidate_person_id"), "sex")
     first = (
         candidates.join(sexes, on="candidate_person_id", how="left")
         .group_by(SOURCE, RECORD_ID, maintain_order=True)
         .agg(pl.len().cast(pl.UInt32).alias("candidates"), pl.col("sex").first().alias("other"))
     )
-    own_known = pl.col("person_id").is_in(known.implode()).fill_null(False)
+    own_known = pl.col("own_known").fill_null(False)
     n = pl.col("candidates").fill_null(0)
     other_sex = (pl.col("sex") != pl.col("other")).fill_null(False)
     child_without_id = pl.col(SOURCE).is_in(CHILDREN_SOURCES) & ~pl.col("has_id")
-    judged = records.join(first, on=[SOURCE, RECORD_ID], how="left").with_columns(
-        _status(own_known, n, other_sex, child_without_id).alias("match_status"),
-        own_known.alias("own_known"),
+    judged = (
+        records.join(first, on=[SOURCE, RECORD_ID], how="left")
+        .join(known, on="person_id", how="left")
+        .with_columns(
+            _status(own_known, n, other_sex, child_without_id).alias("match_status"),
+            own_known.alias("own_known"),
+        )
     )
     matched = judged.select(
         SOURCE,

@@ -41,8 +41,11 @@ REQUEST_COLUMNS = [
 COMPLETENESS_RULES = {"required.missing", "id.missing"}
 
 
+Frame = pl.DataFrame | pl.LazyFrame
+
+
 def latest_record_per_person(
-    std: pl.LazyFrame, person_source: pl.DataFrame, columns: list[str]
+    std: pl.LazyFrame, person_source: Frame, columns: list[str]
 ) -> pl.LazyFrame:
     """`columns` of each accepted record, with its person, the latest extract first."""
     return (
@@ -53,38 +56,33 @@ def latest_record_per_person(
     )
 
 
-def person_sensitive(std_dan_cu: pl.LazyFrame, person_source: pl.DataFrame) -> pl.DataFrame:
+def person_sensitive(std_dan_cu: pl.LazyFrame, person_source: Frame) -> pl.LazyFrame:
     """Ethnicity and religion of each person, from their latest dan_cu record."""
     records = latest_record_per_person(std_dan_cu, person_source, ["ethnicity", "religion"])
     return (
         records.group_by("person_id", maintain_order=True)
         .first()
         .select("person_id", "ethnicity", "religion", RECORD_ID)
-        .collect()
     )
 
 
-def person_health(std_y_te: pl.LazyFrame, person_source: pl.DataFrame) -> pl.DataFrame:
+def person_health(std_y_te: pl.LazyFrame, person_source: Frame) -> pl.LazyFrame:
     """Each patient's latest health-insurance card and visit, from y_te."""
     records = latest_record_per_person(std_y_te, person_source, ["health_card", "visit_date"])
-    return (
-        records.group_by("person_id", maintain_order=True)
-        .agg(
-            pl.col("health_card").drop_nulls().first(),
-            pl.col("visit_date").max().alias("last_visit_date"),
-            pl.len().alias("patient_records"),
-        )
-        .collect()
+    return records.group_by("person_id", maintain_order=True).agg(
+        pl.col("health_card").drop_nulls().first(),
+        pl.col("visit_date").max().alias("last_visit_date"),
+        pl.len().alias("patient_records"),
     )
 
 
-def _with_person(std: pl.LazyFrame, person_source: pl.DataFrame) -> pl.LazyFrame:
+def _with_person(std: pl.LazyFrame, person_source: Frame) -> pl.LazyFrame:
     """The accepted records of a person source, each with its person."""
     persons = person_source.lazy().select(SOURCE, RECORD_ID, "person_id").drop_nulls("person_id")
     return accepted(std).join(persons, on=[SOURCE, RECORD_ID])
 
 
-def _as_party(std: pl.LazyFrame, event_party: pl.DataFrame, role: str) -> pl.LazyFrame:
+def _as_party(std: pl.LazyFrame, event_party: Frame, role: str) -> pl.LazyFrame:
     """The accepted registrations of an event source, each with the person linked as `role`."""
     linked = event_party.lazy().filter(pl.col("role") == role).select("event_id", "person_id")
     event_id = (pl.col(SOURCE) + ":" + pl.col(RECORD_ID)).alias("event_id")
@@ -114,8 +112,8 @@ def party_nationality_columns(source: str) -> dict[str, str]:
 
 
 def person_documents(
-    std: dict[str, pl.LazyFrame], person_source: pl.DataFrame, event_party: pl.DataFrame
-) -> pl.DataFrame:
+    std: dict[str, pl.LazyFrame], person_source: Frame, event_party: Frame
+) -> pl.LazyFrame:
     """`person_document`: every identity document a person was seen with, one row per record
     that shows it: the register's personal id, old identity card and the id a re-issued one
     replaced; a judicial-record request's document of any type; a student's code; the
@@ -154,12 +152,12 @@ def person_documents(
             parties = _as_party(std[source], event_party, role)
             id_column = pl.col(event.parties[role].national_id)
             parts.append(_documents(parties, pl.lit(NATIONAL_ID), id_column, pl.lit(VIETNAM)))
-    return pl.concat(parts).unique().sort(pl.all()).collect()
+    return pl.concat(parts).unique().sort(pl.all())
 
 
 def person_nationalities(
-    std: dict[str, pl.LazyFrame], person_source: pl.DataFrame, event_party: pl.DataFrame
-) -> pl.DataFrame:
+    std: dict[str, pl.LazyFrame], person_source: Frame, event_party: Frame
+) -> pl.LazyFrame:
     """`person_nationality`: each nationality any record of a person names (a dual national
     has two rows), with the `sources` that name it."""
     named = [
@@ -180,11 +178,10 @@ def person_nationalities(
         .group_by("person_id", "nationality")
         .agg(pl.col(SOURCE).unique().sort().alias("sources"))
         .sort("person_id", "nationality")
-        .collect()
     )
 
 
-def foreign_parties(std: dict[str, pl.LazyFrame]) -> pl.DataFrame:
+def foreign_parties(std: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     """`foreign_party`: each foreign nationality of a party of an accepted birth or marriage
     registration (a child's second nationality included), linked to a person or not."""
     parts = [
@@ -202,22 +199,21 @@ def foreign_parties(std: dict[str, pl.LazyFrame]) -> pl.DataFrame:
         .filter(pl.col("nationality") != VIETNAM)
         .unique()
         .sort(pl.all())
-        .collect()
     )
 
 
-def students(std_giao_duc: pl.LazyFrame) -> pl.DataFrame:
+def students(std_giao_duc: pl.LazyFrame) -> pl.LazyFrame:
     """`student`: what the education service needs of each accepted student record."""
-    return accepted(std_giao_duc).select(STUDENT_COLUMNS).sort(RECORD_ID).collect()
+    return accepted(std_giao_duc).select(STUDENT_COLUMNS).sort(RECORD_ID)
 
 
-def justice_requests(std_justice: pl.LazyFrame) -> pl.DataFrame:
+def justice_requests(std_justice: pl.LazyFrame) -> pl.LazyFrame:
     """`justice_request`: each accepted judicial-record request as the justice sector delivered
     it, standardised, with `Án tích` (`criminal_record`): criminal data, for its view alone."""
-    return accepted(std_justice).select(REQUEST_COLUMNS).sort(RECORD_ID).collect()
+    return accepted(std_justice).select(REQUEST_COLUMNS).sort(RECORD_ID)
 
 
-def correction_review(held: pl.DataFrame) -> pl.DataFrame:
+def correction_review(held: pl.LazyFrame) -> pl.LazyFrame:
     """`correction_review`: the differences `dancu.corrections` held back because the evidence
     is close (`REVIEWED_HOLDS`), for a clerk to settle; `held_because` says which."""
     return held.filter(pl.col("held_because").is_in(REVIEWED_HOLDS))
@@ -250,29 +246,29 @@ def warehouse_tables(
     stages: dict[str, pl.LazyFrame],
     files: list[pl.LazyFrame],
     std: dict[str, pl.LazyFrame],
-    corrections_held: pl.DataFrame,
-) -> dict[str, pl.DataFrame]:
-    """Every table of sql/warehouse.sql: the stages' tables of `PUBLISHED`, every delivered file,
-    the sensitive and health columns kept apart from `person`, the flags of accepted rows, the
-    rules, the tables of the education and justice sources and of foreign elements
-    (`new_source_tables`), and the corrections clerks review. `stages` also holds the
-    `OPTIONAL` tables; `files` and `std`: each source's file list and standardised frame;
-    `corrections_held`: the differences `dancu.corrections` did not report."""
-    tables = {name: stages[name].collect() for name in PUBLISHED}
-    tables["extract_file"] = pl.concat(files).sort(FILE_NAME).collect()
+    corrections_held: pl.LazyFrame,
+) -> dict[str, pl.LazyFrame]:
+    """Every table of sql/warehouse.sql, as plans a publish streams to disk one at a time: the
+    stages' tables of `PUBLISHED`, every delivered file, the sensitive and health columns kept
+    apart from `person`, the flags of accepted rows, the rules, the tables of the education and
+    justice sources and of foreign elements (`new_source_tables`), and the corrections clerks
+    review. `stages` also holds the `OPTIONAL` tables; `files` and `std`: each source's file
+    list and standardised frame; `corrections_held`: the differences `dancu.corrections` did
+    not report."""
+    tables = {name: stages[name] for name in PUBLISHED}
+    tables["extract_file"] = pl.concat(files).sort(FILE_NAME)
     tables["person_sensitive"] = person_sensitive(std["dan_cu"], tables["person_source"])
     tables["person_health"] = person_health(std["y_te"], tables["person_source"])
     flags = [record_flags(frame) for frame in std.values()]
-    tables["record_flag"] = pl.concat(flags).sort(FILE_NAME, ROW_NUMBER, "rule_id").collect()
-    tables["rule"] = rule_table()
+    tables["record_flag"] = pl.concat(flags).sort(FILE_NAME, ROW_NUMBER, "rule_id")
+    tables["rule"] = rule_table().lazy()
     tables["correction_review"] = correction_review(corrections_held)
-    review_queue = stages["review_queue"].collect()
-    return tables | new_source_tables(tables, review_queue, std)
+    return tables | new_source_tables(tables, stages["review_queue"], std)
 
 
 def new_source_tables(
-    tables: dict[str, pl.DataFrame], review_queue: pl.DataFrame, std: dict[str, pl.LazyFrame]
-) -> dict[str, pl.DataFrame]:
+    tables: dict[str, pl.LazyFrame], review_queue: pl.LazyFrame, std: dict[str, pl.LazyFrame]
+) -> dict[str, pl.LazyFrame]:
     """The tables of the education and justice sources and of foreign elements, from the
     stages' tables in `tables`, the review queue and the standardised frames."""
     person_source, event_party = tables["person_source"], tables["event_party"]
@@ -285,7 +281,7 @@ def new_source_tables(
         "foreign_party": foreign_parties(std),
         "student": students(std["giao_duc"]),
         "justice_request": justice_requests(std["ly_lich_tu_phap"]),
-        "match_status": status_table(),
+        "match_status": status_table().lazy(),
         "record_match": matches,
         "record_candidate": candidates,
     }

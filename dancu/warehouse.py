@@ -41,7 +41,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dancu.memory import limit_duckdb
+from dancu.memory import limit_duckdb, spill_dir
 from sql import SQL_DIR
 
 WAREHOUSE_FILE = "dancu.duckdb"
@@ -96,6 +96,7 @@ class Published:
     path: Path  # the published file
     version: Path  # its kept version
     gates: list[GateResult]
+    rows: dict[str, int]  # the rows of each table published from a frame
 
 
 class GateFailed(Exception):
@@ -175,34 +176,53 @@ def table_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
     ]
 
 
+Frame = pl.DataFrame | pl.LazyFrame
+
+
+def stage_tables(tables: dict[str, Frame], folder: Path) -> dict[str, Path]:
+    """Each table written to a Parquet file of its own in `folder`, one after the other: a
+    lazy table streams there, so the build never holds more than one table's plan in memory,
+    and DuckDB then reads the files within its own memory limit."""
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = {}
+    for table, frame in tables.items():
+        staged[table] = folder / f"{table}.parquet"
+        frame.lazy().sink_parquet(staged[table])
+    return staged
+
+
+def _read(path: Path) -> str:
+    return "read_parquet('{}')".format(str(path).replace("'", "''"))
+
+
 def load_tables(
     con: duckdb.DuckDBPyConnection,
-    tables: dict[str, pl.DataFrame],
+    tables: dict[str, Path],
     computed: tuple[Computed, ...] = (),
 ) -> None:
-    """Insert each frame into its table by column name, with the `computed` columns of that
-    table, then build the table's keys and indexes (sql/keys.sql); the keys of tables without
-    a frame are built last, over no rows.
+    """Insert each staged table (`stage_tables`) into its table by column name, with the
+    `computed` columns of that table, then build the table's keys and indexes (sql/keys.sql);
+    the keys of tables without a file are built last, over no rows.
 
-    Frame columns the table lacks are not published, nor those a computed column replaces;
-    table columns the frame lacks stay null, which the table's NOT NULL constraints refuse where
+    File columns the table lacks are not published, nor those a computed column replaces;
+    table columns the file lacks stay null, which the table's NOT NULL constraints refuse where
     a value is owed.
     """
     keys = load_queries(SQL_DIR / "keys.sql")
 
     def load(table: str) -> None:
-        frame = tables[table]
+        path = tables[table]
+        columns = pl.read_parquet_schema(path).keys()
         replaced = {c.column for c in computed if c.table == table}
-        added = [c for c in computed if c.table == table and set(c.inputs) <= set(frame.columns)]
+        added = [c for c in computed if c.table == table and set(c.inputs) <= set(columns)]
         with con.cursor() as cursor:
-            incoming = frame.select(
-                c for c in table_columns(cursor, table) if c in frame.columns and c not in replaced
-            )
-            cursor.register(f"incoming_{table}", incoming)
-            selected = ", ".join(["*", *(f"{c.sql} as {c.column}" for c in added)])
+            incoming = [
+                f'"{c}"' for c in table_columns(cursor, table) if c in columns and c not in replaced
+            ]
+            selected = ", ".join([*incoming, *(f"{c.sql} as {c.column}" for c in added)])
             parameters = {k: v for c in added for k, v in c.parameters.items()}
             cursor.execute(
-                f"insert into {table} by name select {selected} from incoming_{table}",
+                f"insert into {table} by name select {selected} from {_read(path)}",
                 parameters or None,
             )
             if table in keys:
@@ -215,24 +235,27 @@ def load_tables(
     con.execute("set threads = 1")
     try:
         with ThreadPoolExecutor(LOAD_THREADS) as pool:
-            list(pool.map(load, sorted(tables, key=lambda table: -tables[table].height)))
+            list(pool.map(load, sorted(tables, key=lambda table: -tables[table].stat().st_size)))
     finally:
         con.execute("reset threads")
     for table in (t for t in keys if t not in tables):
         con.execute(keys[table])
 
 
-def load_optional_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, pl.DataFrame]) -> None:
-    """Tables of sql/optional_tables.sql: from their frame, with every column it has, when given;
-    else empty with the columns that file names."""
+def load_optional_tables(con: duckdb.DuckDBPyConnection, tables: dict[str, Path]) -> None:
+    """Tables of sql/optional_tables.sql: from their staged file, with every column it has, when
+    given; else empty with the columns that file names."""
     con.execute((SQL_DIR / "optional_tables.sql").read_text(encoding="utf-8"))
-    for table, frame in tables.items():
-        missing = [c for c in table_columns(con, table) if c not in frame.columns]
+    for table, path in tables.items():
+        columns = pl.read_parquet_schema(path).keys()
+        missing = [c for c in table_columns(con, table) if c not in columns]
         if missing:
             raise ValueError(f"{table} lacks the columns {missing} of sql/optional_tables.sql")
-        con.register("incoming", frame)
-        con.execute(f"create or replace table {table} as select * from incoming")
-        con.unregister("incoming")
+        con.execute(f"create or replace table {table} as select * from {_read(path)}")
+
+
+def row_counts(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
+    return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
 
 
 @contextmanager
@@ -324,21 +347,46 @@ def build(
     path: Path,
     run_id: str,
     run_time: datetime,
-    tables: dict[str, pl.DataFrame],
-    optional_tables: dict[str, pl.DataFrame],
+    tables: dict[str, Frame],
+    optional_tables: dict[str, Frame],
     previous: Path,
     keys: Keys,
     max_drop_share: float,
     on_step: Callable[[str], None],
     data_dir: Path,
-) -> list[GateResult]:
+) -> tuple[list[GateResult], dict[str, int]]:
     """Create the warehouse file at `path` from sql/ and the frames, and gate it, within the
-    run's memory limit (spilling under `data_dir`)."""
+    run's memory limit (spilling under `data_dir`). Returns the gates' results and the rows
+    each table of `tables` and `optional_tables` holds."""
+    staging = spill_dir(data_dir) / f"warehouse.{path.stem}"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staged = stage_tables(tables, staging / "tables")
+        optional = stage_tables(optional_tables, staging / "optional")
+        return _build(path, run_id, run_time, staged, optional, previous, keys, max_drop_share,
+                      on_step, data_dir)  # fmt: skip
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _build(
+    path: Path,
+    run_id: str,
+    run_time: datetime,
+    tables: dict[str, Path],
+    optional_tables: dict[str, Path],
+    previous: Path,
+    keys: Keys,
+    max_drop_share: float,
+    on_step: Callable[[str], None],
+    data_dir: Path,
+) -> tuple[list[GateResult], dict[str, int]]:
     with limit_duckdb(duckdb.connect(str(path)), data_dir) as con:
         con.execute((SQL_DIR / "warehouse.sql").read_text(encoding="utf-8"))
         on_step("created")
         load_tables(con, tables, (keys.digest_column(),))
         load_optional_tables(con, optional_tables)
+        rows = row_counts(con, [*tables, *optional_tables])
         con.execute(
             "insert into publish_run values (?, ?, ?)", [run_id, run_time, keys.fingerprint]
         )
@@ -354,7 +402,7 @@ def build(
         on_step("gated")
         con.execute("checkpoint")
     on_step("closed")
-    return results
+    return results, rows
 
 
 def version_name(run_id: str, run_time: datetime) -> str:
@@ -481,8 +529,8 @@ def swap_in(built: Path, warehouse_dir: Path) -> Path:
 def publish(
     warehouse_dir: Path,
     run_id: str,
-    tables: dict[str, pl.DataFrame],
-    optional_tables: dict[str, pl.DataFrame] | None = None,
+    tables: dict[str, Frame],
+    optional_tables: dict[str, Frame] | None = None,
     keep: int = DEFAULT_KEEP_VERSIONS,
     on_step: Callable[[str], None] = lambda step: None,
     keys: Keys | None = None,
@@ -491,6 +539,7 @@ def publish(
     data_dir: Path | None = None,
 ) -> Published:
     """Build a new warehouse from `tables`, gate it, and swap it in; raise GateFailed otherwise.
+    Lazy tables stream to disk one at a time before DuckDB loads them.
 
     `optional_tables`: frames for the tables of sql/optional_tables.sql that this run has.
     `keep`: how many published versions stay in `versions/` (at least 1: the published one).
@@ -511,7 +560,7 @@ def publish(
     published = warehouse_dir / WAREHOUSE_FILE
     version = warehouse_dir / VERSIONS_DIR / version_name(run_id, run_time)
     try:
-        results = build(
+        results, rows = build(
             building, run_id, run_time, tables, optional_tables or {}, published, keys,
             max_drop_share, on_step, data_dir or building.parent,
         )  # fmt: skip
@@ -529,7 +578,7 @@ def publish(
     on_step("services")
     prune(warehouse_dir, keep, time.time())
     on_step("pruned")
-    return Published(published, version, results)
+    return Published(published, version, results, rows)
 
 
 def describe_failure(result: GateResult) -> str:

@@ -130,7 +130,7 @@ NO_PARTIES = pl.DataFrame(schema={"event_id": pl.String, "role": pl.String, "per
 
 def test_a_person_with_cmnd_then_cccd_then_a_reissued_id_has_three_documents(std):
     person_source = resolution(("dan_cu", "HSX0001", "P1"))
-    documents = person_documents(std, person_source, NO_PARTIES).filter(person_id="P1")
+    documents = person_documents(std, person_source, NO_PARTIES).filter(person_id="P1").collect()
     assert sorted(documents.select("document_type", "document_number").iter_rows()) == [
         ("cmnd", "012987654"),
         ("national_id", "001190044556"),
@@ -143,8 +143,10 @@ def test_a_dual_national_has_two_nationalities_and_two_documents(std):
     person_source = resolution(
         ("dan_cu", "HSX0002", "P2"), ("ly_lich_tu_phap", "LLTP-X-0001", "P2")
     )
-    documents = person_documents(std, person_source, NO_PARTIES).filter(person_id="P2")
-    nationalities = person_nationalities(std, person_source, NO_PARTIES).filter(person_id="P2")
+    documents = person_documents(std, person_source, NO_PARTIES).filter(person_id="P2").collect()
+    nationalities = (
+        person_nationalities(std, person_source, NO_PARTIES).filter(person_id="P2").collect()
+    )
     assert sorted(nationalities["nationality"]) == ["USA", "VNM"]
     assert nationalities.filter(nationality="USA")["sources"].to_list() == [
         ["dan_cu", "ly_lich_tu_phap"]
@@ -180,7 +182,9 @@ def test_an_unsure_request_shows_its_candidates_and_no_person(std, tmp_path):
         ]
     )
     person = pl.DataFrame({"person_id": ["P1", "P2", "P7", "P8", "P9"], "sex": ["F"] * 5})
-    matches, candidates = record_matches(std, person_source, NO_PARTIES, queue, person)
+    matches, candidates = pl.collect_all(
+        record_matches(std, person_source, NO_PARTIES, queue, person)
+    )
 
     request = matches.filter(source_record_id="LLTP-X-0001").row(0, named=True)
     assert request["match_status"] == "several_candidates"
@@ -202,7 +206,7 @@ def test_one_candidate_of_the_other_sex_is_a_conflicting_sex(std):
     queue = pl.DataFrame([review_pair(("giao_duc", "0199990001"), ("dan_cu", "HSX0001"), 5.0)])
     person = pl.DataFrame({"person_id": ["P1", "P7", "P8", "P9"], "sex": ["M", "F", "M", "F"]})
     matches, _ = record_matches(std, person_source, NO_PARTIES, queue, person)
-    assert matches.filter(source_record_id="0199990001")["match_status"].to_list() == [
+    assert matches.collect().filter(source_record_id="0199990001")["match_status"].to_list() == [
         "conflicting_sex"
     ]
 

@@ -111,6 +111,23 @@ def test_a_failing_gate_leaves_the_published_warehouse_untouched(tmp_path):
     )
 
 
+@pytest.mark.parametrize("gate_passes", [True, False])
+def test_lazy_tables_load_from_files_the_build_removes(tmp_path, gate_passes):
+    lazy = {name: frame.lazy() for name, frame in tables(("P1", "P2", "P3"), (9,)).items()}
+    if not gate_passes:  # a record in two persons
+        lazy["person_source"] = lazy["person_source"].with_columns(source_record_id=pl.lit("HS0"))
+    data = tmp_path / "data"
+
+    if gate_passes:
+        published = publish(tmp_path / "warehouse", "run1", lazy, data_dir=data)
+        assert published.rows["person"] == count(published.path, "person") == 3
+        assert published.rows["person_source"] == 3
+    else:
+        with pytest.raises(GateFailed):
+            publish(tmp_path / "warehouse", "run1", lazy, data_dir=data)
+    assert listing(data) == []
+
+
 def test_a_row_in_two_places_fails_the_gate(tmp_path):
     twice = tables(quarantined_rows=(1,))  # row 1 is also in person_source
     twice["extract_file"] = twice["extract_file"].with_columns(rows_latest=pl.lit(2))
