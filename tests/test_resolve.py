@@ -13,7 +13,7 @@ from dancu.resolve import resolve
 from dancu.resolve.blocking import PASSES, candidate_pairs, pairs_in_runs
 from dancu.resolve.clusters import cluster, components
 from dancu.resolve.comparisons import COMPARISONS, compare
-from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, decide
+from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, clusters_told_apart, decide
 from dancu.resolve.explain import explain
 from dancu.resolve.golden import GOLDEN_FIELDS, golden_records
 from dancu.resolve.ids import assign_ids
@@ -258,19 +258,22 @@ def test_records_featured_and_pairs_scored_and_decided_in_chunks_resolve_as_in_o
 def test_records_keep_the_columns_asked_for_and_the_rest_of_the_resolution_is_unchanged(
     generated_records,
 ):
-    # Registered again without id or phone, a year off: some pairs wait for a clerk.
-    again = (
-        generated_records.filter(pl.col("source") == "dan_cu")
-        .head(40)
-        .with_columns(
-            pl.col("source_record_id") + "X",
-            pl.lit(None, pl.String).alias("national_id"),
-            pl.lit(None, pl.String).alias("phone"),
-            pl.col("birth_date").dt.offset_by("1y"),
-            pl.col("birth_year") + 1,
-        )
+    # Registered again without id or phone, a year off, and their ids lost everywhere: some
+    # pairs wait for a clerk (clusters that hold ids that cannot meet would not).
+    first = generated_records.filter(pl.col("source") == "dan_cu").head(40)
+    without_id = pl.lit(None, pl.String).alias("national_id")
+    again = first.with_columns(
+        pl.col("source_record_id") + "X",
+        without_id,
+        pl.lit(None, pl.String).alias("phone"),
+        pl.col("birth_date").dt.offset_by("1y"),
+        pl.col("birth_year") + 1,
     )
-    records = pl.concat([generated_records, again])
+    lost = pl.col("national_id").is_in(first["national_id"].drop_nulls().implode())
+    records = pl.concat(
+        [generated_records.with_columns(pl.when(lost).then(without_id).otherwise("national_id")),
+         again]
+    )  # fmt: skip
     whole = resolve(records, run="r1")
     lean = resolve(records, run="r1", columns=["source", "source_record_id"])
     resolved = ["person_id", "match_rule", "match_weight"]
@@ -524,6 +527,22 @@ def test_evidence_of_two_people_outweighs_the_model():
     twins = {"national_id": "one digit slip", "given_name": "different", "birth_date": "same"}
     decided = decided_pairs({(0, 1): (40.0, twins)})
     assert decided.select("two_people", "decision").row(0) == (True, "no_match")
+
+
+def test_the_queue_leaves_out_pairs_whose_clusters_hold_ids_that_cannot_meet():
+    own_ids = {  # record: (cluster, national id, whether it can be its holder's)
+        0: (0, 1190000001, True), 1: (0, None, False), 2: (1, 1190000777, True),
+        3: (2, 1190000010, True), 4: (3, None, False), 5: (4, 79185000123, False),
+        6: (5, 1190999999, True), 7: (5, 1190000001, True),
+    }  # fmt: skip
+    clusters, numbers, own = (pl.Series(column) for column in zip(*own_ids.values(), strict=True))
+    records = pl.DataFrame({"national_number": numbers.cast(pl.UInt64), "id_is_own": own})
+    pairs = pl.DataFrame({"left": [1] * 5, "right": [2, 3, 4, 5, 6]}).cast(pl.UInt32)
+
+    apart = clusters_told_apart(records, pairs, clusters.cast(pl.UInt32))
+
+    # ids far apart; a slip (two digits swapped); no id; another's id; one id in common
+    assert apart.to_list() == [True, False, False, False, False]
 
 
 def test_clerk_decisions_win():

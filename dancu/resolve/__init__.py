@@ -241,7 +241,7 @@ def _resolve_prepared(
         ids=ids,
         match_rules=_match_rules(decided, clusters),
         pairs=decided,
-        queued=score_pairs(pairs_to_review(decided, cut, clusters)),
+        queued=score_pairs(pairs_to_review(prepared, decided, cut, clusters)),
         person_id_history=history,
         blocking=blocking,
         model=model,
