@@ -902,6 +902,10 @@ def agency_sheet(corrections: pl.DataFrame, source: str) -> pl.DataFrame:
 # it compressing). Text goes in as inline strings, which Excel never evaluates.
 SHEET_NAME = "Đề nghị điều chỉnh"
 ROWS_PER_CHUNK = 50_000
+# Excel's sheets end at row 1,048,576: past that many corrections under the header, a source's
+# workbook goes on in another sheet ("Đề nghị điều chỉnh (2)", ...). At ten million persons
+# insurance and schools each had a million.
+SHEET_ROWS = 1_048_575
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -977,29 +981,50 @@ def _header(columns: list[str]) -> str:
     return f'<row r="1">{cells}</row>'
 
 
-def _package(width: int, height: int) -> dict[str, str]:
-    """Every part of the workbook but its sheet's rows."""
-    area = f"$A$1:${_column_letter(width - 1)}${height + 1}"
-    sheet = escape(SHEET_NAME)
+def sheet_names(rows: int) -> list[str]:
+    """The sheets of a workbook of `rows` corrections: one per `SHEET_ROWS`, at least one."""
+    count = max(1, -(-rows // SHEET_ROWS))
+    return [SHEET_NAME, *(f"{SHEET_NAME} ({n})" for n in range(2, count + 1))]
+
+
+def _package(width: int, heights: list[int]) -> dict[str, str]:
+    """Every part of the workbook but its sheets' rows; `heights`: each sheet's rows."""
+    names = [escape(name) for name in sheet_names(sum(heights))]
+    sheets = range(1, len(heights) + 1)
+    areas = [f"$A$1:${_column_letter(width - 1)}${height + 1}" for height in heights]
     return {
         "[Content_Types].xml": _XML
         + '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
         '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
         'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
         f'<Override PartName="/xl/workbook.xml" ContentType="{_TYPE}.sheet.main+xml"/>'
-        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{_TYPE}.worksheet+xml"/>'
-        f'<Override PartName="/xl/styles.xml" ContentType="{_TYPE}.styles+xml"/></Types>',
+        + "".join(
+            f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="{_TYPE}.worksheet'
+            '+xml"/>'
+            for n in sheets
+        )
+        + f'<Override PartName="/xl/styles.xml" ContentType="{_TYPE}.styles+xml"/></Types>',
         "_rels/.rels": _XML + f'<Relationships xmlns="{_PACKAGE}"><Relationship Id="rId1" '
         f'Type="{_RELATIONSHIPS}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": _XML + f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}">'
-        f'<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets><definedNames>'
-        '<definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
-        f"&apos;{sheet}&apos;!{area}</definedName></definedNames></workbook>",
-        "xl/_rels/workbook.xml.rels": _XML + f'<Relationships xmlns="{_PACKAGE}">'
-        f'<Relationship Id="rId1" Type="{_RELATIONSHIPS}/worksheet" '
-        'Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{_RELATIONSHIPS}/styles" Target="styles.xml"/>'
-        "</Relationships>",
+        "xl/workbook.xml": _XML
+        + f'<workbook xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}"><sheets>'
+        + "".join(f'<sheet name="{names[n - 1]}" sheetId="{n}" r:id="rId{n}"/>' for n in sheets)
+        + "</sheets><definedNames>"
+        + "".join(
+            f'<definedName name="_xlnm._FilterDatabase" localSheetId="{n - 1}" hidden="1">'
+            f"&apos;{names[n - 1]}&apos;!{areas[n - 1]}</definedName>"
+            for n in sheets
+        )
+        + "</definedNames></workbook>",
+        "xl/_rels/workbook.xml.rels": _XML
+        + f'<Relationships xmlns="{_PACKAGE}">'
+        + "".join(
+            f'<Relationship Id="rId{n}" Type="{_RELATIONSHIPS}/worksheet" '
+            f'Target="worksheets/sheet{n}.xml"/>'
+            for n in sheets
+        )
+        + f'<Relationship Id="rId{len(heights) + 1}" Type="{_RELATIONSHIPS}/styles" '
+        'Target="styles.xml"/></Relationships>',
         "xl/styles.xml": _XML + _STYLES,
     }
 
@@ -1013,11 +1038,11 @@ def _entry(name: str) -> zipfile.ZipInfo:
 
 def write_workbook(path: Path, sheet: pl.DataFrame) -> None:
     """`sheet` as an XLSX at `path`: a bold, frozen header row with a filter, every cell text
-    Excel shows as it is. Written whole or not at all, readable by its owner and group alone
-    (`WORKBOOK_MODE`)."""
+    Excel shows as it is, `SHEET_ROWS` rows a sheet (`sheet_names`). Written whole or not at
+    all, readable by its owner and group alone (`WORKBOOK_MODE`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    last = f"{_column_letter(sheet.width - 1)}{sheet.height + 1}"
+    parts = [sheet.slice(start, SHEET_ROWS) for start in range(0, max(sheet.height, 1), SHEET_ROWS)]
     head = (
         _XML + f'<worksheet xmlns="{_MAIN}" xmlns:r="{_RELATIONSHIPS}"><sheetViews>'
         '<sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft"'
@@ -1027,13 +1052,15 @@ def write_workbook(path: Path, sheet: pl.DataFrame) -> None:
     )
     descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, WORKBOOK_MODE)
     with os.fdopen(descriptor, "wb") as file, zipfile.ZipFile(file, "w") as book:
-        for name, xml in _package(sheet.width, sheet.height).items():
+        for name, xml in _package(sheet.width, [part.height for part in parts]).items():
             book.writestr(_entry(name), xml)
-        with book.open(_entry("xl/worksheets/sheet1.xml"), "w") as part:
-            part.write(head.encode())
-            for start in range(0, sheet.height, ROWS_PER_CHUNK):
-                part.write(_rows(sheet.slice(start, ROWS_PER_CHUNK), start + 2).encode())
-            part.write(f'</sheetData><autoFilter ref="A1:{last}"/></worksheet>'.encode())
+        for number, rows in enumerate(parts, start=1):
+            last = f"{_column_letter(sheet.width - 1)}{rows.height + 1}"
+            with book.open(_entry(f"xl/worksheets/sheet{number}.xml"), "w") as part:
+                part.write(head.encode())
+                for start in range(0, rows.height, ROWS_PER_CHUNK):
+                    part.write(_rows(rows.slice(start, ROWS_PER_CHUNK), start + 2).encode())
+                part.write(f'</sheetData><autoFilter ref="A1:{last}"/></worksheet>'.encode())
     partial.chmod(WORKBOOK_MODE)  # whatever the umask took away
     partial.replace(path)
 

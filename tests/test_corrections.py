@@ -10,12 +10,14 @@ import duckdb
 import polars as pl
 import pytest
 
+import dancu.corrections as corrections_module
 from dancu.contract import EVENT_SOURCES, PERSON_SOURCES, SOURCES
 from dancu.corrections import (
     CORRECTION_COLUMNS,
     GOLDEN_COLUMNS,
     LINK_COLUMNS,
     MIN_CONFIDENCE,
+    SHEET_NAME,
     WORKBOOK_MODE,
     Corrections,
     agency_sheet,
@@ -320,6 +322,27 @@ def test_the_agencys_workbook_never_holds_a_formula(tmp_path):
     assert shown.columns[0] == "Mã số BHXH"  # the agency's own name for its record id
     assert shown["Trường"].to_list() == ["Ngày sinh", "Họ và tên"]  # its own column names
     assert shown["Giá trị đơn vị đã gửi"].to_list() == ["05/12/1988", "'=1+2"]
+
+
+def test_corrections_past_a_sheets_last_row_go_on_in_further_sheets(tmp_path, monkeypatch):
+    monkeypatch.setattr(corrections_module, "SHEET_ROWS", 2)
+    corrections = pl.DataFrame(
+        {
+            "source": "bhxh", "source_record_id": [f"BH{i}" for i in range(5)],
+            "person_id": "P1", "field": "full_name", "delivered_value": "Nguyen Thi Ha",
+            "register_value": "Nguyễn Thị Hà", "kind": "diacritics", "confidence": 0.99,
+            "register_source": "dan_cu", "file_name": "bhxh/b_20251001.csv",
+            "row_number": range(1, 6),
+        }
+    )  # fmt: skip
+    path = tmp_path / "bhxh.xlsx"
+    write_workbook(path, agency_sheet(corrections, "bhxh"))
+
+    sheets = pl.read_excel(path, engine="calamine", sheet_id=0)
+    assert list(sheets) == [SHEET_NAME, f"{SHEET_NAME} (2)", f"{SHEET_NAME} (3)"]
+    assert [sheet.height for sheet in sheets.values()] == [2, 2, 1]
+    shown = pl.concat(sheets.values())["Mã số BHXH"].to_list()
+    assert shown == [f"BH{i}" for i in range(5)]  # every correction once, in order
 
 
 def test_a_run_publishes_the_table_and_one_private_workbook_per_source(sample_run: Path):
