@@ -31,7 +31,7 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -184,11 +184,26 @@ def stage_tables(tables: dict[str, Frame], folder: Path) -> dict[str, Path]:
     lazy table streams there, so the build never holds more than one table's plan in memory,
     and DuckDB then reads the files within its own memory limit."""
     folder.mkdir(parents=True, exist_ok=True)
-    staged = {}
+    files = {}
     for table, frame in tables.items():
-        staged[table] = folder / f"{table}.parquet"
-        frame.lazy().sink_parquet(staged[table])
-    return staged
+        files[table] = folder / f"{table}.parquet"
+        frame.lazy().sink_parquet(files[table])
+    return files
+
+
+@contextmanager
+def staged(
+    folder: Path, tables: dict[str, Frame], optional_tables: dict[str, Frame]
+) -> Iterator[tuple[dict[str, Path], dict[str, Path]]]:
+    """`tables` and `optional_tables` staged in `folder` (`stage_tables`), removed on leaving."""
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        yield (
+            stage_tables(tables, folder / "tables"),
+            stage_tables(optional_tables, folder / "optional"),
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _read(path: Path) -> str:
@@ -358,35 +373,16 @@ def build(
     """Create the warehouse file at `path` from sql/ and the frames, and gate it, within the
     run's memory limit (spilling under `data_dir`). Returns the gates' results and the rows
     each table of `tables` and `optional_tables` holds."""
-    staging = spill_dir(data_dir) / f"warehouse.{path.stem}"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        staged = stage_tables(tables, staging / "tables")
-        optional = stage_tables(optional_tables, staging / "optional")
-        return _build(path, run_id, run_time, staged, optional, previous, keys, max_drop_share,
-                      on_step, data_dir)  # fmt: skip
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _build(
-    path: Path,
-    run_id: str,
-    run_time: datetime,
-    tables: dict[str, Path],
-    optional_tables: dict[str, Path],
-    previous: Path,
-    keys: Keys,
-    max_drop_share: float,
-    on_step: Callable[[str], None],
-    data_dir: Path,
-) -> tuple[list[GateResult], dict[str, int]]:
-    with limit_duckdb(duckdb.connect(str(path)), data_dir) as con:
+    folder = spill_dir(data_dir) / f"warehouse.{path.stem}"
+    with (
+        staged(folder, tables, optional_tables) as (files, optional),
+        limit_duckdb(duckdb.connect(str(path)), data_dir) as con,
+    ):
         con.execute((SQL_DIR / "warehouse.sql").read_text(encoding="utf-8"))
         on_step("created")
-        load_tables(con, tables, (keys.digest_column(),))
-        load_optional_tables(con, optional_tables)
-        rows = row_counts(con, [*tables, *optional_tables])
+        load_tables(con, files, (keys.digest_column(),))
+        load_optional_tables(con, optional)
+        rows = row_counts(con, [*files, *optional])
         con.execute(
             "insert into publish_run values (?, ?, ?)", [run_id, run_time, keys.fingerprint]
         )
