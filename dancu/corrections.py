@@ -29,9 +29,10 @@ precise than the register's (a full date where the register knows the year) is n
   wrote for the parties of its events (a birth's child, mother and father, a death, a
   marriage's spouses) witness the ids of the persons those parties were resolved to, and are
   told nothing. The id's own digits witness too: an id whose province, sex or birth-year
-  digits do not fit the person, or that is another person's in the register, is unlikely to
-  be theirs, and the register's id speaks for the year and sex it encodes. A lossy delivered
-  value (empty, a bare year, a name without any diacritics) is no rival of the register's.
+  digits do not fit the person, that is another person's in the register, or that the
+  register re-issued (`reissued_id`), is unlikely to be theirs, and the register's id speaks
+  for the year and sex it encodes. A lossy delivered value (empty, a bare year, a name without
+  any diacritics) is no rival of the register's.
   With one witness on each side and sources equally reliable, this is about one half: the
   register's authority alone does not make it right;
 - that the record belongs there by its other identity fields: the share of them that agree
@@ -73,7 +74,7 @@ from dancu.contract import (
 from dancu.link import ROLE_SEPARATOR, party_records
 from dancu.mask import masked
 from dancu.parse import id_birth_year, id_sex, is_valid_national_id
-from dancu.resolve.records import FAMILY_VARIANTS
+from dancu.resolve.records import FAMILY_VARIANTS, reissued_ids
 from dancu.review import excel_safe
 from dancu.rules import FLAGS, accepted, rule_id
 from dancu.text import fold
@@ -83,6 +84,7 @@ KINDS = {
     "completion": "the source left the value empty; the register knows it",
     "malformed": "the source's personal id is no 12-digit id (an old CMND, a code of its own)",
     "family_member_id": "the id is another person's in the register (a parent's, a sibling's)",
+    "reissued_id": "the person's former personal id, which the register has re-issued",
     "digit_typo": "one digit of the id differs",
     "transposed_digits": "two neighbouring digits of the id are swapped",
     "year_only": "only the birth year was delivered; the register knows the day",
@@ -103,6 +105,9 @@ SLIPS = frozenset({
     "diacritics", "family_variant", "order_swapped", "typo", "middle_name",
 })  # fmt: skip
 NOT_COMPARED = frozenset({"completion", "malformed"})
+# Values the person really held once: like a slip, they say nothing against the record's being
+# theirs.
+FORMER_VALUES = frozenset({"reissued_id"})
 
 MIN_CONFIDENCE = 0.9
 # Below this, the record itself may be another person's: its differences are no evidence.
@@ -129,8 +134,9 @@ ERROR_RATE_PERSONS = 200_000
 SLIP_SHOWS, REGISTER_FIELD_WRONG = 0.45, 0.02
 ID_FITS = math.log((1 - REGISTER_FIELD_WRONG) / (1 - SLIP_SHOWS))
 ID_DOES_NOT_FIT = math.log(REGISTER_FIELD_WRONG / SLIP_SHOWS)
-# A right id is almost never another person's in the register; a wrong one often is (a parent's).
-ID_OF_ANOTHER_PERSON = math.log(1 / 100)
+# A right id is almost never another person's in the register, nor one the register replaced; a
+# wrong one often is (a parent's, the id before a re-issue).
+ID_NOT_THEIRS = math.log(1 / 100)
 # The register's id encodes the birth year and sex: a value that agrees with it gains, one that
 # does not loses, as much as the register's field is right (49 in 50) makes it worth.
 REGISTER_ID_SAYS = math.log((1 - REGISTER_FIELD_WRONG) / REGISTER_FIELD_WRONG) / 2
@@ -139,6 +145,7 @@ KIND_LABELS = {
     "completion": "Bổ sung: bản ghi để trống",
     "malformed": "Không phải số định danh 12 chữ số",
     "family_member_id": "Số định danh của người khác (người thân)",
+    "reissued_id": "Số định danh cũ, đã được cấp lại",
     "digit_typo": "Sai một chữ số",
     "transposed_digits": "Đảo hai chữ số liền nhau",
     "year_only": "Chỉ có năm sinh",
@@ -299,10 +306,15 @@ def _neighbours_swapped(a: pl.Expr, b: pl.Expr, width: int) -> pl.Expr:
     return (_digits_differing(a, b, width) == 2) & swapped
 
 
-def id_kind(delivered: pl.Expr, register: pl.Expr, of_another_person: pl.Expr) -> pl.Expr:
-    """How a delivered personal id differs from the register's."""
+def id_kind(
+    delivered: pl.Expr, register: pl.Expr, of_another_person: pl.Expr, replaced: pl.Expr
+) -> pl.Expr:
+    """How a delivered personal id differs from the register's; `replaced`: the register
+    re-issued the delivered id as its own."""
     return (
-        pl.when(of_another_person)
+        pl.when(replaced)
+        .then(pl.lit("reissued_id"))
+        .when(of_another_person)
         .then(pl.lit("family_member_id"))
         .when(_one_digit_differs(delivered, register, 12))
         .then(pl.lit("digit_typo"))
@@ -403,17 +415,25 @@ def another_persons_id(ids: pl.DataFrame, person: pl.DataFrame) -> pl.Series:
     return pl.int_range(ids.height, eager=True, dtype=pl.UInt32).is_in(held["_row"].implode())
 
 
-def classify(differing: pl.DataFrame, person: pl.DataFrame) -> pl.DataFrame:
+def classify(
+    differing: pl.DataFrame, person: pl.DataFrame, reissued: pl.DataFrame
+) -> pl.DataFrame:
     """`differing` (rows whose `delivered_value` and `register_value` are both present and
-    differ) with the `kind` of each difference."""
+    differ) with the `kind` of each difference. `reissued`: the ids the register re-issued,
+    `old` and `new` (`dancu.resolve.records.reissued_ids`)."""
     delivered, register = pl.col("delivered_value"), pl.col("register_value")
     of_field = {field: differing.filter(pl.col("field") == field) for field in FIELDS}
     ids = of_field["national_id"]
     names = of_field["full_name"]
+    old_and_new = pl.struct(delivered_value="old", register_value="new")
+    replaced = pl.struct(delivered, register).is_in(
+        reissued.select(old_and_new).to_series().implode()
+    )
     return pl.concat(
         [
             ids.with_columns(
-                id_kind(delivered, register, pl.lit(another_persons_id(ids, person))).alias("kind")
+                id_kind(delivered, register, pl.lit(another_persons_id(ids, person)), replaced)
+                .alias("kind")
             ),
             of_field["birth_date"].with_columns(date_kind(delivered, register).alias("kind")),
             names.with_columns(
@@ -437,14 +457,22 @@ def malformed_ids(std_frames: dict[str, pl.LazyFrame]) -> pl.DataFrame:
     )
 
 
+def _reissued(std_frames: dict[str, pl.LazyFrame]) -> pl.DataFrame:
+    """The ids the register re-issued, `old` and `new`, as its accepted records say."""
+    if "dan_cu" not in std_frames:
+        return pl.DataFrame(schema={"old": pl.String, "new": pl.String})
+    return reissued_ids(accepted(std_frames["dan_cu"]))
+
+
 def differences(
-    records: pl.DataFrame, person: pl.DataFrame, malformed: pl.DataFrame
+    records: pl.DataFrame, person: pl.DataFrame, malformed: pl.DataFrame, reissued: pl.DataFrame
 ) -> pl.DataFrame:
     """One row per record and field whose register value is known and the delivered one empty,
     less precise or different: `field`, `delivered_value`, `register_value` (as `value_of`
     writes them), `register_source`, `kind`, the person's register id, sex and birth year
     (`register_id`, `register_sex`, `register_year`) and the record's `r`, `p`, `match_rule`,
-    `match_weight` and `agreeing`. `malformed`: the records whose id was no id."""
+    `match_weight` and `agreeing`. `malformed`: the records whose id was no id; `reissued`: the
+    ids the register re-issued (`classify`)."""
     kept = [*RECORD, FILE_NAME, ROW_NUMBER, "r", "person_id", "p", "match_rule", "match_weight",
             "agreeing"]  # fmt: skip
     facts = [
@@ -478,7 +506,7 @@ def differences(
         .otherwise(pl.lit("completion"))
         .alias("kind")
     )
-    return pl.concat([plain, classify(found.filter(d.is_not_null() & ~year_only), person)])
+    return pl.concat([plain, classify(found.filter(d.is_not_null() & ~year_only), person, reissued)])
 
 
 def fields_behind() -> pl.Expr:
@@ -489,7 +517,7 @@ def fields_behind() -> pl.Expr:
     kind = pl.col("kind")
     bare_name = (kind == "diacritics") & ~pl.col("delivered_value").str.contains(r"[^\x00-\x7F]")
     agrees = ((kind == "year_only") | bare_name).cast(pl.UInt32)
-    differs = (~kind.is_in([*SLIPS, *NOT_COMPARED, "year_only"]) & ~bare_name).cast(pl.UInt32)
+    differs = (~kind.is_in([*SLIPS, *NOT_COMPARED, *FORMER_VALUES, "year_only"]) & ~bare_name).cast(pl.UInt32)
     # `agreeing` already counts a bare year; a bare name differs from the register's value.
     agreeing = pl.col("agreeing").cast(pl.UInt32) + bare_name.cast(pl.UInt32).sum().over("r")
     counted = agreeing + differs.sum().over("r")
@@ -643,11 +671,13 @@ def register_odds(differences: pl.DataFrame, supported: pl.DataFrame) -> pl.Data
     value, register = pl.col("value"), pl.col("register_value")
     is_register = value == register
     register_folded = pl.col("folded").filter(is_register).first().over("c")
-    another_persons = (value == pl.col("delivered_value")) & (pl.col("kind") == "family_member_id")
+    not_theirs = (value == pl.col("delivered_value")) & pl.col("kind").is_in(
+        ["family_member_id", "reissued_id"]
+    )
     score = (
         pl.col("support")
         + digits_witness(value)
-        + pl.when(another_persons).then(ID_OF_ANOTHER_PERSON).otherwise(0.0)
+        + pl.when(not_theirs).then(ID_NOT_THEIRS).otherwise(0.0)
     )
     rival = ~is_register & ~_compatible(value, register, register_folded).fill_null(False)
     facts = ["register_id", "register_sex", "register_year"]
@@ -778,9 +808,10 @@ def find_corrections(
         pl.concat(error_counts(w) for _, w in (counted or (witnesses(*r) for r in ranges)))
     )
     malformed = malformed_ids(std_frames)
+    reissued = _reissued(std_frames)
     waiting = in_review(review_queue).with_columns(pl.lit(True).alias("in_review"))
     judged = pl.concat(
-        _judged(records, witnessing, person, malformed, rates, waiting)
+        _judged(records, witnessing, person, malformed, reissued, rates, waiting)
         for records, witnessing in (counted or (witnesses(*r) for r in ranges))
     ).sort(SOURCE, RECORD_ID, "field")
     return Corrections(
@@ -797,6 +828,7 @@ def _judged(
     witnesses: pl.DataFrame,
     person: pl.DataFrame,
     malformed: pl.DataFrame,
+    reissued: pl.DataFrame,
     rates: pl.DataFrame,
     waiting: pl.DataFrame,
 ) -> pl.DataFrame:
@@ -804,7 +836,7 @@ def _judged(
     held back, if it is (`held_because`); `witnesses`: the records with the event witnesses of
     the same persons."""
     found = (
-        differences(records, person, malformed)
+        differences(records, person, malformed, reissued)
         .with_columns(fields_behind().alias("fields_behind"))
         .with_row_index("c")
     )

@@ -58,6 +58,7 @@ def std_row(source: str, record_id: str, values: dict, flags: tuple[str, ...] = 
         "birth_date": date.fromisoformat(birth) if birth and len(birth) == 10 else None,
         "birth_year": int(birth[:4]) if birth else None,
         "sex": values["sex"],
+        "previous_national_id": values.get("previous_national_id"),
         "reasons": [],
         "flags": list(flags),
     }
@@ -88,6 +89,7 @@ def run(
             "reasons": pl.List(pl.String),
             "flags": pl.List(pl.String),
             "birth_date": pl.Date,
+            "previous_national_id": pl.String,
         },
     ).with_columns(fold(pl.col("full_name")).alias("full_name_key"))
     person_source = pl.DataFrame(
@@ -204,6 +206,31 @@ def test_a_parents_id_on_a_childs_record():
     assert found.select("source", "kind", "register_value").rows() == [
         ("bhxh", "family_member_id", child["national_id"])
     ]
+
+
+@pytest.mark.parametrize("register_names_it", [True, False])
+def test_an_id_the_register_reissued_is_the_persons_former_id(register_names_it):
+    """The register re-issued her id, and its record names the former one; the insurance
+    record still carries it. The register's word against the insurance's alone, yet sure: the
+    former id is hers no more. Unnamed, the same id (its digits fit her as well as the
+    register's) is a difference nobody explains."""
+    former = "001188654321"
+    named = {"previous_national_id": former} if register_names_it else {}
+    rows = [
+        record("dan_cu", "HS1", REGISTER, **named),
+        record("bhxh", "0101234567", REGISTER, national_id=former),
+        record("dan_cu", "HS2", PARENT, person_id="P2"),
+    ]
+    found = run(rows, [golden("P1", REGISTER), golden("P2", PARENT)])
+    reported = bhxh_corrections(found)
+    if register_names_it:
+        assert reported.select("kind", "delivered_value", "register_value").rows() == [
+            ("reissued_id", former, REGISTER["national_id"])
+        ]
+        assert reported["confidence"].item() >= MIN_CONFIDENCE
+    else:
+        assert reported.is_empty()
+        assert found.held.select("kind").rows() == [("other",)]
 
 
 def test_an_old_id_where_the_personal_id_belongs_is_malformed():

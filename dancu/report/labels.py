@@ -454,6 +454,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "family_variant": "biến thể họ",
         "order_swapped": "đảo thứ tự họ tên",
         "family_member_id": "số định danh của người thân",
+        "reissued_id": "số định danh cũ đã cấp lại",
         "transposed_digits": "đảo hai chữ số",
         "other": "khác",
         "no person in the register matches with confidence": "không có công dân nào khớp "
