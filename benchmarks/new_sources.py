@@ -12,6 +12,11 @@
      among matched, recall right among the records whose true person has a register record
      the run accepted; `outsiders matched` counts the records of persons with none that were
      matched all the same (it must be 0);
+   - the match status the warehouse gives each student and request (`record_match`), per
+     status: how many records, and for how many it is right: `matched` to the true person,
+     the true person among the candidates a clerk is shown (`several_candidates`, `uncertain`,
+     `conflicting_sex`), or truly outside the register (`not_in_register`,
+     `no_birth_registration`);
    - foreign parties of births and marriages (a party whose true person holds a nationality
      other than VNM): pairwise F1 of the pairs of records (any source) that hold such a party;
    - nationality normalisation: every spelling the landing files hold in a `Quốc tịch` column,
@@ -110,6 +115,56 @@ def matched_to_person(records: pl.DataFrame, source: str) -> dict:
         "recall": int(in_reg["right"].sum()) / in_reg.height if in_reg.height else 1.0,
         "outsiders_matched": int(judged.filter(~pl.col("in_register"))["matched"].sum()),
     }
+
+
+CANDIDATES_SHOWN = ("several_candidates", "uncertain", "conflicting_sex")
+
+
+def match_statuses(records: pl.DataFrame, out: Path) -> dict:
+    """Per source and match status of the run's `record_match`: records, and right (see the
+    module docstring). `records`: every record `labelled` with its person."""
+    from dancu.paths import Paths
+
+    register = records.filter(pl.col("source").is_in(REGISTER))
+    holds = register.group_by("label").agg(pl.col("person_key").unique().alias("holds"))
+    in_register = register.select("person_key").unique().with_columns(in_register=pl.lit(True))
+    truth = records.select(*KEY, "person_key")
+    with duckdb.connect(str(Paths.of(out / "run").warehouse), read_only=True) as con:
+        statuses = con.sql("select * exclude (match_reason, candidates) from record_match").pl()
+        candidates = con.sql("select * exclude (match_weight) from record_candidate").pl()
+    is_theirs = pl.col("holds") == pl.concat_list("person_key")
+    right_candidate = (
+        candidates.join(truth, on=KEY)
+        .join(holds, left_on="person_id", right_on="label")
+        .filter(is_theirs)
+        .select(KEY)
+        .unique()
+        .with_columns(among=pl.lit(True))
+    )
+    status = pl.col("match_status")
+    judged = (
+        statuses.join(truth, on=KEY, how="left")
+        .join(holds, left_on="person_id", right_on="label", how="left")
+        .join(in_register, on="person_key", how="left")
+        .join(right_candidate, on=KEY, how="left")
+        .with_columns(
+            pl.when(status == "matched")
+            .then(is_theirs)
+            .when(status.is_in(CANDIDATES_SHOWN))
+            .then(pl.col("among"))
+            .otherwise(pl.col("in_register").is_null())
+            .fill_null(False)
+            .alias("right")
+        )
+    )
+    counts = judged.group_by("source", "match_status").agg(
+        pl.len().alias("records"), pl.col("right").sum()
+    )
+    return {
+        kind: {row["match_status"]: {"records": row["records"], "right": row["right"]}
+               for row in counts.filter(pl.col("source") == source).sort("match_status").to_dicts()}
+        for kind, source in (("students", STUDENTS), ("requests", REQUESTS))
+    }  # fmt: skip
 
 
 def foreign_party_f1(records: pl.DataFrame, out: Path) -> dict:
@@ -256,7 +311,9 @@ def stage_generate(out: Path, persons: int, seed: int) -> dict:
 
 def stage_pipeline(out: Path, persons: int, seed: int) -> dict:
     seconds = run_dancu(out / "landing", out / "run")
-    return {"seconds": seconds, **scores(published(out), out)}
+    resolved = published(out)
+    statuses = match_statuses(labelled(resolved, truth_records(out)), out)
+    return {"seconds": seconds, **scores(resolved, out), "statuses": statuses}
 
 
 def stage_in_process(out: Path, persons: int, seed: int) -> dict:
@@ -291,9 +348,7 @@ def stage_splink(out: Path, persons: int, seed: int) -> dict:
     with output_to(out / "splink.log"):
         clusters = run_splink(frame, splink_settings())
     seconds = time.perf_counter() - started
-    resolved = frame.select("unique_id", *(records[c] for c in KEY)).join(
-        clusters, on="unique_id"
-    )
+    resolved = frame.select("unique_id", *(records[c] for c in KEY)).join(clusters, on="unique_id")
     labels = resolved.select(*KEY, pl.col("cluster_id").cast(pl.String).alias("label"))
     return {"seconds": seconds, **scores(labels, out, parties=False)}
 
@@ -340,6 +395,11 @@ def lines(label: str, figures: dict) -> list[str]:
             f"({f['in_register']:,} of {f['records']:,} in the register; "
             f"outsiders matched {f['outsiders_matched']})"
         )
+    for kind, statuses in figures.get("statuses", {}).items():
+        told = ", ".join(
+            f"{status} {f['right']:,} of {f['records']:,} right" for status, f in statuses.items()
+        )
+        out.append(f"{label:<22} {kind:<9} match statuses: {told}")
     if "foreign_parties" in figures:
         f = figures["foreign_parties"]
         out.append(
