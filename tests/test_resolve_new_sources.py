@@ -109,6 +109,29 @@ def test_twins_at_school_stay_apart(resolve):
     assert len({ids["giao_duc:HS1"], ids["giao_duc:HS2"], ids["giao_duc:HS3"]}) == 3
 
 
+def test_namesake_students_of_other_parents_join_their_own_child(resolve):
+    """Two boys of one family name born the same day in two wards, one with a middle name, each
+    with his own id in the register, at school without it. Their parents share the family name
+    and are other people: a school record joins the boy its parents are the parents of."""
+    born = {"birth_date": date(2019, 4, 21), "sex": "M"}
+    families = {
+        "A": {"father_name": "Trần Đăng Mạnh", "mother_name": "Trần Thanh Lan",
+              "ward_code": "09552", "address": "Số 121, ngõ 180, phố Hàng Bông"},
+        "B": {"father_name": "Trần Anh Cảnh", "mother_name": "Trần Thị Hằng",
+              "ward_code": "10402", "address": "Xóm 1, thôn Tân Phú"},
+    }  # fmt: skip
+    records = frame(
+        person("CA", "Trần Thông", national_id="001219649970", **born, **families["A"]),
+        person("CB", "Trần Thành Thông", national_id="001219771537", **born, **families["B"]),
+        person("HA", "Trần Thông", "giao_duc", **born, **families["A"]),
+        person("HB", "TRAN THANH THONG", "giao_duc", **born, **families["B"]),
+    )
+    ids = persons_of(resolve(records))
+    assert ids["giao_duc:HA"] == ids["dan_cu:CA"]
+    assert ids["giao_duc:HB"] == ids["dan_cu:CB"]
+    assert ids["dan_cu:CA"] != ids["dan_cu:CB"]
+
+
 def request(record_id: str, full_name: str, **values) -> dict:
     return person(record_id, full_name, "ly_lich_tu_phap", **values)
 
