@@ -75,7 +75,7 @@ from dancu.link import ROLE_SEPARATOR, party_records
 from dancu.mask import masked
 from dancu.parse import id_birth_year, id_sex, is_valid_national_id
 from dancu.resolve.records import FAMILY_VARIANTS, reissued_ids
-from dancu.review import excel_safe
+from dancu.review import SHEET_ROWS, excel_safe, sheet_names
 from dancu.rules import FLAGS, accepted, rule_id
 from dancu.text import fold
 
@@ -415,9 +415,7 @@ def another_persons_id(ids: pl.DataFrame, person: pl.DataFrame) -> pl.Series:
     return pl.int_range(ids.height, eager=True, dtype=pl.UInt32).is_in(held["_row"].implode())
 
 
-def classify(
-    differing: pl.DataFrame, person: pl.DataFrame, reissued: pl.DataFrame
-) -> pl.DataFrame:
+def classify(differing: pl.DataFrame, person: pl.DataFrame, reissued: pl.DataFrame) -> pl.DataFrame:
     """`differing` (rows whose `delivered_value` and `register_value` are both present and
     differ) with the `kind` of each difference. `reissued`: the ids the register re-issued,
     `old` and `new` (`dancu.resolve.records.reissued_ids`)."""
@@ -432,8 +430,9 @@ def classify(
     return pl.concat(
         [
             ids.with_columns(
-                id_kind(delivered, register, pl.lit(another_persons_id(ids, person)), replaced)
-                .alias("kind")
+                id_kind(
+                    delivered, register, pl.lit(another_persons_id(ids, person)), replaced
+                ).alias("kind")
             ),
             of_field["birth_date"].with_columns(date_kind(delivered, register).alias("kind")),
             names.with_columns(
@@ -506,7 +505,8 @@ def differences(
         .otherwise(pl.lit("completion"))
         .alias("kind")
     )
-    return pl.concat([plain, classify(found.filter(d.is_not_null() & ~year_only), person, reissued)])
+    compared = found.filter(d.is_not_null() & ~year_only)
+    return pl.concat([plain, classify(compared, person, reissued)])
 
 
 def fields_behind() -> pl.Expr:
@@ -517,7 +517,8 @@ def fields_behind() -> pl.Expr:
     kind = pl.col("kind")
     bare_name = (kind == "diacritics") & ~pl.col("delivered_value").str.contains(r"[^\x00-\x7F]")
     agrees = ((kind == "year_only") | bare_name).cast(pl.UInt32)
-    differs = (~kind.is_in([*SLIPS, *NOT_COMPARED, *FORMER_VALUES, "year_only"]) & ~bare_name).cast(pl.UInt32)
+    neither_way = [*SLIPS, *NOT_COMPARED, *FORMER_VALUES, "year_only"]
+    differs = (~kind.is_in(neither_way) & ~bare_name).cast(pl.UInt32)
     # `agreeing` already counts a bare year; a bare name differs from the register's value.
     agreeing = pl.col("agreeing").cast(pl.UInt32) + bare_name.cast(pl.UInt32).sum().over("r")
     counted = agreeing + differs.sum().over("r")
@@ -934,10 +935,6 @@ def agency_sheet(corrections: pl.DataFrame, source: str) -> pl.DataFrame:
 # it compressing). Text goes in as inline strings, which Excel never evaluates.
 SHEET_NAME = "Đề nghị điều chỉnh"
 ROWS_PER_CHUNK = 50_000
-# Excel's sheets end at row 1,048,576: past that many corrections under the header, a source's
-# workbook goes on in another sheet ("Đề nghị điều chỉnh (2)", ...). At ten million persons
-# insurance and schools each had a million.
-SHEET_ROWS = 1_048_575
 _MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _RELATIONSHIPS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PACKAGE = "http://schemas.openxmlformats.org/package/2006/relationships"
@@ -1013,15 +1010,9 @@ def _header(columns: list[str]) -> str:
     return f'<row r="1">{cells}</row>'
 
 
-def sheet_names(rows: int) -> list[str]:
-    """The sheets of a workbook of `rows` corrections: one per `SHEET_ROWS`, at least one."""
-    count = max(1, -(-rows // SHEET_ROWS))
-    return [SHEET_NAME, *(f"{SHEET_NAME} ({n})" for n in range(2, count + 1))]
-
-
 def _package(width: int, heights: list[int]) -> dict[str, str]:
     """Every part of the workbook but its sheets' rows; `heights`: each sheet's rows."""
-    names = [escape(name) for name in sheet_names(sum(heights))]
+    names = [escape(name) for name in sheet_names(SHEET_NAME, sum(heights), SHEET_ROWS)]
     sheets = range(1, len(heights) + 1)
     areas = [f"$A$1:${_column_letter(width - 1)}${height + 1}" for height in heights]
     return {
@@ -1070,8 +1061,9 @@ def _entry(name: str) -> zipfile.ZipInfo:
 
 def write_workbook(path: Path, sheet: pl.DataFrame) -> None:
     """`sheet` as an XLSX at `path`: a bold, frozen header row with a filter, every cell text
-    Excel shows as it is, `SHEET_ROWS` rows a sheet (`sheet_names`). Written whole or not at
-    all, readable by its owner and group alone (`WORKBOOK_MODE`)."""
+    Excel shows as it is, `SHEET_ROWS` rows a sheet (`dancu.review.sheet_names`): at ten
+    million persons insurance and schools each had about a million corrections. Written whole
+    or not at all, readable by its owner and group alone (`WORKBOOK_MODE`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     parts = [sheet.slice(start, SHEET_ROWS) for start in range(0, max(sheet.height, 1), SHEET_ROWS)]

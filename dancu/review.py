@@ -16,6 +16,7 @@ decision names when it goes back to resolution.
 import io
 from pathlib import Path
 
+import fastexcel
 import polars as pl
 import xlsxwriter
 
@@ -28,6 +29,10 @@ FORMULA_ESCAPE = "'"
 MASKED = ("national_id", "cmnd", "bhxh_code", "health_card", "phone")
 DECISION = "decision"  # filled in by the clerk: match / no_match
 DECISIONS = ["match", "no_match"]
+# Excel's sheets end at row 1,048,576: past that many rows under the header, a workbook goes on
+# in another sheet (`sheet_names`), and decisions are read from every sheet.
+SHEET_ROWS = 1_048_575
+SHEET_NAME = "Hàng chờ đối chiếu"
 # What a decision names: the two records, by source and record id.
 DECIDED_PAIR = ["source_l", "source_record_id_l", "source_r", "source_record_id_r"]
 
@@ -180,38 +185,62 @@ def workbook_sheet(queue: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def sheet_names(name: str, rows: int, per_sheet: int) -> list[str]:
+    """The sheets of a workbook of `rows` rows: `name`, then `name (2)` and so on, one per
+    `per_sheet` rows, at least one."""
+    count = max(1, -(-rows // per_sheet))
+    return [name, *(f"{name} ({n})" for n in range(2, count + 1))]
+
+
 def write_workbook(queue: pl.DataFrame) -> bytes:
-    """The clerk's workbook: a frozen header and pair columns, a drop-down of the two decisions,
-    cells that Excel shows as text and never evaluates as formulas."""
+    """The clerk's workbook: on each sheet (`sheet_names`) a frozen header and pair columns, a
+    drop-down of the two decisions, cells that Excel shows as text and never evaluates as
+    formulas."""
     sheet = workbook_sheet(queue)
     out = io.BytesIO()
     book = xlsxwriter.Workbook(
         out, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     )
-    page = book.add_worksheet("Hàng chờ đối chiếu")
     header = book.add_format(
         {"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#E8EEF4"}
     )
     decision_column = sheet.columns.index(PAIR_HEADERS[DECISION])
-    page.write_row(0, 0, sheet.columns, header)
-    # Headers wrap over up to three lines: the row must be tall enough to show them.
-    page.set_row(0, 45)
-    for row, values in enumerate(sheet.iter_rows(), start=1):
-        page.write_row(row, 0, [_shown(v) for v in values])
-    page.data_validation(
-        1, decision_column, max(sheet.height, 1), decision_column,
-        {"validate": "list", "source": list(DECISION_WORDS.values())},
-    )  # fmt: skip
-    page.freeze_panes(1, decision_column + 1)
-    page.set_column(0, len(sheet.columns) - 1, 18)
-    page.set_column(decision_column, decision_column, 22)
+    for number, name in enumerate(sheet_names(SHEET_NAME, sheet.height, SHEET_ROWS)):
+        rows = sheet.slice(number * SHEET_ROWS, SHEET_ROWS)
+        page = book.add_worksheet(name)
+        page.write_row(0, 0, sheet.columns, header)
+        # Headers wrap over up to three lines: the row must be tall enough to show them.
+        page.set_row(0, 45)
+        for row, values in enumerate(rows.iter_rows(), start=1):
+            page.write_row(row, 0, [_shown(v) for v in values])
+        page.data_validation(
+            1, decision_column, max(rows.height, 1), decision_column,
+            {"validate": "list", "source": list(DECISION_WORDS.values())},
+        )  # fmt: skip
+        page.freeze_panes(1, decision_column + 1)
+        page.set_column(0, len(sheet.columns) - 1, 18)
+        page.set_column(decision_column, decision_column, 22)
     book.close()
     return out.getvalue()
 
 
+def _filled_in(path: Path) -> pl.DataFrame:
+    """Every row of a decision file as text: a CSV's, or each sheet's of a workbook."""
+    data = path.read_bytes()
+    first, encoding, _ = read_table(data, path.suffix)
+    if encoding != "xlsx":
+        return first
+    reader = fastexcel.read_excel(data)
+    further = [
+        reader.load_sheet(number, dtypes="string").to_polars()
+        for number in range(1, len(reader.sheet_names))
+    ]
+    return pl.concat([first, *further], how="diagonal")
+
+
 def _decisions_of(path: Path) -> pl.DataFrame:
     """One decision file's decided pairs; FileRejected when it is no such file."""
-    frame, _, _ = read_table(path.read_bytes(), path.suffix)
+    frame = _filled_in(path)
     frame = frame.rename({v: k for k, v in PAIR_HEADERS.items() if v in frame.columns})
     missing = [c for c in (*DECIDED_PAIR, DECISION) if c not in frame.columns]
     if missing:

@@ -8,7 +8,9 @@ from datetime import date
 import fastexcel
 import polars as pl
 import pytest
+import xlsxwriter
 
+from dancu import review
 from dancu.resolve.comparisons import COMPARISONS
 from dancu.review import (
     DECISION_WORDS,
@@ -82,6 +84,28 @@ def test_decisions_are_read_back_from_the_workbook(queue, tmp_path):
     assert decisions.select("source_record_id_l", "decision").rows() == [
         ("HS1", "match"),
         ("=1+2", "no_match"),
+    ]
+
+
+def test_a_queue_past_a_sheets_last_row_goes_on_in_further_sheets_and_is_read_back_whole(
+    queue, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(review, "SHEET_ROWS", 1)
+    workbook = fastexcel.read_excel(write_workbook(queue))
+    assert workbook.sheet_names == [review.SHEET_NAME, f"{review.SHEET_NAME} (2)"]
+    filled = xlsxwriter.Workbook(tmp_path / "reviewed.xlsx", {"strings_to_formulas": False})
+    for number, name in enumerate(workbook.sheet_names):
+        sheet = workbook.load_sheet(number, dtypes="string").to_polars()
+        sheet = sheet.with_columns(pl.lit(DECISION_WORDS["match"]).alias(PAIR_HEADERS["decision"]))
+        sheet.write_excel(filled, worksheet=name)
+    filled.close()
+
+    decisions, rejected = clerk_decisions(tmp_path)
+
+    assert rejected == {}
+    assert decisions.select("source_record_id_l", "decision").rows() == [
+        ("HS1", "match"),
+        ("=1+2", "match"),
     ]
 
 
