@@ -164,8 +164,14 @@ def test_a_dual_national_is_one_person_across_documents(resolve):
             "mother_name": "Sato Yuki"}  # fmt: skip
     records = frame(
         person("D1", "Bùi Thảo Hoa", national_id="001301234567", ward_code="00004", **dual),
-        request("TP1", "Bùi Thảo Hoa", passport="TR1234567", passport_country="JPN",
-                foreign=True, **dual),
+        request(
+            "TP1",
+            "Bùi Thảo Hoa",
+            passport="TR1234567",
+            passport_country="JPN",
+            foreign=True,
+            **dual,
+        ),
         request("TP2", "BUI THAO HOA", national_id="001301234567", **dual),
     )
     ids = persons_of(resolve(records))

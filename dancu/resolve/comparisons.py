@@ -493,8 +493,14 @@ COMPARISONS = (
     Comparison(
         "national_id",
         (
-            "current_national_id", "national_number", "id_is_own", "cmnd", "passport",
-            "passport_country", "citizen", "foreigner",
+            "current_national_id",
+            "national_number",
+            "id_is_own",
+            "cmnd",
+            "passport",
+            "passport_country",
+            "citizen",
+            "foreigner",
         ),
         both_known("current_national_id")
         | _SAME_OTHER_DOCUMENT
@@ -521,8 +527,15 @@ COMPARISONS = (
     Comparison(
         "given_name",
         (
-            "given", "given_exact", "initial", "family", "name_initials", "name_words",
-            "order_free", "name_in_order", "name_first_word_last",
+            "given",
+            "given_exact",
+            "initial",
+            "family",
+            "name_initials",
+            "name_words",
+            "order_free",
+            "name_in_order",
+            "name_first_word_last",
         ),
         both_known("given"),
         (
