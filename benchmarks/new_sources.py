@@ -15,8 +15,9 @@
    - the match status the warehouse gives each student and request (`record_match`), per
      status: how many records, and for how many it is right: `matched` to the true person,
      the true person among the candidates a clerk is shown (`several_candidates`, `uncertain`,
-     `conflicting_sex`), or truly outside the register (`not_in_register`,
-     `no_birth_registration`);
+     `conflicting_sex`), or truly outside the population register, with no dan_cu record the
+     run accepted (`not_in_register`, `no_birth_registration`: a person insurance knows may
+     still be unknown to the register);
    - foreign parties of births and marriages (a party whose true person holds a nationality
      other than VNM): pairwise F1 of the pairs of records (any source) that hold such a party;
    - nationality normalisation: every spelling the landing files hold in a `Quốc tịch` column,
@@ -127,7 +128,12 @@ def match_statuses(records: pl.DataFrame, out: Path) -> dict:
 
     register = records.filter(pl.col("source").is_in(REGISTER))
     holds = register.group_by("label").agg(pl.col("person_key").unique().alias("holds"))
-    in_register = register.select("person_key").unique().with_columns(in_register=pl.lit(True))
+    in_register = (
+        records.filter(pl.col("source") == "dan_cu")
+        .select("person_key")
+        .unique()
+        .with_columns(in_register=pl.lit(True))
+    )
     truth = records.select(*KEY, "person_key")
     with duckdb.connect(str(Paths.of(out / "run").warehouse), read_only=True) as con:
         statuses = con.sql("select * exclude (match_reason, candidates) from record_match").pl()
