@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks.run import BENCH_DIR, peak_rss_mib
+from benchmarks.run import BENCH_DIR, with_peak
 
 # One day of deltas: a few wards' registry files, an insurance and a health-facility file.
 NEW_DAY = {"dan_cu": 5, "bhxh": 1, "y_te": 1}
@@ -85,8 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     work = args.work or BENCH_DIR / f"persons-{args.persons}-seed-{args.seed}" / "incremental"
     if args.run:
-        figures = cached_run(work / "landing", work / "cache")
-        print(json.dumps({**figures, "peak_rss_mib": peak_rss_mib()}))
+        print(json.dumps(with_peak(lambda: cached_run(work / "landing", work / "cache"))))
         return
 
     shutil.rmtree(work, ignore_errors=True)

@@ -44,14 +44,13 @@ import polars as pl
 
 from benchmarks.resolution import (
     output_to,
-    peak_rss_mib,
     person_settings,
     run_dancu,
     run_splink,
     splink_frame,
 )
+from benchmarks.run import BENCH_DIR, with_peak
 
-BENCH_DIR = Path("bench-data")
 KEY = ["source", "source_record_id"]
 REGISTER = ("dan_cu", "bhxh", "y_te")
 STUDENTS, REQUESTS = "giao_duc", "ly_lich_tu_phap"
@@ -426,8 +425,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage:
-        figures = STAGES[args.stage](args.out, args.persons, args.seeds[0])
-        print(json.dumps({**figures, "peak_rss_mib": peak_rss_mib()}))
+        stage = STAGES[args.stage]
+        print(json.dumps(with_peak(lambda: stage(args.out, args.persons, args.seeds[0]))))
         return
 
     for seed in args.seeds:

@@ -36,13 +36,12 @@ from benchmarks.resolution import (
     PERSON_SOURCES,
     output_to,
     pairwise,
-    peak_rss_mib,
     run_dancu,
     run_splink,
     splink_frame,
 )
+from benchmarks.run import BENCH_DIR, with_peak
 
-BENCH_DIR = Path("bench-data")
 SPLINK_UP_TO = 100_000  # persons; above, Splink runs only when asked
 KEY = ["source", "source_record_id"]
 QUARANTINED, CLEAN = "(quarantined)", "(none)"
@@ -251,8 +250,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.stage:
-        figures = STAGES[args.stage](args.out, args.persons, args.seed, args.noise)
-        print(json.dumps({**figures, "peak_rss_mib": peak_rss_mib()}))
+        stage = STAGES[args.stage]
+        print(json.dumps(with_peak(lambda: stage(args.out, args.persons, args.seed, args.noise))))
         return
 
     if args.noise is not None and not noise_taken():

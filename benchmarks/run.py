@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 BENCH_DIR = Path("bench-data")
@@ -41,6 +42,14 @@ def peak_rss_mib(sampled: ResidentPeak) -> float:
     return (
         max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, sampled.peak_bytes) / 2**20
     )
+
+
+def with_peak(stage: Callable[[], dict]) -> dict:
+    """The figures `stage()` returns, with the most memory the process held while it ran."""
+    sampled = ResidentPeak()
+    sampled.start()
+    figures = stage()
+    return {**figures, "peak_rss_mib": peak_rss_mib(sampled)}
 
 
 def cpu_seconds() -> float:
@@ -225,11 +234,8 @@ def main() -> None:
     parser.add_argument("--stage", choices=STAGES)
     args = parser.parse_args()
     if args.stage:
-        sampled = ResidentPeak()
-        sampled.start()
-        figures = STAGES[args.stage](args.out, args.persons, args.seed)
-        peak = peak_rss_mib(sampled)
-        print(json.dumps({**figures, "peak_rss_mib": peak, "cpu_seconds": cpu_seconds()}))
+        figures = with_peak(lambda: STAGES[args.stage](args.out, args.persons, args.seed))
+        print(json.dumps({**figures, "cpu_seconds": cpu_seconds()}))
         return
 
     print(f"# speed and memory, {args.persons:,} persons (seed {args.seed})")
