@@ -288,7 +288,15 @@ CASES = [
         {"father_name": "Lê Văn Bình", "mother_name": "Đỗ Thị Hoa"},
         "one same, other unknown",
     ),
+    # Read given name first, a typo in the short given name costs Jaro-Winkler most.
+    (
+        "parents",
+        {"father_name": "Nguyễn Hoàng Lượng", "mother_name": "Trương Quỳnh Hằng"},
+        {"father_name": "Nguyễn Hoàng Lượng", "mother_name": "Trương Quỳnh Hằkg"},
+        "both same",
+    ),
     ("parents", {"father_name": "Lê Văn Bình"}, {"father_name": "Trần Quốc Toản"}, "different"),
+    ("parents", {"father_name": "Trần Đăng Mạnh"}, {"father_name": "Trần Anh Cảnh"}, "different"),
     (
         "parents",
         {"father_name": "Lê Văn Bình", "mother_name": "Đỗ Thị Hoa"},
