@@ -145,9 +145,9 @@ class FileCache:
         self._counted(hit=True)
         return frame, meta
 
-    def scan(self, key: str) -> tuple[pl.LazyFrame, dict[str, str]] | None:
-        """The entry's frame to be read lazily and the metadata stored with it, or None when
-        there is no entry whose file reads as Parquet (counted as `load` counts)."""
+    def locate(self, key: str) -> tuple[Path, dict[str, str]] | None:
+        """The entry's path and the metadata stored with it, or None when there is no entry
+        whose file reads as Parquet (counted as `load` counts)."""
         path = self.path(key)
         try:
             meta = json.loads(pl.read_parquet_metadata(path).get(META, "{}"))
@@ -155,7 +155,7 @@ class FileCache:
             self._counted(hit=False)
             return None
         self._counted(hit=True)
-        return pl.scan_parquet(path), meta
+        return path, meta
 
     def store(self, key: str, frame: pl.DataFrame, meta: dict | None = None) -> None:
         self.root.mkdir(parents=True, exist_ok=True)

@@ -357,7 +357,7 @@ def standardize_cached(
         name: cache.key(name, digest)
         for name, digest in readable.select(FILE_NAME, "sha256").iter_rows()
     }
-    missing = [name for name, key in keys.items() if cache.scan(key) is None]
+    missing = [name for name, key in keys.items() if cache.locate(key) is None]
 
     def rows_of(names: list[str]) -> pl.DataFrame:
         chosen = raw.filter(pl.col(FILE_NAME).is_in(names) & pl.col(FILE_ERROR).is_null())

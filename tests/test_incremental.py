@@ -5,6 +5,8 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
@@ -297,3 +299,22 @@ def test_the_assets_reuse_the_cache_of_the_previous_run(landing, tmp_path):
     assert second[f"files_{SOURCE.name}"]["files_parsed"].value == 0
     assert second[f"std_{SOURCE.name}"]["files_standardised"].value == 0
     assert_frame_equal(pl.read_parquet(staged), fresh(landing)[2])
+
+
+def test_a_thousand_files_of_mixed_columns_read_lazily_are_the_rows_read_eagerly(
+    landing, caches, tmp_path
+):
+    delivered = sorted((landing / SOURCE.name).iterdir())
+    for copy in range(1000):  # the wards' deliveries, again and again
+        path = delivered[copy % len(delivered)]
+        ward, _ = path.stem.rsplit("_", 1)
+        day = date(2020, 1, 1) + timedelta(days=copy)
+        shutil.copy(path, path.with_name(f"{ward}_{day:%Y%m%d}{path.suffix}"))
+
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        raw, _ = scan_source(landing, SOURCE, caches.ingest())
+        raw.sink_parquet(tmp_path / "raw.parquet")  # as the staging I/O manager writes it
+
+    assert_frame_equal(pl.read_parquet(tmp_path / "raw.parquet"), read_source(landing, SOURCE)[0])
+    assert [str(w.message) for w in warned] == []
