@@ -7,6 +7,7 @@ import pytest
 from helpers import run_dancu
 from hypothesis import settings
 
+from dancu import memory
 from dancu.generate import generate
 
 # Speed is measured by `make bench`, not by tests: Hypothesis' per-example deadline would fail a
@@ -22,3 +23,18 @@ def sample_run(tmp_path_factory) -> Path:
     generate(persons=2_000, seed=7, out=out / "sample")
     run_dancu(out / "sample" / "landing", out)
     return out
+
+
+@pytest.fixture
+def limit(monkeypatch):
+    """Set `DANCU_MEMORY_LIMIT` for one test: the setting is read once per process."""
+
+    def set_limit(text: str | None) -> None:
+        if text is None:
+            monkeypatch.delenv(memory.MEMORY_LIMIT_ENV, raising=False)
+        else:
+            monkeypatch.setenv(memory.MEMORY_LIMIT_ENV, text)
+        memory.memory_limit.cache_clear()
+
+    yield set_limit
+    memory.memory_limit.cache_clear()

@@ -34,21 +34,6 @@ def test_a_limit_that_is_no_amount_is_refused_with_the_variable_named(text):
         memory.parse_limit(text, total=16 * GIB)
 
 
-@pytest.fixture
-def limit(monkeypatch):
-    """Set `DANCU_MEMORY_LIMIT` for one test: the setting is read once per process."""
-
-    def set_limit(text: str | None) -> None:
-        if text is None:
-            monkeypatch.delenv(memory.MEMORY_LIMIT_ENV, raising=False)
-        else:
-            monkeypatch.setenv(memory.MEMORY_LIMIT_ENV, text)
-        memory.memory_limit.cache_clear()
-
-    yield set_limit
-    memory.memory_limit.cache_clear()
-
-
 def test_the_limit_is_read_once_and_defaults_to_three_quarters_of_the_machine(limit, monkeypatch):
     limit(None)
     assert memory.memory_limit() == int(memory.machine_memory() * 0.75)

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dancu.resolve import resolve
-from dancu.resolve.blocking import PASSES, candidate_pairs, pairs_in_runs
+from dancu.resolve.blocking import BY_CLERK, PASSES, candidate_pairs, pairs_in_runs
 from dancu.resolve.clusters import cluster, components
 from dancu.resolve.comparisons import COMPARISONS, compare
 from dancu.resolve.decisions import MATCH, REVIEW, clerk_pairs, clusters_told_apart, decide
@@ -231,6 +231,7 @@ def test_features_computed_in_chunks_are_those_computed_at_once(generated_record
     chunked = features(records, rows=97)  # a prime: the last chunk is a short one
     value_ids = ["address_key_id", "father_key_id", "mother_key_id"]
     assert chunked.drop(value_ids).equals(whole.drop(value_ids))
+    assert set(chunked.n_chunks("all")) == {1}  # gathered from as fast as the whole
     # Numbered in no particular order, but one number a value, across chunks too.
     for value_id in value_ids:
         value = value_id.removesuffix("_id")
@@ -239,20 +240,33 @@ def test_features_computed_in_chunks_are_those_computed_at_once(generated_record
         assert chunked[value_id].n_unique() == whole[value_id].n_unique()
 
 
-def test_records_featured_and_pairs_scored_and_decided_in_chunks_resolve_as_in_one(
-    generated, generated_records, monkeypatch
+def test_within_a_tiny_memory_limit_pairs_wait_on_disk_in_chunks_and_resolve_as_in_one(
+    generated, generated_records, monkeypatch, limit
 ):
     import dancu.resolve
     import dancu.resolve.records
+    from dancu.memory import CHUNK_SHARE
+    from dancu.resolve.comparisons import PAIR_BYTES, compare_to_disk
 
     chunk = 97  # a prime: the last chunk is a short one
     assert generated.pairs.height > 5 * chunk
-    monkeypatch.setattr(dancu.resolve, "CHUNK", chunk)
+    limit(str(int(chunk * PAIR_BYTES / CHUNK_SHARE)))
+    written = []
+
+    def counted(*args):
+        written.extend(compare_to_disk(*args))
+        return written
+
+    monkeypatch.setattr(dancu.resolve, "compare_to_disk", counted)
     monkeypatch.setattr(dancu.resolve.records, "FEATURE_ROWS", chunk)
     chunked = resolve(generated_records, run="r1")
+
+    assert len(written) == -(-generated.pairs.height // chunk)
+    assert not any(path.exists() for path in written)  # gone with the run's spill folder
     assert chunked.pairs.equals(generated.pairs)
     assert chunked.records.equals(generated.records)
     assert chunked.persons.equals(generated.persons)
+    assert chunked.review_queue.equals(generated.review_queue)
 
 
 def test_records_keep_the_columns_asked_for_and_the_rest_of_the_resolution_is_unchanged(
@@ -579,6 +593,27 @@ def test_clerk_decisions_win_in_a_whole_run(generated_records, generated):
     again = resolve(generated_records, clerk=clerk, model=generated.model)
     ids = dict(zip(again.records["rk"], again.records["person_id"], strict=True))
     assert ids[top["rk"]] != ids[mates["rk"]]
+
+
+def test_a_pair_a_clerk_matched_that_blocking_never_found_is_compared_and_joins(
+    generated_records, generated
+):
+    single = generated.records.filter(pl.col("match_rule") == "single")
+    first, second = single.row(0, named=True), single.row(-1, named=True)
+    clerk = pl.DataFrame({
+        "source_l": [first["source"]], "source_record_id_l": [first["source_record_id"]],
+        "source_r": [second["source"]], "source_record_id_r": [second["source_record_id"]],
+        "decision": ["match"],
+    })  # fmt: skip
+    again = resolve(generated_records, clerk=clerk, model=generated.model)
+
+    ends = sorted([first["rk"], second["rk"]])
+    added = again.pairs.join(generated.pairs, on=["left", "right"], how="anti")
+    assert added.select("left", "right", "blocked_by", "decision").rows() == [
+        (*ends, BY_CLERK, "match")
+    ]
+    ids = dict(zip(again.records["rk"], again.records["person_id"], strict=True))
+    assert ids[first["rk"]] == ids[second["rk"]]
 
 
 def test_same_input_gives_identical_output(generated_records, generated):

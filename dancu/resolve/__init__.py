@@ -17,7 +17,7 @@ import polars as pl
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
 from dancu.resolve.blocking import BY_CLERK, candidate_pairs
 from dancu.resolve.clusters import cluster
-from dancu.resolve.comparisons import CHUNK, compare, slices
+from dancu.resolve.comparisons import compare, compare_to_disk
 from dancu.resolve.decisions import (
     ONE_PERSON,
     TWO_PEOPLE,
@@ -82,7 +82,10 @@ DECIDED = (
 
 def _with_clerk_pairs(pairs: pl.DataFrame, clerk: pl.DataFrame) -> pl.DataFrame:
     """Blocked pairs and the pairs a clerk decided that blocking did not find."""
-    extra = clerk.join(pairs, on=["left", "right"], how="anti").select(
+    # Looked for among the blocked pairs of the clerk's records only: an anti-join with all of
+    # them hashed the 63 million pairs of ten million persons (4.6 GB), clerk or no clerk.
+    theirs = pairs.filter(pl.col("left").is_in(clerk["left"].unique().implode()))
+    extra = clerk.join(theirs, on=["left", "right"], how="anti").select(
         "left", "right", pl.lit(BY_CLERK, dtype=pairs.schema["blocked_by"]).alias("blocked_by")
     )
     if extra.height == 0:  # blocked pairs come sorted
@@ -157,7 +160,7 @@ def resolve(
         keyed(records).sink_parquet(stored)
         read = [RECORD_KEY, *(c for c in schema if c not in LINEAGE)]
         prepared = features(pl.scan_parquet(stored).select(read), leave_out=SET_ASIDE)
-        result = _resolve_prepared(prepared, previous, clerk, run, model, secret)
+        result = _resolve_prepared(prepared, previous, clerk, run, model, secret, Path(spill))
         del prepared
         return result.finish(pl.scan_parquet(stored), columns or schema.names())
 
@@ -204,14 +207,16 @@ class _Resolved:
 
 
 def _decided(
-    prepared: pl.DataFrame, compared: pl.DataFrame, model: Model, clerk: pl.DataFrame
+    prepared: pl.DataFrame, compared: list[Path], model: Model, clerk: pl.DataFrame
 ) -> pl.DataFrame:
-    """The compared pairs scored and decided `CHUNK` at a time, of which only `DECIDED` is
-    kept: until they are added up, a pair's field weights take eight bytes a field, 13 GB for
-    the hundred million pairs of ten million persons."""
+    """The compared pairs (the files of `comparisons.compare_to_disk`) scored and decided a file
+    at a time, of which only `DECIDED` is kept: until they are added up, a pair's field weights
+    take eight bytes a field, 8 GB for the 63 million pairs of ten million persons."""
     return pl.concat(
-        decide(score(prepared, part, model, field_weights=False), clerk).select(DECIDED)
-        for part in slices(compared, CHUNK)
+        decide(score(prepared, pl.read_parquet(part), model, field_weights=False), clerk).select(
+            DECIDED
+        )
+        for part in compared
     )
 
 
@@ -222,15 +227,16 @@ def _resolve_prepared(
     run: str,
     model: Model | None,
     secret: str,
+    spill: Path,
 ) -> _Resolved:
-    """Pairs, their decisions, clusters and person ids of keyed records with their features."""
+    """Pairs, their decisions, clusters and person ids of keyed records with their features;
+    the compared pairs wait in `spill` until they are decided."""
     blocked, blocking = candidate_pairs(prepared)
     decisions = clerk_pairs(prepared, clerk)
-    compared = compare(prepared, _with_clerk_pairs(blocked, decisions))
-    del blocked  # held by `compared` from here: at a million persons every copy is ~100 MB
-    model = model or train(prepared, compared)
+    compared = compare_to_disk(prepared, _with_clerk_pairs(blocked, decisions), spill)
+    del blocked
+    model = model or train(prepared, pl.scan_parquet(compared))
     decided = _decided(prepared, compared, model, decisions)
-    del compared
 
     def score_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
         return score(prepared, compare(prepared, pairs), model)

@@ -18,6 +18,7 @@ import operator
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -25,12 +26,16 @@ import polars.selectors as cs
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, Indel, JaroWinkler
 
+from dancu.memory import rows_within
 from dancu.resolve.records import GENERATION, RECORD_KEY
 
 LEFT, RIGHT = "_l", "_r"
 # Jaro-Winkler similarity from which two spellings are read as the same word with a slip.
 SIMILAR = 0.88
-CHUNK = 1_000_000  # pairs compared at a time: bounds the memory of the values beside them
+# Pairs compared at a time: bounds the memory of the values beside them, about `PAIR_BYTES`
+# a pair, to a gigabyte; less where the run's memory limit holds less (`pairs_at_once`).
+CHUNK = 1_000_000
+PAIR_BYTES = 1_000
 NATIONAL_ID_DIGITS = 12
 BIRTH_NUMBER_DIGITS = 8  # yyyymmdd
 
@@ -705,14 +710,36 @@ def _joined_values(side: pl.DataFrame, pairs: pl.DataFrame, columns: tuple[str, 
     )
 
 
+def pairs_at_once() -> int:
+    """How many pairs are compared at a time: `CHUNK`, or fewer where the run's memory limit
+    holds fewer (`memory.rows_within`)."""
+    return min(CHUNK, rows_within(PAIR_BYTES))
+
+
 def compare(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS) -> pl.DataFrame:
     """`pairs` with one level column per comparison, named after it (Int8, null: not
-    comparable). Other columns of `pairs` are kept. Pairs are compared `CHUNK` at a time, so
-    that only one chunk's values and scores are held at once."""
+    comparable). Other columns of `pairs` are kept. Pairs are compared `pairs_at_once` at a
+    time, so that only one chunk's values and scores are held at once."""
+    return pl.concat(_compared_chunks(records, pairs, comparisons))
+
+
+def compare_to_disk(records: pl.DataFrame, pairs: pl.DataFrame, folder: Path) -> list[Path]:
+    """`compare` of all `pairs` with `COMPARISONS`, each chunk's result written to a Parquet
+    file in `folder` instead of held: the files, in the pairs' order. At ten million persons the
+    levels of the 63 million blocked pairs take 1.2 GB, and as many again while joined."""
+    files = []
+    for number, chunk in enumerate(_compared_chunks(records, pairs, COMPARISONS)):
+        files.append(folder / f"compared-{number:05}.parquet")
+        chunk.write_parquet(files[-1], compression="lz4", statistics=False)
+    return files
+
+
+def _compared_chunks(
+    records: pl.DataFrame, pairs: pl.DataFrame, comparisons
+) -> Iterator[pl.DataFrame]:
     columns = tuple(sorted({c for comparison in comparisons for c in comparison.columns}))
     cutoffs = score_cutoffs(comparisons)
-    chunks = []
-    for part in slices(pairs, CHUNK):
+    for part in slices(pairs, pairs_at_once()):
         chunk = Pairs(pair_values(records, part, columns), cutoffs)
         levels = []
         for k, comparison in enumerate(comparisons):
@@ -720,8 +747,7 @@ def compare(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS)
             # A chunk's scores take 8 MB each: those that no later comparison reads go now.
             chunk.keep_only(score_cutoffs(comparisons[k + 1 :]))
         left_out = pl.DataFrame(levels).select(_left_out(comparisons))
-        chunks.append(pl.concat([part, left_out], how="horizontal"))
-    return pl.concat(chunks)
+        yield pl.concat([part, left_out], how="horizontal")
 
 
 def _left_out(comparisons) -> list[pl.Expr]:

@@ -120,12 +120,14 @@ def estimate_u(records: pl.DataFrame, comparisons=COMPARISONS) -> dict[str, np.n
     return {name: _level_shares(np.arange(len(n)), n, len(n)) for name, n in counts.items()}
 
 
-def _patterns(levels: pl.DataFrame, comparisons) -> tuple[np.ndarray, np.ndarray]:
+def _patterns(levels: pl.DataFrame | pl.LazyFrame, comparisons) -> tuple[np.ndarray, np.ndarray]:
     """The distinct combinations of levels among the pairs (-1 for not comparable), and how
     many pairs show each: EM works on these, a few thousand rows however many pairs."""
     names = [c.name for c in comparisons]
     # Sorted, so that sums run in the same order every time: the same input, the same model.
-    grouped = levels.select(pl.col(names).fill_null(-1)).group_by(names).len().sort(names)
+    grouped = (
+        levels.lazy().select(pl.col(names).fill_null(-1)).group_by(names).len().sort(names)
+    ).collect()
     return grouped.select(names).to_numpy().astype(np.int64), grouped["len"].to_numpy()
 
 
@@ -138,7 +140,9 @@ def _likelihood(patterns: np.ndarray, tables: list[np.ndarray]) -> np.ndarray:
     return result
 
 
-def anchored_m(levels: pl.DataFrame, comparisons=COMPARISONS) -> dict[str, np.ndarray]:
+def anchored_m(
+    levels: pl.DataFrame | pl.LazyFrame, comparisons=COMPARISONS
+) -> dict[str, np.ndarray]:
     """m of each `anchored` comparison that an identifier anchors: the share of each of its
     levels among the blocked pairs that agree on the first of `ANCHORS` other than itself (level
     0, "same") and are comparable on it, where there are at least `ANCHOR_MIN_PAIRS` of them."""
@@ -148,14 +152,15 @@ def anchored_m(levels: pl.DataFrame, comparisons=COMPARISONS) -> dict[str, np.nd
         anchor = next((a for a in ANCHORS if a != c.name and a in names), None)
         if anchor is None or not c.anchored:
             continue
-        shown = levels.filter(pl.col(anchor) == 0)[c.name].drop_nulls().to_numpy()
+        anchored = levels.lazy().filter(pl.col(anchor) == 0).select(pl.col(c.name).drop_nulls())
+        shown = anchored.collect().to_series().to_numpy()
         if len(shown) >= ANCHOR_MIN_PAIRS:
             counted[c.name] = _level_shares(shown, np.ones(len(shown)), len(c.levels))
     return counted
 
 
 def train_m(
-    levels: pl.DataFrame, u: dict[str, np.ndarray], comparisons=COMPARISONS
+    levels: pl.DataFrame | pl.LazyFrame, u: dict[str, np.ndarray], comparisons=COMPARISONS
 ) -> tuple[dict[str, np.ndarray], float]:
     """m per comparison level, and the share of blocked pairs that match.
 
@@ -216,13 +221,17 @@ def term_frequencies(records: pl.DataFrame, comparisons=COMPARISONS) -> dict[str
     return tables
 
 
-def train(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS) -> Model:
+def train(
+    records: pl.DataFrame, pairs: pl.DataFrame | pl.LazyFrame, comparisons=COMPARISONS
+) -> Model:
     """A model for `records` (keyed, with features) learnt from them and their blocked `pairs`
-    (already compared: one level column per comparison)."""
+    (already compared: one level column per comparison; a lazy frame of them is read a few
+    columns at a time)."""
     u = estimate_u(records, comparisons)
     m, share = train_m(pairs, u, comparisons)
     all_pairs = records.height * (records.height - 1) / 2
-    prior = min(max(share * pairs.height / max(all_pairs, 1), FLOOR), 1 - FLOOR)
+    blocked = pairs.lazy().select(pl.len()).collect().item()
+    prior = min(max(share * blocked / max(all_pairs, 1), FLOOR), 1 - FLOOR)
     parameters = pl.concat(
         pl.DataFrame(
             {

@@ -374,12 +374,26 @@ def features(
     tables = _distinct_tables(records)
     reissued = reissued_ids(records)
     size = records.select(pl.len()).collect().item()
-    return pl.concat(
-        _features_of(records.slice(start, rows).collect(), tables, reissued).drop(
-            leave_out, strict=False
-        )
-        for start in range(0, max(size, 1), rows)
+    return _in_one_piece(
+        [
+            _features_of(records.slice(start, rows).collect(), tables, reissued).drop(
+                leave_out, strict=False
+            )
+            for start in range(0, max(size, 1), rows)
+        ]
     )
+
+
+def _in_one_piece(parts: list[pl.DataFrame]) -> pl.DataFrame:
+    """`parts` one after the other, each column in one piece of memory: comparisons gather the
+    values of a million pairs at a time, twice as slowly from six pieces (ten million persons).
+    Joined a column at a time, each let go of in `parts` once copied: the copy costs a column
+    more, not the whole frame again."""
+    columns = []
+    for name in parts[0].columns:
+        columns.append(pl.concat([part[name] for part in parts], rechunk=True))
+        parts = [part.drop(name) for part in parts]
+    return pl.DataFrame(columns)
 
 
 def _features_of(
