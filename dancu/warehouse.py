@@ -41,7 +41,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dancu.memory import limit_duckdb, spill_dir
+from dancu.memory import MEMORY_LIMIT_ENV, limit_duckdb, spill_dir
 from sql import SQL_DIR
 
 WAREHOUSE_FILE = "dancu.duckdb"
@@ -225,24 +225,38 @@ def load_tables(
     """
     keys = load_queries(SQL_DIR / "keys.sql")
 
-    def load(table: str) -> None:
+    def statements(cursor: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, dict | None]]:
+        """The table's insert and the statements of its keys, each with its parameters."""
         path = tables[table]
         columns = pl.read_parquet_schema(path).keys()
         replaced = {c.column for c in computed if c.table == table}
         added = [c for c in computed if c.table == table and set(c.inputs) <= set(columns)]
-        with con.cursor() as cursor:
-            incoming = [
-                f'"{c}"' for c in table_columns(cursor, table) if c in columns and c not in replaced
-            ]
-            selected = ", ".join([*incoming, *(f"{c.sql} as {c.column}" for c in added)])
-            parameters = {k: v for c in added for k, v in c.parameters.items()}
-            cursor.execute(
-                f"insert into {table} by name select {selected} from {_read(path)}",
-                parameters or None,
-            )
-            if table in keys:
-                cursor.execute(keys[table])
+        incoming = [
+            f'"{c}"' for c in table_columns(cursor, table) if c in columns and c not in replaced
+        ]
+        selected = ", ".join([*incoming, *(f"{c.sql} as {c.column}" for c in added)])
+        parameters = {k: v for c in added for k, v in c.parameters.items()}
+        insert = f"insert into {table} by name select {selected} from {_read(path)}"
+        indexes = cursor.extract_statements(keys[table]) if table in keys else []
+        return [(insert, parameters or None), *((index.query, None) for index in indexes)]
 
+    done = dict.fromkeys(tables, 0)
+    short_of_memory = []
+
+    def load(table: str) -> None:
+        """The table's statements not done yet, each on its own (a failed one leaves nothing)."""
+        with con.cursor() as cursor:
+            for sql, parameters in statements(cursor, table)[done[table] :]:
+                cursor.execute(sql, parameters)
+                done[table] += 1
+
+    def load_side_by_side(table: str) -> None:
+        try:
+            load(table)
+        except duckdb.OutOfMemoryException:
+            short_of_memory.append(table)
+
+    by_size = sorted(tables, key=lambda table: -tables[table].stat().st_size)
     # Tables load side by side, the largest first, each on a cursor of its own and one DuckDB
     # thread: the loaders keep the cores busy without contending. Measured at a million
     # persons against DuckDB's own threads: the load 12 s of CPU instead of 14 to 16, the
@@ -250,7 +264,19 @@ def load_tables(
     con.execute("set threads = 1")
     try:
         with ThreadPoolExecutor(LOAD_THREADS) as pool:
-            list(pool.map(load, sorted(tables, key=lambda table: -tables[table].stat().st_size)))
+            list(pool.map(load_side_by_side, by_size))
+        # An index is built in memory, never spilled: within a small memory limit (a million
+        # persons in 2 GB) two built side by side do not fit, one after the other they do.
+        for table in (t for t in by_size if t in short_of_memory):
+            con.execute("checkpoint")  # the indexes built so far go to the file
+            try:
+                load(table)
+            except duckdb.OutOfMemoryException as error:
+                limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
+                raise MemoryError(
+                    f"the warehouse table {table} and its keys do not fit in DuckDB's memory "
+                    f"limit of {limit}: raise {MEMORY_LIMIT_ENV}"
+                ) from error
     finally:
         con.execute("reset threads")
     for table in (t for t in keys if t not in tables):

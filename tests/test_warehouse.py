@@ -156,6 +156,80 @@ def test_every_key_and_index_of_keys_sql_is_built(tmp_path):
     assert indexed == {t for t, sql in sections.items() if "create index" in sql}
 
 
+class ShortOfMemory:
+    """A DuckDB connection (and its cursors) on which building the keys of `tables` fails the
+    first `times` times, as it does when indexes built side by side do not fit in DuckDB's
+    memory limit."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, tables: set[str], times: int):
+        self.con, self.tables, self.left = con, tables, times
+        self.refused: list[str] = []
+        self.owner = self
+
+    def __getattr__(self, name):
+        return getattr(self.con, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *error):
+        return self.con.__exit__(*error)
+
+    def cursor(self) -> "ShortOfMemory":
+        cursor = ShortOfMemory(self.con.cursor(), self.tables, 0)
+        cursor.owner = self
+        return cursor
+
+    def execute(self, sql: str, parameters=None):
+        owner = self.owner
+        keyed = re.search(r"(?:alter table|create index \w+ on) (\w+)", sql)
+        if keyed and keyed.group(1) in owner.tables and owner.left > 0:
+            owner.left -= 1
+            owner.refused.append(keyed.group(1))
+            raise duckdb.OutOfMemoryException("could not allocate block of size 256.0 KiB")
+        return self.con.execute(sql, parameters)
+
+
+def short_of_memory(monkeypatch, tables: set[str], times: int) -> list[ShortOfMemory]:
+    import dancu.warehouse
+    from dancu.memory import limit_duckdb
+
+    made = []
+
+    def limited(con, data_dir, keeps_order=True):
+        made.append(ShortOfMemory(limit_duckdb(con, data_dir, keeps_order), tables, times))
+        return made[-1]
+
+    monkeypatch.setattr(dancu.warehouse, "limit_duckdb", limited)
+    return made
+
+
+def test_tables_whose_keys_did_not_fit_side_by_side_are_loaded_again_one_at_a_time(
+    tmp_path, monkeypatch
+):
+    made = short_of_memory(monkeypatch, {"person", "event_party"}, times=2)
+    publish(tmp_path, "run1", tables(person_ids=("P1", "P2", "P2"), quarantined_rows=(4,)))
+
+    assert sorted(made[0].refused) == ["event_party", "person"]
+    with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
+        keyed = {t for (t,) in con.execute(
+            "select table_name from duckdb_constraints() where constraint_type = 'PRIMARY KEY'"
+        ).fetchall()}  # fmt: skip
+        indexed = {t for (t,) in con.execute("select table_name from duckdb_indexes()").fetchall()}
+    assert {"person", "event_party"} <= keyed and {"person", "event_party"} <= indexed
+    assert count(tmp_path / WAREHOUSE_FILE, "person") == 2
+    assert count(tmp_path / WAREHOUSE_FILE, "person_source") == 3
+
+
+def test_keys_that_do_not_fit_alone_fail_the_publish_naming_the_table_and_the_setting(
+    tmp_path, monkeypatch
+):
+    short_of_memory(monkeypatch, {"person"}, times=2)
+    with pytest.raises(MemoryError, match=r"table person .* DANCU_MEMORY_LIMIT"):
+        publish(tmp_path, "run1", tables())
+    assert not (tmp_path / WAREHOUSE_FILE).exists()
+
+
 def test_a_repeated_person_id_is_refused_by_its_key(tmp_path):
     repeated = tables()
     repeated["person"] = pl.concat([repeated["person"]] * 2)
