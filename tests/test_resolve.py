@@ -580,17 +580,22 @@ def test_clerk_decisions_win():
     assert labels[0] == labels[2] != labels[1]
 
 
+def clerk_says(first: dict, second: dict, decision: str) -> pl.DataFrame:
+    """A clerk's decision on two records (rows of a resolution's `records`)."""
+    return pl.DataFrame({
+        "source_l": [first["source"]], "source_record_id_l": [first["source_record_id"]],
+        "source_r": [second["source"]], "source_record_id_r": [second["source_record_id"]],
+        "decision": [decision],
+    })  # fmt: skip
+
+
 def test_clerk_decisions_win_in_a_whole_run(generated_records, generated):
     top = generated.records.filter(pl.col("match_rule") == "national_id").row(0, named=True)
     mates = generated.records.filter(
         (pl.col("person_id") == top["person_id"]) & (pl.col("rk") != top["rk"])
     ).row(0, named=True)
-    clerk = pl.DataFrame({
-        "source_l": [top["source"]], "source_record_id_l": [top["source_record_id"]],
-        "source_r": [mates["source"]], "source_record_id_r": [mates["source_record_id"]],
-        "decision": ["no_match"],
-    })  # fmt: skip
-    again = resolve(generated_records, clerk=clerk, model=generated.model)
+    again = resolve(generated_records, clerk=clerk_says(top, mates, "no_match"),
+                    model=generated.model)  # fmt: skip
     ids = dict(zip(again.records["rk"], again.records["person_id"], strict=True))
     assert ids[top["rk"]] != ids[mates["rk"]]
 
@@ -600,12 +605,8 @@ def test_a_pair_a_clerk_matched_that_blocking_never_found_is_compared_and_joins(
 ):
     single = generated.records.filter(pl.col("match_rule") == "single")
     first, second = single.row(0, named=True), single.row(-1, named=True)
-    clerk = pl.DataFrame({
-        "source_l": [first["source"]], "source_record_id_l": [first["source_record_id"]],
-        "source_r": [second["source"]], "source_record_id_r": [second["source_record_id"]],
-        "decision": ["match"],
-    })  # fmt: skip
-    again = resolve(generated_records, clerk=clerk, model=generated.model)
+    again = resolve(generated_records, clerk=clerk_says(first, second, "match"),
+                    model=generated.model)  # fmt: skip
 
     ends = sorted([first["rk"], second["rk"]])
     added = again.pairs.join(generated.pairs, on=["left", "right"], how="anti")
