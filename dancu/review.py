@@ -87,9 +87,7 @@ LEVEL_WORDS = {
     "different": "khác nhau",
     "not comparable": "không so được (thiếu)",
     "same old id card or passport": "cùng số CMND hoặc hộ chiếu",
-    "a foreigner's passport and a citizen's id": (
-        "hộ chiếu người nước ngoài và số định danh công dân"
-    ),
+    "a non-citizen and a citizen's id": "người không quốc tịch Việt Nam và số định danh công dân",
     "other passports": "hộ chiếu khác nhau",
     "one digit slip": "lệch một chữ số",
     "same without diacritics": "giống khi bỏ dấu",

@@ -44,7 +44,7 @@ CASES = [
         "national_id",
         {"passport": "B7654321", "vietnamese": False},
         {"national_id": "001070012345"},
-        "a foreigner's passport and a citizen's id",
+        "a non-citizen and a citizen's id",
     ),
     (
         "national_id",

@@ -19,7 +19,7 @@ from dancu.resolve import resolve as resolve_alone
 from dancu.resolve.blocking import candidate_pairs
 from dancu.resolve.comparisons import compare
 from dancu.resolve.model import train
-from dancu.resolve.records import features, keyed
+from dancu.resolve.records import document_columns, features, keyed
 
 
 @pytest.fixture(scope="module")
@@ -215,6 +215,45 @@ def test_a_request_of_a_foreigner_outside_the_register_is_nobody_in_it(resolve):
     )  # fmt: skip
     ids = persons_of(resolve(pl.concat([register, foreigner])))
     assert ids["ly_lich_tu_phap:TP1"] not in {ids["dan_cu:V1"], ids["dan_cu:V2"]}
+
+
+@pytest.mark.parametrize(
+    ("document_type", "nationality", "vietnamese"),
+    [
+        ("identity_certificate", [], False),  # issued to those without nationality
+        ("identity_certificate", ["VNM"], True),  # the nationality says otherwise: it is kept
+        ("passport", [], None),  # a passport alone says no nationality
+        ("passport", ["KOR"], False),
+        ("passport", ["KOR", "VNM"], True),
+    ],
+)
+def test_who_a_document_and_the_nationalities_say_is_vietnamese(
+    document_type, nationality, vietnamese
+):
+    document = SOURCES["ly_lich_tu_phap"].documents[0]
+    row = pl.DataFrame(
+        {document.type: [document_type], document.number: ["001174119372"],
+         document.nationality: [nationality], document.issuing_country: [None]},
+        schema_overrides={document.nationality: pl.List(pl.String),
+                          document.issuing_country: pl.String},
+    )  # fmt: skip
+    columns = document_columns(document, row.columns)
+    assert row.select(columns["vietnamese"]).item() == vietnamese
+
+
+def test_a_request_with_an_identity_certificate_is_not_a_citizen_of_its_name_and_birth_date(
+    resolve,
+):
+    # The register's Phạm Thị Lan holds a personal id; the request's, of Vietnamese origin and
+    # without nationality, an identity certificate: two women born the same day.
+    born = {"birth_date": date(1974, 3, 3), "sex": "F"}
+    records = frame(
+        person("V1", "Phạm Thị Lan", national_id="008174792080", ward_code="09982",
+               vietnamese=True, **born),
+        request("TP1", "Phạm Thị Lan", vietnamese=False, ward_code="00256", **born),
+    )  # fmt: skip
+    ids = persons_of(resolve(records))
+    assert ids["ly_lich_tu_phap:TP1"] != ids["dan_cu:V1"]
 
 
 def marriage_and_birth() -> dict[str, pl.LazyFrame]:

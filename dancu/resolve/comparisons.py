@@ -438,7 +438,8 @@ _MIDDLE_DROPPED_OR_ADDED = ((lhs("middle") == "") | (rhs("middle") == "")) | (
 )
 
 _BOTH_IDS_OWN = lhs("id_is_own") & rhs("id_is_own")
-# A foreigner known by a passport alone and a citizen known by a personal id: two people (see
+# Someone without Vietnamese nationality and without a personal id (a passport's holder, an
+# identity certificate's) and a citizen known by a personal id: two people (see
 # `records.features`; a dual national's records are neither).
 _FOREIGNER_AND_CITIZEN = (lhs("foreigner") & rhs("citizen")) | (lhs("citizen") & rhs("foreigner"))
 
@@ -534,7 +535,7 @@ COMPARISONS = (
             # child's: agreeing on it says nothing of the holder, differing from it nothing
             # either.
             CustomLevel("one is another generation's", ~_BOTH_IDS_OWN),
-            CustomLevel("a foreigner's passport and a citizen's id", _FOREIGNER_AND_CITIZEN),
+            CustomLevel("a non-citizen and a citizen's id", _FOREIGNER_AND_CITIZEN),
             CustomLevel("other passports", _OTHER_PASSPORTS),
             ElseLevel(),
         ),
@@ -726,7 +727,7 @@ def compare(records: pl.DataFrame, pairs: pl.DataFrame, comparisons=COMPARISONS)
 def compare_to_disk(records: pl.DataFrame, pairs: pl.DataFrame, folder: Path) -> list[Path]:
     """`compare` of all `pairs` with `COMPARISONS`, each chunk's result written to a Parquet
     file in `folder` instead of held: the files, in the pairs' order. At ten million persons the
-    levels of the 63 million blocked pairs take 1.2 GB, and as many again while joined."""
+    levels of the 63 million blocked pairs take 1.2 GB, and as many again while concatenated."""
     files = []
     for number, chunk in enumerate(_compared_chunks(records, pairs, COMPARISONS)):
         files.append(folder / f"compared-{number:05}.parquet")

@@ -52,7 +52,8 @@ def told_apart() -> pl.Expr:
     - given names that are not one name with a slip, with the same parents' names, unless the
       records share their national id or another document (twins and siblings without ids).
 
-    - a foreigner known by a passport alone and a citizen known by a personal id.
+    - someone without Vietnamese nationality and a personal id (a passport's or an identity
+      certificate's holder) and a citizen known by a personal id.
 
     An id of another generation (`records.GENERATION`) tells nothing either way.
     """
@@ -76,7 +77,7 @@ def told_apart() -> pl.Expr:
     )
     same_document = level_is("national_id", "same", "same old id card or passport")
     by_names = not_one_given_name & same_parents & ~same_document
-    foreigner_and_citizen = level_is("national_id", "a foreigner's passport and a citizen's id")
+    foreigner_and_citizen = level_is("national_id", "a non-citizen and a citizen's id")
     return by_ids | by_names | foreigner_and_citizen
 
 

@@ -16,7 +16,7 @@ from dancu.contract import (
     SOURCES,
     Document,
 )
-from dancu.documents import PASSPORT, VIETNAM
+from dancu.documents import IDENTITY_CERTIFICATE, PASSPORT, VIETNAM
 from dancu.foreign_names import is_probably_vietnamese_name
 from dancu.parse import GENERATION, id_birth_year
 from dancu.rules import accepted
@@ -93,11 +93,13 @@ def document_columns(document: Document, names: list[str]) -> dict[str, pl.Expr]
     is_passport = pl.col(document.type) == PASSPORT
     passport = pl.when(is_passport).then(pl.col(document.number))
     nationality = pl.col(document.nationality) if document.nationality in names else None
+    # An identity certificate is issued to a person of Vietnamese origin without nationality.
+    stateless = pl.when(pl.col(document.type) == IDENTITY_CERTIFICATE).then(False)
     return {
         "passport": passport,
         "passport_country": pl.when(is_passport).then(pl.col(document.issuing_country)),
         "foreign": foreign_element(nationality, passport),
-        "vietnamese": is_vietnamese(nationality),
+        "vietnamese": pl.coalesce(is_vietnamese(nationality), stateless),
     }
 
 
@@ -351,7 +353,8 @@ def features(
       word moved to the end ("ha nguyen thi thu" -> "nguyen thi thu ha"): a name written given
       name first, as a form in Western order asks, is another record's name moved so;
     - `citizen`: the record holds a national id and no foreign element; `foreigner`: it holds
-      a passport, no national id, and nationalities without Vietnamese: no one person;
+      no national id and nationalities without Vietnamese (a passport's holder, or an identity
+      certificate's, issued to those without nationality): no one person;
     - `order_free`: the record has a foreign element (`foreign`) or a name that does not read
       as Vietnamese (`foreign_names.is_probably_vietnamese_name`): its names may come in any
       order;
@@ -423,9 +426,7 @@ def _features_of(
     day, month = birth.dt.day().cast(pl.Int32), birth.dt.month().cast(pl.Int32)
     prepared = prepared.with_columns(
         (current.is_not_null() & ~pl.col("foreign").fill_null(False)).alias("citizen"),
-        (pl.col("passport").is_not_null() & current.is_null() & ~pl.col("vietnamese"))
-        .fill_null(False)
-        .alias("foreigner"),
+        (current.is_null() & ~pl.col("vietnamese")).fill_null(False).alias("foreigner"),
     )
     return prepared.with_columns(
         current.str.to_integer(strict=False).cast(pl.UInt64).alias("national_number"),
