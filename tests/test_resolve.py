@@ -248,9 +248,9 @@ def test_within_a_tiny_memory_limit_pairs_wait_on_disk_in_chunks_and_resolve_as_
     from dancu.memory import CHUNK_SHARE
     from dancu.resolve.comparisons import PAIR_BYTES, compare_to_disk
 
-    chunk = 97  # a prime: the last chunk is a short one
-    assert generated.pairs.height > 5 * chunk
-    limit(str(int(chunk * PAIR_BYTES / CHUNK_SHARE)))
+    chunk, pairs_chunk = 97, 499  # primes: the last chunk is a short one
+    assert generated.pairs.height > 2 * pairs_chunk
+    limit(str(int(pairs_chunk * PAIR_BYTES / CHUNK_SHARE)))
     written = []
 
     def counted(*args):
@@ -261,7 +261,7 @@ def test_within_a_tiny_memory_limit_pairs_wait_on_disk_in_chunks_and_resolve_as_
     monkeypatch.setattr(dancu.resolve.records, "FEATURE_ROWS", chunk)
     chunked = resolve(generated_records, run="r1")
 
-    assert len(written) == -(-generated.pairs.height // chunk)
+    assert len(written) == -(-generated.pairs.height // pairs_chunk)
     assert not any(path.exists() for path in written)  # gone with the run's spill folder
     assert chunked.pairs.equals(generated.pairs)
     assert chunked.records.equals(generated.records)
