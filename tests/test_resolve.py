@@ -269,6 +269,16 @@ def test_within_a_tiny_memory_limit_pairs_wait_on_disk_in_chunks_and_resolve_as_
     assert chunked.review_queue.equals(generated.review_queue)
 
 
+def test_a_memory_limit_sizes_the_records_and_pairs_that_resolution_holds_at_once(limit):
+    from dancu.resolve.comparisons import CHUNK, pairs_at_once
+    from dancu.resolve.records import FEATURE_ROWS, records_at_once
+
+    limit("64GB")  # room for the largest chunks, the fastest
+    assert (records_at_once(), pairs_at_once()) == (FEATURE_ROWS, CHUNK)
+    limit("2GB")  # a quarter of it each: some 800 bytes a record, 2,000 a pair
+    assert (records_at_once(), pairs_at_once()) == (625_000, 250_000)
+
+
 def test_records_keep_the_columns_asked_for_and_the_rest_of_the_resolution_is_unchanged(
     generated_records,
 ):

@@ -32,10 +32,11 @@ from dancu.resolve.records import GENERATION, RECORD_KEY
 LEFT, RIGHT = "_l", "_r"
 # Jaro-Winkler similarity from which two spellings are read as the same word with a slip.
 SIMILAR = 0.88
-# Pairs compared at a time: bounds the memory of the values beside them, about `PAIR_BYTES`
-# a pair, to a gigabyte; less where the run's memory limit holds less (`pairs_at_once`).
+# Pairs compared at a time: bounds the memory of the values and scores beside them, about
+# `PAIR_BYTES` a pair (measured: 1.9 GiB for a million), to two gigabytes; less where the
+# run's memory limit holds less (`pairs_at_once`).
 CHUNK = 1_000_000
-PAIR_BYTES = 1_000
+PAIR_BYTES = 2_000
 NATIONAL_ID_DIGITS = 12
 BIRTH_NUMBER_DIGITS = 8  # yyyymmdd
 
