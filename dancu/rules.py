@@ -7,6 +7,7 @@ quarantine reasons, asset-check metadata and the report. "quarantine" rules foll
 "What is rejected" section; every other rule is a "flag" that stays on the row.
 """
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -124,9 +125,22 @@ def _record_id_missing(source: Source) -> pl.Expr:
     return pl.col(RECORD_ID).is_null()
 
 
+def _repeats_header(source: Source) -> pl.Expr:
+    # Extracts joined into one file carry each one's header inside the data, in the file's own
+    # encoding: a Windows-1258 one writes its tone marks apart from their letters.
+    column = source.record_id
+    labels = [
+        unicodedata.normalize("NFC", label.lower()) for label in (column.label, *column.aliases)
+    ]
+    written = pl.col(RECORD_ID).str.normalize("NFC").str.strip_chars().str.to_lowercase()
+    return written.is_in(labels).fill_null(False)
+
+
 def _record_id_repeated(source: Source) -> pl.Expr:
-    # The first row of a record id in a file stands; a later one in the same file cannot.
-    return ~pl.struct(FILE_NAME, RECORD_ID).is_first_distinct()
+    # The first row of a record id in a file stands; a later one in the same file cannot. Rows
+    # without one (a blank line, a totals row) are `record_id.missing`, not repeats of each other.
+    repeated = ~pl.struct(FILE_NAME, RECORD_ID).is_first_distinct()
+    return pl.col(RECORD_ID).is_not_null() & repeated
 
 
 def _name_empty(source: Source) -> pl.Expr:
@@ -310,6 +324,12 @@ RULES: tuple[Rule, ...] = (
         "quarantine",
         "the file ends inside this row: it was cut short",
         _cut_short,
+    ),
+    Rule(
+        "row.repeats_header",
+        "quarantine",
+        "the row repeats the header: extracts were joined into one file",
+        _repeats_header,
     ),
     Rule("record_id.missing", "quarantine", "the record id is empty", _record_id_missing),
     Rule(

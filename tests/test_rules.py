@@ -3,6 +3,7 @@
 import csv
 import io
 import random
+import unicodedata
 from datetime import date
 from pathlib import Path
 
@@ -188,6 +189,28 @@ def test_record_id_repeated_in_one_extract_keeps_the_first(tmp_path):
     frame = standardized(tmp_path, "dan_cu", [{}, {"Họ, chữ đệm và tên": "Nguyễn Văn Ân"}])
     assert [len(r) for r in frame[REASONS]] == [0, 1]
     assert frame[REASONS][1][0].startswith("record_id.repeated_in_extract")
+
+
+@pytest.mark.parametrize("source", ["dan_cu", "khai_sinh", "giao_duc"])
+def test_a_header_repeated_inside_the_data_is_quarantined_as_such(tmp_path, source):
+    # In capitals, and with tone marks apart from their letters, as Windows-1258 writes them.
+    header = {
+        c.label: unicodedata.normalize("NFD", c.label.upper()) for c in SOURCES[source].columns
+    }
+    frame = standardized(tmp_path, source, [{}, header, {}])
+    assert frame[REASONS][1][0].startswith("row.repeats_header")
+    assert [r.split(":")[0] for r in frame[REASONS][2]] == ["record_id.repeated_in_extract"]
+    assert frame[REASONS][0].to_list() == []
+
+
+def test_rows_without_a_record_id_are_missing_it_not_repeats_of_each_other(tmp_path):
+    # A blank line and a totals row in one extract.
+    frame = standardized(tmp_path, "dan_cu", [{}, {"Mã hồ sơ": ""}, {"Mã hồ sơ": ""}])
+    assert [[r.split(":")[0] for r in reasons] for reasons in frame[REASONS]] == [
+        [],
+        ["record_id.missing"],
+        ["record_id.missing"],
+    ]
 
 
 @pytest.mark.parametrize("seed", range(5))
