@@ -76,6 +76,9 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         outside_layout = rejected.filter(pl.col("error").str.starts_with(OUTSIDE_LAYOUT))
         for file_name, error in rejected.select("file_name", "error").iter_rows():
             context.log.warning(f"rejected {file_name}: {error}")
+        titled = files.filter(pl.col("title_rows") > 0)
+        for file_name, title_rows in titled.select("file_name", "title_rows").iter_rows():
+            context.log.info(f"{file_name}: its header is on row {title_rows + 1}, below a title")
         context.log.info(
             f"{files.height} files ({cache.misses} parsed, {cache.hits} from the cache), "
             f"{files['rows'].sum()} rows"
@@ -96,6 +99,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                 "files_read": files.height - rejected.height,
                 "files_rejected": rejected.height,
                 "files_outside_layout": outside_layout.height,
+                "files_with_a_title_above_the_header": titled.height,
                 "files_parsed": cache.misses,
                 **format_counts(files),
                 **(

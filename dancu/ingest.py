@@ -51,6 +51,9 @@ MAX_NUL_SHARE = 0.01
 # Files are read side by side: the XLSX and CSV parsers and the hash release the GIL for most
 # of their work (on 2 cores, 4 threads read a million persons' dan_cu files in 12 s, not 17 s).
 READ_THREADS = 4
+# The top rows of a sheet where its header is looked for when the first row is not it: exports
+# put a title above the table (the national motto, "DANH SÁCH NHÂN KHẨU ...").
+HEADER_SEARCH_ROWS = 20
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
@@ -76,6 +79,8 @@ class ReadReport:
     separator: str
     error: str | None = None
     sha256: str = ""  # of the file's bytes: what was read, and the cache's key
+    # Rows above the header (a sheet's title): `row_number` counts from the header all the same.
+    title_rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,7 @@ class Delivered:
     encoding: str
     separator: str = ""
     cut_short: bool = False  # the file ends inside its last row: it was cut
+    title_rows: int = 0  # rows of a sheet above its header
 
 
 def extract_date_from_name(name: str) -> date | None:
@@ -195,17 +201,36 @@ def _parsed_csv(data: bytes, separator: str, encoding: str, polars_encoding: str
     return Delivered(frame, encoding, separator, cut_short)
 
 
-def _read_xlsx(data: bytes) -> Delivered:
+def _read_xlsx(data: bytes, title_rows: int = 0) -> Delivered:
+    """The first sheet, its header `title_rows` rows down."""
     try:
-        reader = fastexcel.read_excel(data)
-        return Delivered(reader.load_sheet(0, dtypes="string").to_polars(), "xlsx")
+        sheet = fastexcel.read_excel(data).load_sheet(0, header_row=title_rows, dtypes="string")
+        return Delivered(sheet.to_polars(), "xlsx", title_rows=title_rows)
     except Exception as err:  # fastexcel raises its own hierarchy, varying by version
         raise FileRejected(f"the XLSX workbook cannot be read: {type(err).__name__}") from None
 
 
-def _xlsx_number_columns(data: bytes, labels: list[str]) -> set[str]:
+def _xlsx_below_its_title(data: bytes, source: Source) -> Delivered | None:
+    """The first sheet read from the first of its top rows that holds the source's header,
+    when a title stands above it; None when no row does."""
+    try:
+        top = fastexcel.read_excel(data).load_sheet(
+            0, header_row=None, n_rows=HEADER_SEARCH_ROWS, dtypes="string"
+        )
+    except Exception:  # read whole a moment ago: should it fail now, the missing columns say more
+        return None
+    rows = top.to_polars()
+    for row in range(1, rows.height):
+        if _holds_header([cell for cell in rows.row(row) if cell], source):
+            return _read_xlsx(data, title_rows=row)
+    return None
+
+
+def _xlsx_number_columns(data: bytes, labels: list[str], title_rows: int) -> set[str]:
     """The columns of `labels` that the first sheet holds as numbers in every row."""
-    sheet = fastexcel.read_excel(data).load_sheet(0, use_columns=labels, schema_sample_rows=None)
+    sheet = fastexcel.read_excel(data).load_sheet(
+        0, header_row=title_rows, use_columns=labels, schema_sample_rows=None
+    )
     return {c.name for c in sheet.selected_columns if c.dtype in ("int", "float")}
 
 
@@ -295,7 +320,7 @@ def _number_columns(delivered: Delivered, data: bytes, labels: list[str]) -> set
     if delivered.encoding == "parquet":
         return {label for label in labels if delivered.frame.schema[label].is_numeric()}
     if delivered.encoding == "xlsx":
-        return _xlsx_number_columns(data, labels)
+        return _xlsx_number_columns(data, labels, delivered.title_rows)
     return set()
 
 
@@ -310,6 +335,14 @@ def header_mapping(headers: list[str], source: Source) -> dict[str, str]:
 
     Raises FileRejected naming every required (not `optional`) column that no header matches.
     """
+    mapping = _mapping(headers, source)
+    missing = _missing_columns(mapping, source)
+    if missing:
+        raise FileRejected("missing required column(s): " + ", ".join(f"'{m}'" for m in missing))
+    return mapping
+
+
+def _mapping(headers: list[str], source: Source) -> dict[str, str]:
     by_folded = {}
     for column in source.columns:
         for label in (column.label, *column.aliases):
@@ -321,10 +354,17 @@ def header_mapping(headers: list[str], source: Source) -> dict[str, str]:
             mapping[header] = EXTRA_PREFIX + header
         else:
             mapping[header] = canonical
-    missing = [c.label for c in source.columns if not c.optional and c.name not in mapping.values()]
-    if missing:
-        raise FileRejected("missing required column(s): " + ", ".join(f"'{m}'" for m in missing))
     return mapping
+
+
+def _missing_columns(mapping: dict[str, str], source: Source) -> list[str]:
+    """The labels of the required columns that `mapping` (of `_mapping`) leaves without a header."""
+    return [c.label for c in source.columns if not c.optional and c.name not in mapping.values()]
+
+
+def _holds_header(cells: list[str], source: Source) -> bool:
+    """Whether `cells` hold a header of every required column of `source`."""
+    return not _missing_columns(_mapping(cells, source), source)
 
 
 def _rejected(
@@ -348,6 +388,8 @@ def _table(data: bytes, suffix: str, source: Source) -> tuple[pl.DataFrame, Deli
     """A file's first table under the contract's column names, every cell as text, and codes
     that a number type shortened restored to their length."""
     delivered = read_delivered(data, suffix)
+    if delivered.encoding == "xlsx" and not _holds_header(delivered.frame.columns, source):
+        delivered = _xlsx_below_its_title(data, source) or delivered
     mapping = header_mapping(delivered.frame.columns, source)
     needed = [label for label, name in mapping.items() if not name.startswith(EXTRA_PREFIX)]
     text = as_text(delivered.frame, needed)
@@ -387,8 +429,9 @@ def parse_extract(data: bytes, file_name: str, source: Source) -> tuple[pl.DataF
         truncated.alias(TRUNCATED),
     )
     return frame, ReadReport(
-        source.name, file_name, extract_date, frame.height, delivered.encoding, delivered.separator
-    )
+        source.name, file_name, extract_date, frame.height, delivered.encoding,
+        delivered.separator, title_rows=delivered.title_rows,
+    )  # fmt: skip
 
 
 def _report_meta(report: ReadReport) -> dict:
@@ -659,7 +702,7 @@ def files_frame(reports: list[ReadReport], rows: pl.DataFrame | pl.LazyFrame) ->
         schema={
             SOURCE: pl.String, FILE_NAME: pl.String, EXTRACT_DATE: pl.Date, "rows": pl.Int64,
             "encoding": pl.String, "separator": pl.String, "error": pl.String,
-            "sha256": pl.String,
+            "sha256": pl.String, "title_rows": pl.Int64,
         },
     )  # fmt: skip
     latest = (

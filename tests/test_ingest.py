@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from dancu.contract import BHXH, DAN_CU, KHAI_TU, SOURCES
 from dancu.ingest import (
     FILE_ERROR,
+    HEADER_SEARCH_ROWS,
     NO_SOURCE,
     TRUNCATED,
     ExtractUnreadable,
@@ -458,12 +459,16 @@ def test_text_codes_are_never_padded(landing):
     assert frame["source_record_id"].to_list() == ["123456789"]
 
 
-def write_xlsx(path: Path, header: list[str], rows: list[list]) -> Path:
+def write_xlsx(path: Path, header: list[str], rows: list[list], title: list[str] = ()) -> Path:
+    """A workbook; `title`: lines above the header, then a blank row, as exports write them."""
     path.parent.mkdir(parents=True, exist_ok=True)
     workbook = xlsxwriter.Workbook(path)
     sheet = workbook.add_worksheet()
-    sheet.write_row(0, 0, header)
-    for i, row in enumerate(rows, start=1):
+    for i, line in enumerate(title):
+        sheet.write(i, 0, line)
+    first = len(title) + 1 if title else 0
+    sheet.write_row(first, 0, header)
+    for i, row in enumerate(rows, start=first + 1):
         sheet.write_row(i, 0, row)
     workbook.close()
     return path
@@ -475,6 +480,31 @@ def test_codes_typed_as_excel_numbers_get_their_zeros_back(landing):
     frame, report = read_extract(path, landing, BHXH)
     assert report.error is None
     assert frame["source_record_id"].to_list() == ["0123456789", "0123456790"]
+
+
+def test_a_sheet_with_a_title_above_its_header_is_read_from_its_header(landing):
+    # Exports head the sheet with the national motto and the list's name.
+    title = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "DANH SÁCH NGƯỜI THAM GIA BẢO HIỂM XÃ HỘI"]
+    rows = [[int(r[0]), *r[1:]] for r in BHXH_ROWS]  # the codes typed as numbers, too
+    folder = landing / "bhxh"
+    titled, report = read_extract(
+        write_xlsx(folder / "bhxh_20251001.xlsx", BHXH_LABELS, rows, title), landing, BHXH
+    )
+    plain, _ = read_extract(
+        write_xlsx(folder / "bhxh_20251002.xlsx", BHXH_LABELS, rows), landing, BHXH
+    )
+    assert report.error is None
+    assert report.title_rows == 3
+    lineage = ["file_name", "extract_date"]
+    assert titled.drop(lineage).equals(plain.drop(lineage))
+    assert titled["source_record_id"].to_list() == ["0123456789", "0123456790"]
+    assert titled["row_number"].to_list() == [1, 2]  # counted from the header, as the contract says
+
+
+def test_a_header_below_the_rows_searched_still_rejects_the_file(landing):
+    title = [f"Dòng {k}" for k in range(HEADER_SEARCH_ROWS)]
+    path = write_xlsx(landing / "bhxh" / "bhxh_20251001.xlsx", BHXH_LABELS, BHXH_ROWS, title)
+    assert "missing required column(s): 'Mã số BHXH'" in rejection_of(path, landing)
 
 
 def test_a_column_of_excel_numbers_and_text_is_left_as_delivered(landing):
