@@ -145,21 +145,43 @@ def _sniff_content_error(data: bytes, suffix: str) -> str | None:
     return None
 
 
-def _read_csv(data: bytes) -> Delivered:
+def _read_csv(data: bytes, title_rows: int = 0) -> Delivered:
+    """The CSV, its header `title_rows` lines down."""
     encoding = detect_encoding(data)
     body = data.removeprefix(codecs.BOM_UTF8)
     if encoding.startswith("utf-8") and b"\x00" not in body:
         # Polars reads UTF-8 itself, turning undecodable bytes into U+FFFD as Python does: the
         # file is not decoded and encoded again in Python, which holds the other reading threads.
+        body = _without_lines(body, title_rows)
         separator = detect_separator(body.split(b"\n", 1)[0].decode("utf-8", errors="replace"))
-        return _parsed_csv(body, separator, encoding, polars_encoding="utf8-lossy")
+        return _parsed_csv(body, separator, encoding, "utf8-lossy", title_rows)
     # Bytes that are no text in the file's encoding become U+FFFD, flagged on their row; half a
     # character at the very end (a file cut short) is dropped, as the decoder waits for the rest.
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(data)
     if text.count("\x00") > MAX_NUL_SHARE * len(text) or "\x00" in text.split("\n", 1)[0]:
         raise FileRejected("the content is binary, not CSV text")
-    separator = detect_separator(text.split("\n", 1)[0])
-    return _parsed_csv(text.encode("utf-8"), separator, encoding, polars_encoding="utf8")
+    body = _without_lines(text.encode("utf-8"), title_rows)
+    separator = detect_separator(body.split(b"\n", 1)[0].decode("utf-8"))
+    return _parsed_csv(body, separator, encoding, "utf8", title_rows)
+
+
+def _without_lines(data: bytes, count: int) -> bytes:
+    """`data` from its line `count` on."""
+    for _ in range(count):
+        data = data.split(b"\n", 1)[-1] if b"\n" in data else b""
+    return data
+
+
+def _csv_below_its_title(data: bytes, source: Source) -> Delivered | None:
+    """The CSV read from the first of its top lines that holds the source's header, when a
+    title stands above it (a sheet saved as CSV); None when no line does."""
+    head = data[: 2**16].decode(detect_encoding(data), errors="replace")
+    lines = head.splitlines()[:HEADER_SEARCH_ROWS]
+    for row, line in enumerate(lines[1:], start=1):
+        cells = next(csv.reader([line], delimiter=detect_separator(line)), [])
+        if _holds_header([cell for cell in cells if cell], source):
+            return _read_csv(data, title_rows=row)
+    return None
 
 
 def _last_record(data: bytes) -> bytes:
@@ -182,8 +204,11 @@ def _ends_inside_a_row(data: bytes, separator: str, width: int) -> bool:
     return len(fields) < width
 
 
-def _parsed_csv(data: bytes, separator: str, encoding: str, polars_encoding: str) -> Delivered:
-    """The CSV in `data` (UTF-8 bytes) parsed; `encoding` is the one the file was delivered in."""
+def _parsed_csv(
+    data: bytes, separator: str, encoding: str, polars_encoding: str, title_rows: int = 0
+) -> Delivered:
+    """The CSV in `data` (UTF-8 bytes) parsed; `encoding` is the one the file was delivered in,
+    `title_rows` the lines above its header that were cut off."""
     # A file cut inside a quoted cell is closed where it was cut, so that its other rows load.
     inside_quotes = data.count(b'"') % 2 == 1
     try:
@@ -198,7 +223,7 @@ def _parsed_csv(data: bytes, separator: str, encoding: str, polars_encoding: str
     cut_short = frame.height > 0 and (
         inside_quotes or _ends_inside_a_row(data, separator, frame.width)
     )
-    return Delivered(frame, encoding, separator, cut_short)
+    return Delivered(frame, encoding, separator, cut_short, title_rows)
 
 
 def _read_xlsx(data: bytes, title_rows: int = 0) -> Delivered:
@@ -217,7 +242,7 @@ def _xlsx_below_its_title(data: bytes, source: Source) -> Delivered | None:
         top = fastexcel.read_excel(data).load_sheet(
             0, header_row=None, n_rows=HEADER_SEARCH_ROWS, dtypes="string"
         )
-    except Exception:  # read whole a moment ago: should it fail now, the missing columns say more
+    except Exception:  # a workbook that cannot be read so: the first reading's reason stands
         return None
     rows = top.to_polars()
     for row in range(1, rows.height):
@@ -384,12 +409,28 @@ def _rejected(
     return rejected, ReadReport(source, file_name, extract_date, 0, "", "", reason)
 
 
+def _delivered(data: bytes, suffix: str, source: Source) -> Delivered:
+    """`read_delivered`, or, where a title stands above the header of a sheet or a CSV saved
+    from one (whose title line may not even parse as CSV), the table read from its header."""
+    below_its_title = {".xlsx": _xlsx_below_its_title, ".csv": _csv_below_its_title}.get(
+        suffix.lower(), lambda data, source: None
+    )
+    try:
+        delivered = read_delivered(data, suffix)
+    except FileRejected:
+        titled = below_its_title(data, source)
+        if titled is None:
+            raise
+        return titled
+    if _holds_header(delivered.frame.columns, source):
+        return delivered
+    return below_its_title(data, source) or delivered
+
+
 def _table(data: bytes, suffix: str, source: Source) -> tuple[pl.DataFrame, Delivered]:
     """A file's first table under the contract's column names, every cell as text, and codes
     that a number type shortened restored to their length."""
-    delivered = read_delivered(data, suffix)
-    if delivered.encoding == "xlsx" and not _holds_header(delivered.frame.columns, source):
-        delivered = _xlsx_below_its_title(data, source) or delivered
+    delivered = _delivered(data, suffix, source)
     mapping = header_mapping(delivered.frame.columns, source)
     needed = [label for label, name in mapping.items() if not name.startswith(EXTRA_PREFIX)]
     text = as_text(delivered.frame, needed)

@@ -501,6 +501,28 @@ def test_a_sheet_with_a_title_above_its_header_is_read_from_its_header(landing):
     assert titled["row_number"].to_list() == [1, 2]  # counted from the header, as the contract says
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "cp1258"])
+@pytest.mark.parametrize("padded", [True, False])
+def test_a_csv_saved_from_a_sheet_with_a_title_is_read_from_its_header(landing, encoding, padded):
+    # The title's lines padded with separators to the table's width, or bare (they then have
+    # fewer fields than the rows: no CSV parser takes them for a header).
+    pad = ";" * (len(BHXH_LABELS) - 1) if padded else ""
+    title = ["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" + pad, pad]
+    table = [";".join(BHXH_LABELS), *(";".join(row) for row in BHXH_ROWS)]
+    read = {}
+    for name, lines in [("bhxh_20251001.csv", [*title, *table]), ("bhxh_20251002.csv", table)]:
+        path = landing / "bhxh" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(encode_text("\r\n".join(lines) + "\r\n", encoding))
+        read[name] = read_extract(path, landing, BHXH)
+    (titled, report), (plain, _) = read.values()
+    assert report.error is None
+    assert report.title_rows == 2
+    lineage = ["file_name", "extract_date"]
+    assert titled.drop(lineage).equals(plain.drop(lineage))
+    assert titled["row_number"].to_list() == [1, 2]
+
+
 def test_a_header_below_the_rows_searched_still_rejects_the_file(landing):
     title = [f"Dòng {k}" for k in range(HEADER_SEARCH_ROWS)]
     path = write_xlsx(landing / "bhxh" / "bhxh_20251001.xlsx", BHXH_LABELS, BHXH_ROWS, title)
