@@ -167,9 +167,12 @@ def _read_csv(data: bytes, title_rows: int = 0) -> Delivered:
 
 def _without_lines(data: bytes, count: int) -> bytes:
     """`data` from its line `count` on."""
+    start = 0
     for _ in range(count):
-        data = data.split(b"\n", 1)[-1] if b"\n" in data else b""
-    return data
+        start = data.find(b"\n", start) + 1
+        if start == 0:
+            return b""
+    return data[start:]
 
 
 def _csv_below_its_title(data: bytes, source: Source) -> Delivered | None:
