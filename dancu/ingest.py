@@ -12,7 +12,7 @@ import io
 import itertools
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
@@ -180,11 +180,9 @@ def _csv_below_its_title(data: bytes, source: Source) -> Delivered | None:
     title stands above it (a sheet saved as CSV); None when no line does."""
     head = data[: 2**16].decode(detect_encoding(data), errors="replace")
     lines = head.splitlines()[:HEADER_SEARCH_ROWS]
-    for row, line in enumerate(lines[1:], start=1):
-        cells = next(csv.reader([line], delimiter=detect_separator(line)), [])
-        if _holds_header([cell for cell in cells if cell], source):
-            return _read_csv(data, title_rows=row)
-    return None
+    rows = [next(csv.reader([line], delimiter=detect_separator(line)), []) for line in lines]
+    row = _header_row(rows, source)
+    return _read_csv(data, title_rows=row) if row else None
 
 
 def _last_record(data: bytes) -> bytes:
@@ -247,11 +245,8 @@ def _xlsx_below_its_title(data: bytes, source: Source) -> Delivered | None:
         )
     except Exception:  # a workbook that cannot be read so: the first reading's reason stands
         return None
-    rows = top.to_polars()
-    for row in range(1, rows.height):
-        if _holds_header([cell for cell in rows.row(row) if cell], source):
-            return _read_xlsx(data, title_rows=row)
-    return None
+    row = _header_row(top.to_polars().rows(), source)
+    return _read_xlsx(data, title_rows=row) if row else None
 
 
 def _xlsx_number_columns(data: bytes, labels: list[str], title_rows: int) -> set[str]:
@@ -393,6 +388,14 @@ def _missing_columns(mapping: dict[str, str], source: Source) -> list[str]:
 def _holds_header(cells: list[str], source: Source) -> bool:
     """Whether `cells` hold a header of every required column of `source`."""
     return not _missing_columns(_mapping(cells, source), source)
+
+
+def _header_row(rows: Sequence[Sequence[str | None]], source: Source) -> int | None:
+    """The first of `rows` below the first that holds the header of `source` (empty cells
+    left out), or None."""
+    below_the_first = enumerate(rows[1:], start=1)
+    held = (row for row, cells in below_the_first if _holds_header([c for c in cells if c], source))
+    return next(held, None)
 
 
 def _rejected(
