@@ -89,6 +89,9 @@ def test_day_month_swap_only_where_unambiguous(text, expected, swapped):
         ("001 088 012 345", "001088012345"),
         ("001.088.012.345", "001088012345"),
         ("1088012345", "001088012345"),  # Excel dropped the leading zeros
+        ("'001088012345", "001088012345"),  # Excel's mark of text, left in an export
+        ("1088012345.0", "001088012345"),  # a number written out as a float
+        ("001.088.012.340", "001088012340"),  # dots that separate, not a float's
         ("79088012345", "079088012345"),
         ("99088012345", None),  # 099 is no province: zeros are not restored
         ("012345678", None),  # a 9-digit CMND is no personal id
@@ -118,10 +121,31 @@ def test_national_id_structure(national_id, sex, birth_year):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("001 088.012-345", False), ("00108801234a", True), ("CCCD 001", True), (None, False)],
+    [
+        ("001 088.012-345", False),
+        ("'001088012345", False),
+        ("00108801234a", True),
+        ("CCCD 001", True),
+        (None, False),
+    ],
 )
 def test_id_characters(text, expected):
     assert apply(parse.has_non_id_characters, [text]) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "old_id_card"),
+    [
+        ("4", "00004", None),
+        ("4.0", "00004", None),  # a number written out as a float: not the code 40
+        ("'00004", "00004", None),
+        ("12345678.0", None, "012345678"),
+        ("'012345678", None, "012345678"),
+    ],
+)
+def test_codes_and_old_id_cards_lose_what_a_spreadsheet_added(text, code, old_id_card):
+    assert apply(lambda t: parse.code_digits(t, 5), [text]) == [code]
+    assert apply(parse.cmnd, [text]) == [old_id_card]
 
 
 @pytest.mark.parametrize(
@@ -131,6 +155,8 @@ def test_id_characters(text, expected):
         ("+84912345678", "+84912345678"),
         ("84-912-345-678", "+84912345678"),
         ("912345678", "+84912345678"),  # Excel dropped the leading zero
+        ("'0912345678", "+84912345678"),  # Excel's mark of text, left in an export
+        ("912345678.0", "+84912345678"),  # a number written out as a float, not +849123456780
         ("024 3825 1234", "+842438251234"),
         ("12345", None),
         ("841234567890", "+841234567890"),  # 84 and a 10-digit number
