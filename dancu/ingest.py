@@ -51,8 +51,8 @@ MAX_NUL_SHARE = 0.01
 # Files are read side by side: the XLSX and CSV parsers and the hash release the GIL for most
 # of their work (on 2 cores, 4 threads read a million persons' dan_cu files in 12 s, not 17 s).
 READ_THREADS = 4
-# The top rows of a sheet where its header is looked for when the first row is not it: exports
-# put a title above the table (the national motto, "DANH SÁCH NHÂN KHẨU ...").
+# The top rows of a sheet (or of a CSV saved from one) where its header is looked for when the
+# first row is not it: exports put a title above the table (the national motto, "DANH SÁCH ...").
 HEADER_SEARCH_ROWS = 20
 
 Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
@@ -79,7 +79,7 @@ class ReadReport:
     separator: str
     error: str | None = None
     sha256: str = ""  # of the file's bytes: what was read, and the cache's key
-    # Rows above the header (a sheet's title): `row_number` counts from the header all the same.
+    # Rows above the header (a title): `row_number` counts from the header all the same.
     title_rows: int = 0
 
 
@@ -91,7 +91,7 @@ class Delivered:
     encoding: str
     separator: str = ""
     cut_short: bool = False  # the file ends inside its last row: it was cut
-    title_rows: int = 0  # rows of a sheet above its header
+    title_rows: int = 0  # rows above its header (a title)
 
 
 def extract_date_from_name(name: str) -> date | None:
