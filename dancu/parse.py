@@ -21,7 +21,11 @@ GENERATION = 12
 # The centuries the personal-id scheme can express: people born from the 1800s to the 2200s.
 MIN_YEAR, MAX_YEAR = 1800, 2299
 
-_DAY_MONTH_YEAR = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$"
+# A two-digit year ("12/05/88") is what a spreadsheet's short date format leaves in an export.
+_DAY_MONTH_YEAR = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$"
+# A date in words, as certificates and letters print it: "Ngày 12 tháng 5 năm 1988", with or
+# without its diacritics.
+_IN_WORDS = r"(?i)^(?:ng[aàá]y\s*)?(\d{1,2})\s*th[aá]ng\s*(\d{1,2})\s*n[aă]m\s*(\d{4}|\d{2})$"
 _YEAR_MONTH_DAY = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?: 00:00:00(?:\.0+)?)?$"
 _COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
 _YEAR_ONLY = r"^(?:00?[/.\-]00?[/.\-])?(\d{4})$"
@@ -186,13 +190,18 @@ def parse_date(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
     - `year`: the year, also from `1940` or `00/00/1940`;
     - `day_month_swapped`: the text read as dd/mm is no day but read as mm/dd is: the only
       reading left is taken;
-    - `impossible`: text is written but is no real day (31/02/1990, "abc", year 0999).
+    - `impossible`: text is written but is no real day (31/02/1990, "abc", year 0999);
+    - `two_digit_year`: the year was written with two digits (12/05/88), and is read in the
+      2000s until `settle_century` decides its century.
+
+    Besides figures, a date may be written in words: "Ngày 12 tháng 5 năm 1988".
 
     `excel_serials` says where a 5-digit number is an Excel day count (cells of XLSX files).
     """
     # Each step reads the fields of the one before, so every part is computed once.
     in_excel = excel_serials if isinstance(excel_serials, pl.Expr) else pl.lit(excel_serials)
-    written = pl.struct(text.str.strip_chars().alias("text"), in_excel.alias("in_excel"))
+    as_figures = text.str.strip_chars().str.replace(_IN_WORDS, "$1/$2/$3")
+    written = pl.struct(as_figures.alias("text"), in_excel.alias("in_excel"))
     matched = written.struct.with_fields(
         pl.field("text").str.extract_groups(_DAY_MONTH_YEAR).alias("dmy"),
         pl.field("text").str.extract_groups(_YEAR_MONTH_DAY).alias("ymd"),
@@ -200,15 +209,24 @@ def parse_date(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
         pl.field("text").str.extract(_EXCEL_SERIAL).cast(pl.Int32).alias("serial"),
         pl.field("text").str.extract(_YEAR_ONLY).cast(pl.Int32, strict=False).alias("year_only"),
     )
+    # A two-digit year is read in the 2000s here; `settle_century` decides.
+    two_digits = matched.struct.with_fields(
+        (pl.field("dmy").struct["3"].str.len_chars() == 2).fill_null(False).alias("two_digit_year")
+    )
     # Group numbers of year, month and day in the dd/mm/yyyy and the yyyy-mm-dd patterns.
     groups = (("y", "3", "1"), ("m", "2", "2"), ("d", "1", "3"))
-    parts = matched.struct.with_fields(
+    parts = two_digits.struct.with_fields(
         pl.coalesce(
             pl.field("dmy").struct[dmy],
             pl.field("ymd").struct[ymd],
             pl.field("compact").struct[ymd],
         ).alias(part)
         for part, dmy, ymd in groups
+    ).struct.with_fields(
+        pl.when(pl.field("two_digit_year"))
+        .then(pl.concat_str(pl.lit("20"), pl.field("y")))
+        .otherwise(pl.field("y"))
+        .alias("y")
     )
     readings = parts.struct.with_fields(
         _as_date(pl.field("y"), pl.field("m"), pl.field("d")).alias("as_written"),
@@ -245,4 +263,24 @@ def parse_date(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
             & pl.field("as_written").is_null()
             & pl.field("swapped").is_not_null()
         ).alias("day_month_swapped"),
+    )
+
+
+def settle_century(parsed: pl.Expr, latest: pl.Expr, holder_id: pl.Expr | None = None) -> pl.Expr:
+    """`parse_date`'s struct with a two-digit year put in its century: the century of the birth
+    year that the holder's personal id encodes, where that year ends in the same two digits;
+    otherwise the latest century that does not put the date after `latest` (the extract date):
+    12/05/25 in an extract of 2025 is a child's birth, not a centenarian's. A 29 February the
+    century has not is impossible."""
+    read, year = parsed.struct["date"], parsed.struct["year"]
+    id_year = id_birth_year(holder_id) if holder_id is not None else pl.lit(None, pl.Int32)
+    back = parsed.struct["two_digit_year"] & (
+        pl.when(id_year % 100 == year % 100).then(id_year < 2000).otherwise(read > latest)
+    ).fill_null(False)
+    earlier = read.dt.offset_by("-100y")
+    leap_day_lost = back & (earlier.dt.day() != read.dt.day())
+    return parsed.struct.with_fields(
+        pl.when(leap_day_lost).then(None).when(back).then(earlier).otherwise(read).alias("date"),
+        pl.when(leap_day_lost).then(None).when(back).then(year - 100).otherwise(year).alias("year"),
+        (parsed.struct["impossible"] | leap_day_lost).alias("impossible"),
     )

@@ -207,6 +207,10 @@ def _day_month_swapped(source: Source) -> pl.Expr:
     return _any([parsed_date(c).struct["day_month_swapped"] for c in date_columns(source)])
 
 
+def _two_digit_year(source: Source) -> pl.Expr:
+    return _any([parsed_date(c).struct["two_digit_year"] for c in date_columns(source)])
+
+
 def _registration_before_event(source: Source) -> pl.Expr:
     return (pl.col("registration_date") < pl.col(source.event.date)).fill_null(False)
 
@@ -409,6 +413,13 @@ RULES: tuple[Rule, ...] = (
         "flag",
         "a date was read as mm/dd, the only reading that is a real day",
         _day_month_swapped,
+    ),
+    Rule(
+        "date.two_digit_year",
+        "flag",
+        "a date's year has two digits: its century is the personal id's, or the latest that "
+        "does not put the date after the extract date",
+        _two_digit_year,
     ),
     Rule(
         "date.registration_before_event",

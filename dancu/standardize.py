@@ -65,7 +65,8 @@ def in_excel_file() -> pl.Expr:
 _IN_EXCEL, _IN_TEXT = "x", "t"
 # What the typed column and the rules read of a date's parse.
 DATE_FIELDS = {
-    "date": pl.Date, "year": pl.Int32, "impossible": pl.Boolean, "day_month_swapped": pl.Boolean
+    "date": pl.Date, "year": pl.Int32, "impossible": pl.Boolean, "day_month_swapped": pl.Boolean,
+    "two_digit_year": pl.Boolean,
 }  # fmt: skip
 
 
@@ -186,6 +187,35 @@ def typed_document(document: Document, source: Source) -> list[pl.Expr]:
     return typed
 
 
+def _holders_ids(source: Source) -> dict[str, str]:
+    """Each birth date's column and the column of the personal id of the person born then."""
+    holders = {}
+    if source.subject:
+        birth_dates = source.of_kind("birth_date")
+        for column in birth_dates:
+            if source.column(column).year_column == source.subject.birth_year:
+                holders[column] = source.subject.national_id
+    if source.event:
+        holders |= {p.birth_date: p.national_id for p in source.event.parties.values()}
+    known = set(source.column_names) | set(source.derived_ids)
+    return {date: id_ for date, id_ in holders.items() if date in known and id_ in known}
+
+
+def settled_centuries(source: Source) -> list[pl.Expr]:
+    """Every date column whose year was written with two digits, with its century settled by
+    `parse.settle_century` (a birth date by its holder's personal id where the record has one),
+    and a birth date's year column beside it."""
+    holders = _holders_ids(source)
+    settled = []
+    for name in source.of_kind("date", "birth_date"):
+        holder_id = pl.col(holders[name]) if name in holders else None
+        parsed = parse.settle_century(pl.col(evidence(name)), pl.col(EXTRACT_DATE), holder_id)
+        settled += [parsed.alias(evidence(name)), parsed.struct["date"].alias(name)]
+        if source.column(name).kind == "birth_date":
+            settled.append(parsed.struct["year"].alias(source.column(name).year_column))
+    return settled
+
+
 def with_units(frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
     """Address split into street and administrative units, converted to current units.
 
@@ -265,7 +295,7 @@ def standardize_rows(rows: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     )
     with_documents = parsed.with_columns(
         expr for document in source.documents for expr in typed_document(document, source)
-    )
+    ).with_columns(settled_centuries(source))
     judged = apply_rules(with_units(with_documents, delivered), source)
     # The most sensitive columns stay out of the quarantine's delivered values: it is read by
     # every auditor, and they are for the justice service alone.

@@ -34,6 +34,10 @@ def parsed_date(text, in_excel=False):
         ("32874", True, date(1990, 1, 1), 1990),
         ("1990-01-01 00:00:00", True, date(1990, 1, 1), 1990),
         ("  01/02/1990 ", False, date(1990, 2, 1), 1990),
+        ("Ngày 1 tháng 2 năm 1990", False, date(1990, 2, 1), 1990),
+        ("NGÀY 01 THÁNG 02 NĂM 1990", False, date(1990, 2, 1), 1990),
+        ("ngay 1 thang 2 nam 1990", False, date(1990, 2, 1), 1990),
+        ("1 tháng 2 năm 1990", False, date(1990, 2, 1), 1990),
         ("", False, None, None),
         (None, False, None, None),
     ],
@@ -67,6 +71,45 @@ def test_impossible_dates(text, impossible):
     assert parsed["impossible"] is impossible
     if impossible:
         assert (parsed["date"], parsed["year"]) == (None, None)
+
+
+def settled(text, extract_date, holder_id=None):
+    frame = pl.DataFrame(
+        {"v": [text], "extract": [extract_date], "id": [holder_id]},
+        schema={"v": pl.String, "extract": pl.Date, "id": pl.String},
+    )
+    parsed = parse.settle_century(parse.parse_date(pl.col("v")), pl.col("extract"), pl.col("id"))
+    return frame.select(parsed.alias("out"))["out"][0]
+
+
+@pytest.mark.parametrize(
+    ("text", "extract_date", "holder_id", "expected"),
+    [
+        ("12/05/88", date(2025, 9, 15), None, date(1988, 5, 12)),
+        ("12/05/24", date(2025, 9, 15), None, date(2024, 5, 12)),  # a child, not a centenarian
+        ("12/05/25", date(2025, 9, 15), None, date(2025, 5, 12)),
+        ("12/10/25", date(2025, 9, 15), None, date(1925, 10, 12)),  # 2025 would be after it
+        ("12/05/24", date(2025, 9, 15), "001024012345", date(1924, 5, 12)),  # the id says 1924
+        ("12/05/88", date(2025, 9, 15), "001288012345", date(2088, 5, 12)),  # date.future's
+        ("12/05/88", date(2025, 9, 15), "001090012345", date(1988, 5, 12)),  # another year's id
+        ("Ngày 12 tháng 5 năm 88", date(2025, 9, 15), None, date(1988, 5, 12)),
+        ("12/05/1924", date(2025, 9, 15), "001224012345", date(1924, 5, 12)),  # four digits
+        ("28/02/00", date(2025, 9, 15), "001000012345", date(1900, 2, 28)),
+    ],
+)
+def test_a_two_digit_year_is_put_in_the_century_of_the_id_or_the_latest_one(
+    text, extract_date, holder_id, expected
+):
+    parsed = settled(text, extract_date, holder_id)
+    assert (parsed["date"], parsed["year"]) == (expected, expected.year)
+    assert parsed["two_digit_year"] is (len(text.split("/")[-1].split()[-1]) == 2)
+    assert parsed["impossible"] is False
+
+
+def test_a_29_february_of_a_century_without_one_is_impossible():
+    assert settled("29/02/00", date(2025, 9, 15))["date"] == date(2000, 2, 29)
+    parsed = settled("29/02/00", date(2025, 9, 15), "001000012345")  # 1900 was no leap year
+    assert (parsed["date"], parsed["year"], parsed["impossible"]) == (None, None, True)
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,7 @@ def test_rows_that_cannot_be_true_records_are_quarantined(tmp_path, source, chan
         ("dan_cu", {"Giới tính": "Nữ"}, "id.sex_mismatch"),
         ("dan_cu", {"Ngày, tháng, năm sinh": "15/03/1978"}, "id.birth_year_mismatch"),
         ("dan_cu", {"Ngày, tháng, năm sinh": "03/15/1988"}, "date.day_month_swapped"),
+        ("dan_cu", {"Ngày, tháng, năm sinh": "15/03/88"}, "date.two_digit_year"),
         ("dan_cu", {"Ngày, tháng, năm sinh": "1880", "Số định danh cá nhân": "001880012345"},
          "age.implausible"),
         ("dan_cu", {"Giới tính": "Khác"}, "sex.unknown"),
@@ -259,6 +260,22 @@ def test_the_auditors_guide_documents_every_rule():
     text = guide.read_text(encoding="utf-8")
     for rule in RULES:
         assert f"| `{rule.id}` | {rule.severity} | {rule.message} |" in text, rule.id
+
+
+def test_two_digit_years_take_each_holders_century_and_leave_the_row_valid(tmp_path):
+    # The mother's id says 1925, the father has none (the latest century), the registration
+    # date can only be this century's.
+    change = {
+        "Ngày sinh mẹ": "10/10/25", "Số định danh mẹ": "001125012345",
+        "Ngày sinh cha": "15/03/88", "Số định danh cha": "", "Ngày đăng ký": "20/08/25",
+    }  # fmt: skip
+    frame = standardized(tmp_path, "khai_sinh", [change])
+    assert frame.select("mother_birth_date", "father_birth_date", "registration_date").row(0) == (
+        date(1925, 10, 10), date(1988, 3, 15), date(2025, 8, 20)
+    )  # fmt: skip
+    assert (frame["mother_birth_year"][0], frame["father_birth_year"][0]) == (1925, 1988)
+    assert frame[REASONS][0].to_list() == []
+    assert "date.two_digit_year" in {f.split(":")[0] for f in frame[FLAGS][0]}
 
 
 def test_one_date_text_is_read_by_the_type_of_its_file(tmp_path):

@@ -371,6 +371,10 @@ RULES: dict[str, str] = {
     "id.sex_mismatch": "chữ số giới tính trong số định danh không khớp giới tính ghi nhận",
     "id.birth_year_mismatch": "năm sinh trong số định danh không khớp ngày sinh ghi nhận",
     "date.day_month_swapped": "ngày được đọc theo kiểu tháng/ngày, cách đọc duy nhất hợp lệ",
+    "date.two_digit_year": (
+        "năm chỉ ghi hai chữ số: thế kỷ lấy theo số định danh, "
+        "hoặc thế kỷ gần nhất không sau ngày trích xuất"
+    ),
     "date.registration_before_event": "ngày đăng ký trước ngày xảy ra sự kiện",
     "age.implausible": "người này sẽ hơn 120 tuổi",
     "birth.parent_age_implausible": "tuổi của cha hoặc mẹ khi sinh con không hợp lý",
