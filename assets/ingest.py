@@ -79,6 +79,9 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
         titled = files.filter(pl.col("title_rows") > 0)
         for file_name, title_rows in titled.select("file_name", "title_rows").iter_rows():
             context.log.info(f"{file_name}: its header is on row {title_rows + 1}, below a title")
+        workbooks = files.filter(pl.col("sheets") != "")
+        for file_name, sheets in workbooks.select("file_name", "sheets").iter_rows():
+            context.log.info(f"{file_name}, a workbook of several sheets: {sheets}")
         context.log.info(
             f"{files.height} files ({cache.misses} parsed, {cache.hits} from the cache), "
             f"{files['rows'].sum()} rows"
@@ -100,6 +103,7 @@ def raw_asset(source: Source) -> dg.AssetsDefinition:
                 "files_rejected": rejected.height,
                 "files_outside_layout": outside_layout.height,
                 "files_with_a_title_above_the_header": titled.height,
+                "workbooks_of_several_sheets": workbooks.height,
                 "files_parsed": cache.misses,
                 **format_counts(files),
                 **(

@@ -81,6 +81,10 @@ class ReadReport:
     sha256: str = ""  # of the file's bytes: what was read, and the cache's key
     # Rows above the header (a title): `row_number` counts from the header all the same.
     title_rows: int = 0
+    # A workbook read from more sheets than its first, or from another: each sheet and the
+    # rows it gave (`row_number` runs on from one sheet to the next), and those without the
+    # header, which were not read ("Lớp 1A: rows 1-35; Lớp 1B: rows 36-70; Hướng dẫn: no header").
+    sheets: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,9 @@ class Delivered:
     separator: str = ""
     cut_short: bool = False  # the file ends inside its last row: it was cut
     title_rows: int = 0  # rows above its header (a title)
+    sheet: int | str = 0  # a workbook's sheet, by position or name
+    sheet_names: tuple[str, ...] = ()  # every sheet of the workbook
+    sheets: str = ""  # `ReadReport.sheets`
 
 
 def extract_date_from_name(name: str) -> date | None:
@@ -227,34 +234,40 @@ def _parsed_csv(
     return Delivered(frame, encoding, separator, cut_short, title_rows)
 
 
-def _read_xlsx(data: bytes, title_rows: int = 0) -> Delivered:
-    """The first sheet, its header `title_rows` rows down."""
+def _read_xlsx(data: bytes, title_rows: int = 0, sheet: int | str = 0) -> Delivered:
+    """A sheet (the first unless named), its header `title_rows` rows down."""
     try:
-        sheet = fastexcel.read_excel(data).load_sheet(0, header_row=title_rows, dtypes="string")
-        return Delivered(sheet.to_polars(), "xlsx", title_rows=title_rows)
+        workbook = fastexcel.read_excel(data)
+        table = workbook.load_sheet(sheet, header_row=title_rows, dtypes="string").to_polars()
+        names = tuple(workbook.sheet_names)
+        return Delivered(table, "xlsx", title_rows=title_rows, sheet=sheet, sheet_names=names)
     except Exception as err:  # fastexcel raises its own hierarchy, varying by version
         raise FileRejected(f"the XLSX workbook cannot be read: {type(err).__name__}") from None
 
 
-def _xlsx_below_its_title(data: bytes, source: Source) -> Delivered | None:
-    """The first sheet read from the first of its top rows that holds the source's header,
-    when a title stands above it; None when no row does."""
+def _sheet_from_its_header(data: bytes, source: Source, sheet: int | str = 0) -> Delivered | None:
+    """A sheet read from the first of its top rows that holds the source's header; None when
+    no row does."""
     try:
         top = fastexcel.read_excel(data).load_sheet(
-            0, header_row=None, n_rows=HEADER_SEARCH_ROWS, dtypes="string"
+            sheet, header_row=None, n_rows=HEADER_SEARCH_ROWS, dtypes="string"
         )
-    except Exception:  # a workbook that cannot be read so: the first reading's reason stands
+    except Exception:  # a sheet that cannot be read so holds no table to read
         return None
-    row = _header_row(top.to_polars().rows(), source)
-    return _read_xlsx(data, title_rows=row) if row else None
+    rows = top.to_polars().rows()
+    held = (row for row, cells in enumerate(rows) if _holds_header([c for c in cells if c], source))
+    row = next(held, None)
+    return None if row is None else _read_xlsx(data, title_rows=row, sheet=sheet)
 
 
-def _xlsx_number_columns(data: bytes, labels: list[str], title_rows: int) -> set[str]:
-    """The columns of `labels` that the first sheet holds as numbers in every row."""
-    sheet = fastexcel.read_excel(data).load_sheet(
-        0, header_row=title_rows, use_columns=labels, schema_sample_rows=None
+def _xlsx_number_columns(
+    data: bytes, labels: list[str], title_rows: int, sheet: int | str
+) -> set[str]:
+    """The columns of `labels` that the sheet holds as numbers in every row."""
+    table = fastexcel.read_excel(data).load_sheet(
+        sheet, header_row=title_rows, use_columns=labels, schema_sample_rows=None
     )
-    return {c.name for c in sheet.selected_columns if c.dtype in ("int", "float")}
+    return {c.name for c in table.selected_columns if c.dtype in ("int", "float")}
 
 
 def _read_parquet(data: bytes) -> Delivered:
@@ -343,7 +356,7 @@ def _number_columns(delivered: Delivered, data: bytes, labels: list[str]) -> set
     if delivered.encoding == "parquet":
         return {label for label in labels if delivered.frame.schema[label].is_numeric()}
     if delivered.encoding == "xlsx":
-        return _xlsx_number_columns(data, labels, delivered.title_rows)
+        return _xlsx_number_columns(data, labels, delivered.title_rows, delivered.sheet)
     return set()
 
 
@@ -418,7 +431,7 @@ def _rejected(
 def _delivered(data: bytes, suffix: str, source: Source) -> Delivered:
     """`read_delivered`, or, where a title stands above the header of a sheet or a CSV saved
     from one (whose title line may not even parse as CSV), the table read from its header."""
-    below_its_title = {".xlsx": _xlsx_below_its_title, ".csv": _csv_below_its_title}.get(
+    below_its_title = {".xlsx": _sheet_from_its_header, ".csv": _csv_below_its_title}.get(
         suffix.lower(), lambda data, source: None
     )
     try:
@@ -434,9 +447,17 @@ def _delivered(data: bytes, suffix: str, source: Source) -> Delivered:
 
 
 def _table(data: bytes, suffix: str, source: Source) -> tuple[pl.DataFrame, Delivered]:
-    """A file's first table under the contract's column names, every cell as text, and codes
-    that a number type shortened restored to their length."""
+    """A file's table under the contract's column names, every cell as text, and codes that a
+    number type shortened restored to their length; how it was delivered."""
+    if suffix.lower() == ".xlsx":
+        return _workbook_table(data, source)
     delivered = _delivered(data, suffix, source)
+    return _canonical(delivered, data, source), delivered
+
+
+def _canonical(delivered: Delivered, data: bytes, source: Source) -> pl.DataFrame:
+    """The delivered table under the contract's column names, every cell as text, codes that a
+    number type shortened restored."""
     mapping = header_mapping(delivered.frame.columns, source)
     needed = [label for label, name in mapping.items() if not name.startswith(EXTRA_PREFIX)]
     text = as_text(delivered.frame, needed)
@@ -444,7 +465,41 @@ def _table(data: bytes, suffix: str, source: Source) -> tuple[pl.DataFrame, Deli
     numbers = _number_columns(delivered, data, list(digits))
     if numbers:
         text = text.with_columns(_code_of_number(pl.col(label), digits[label]) for label in numbers)
-    return text.rename(mapping), delivered
+    return text.rename(mapping)
+
+
+def _workbook_table(data: bytes, source: Source) -> tuple[pl.DataFrame, Delivered]:
+    """The rows of every sheet that holds the source's header (below a title or not), one sheet
+    after another in the workbook's order: a school's file may hold a sheet per class, or begin
+    with a sheet of instructions. Sheets without the header are not read; `Delivered.sheets`
+    says what became of each sheet of a workbook of more than one."""
+    first = _delivered(data, ".xlsx", source)
+    names = first.sheet_names
+    read = [first] if _holds_header(first.frame.columns, source) else []
+    read += filter(None, (_sheet_from_its_header(data, source, name) for name in names[1:]))
+    if len(names) == 1:
+        return _canonical(first, data, source), first
+    if not read:
+        try:
+            header_mapping(first.frame.columns, source)
+        except FileRejected as rejection:
+            reason = f"{rejection} in the first sheet, and no other sheet holds them"
+            raise FileRejected(reason) from None
+    tables = [_canonical(sheet, data, source) for sheet in read]
+    ends = itertools.accumulate(table.height for table in tables)
+    rows = {
+        names[sheet.sheet] if isinstance(sheet.sheet, int) else sheet.sheet: (end - t.height, end)
+        for sheet, t, end in zip(read, tables, ends, strict=True)
+    }
+
+    def became(name: str) -> str:
+        if name not in rows:
+            return f"{name}: no header"
+        start, end = rows[name]
+        return f"{name}: rows {start + 1}-{end}" if end > start else f"{name}: no rows"
+
+    sheets = "; ".join(became(name) for name in names)
+    return pl.concat(tables, how="diagonal"), replace(read[0], sheets=sheets)
 
 
 def parse_extract(data: bytes, file_name: str, source: Source) -> tuple[pl.DataFrame, ReadReport]:
@@ -477,7 +532,7 @@ def parse_extract(data: bytes, file_name: str, source: Source) -> tuple[pl.DataF
     )
     return frame, ReadReport(
         source.name, file_name, extract_date, frame.height, delivered.encoding,
-        delivered.separator, title_rows=delivered.title_rows,
+        delivered.separator, title_rows=delivered.title_rows, sheets=delivered.sheets,
     )  # fmt: skip
 
 
@@ -749,7 +804,7 @@ def files_frame(reports: list[ReadReport], rows: pl.DataFrame | pl.LazyFrame) ->
         schema={
             SOURCE: pl.String, FILE_NAME: pl.String, EXTRACT_DATE: pl.Date, "rows": pl.Int64,
             "encoding": pl.String, "separator": pl.String, "error": pl.String,
-            "sha256": pl.String, "title_rows": pl.Int64,
+            "sha256": pl.String, "title_rows": pl.Int64, "sheets": pl.String,
         },
     )  # fmt: skip
     latest = (

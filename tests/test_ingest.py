@@ -529,6 +529,62 @@ def test_a_header_below_the_rows_searched_still_rejects_the_file(landing):
     assert "missing required column(s): 'Mã số BHXH'" in rejection_of(path, landing)
 
 
+def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
+    """A workbook of several sheets, each given as its rows (a header among them or not)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    workbook = xlsxwriter.Workbook(path)
+    for name, rows in sheets.items():
+        sheet = workbook.add_worksheet(name)
+        for i, row in enumerate(rows):
+            sheet.write_row(i, 0, row)
+    workbook.close()
+    return path
+
+
+INSTRUCTIONS = [["HƯỚNG DẪN"], ["Mỗi lớp một trang tính; mã số nhập dạng số."]]
+
+
+def test_every_sheet_that_holds_the_header_is_read_one_after_another(landing):
+    # A sheet per class, the second with its columns in another order, a title, and its code
+    # typed as a number; a sheet of instructions first, and a summary without the header.
+    reordered = [BHXH_LABELS[1], BHXH_LABELS[0], *BHXH_LABELS[2:]]
+    second = [BHXH_ROWS[1][1], int(BHXH_ROWS[1][0]), *BHXH_ROWS[1][2:]]
+    sheets = {
+        "Hướng dẫn": INSTRUCTIONS,
+        "Lớp 1A": [BHXH_LABELS, BHXH_ROWS[0]],
+        "Lớp 1B": [["DANH SÁCH LỚP 1B"], [], reordered, second],
+        "Lớp 1C": [BHXH_LABELS],
+        "Tổng hợp": [["Tổng số", 2]],
+    }
+    path = write_workbook(landing / "bhxh" / "bhxh_20251001.xlsx", sheets)
+    frame, report = read_extract(path, landing, BHXH)
+    plain, _ = read_extract(
+        write_csv(landing / "bhxh" / "bhxh_20251002.csv", BHXH_LABELS, BHXH_ROWS), landing, BHXH
+    )
+    assert report.error is None
+    lineage = ["file_name", "extract_date"]
+    assert frame.drop(lineage).equals(plain.drop(lineage))
+    assert frame["row_number"].to_list() == [1, 2]  # running on from one sheet to the next
+    assert report.sheets == (
+        "Hướng dẫn: no header; Lớp 1A: rows 1-1; Lớp 1B: rows 2-2; Lớp 1C: no rows; "
+        "Tổng hợp: no header"
+    )
+
+
+def test_a_workbook_of_one_sheet_reads_as_before(landing):
+    path = write_workbook(landing / "bhxh" / "bhxh_20251001.xlsx", {"Sheet1": [BHXH_LABELS]})
+    frame, report = read_extract(path, landing, BHXH)
+    assert (report.error, report.sheets, frame.height) == (None, "", 0)
+
+
+def test_a_workbook_where_no_sheet_holds_the_header_is_rejected_by_its_first(landing):
+    sheets = {"Hướng dẫn": INSTRUCTIONS, "Lớp 1A": [BHXH_LABELS[1:], BHXH_ROWS[0][1:]]}
+    path = write_workbook(landing / "bhxh" / "bhxh_20251001.xlsx", sheets)
+    reason = rejection_of(path, landing)
+    assert reason.startswith("missing required column(s): 'Mã số BHXH'")
+    assert reason.endswith("in the first sheet, and no other sheet holds them")
+
+
 def test_a_column_of_excel_numbers_and_text_is_left_as_delivered(landing):
     # Which cell was a number is not known: only a column of numbers throughout is restored.
     rows = [[int(BHXH_ROWS[0][0]), *BHXH_ROWS[0][1:]], ["123456789", *BHXH_ROWS[1][1:]]]
