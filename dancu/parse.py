@@ -21,12 +21,15 @@ GENERATION = 12
 # The centuries the personal-id scheme can express: people born from the 1800s to the 2200s.
 MIN_YEAR, MAX_YEAR = 1800, 2299
 
+# A date exported from a date-and-time column: its time is midnight ("1988-03-15 00:00:00",
+# "15/03/1988 00:00", "1988-03-15T00:00:00").
+_MIDNIGHT = r"(?:[ T]00:00(?::00(?:\.0+)?)?)?"
 # A two-digit year ("12/05/88") is what a spreadsheet's short date format leaves in an export.
-_DAY_MONTH_YEAR = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})$"
+_DAY_MONTH_YEAR = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})" + _MIDNIGHT + "$"
 # A date in words, as certificates and letters print it: "Ngày 12 tháng 5 năm 1988", with or
 # without its diacritics.
 _IN_WORDS = r"(?i)^(?:ng[aàá]y\s*)?(\d{1,2})\s*th[aá]ng\s*(\d{1,2})\s*n[aă]m\s*(\d{4}|\d{2})$"
-_YEAR_MONTH_DAY = r"^(\d{4})-(\d{1,2})-(\d{1,2})(?: 00:00:00(?:\.0+)?)?$"
+_YEAR_MONTH_DAY = r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})" + _MIDNIGHT + "$"
 _COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
 _YEAR_ONLY = r"^(?:00?[/.\-]00?[/.\-])?(\d{4})$"
 _EXCEL_SERIAL = r"^(\d{5})(?:\.0+)?$"
@@ -129,12 +132,29 @@ def code_digits(text: pl.Expr, width: int) -> pl.Expr:
     return pl.when(digits.str.len_chars() <= width).then(digits.str.zfill(width))
 
 
+# The eleven-digit mobile numbers that became ten-digit in 2018, as the Ministry of Information
+# and Communications converted them: the old prefix after the trunk 0, and the new one. Older
+# systems still hold them; the number is the same subscriber's.
+OLD_MOBILE_PREFIXES = {
+    "162": "32", "163": "33", "164": "34", "165": "35", "166": "36", "167": "37", "168": "38",
+    "169": "39",  # Viettel
+    "120": "70", "121": "79", "122": "77", "126": "76", "128": "78",  # MobiFone
+    "123": "83", "124": "84", "125": "85", "127": "81", "129": "82",  # VinaPhone
+    "186": "56", "188": "58", "199": "59",  # Vietnamobile, Gmobile
+}  # fmt: skip
+
+
 def phone(text: pl.Expr) -> pl.Expr:
-    """E.164 (+84 and the 9-10 digit national number) from "0912 345 678", "84-912-345-678", ..."""
+    """E.164 (+84 and the 9-10 digit national number) from "0912 345 678", "84-912-345-678", ...;
+    an eleven-digit mobile number of before 2018 as the ten-digit one it became ("0168 812 3456"
+    -> "+84388123456")."""
     digits = text.str.replace_all(SPREADSHEET_MARKS + r"|[\s.\-()+]", "")
     # The national number after a country code 84 or a trunk 0, in one pass: the regex takes
     # "84" only where 9-10 digits remain (11-12 in all), else reads the digits whole.
-    return pl.lit("+84") + digits.str.extract(r"^(?:84|0)?([1-9]\d{8,9})$")
+    national = digits.str.extract(r"^(?:84|0)?([1-9]\d{8,9})$")
+    new_prefix = national.str.slice(0, 3).replace_strict(OLD_MOBILE_PREFIXES, default=None)
+    converted = pl.when(national.str.len_chars() == 10).then(new_prefix + national.str.slice(3))
+    return pl.lit("+84") + pl.coalesce(converted, national)
 
 
 def certificate_form(text: pl.Expr) -> pl.Expr:
@@ -167,12 +187,13 @@ def has_criminal_record(text: pl.Expr) -> pl.Expr:
 
 
 def sex(text: pl.Expr) -> pl.Expr:
-    """`M` or `F` from Nam/Nữ in any case or diacritics, or M/F; null otherwise."""
+    """`M` or `F` from Nam/Nữ (or Nam giới/Nữ giới) in any case or diacritics, or M/F; null
+    otherwise."""
     folded = text.str.to_lowercase().str.normalize("NFC").str.replace_all("ữ", "u")
     return (
-        pl.when(folded.is_in(["nam", "m", "male"]))
+        pl.when(folded.is_in(["nam", "nam giới", "nam gioi", "m", "male"]))
         .then(pl.lit("M"))
-        .when(folded.is_in(["nu", "f", "female"]))
+        .when(folded.is_in(["nu", "nu giới", "nu gioi", "f", "female"]))
         .then(pl.lit("F"))
     )
 

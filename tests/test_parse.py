@@ -33,6 +33,11 @@ def parsed_date(text, in_excel=False):
         ("0/0/1940", False, None, 1940),
         ("32874", True, date(1990, 1, 1), 1990),
         ("1990-01-01 00:00:00", True, date(1990, 1, 1), 1990),
+        ("01/01/1990 00:00:00", False, date(1990, 1, 1), 1990),  # a date-and-time column's
+        ("01/01/1990 00:00", False, date(1990, 1, 1), 1990),
+        ("1990-01-01T00:00:00", False, date(1990, 1, 1), 1990),
+        ("1990/01/02", False, date(1990, 1, 2), 1990),
+        ("1990.01.02", False, date(1990, 1, 2), 1990),
         ("  01/02/1990 ", False, date(1990, 2, 1), 1990),
         ("Ngày 1 tháng 2 năm 1990", False, date(1990, 2, 1), 1990),
         ("NGÀY 01 THÁNG 02 NĂM 1990", False, date(1990, 2, 1), 1990),
@@ -202,7 +207,11 @@ def test_codes_and_old_id_cards_lose_what_a_spreadsheet_added(text, code, old_id
         ("912345678.0", "+84912345678"),  # a number written out as a float, not +849123456780
         ("024 3825 1234", "+842438251234"),
         ("12345", None),
-        ("841234567890", "+841234567890"),  # 84 and a 10-digit number
+        ("84 1234 567 890", "+84834567890"),  # 84 and a 10-digit number (an old VinaPhone one)
+        ("84 1934 567 890", "+841934567890"),  # 84 and a 10-digit number, no old mobile one
+        ("0168 812 3456", "+84388123456"),  # an eleven-digit mobile number of before 2018
+        ("01208123456", "+84708123456"),
+        ("+84 199 812 3456", "+84598123456"),
         ("8412345678", "+848412345678"),  # too short for a country code: a number of its own
         ("84012345678", None),  # 84, then no national number
         ("0012345678", None),  # a trunk 0, then no national number
@@ -216,7 +225,7 @@ def test_phone_to_e164(text, expected):
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("Nam", "M"), ("NAM", "M"), ("Nữ", "F"), ("NỮ", "F"), ("nu", "F"), ("Nu\u031b\u0303", "F"),
-     ("M", "M"), ("f", "F"), ("khác", None)],
+     ("M", "M"), ("f", "F"), ("Nam giới", "M"), ("NỮ GIỚI", "F"), ("khác", None)],
 )  # fmt: skip
 def test_sex(text, expected):
     assert apply(parse.sex, [text]) == [expected]
