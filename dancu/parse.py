@@ -5,6 +5,7 @@ encodings decoded). Each parser returns the value, or null where the text holds 
 null is a problem is for the rules in `dancu/rules.py`.
 """
 
+import unicodedata
 from datetime import date
 
 import polars as pl
@@ -35,19 +36,48 @@ _YEAR_ONLY = r"^(?:00?[/.\-]00?[/.\-])?(\d{4})$"
 _EXCEL_SERIAL = r"^(\d{5})(?:\.0+)?$"
 
 
+# Syllables that end in "oa", "oe" or "uy" take their tone on the first vowel in the old
+# convention (Hòa, Khỏe, Thúy) and on the second in the new (Hoà, Khoẻ, Thuý): two input
+# methods' settings, one name. Names are kept in the old convention, the commoner in names. The
+# letter before is kept by the pattern, as the regex cannot look behind: "qu" is a consonant, so
+# Quý stays. Names come here in title case, so the vowels are lowercase.
+_NEW_TO_OLD_TONE_PLACEMENT = {
+    unicodedata.normalize("NFC", first + second + tone): (
+        unicodedata.normalize("NFC", first + tone) + second
+    )
+    for first, second in (("o", "a"), ("o", "e"), ("u", "y"))
+    for tone in "\u0300\u0301\u0309\u0303\u0323"
+}
+# The end of a word: a space or the end (`\b` would be fifteen times slower on non-ASCII text).
+_NEW_TONE_PLACEMENT = r"(^|[^qQ])(" + "|".join(_NEW_TO_OLD_TONE_PLACEMENT) + r")(\s|$)"
+
+
+def _old_tone_placement(names: pl.Series) -> pl.Series:
+    placed_new = names.str.contains(_NEW_TONE_PLACEMENT).fill_null(False)
+    if not placed_new.any():
+        return names
+    moved = names.filter(placed_new).to_frame("v")
+    for new, old in _NEW_TO_OLD_TONE_PLACEMENT.items():
+        moved = moved.with_columns(
+            pl.col("v").str.replace_all(f"(^|[^qQ]){new}(\\s|$)", f"${{1}}{old}${{2}}")
+        )
+    return names.scatter(placed_new.arg_true(), moved.to_series())
+
+
 def _title_case(names: pl.Series) -> pl.Series:
     titled = names.str.to_titlecase()
     # Title case can turn stray text such as "ã¡" into "Ã¡", which reads as UTF-8 mojibake:
     # repairing those once more makes standardising a standardised name change nothing.
     garbled = titled.str.contains(MOJIBAKE_PATTERN).fill_null(False)
-    if not garbled.any():
-        return titled
-    repaired = titled.to_frame("v").select(repair_text(pl.col("v")).str.to_titlecase())
-    return titled.zip_with(~garbled, repaired.to_series())
+    if garbled.any():
+        repaired = titled.to_frame("v").select(repair_text(pl.col("v")).str.to_titlecase())
+        titled = titled.zip_with(~garbled, repaired.to_series())
+    return _old_tone_placement(titled)
 
 
 def name(text: pl.Expr) -> pl.Expr:
-    """A person's name in title case ("NGUYỄN văn an" -> "Nguyễn Văn An")."""
+    """A person's name in title case ("NGUYỄN văn an" -> "Nguyễn Văn An"), its tones placed
+    as the old convention places them ("Thuý" -> "Thúy")."""
     return text.map_batches(_title_case, return_dtype=pl.String)
 
 

@@ -239,6 +239,13 @@ def test_sex(text, expected):
         ("Nguye\u0302\u0303n Va\u0306n", "Nguyễn Văn"),
         ("NguyÔn V¨n", "Nguyễn Văn"),  # TCVN3 decoded when the file is TCVN3
         ("Nguyá»…n VÄƒn", "Nguyễn Văn"),  # UTF-8 read as cp1252
+        # Tones where the old convention places them, as most names are written.
+        ("Nguyễn Thị Thuý", "Nguyễn Thị Thúy"),
+        ("LÊ VĂN HOÀ", "Lê Văn Hòa"),
+        ("Trần Khoẻ", "Trần Khỏe"),
+        ("Phạm Thuỵ Hoàng", "Phạm Thụy Hoàng"),  # "oàng" closes the syllable: as it was
+        ("Nguyễn Thị Hòa", "Nguyễn Thị Hòa"),
+        ("Lê Quý", "Lê Quý"),  # "qu" is a consonant: the tone is the y's
         ("   ", None),
     ],
 )
