@@ -7,7 +7,6 @@ quarantine reasons, asset-check metadata and the report. "quarantine" rules foll
 "What is rejected" section; every other rule is a "flag" that stays on the row.
 """
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -19,6 +18,7 @@ from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source, temporary
 from dancu.ingest import TRUNCATED, UNDECODABLE
 from dancu.nationality import unknown_nationality
 from dancu.parse import GENERATION
+from dancu.text import fold, fold_label
 
 Severity = Literal["quarantine", "flag"]
 REASONS = "reasons"
@@ -126,13 +126,12 @@ def _record_id_missing(source: Source) -> pl.Expr:
 
 
 def _repeats_header(source: Source) -> pl.Expr:
-    # Extracts joined into one file carry each one's header inside the data, in the file's own
-    # encoding: a Windows-1258 one writes its tone marks apart from their letters.
+    # Extracts joined into one file carry each one's header inside the data, spelt as that
+    # extract's header was (in capitals, without diacritics, with a Windows-1258 file's tone
+    # marks apart from their letters): compared as ingest matches headers, by `fold_label`.
     column = source.record_id
-    labels = [
-        unicodedata.normalize("NFC", label.lower()) for label in (column.label, *column.aliases)
-    ]
-    written = pl.col(RECORD_ID).str.normalize("NFC").str.strip_chars().str.to_lowercase()
+    labels = [fold_label(label) for label in (column.label, *column.aliases)]
+    written = fold(pl.col(RECORD_ID)).str.replace_all(r"[^a-z0-9]", "")
     return written.is_in(labels).fill_null(False)
 
 
