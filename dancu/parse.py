@@ -318,15 +318,17 @@ def parse_date(text: pl.Expr, excel_serials: pl.Expr | bool = False) -> pl.Expr:
 
 
 def settle_century(parsed: pl.Expr, latest: pl.Expr, holder_id: pl.Expr | None = None) -> pl.Expr:
-    """`parse_date`'s struct with a two-digit year put in its century: the century of the birth
-    year that the holder's personal id encodes, where that year ends in the same two digits;
-    otherwise the latest century that does not put the date after `latest` (the extract date):
-    12/05/25 in an extract of 2025 is a child's birth, not a centenarian's. A 29 February the
-    century has not is impossible."""
+    """`parse_date`'s struct with a two-digit year put in its century: the one that puts it
+    nearest the birth year the holder's personal id encodes (a date typed with a slip in its
+    year, 21/02/26 for a child of 2020, is then still no date of the past); without an id, the
+    latest century that does not put the date after `latest` (the extract date): 12/05/25 in
+    an extract of 2025 is a child's birth, not a centenarian's. A 29 February the century has
+    not is impossible."""
     read, year = parsed.struct["date"], parsed.struct["year"]
     id_year = id_birth_year(holder_id) if holder_id is not None else pl.lit(None, pl.Int32)
+    nearer_a_century_back = (id_year - (year - 100)).abs() < (id_year - year).abs()
     back = parsed.struct["two_digit_year"] & (
-        pl.when(id_year % 100 == year % 100).then(id_year < 2000).otherwise(read > latest)
+        pl.when(id_year.is_not_null()).then(nearer_a_century_back).otherwise(read > latest)
     ).fill_null(False)
     earlier = read.dt.offset_by("-100y")
     leap_day_lost = back & (earlier.dt.day() != read.dt.day())

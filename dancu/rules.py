@@ -416,8 +416,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "date.two_digit_year",
         "flag",
-        "a date's year has two digits: its century is the personal id's, or the latest that "
-        "does not put the date after the extract date",
+        "a date's year has two digits: its century is the one nearest the personal id's birth "
+        "year, or else the latest that does not put the date after the extract date",
         _two_digit_year,
     ),
     Rule(

@@ -15,8 +15,8 @@ from dancu.contract import SOURCES
 from dancu.ingest import read_source
 from dancu.rules import FLAGS, REASONS, RULES
 from dancu.schemas import standardized_schema
-from dancu.text import strip_diacritics
 from dancu.standardize import standardize
+from dancu.text import strip_diacritics
 
 VALID = {
     "dan_cu": {

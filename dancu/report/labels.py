@@ -372,7 +372,7 @@ RULES: dict[str, str] = {
     "id.birth_year_mismatch": "năm sinh trong số định danh không khớp ngày sinh ghi nhận",
     "date.day_month_swapped": "ngày được đọc theo kiểu tháng/ngày, cách đọc duy nhất hợp lệ",
     "date.two_digit_year": (
-        "năm chỉ ghi hai chữ số: thế kỷ lấy theo số định danh, "
+        "năm chỉ ghi hai chữ số: thế kỷ gần năm sinh trong số định danh nhất, "
         "hoặc thế kỷ gần nhất không sau ngày trích xuất"
     ),
     "date.registration_before_event": "ngày đăng ký trước ngày xảy ra sự kiện",
