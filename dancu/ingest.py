@@ -443,6 +443,11 @@ def _delivered(data: bytes, suffix: str, source: Source) -> Delivered:
         return titled
     if _holds_header(delivered.frame.columns, source):
         return delivered
+    if suffix.lower() == ".xlsx":
+        # The sheet's top rows are at hand: its first row became the column names.
+        top = [list(delivered.frame.columns), *delivered.frame.head(HEADER_SEARCH_ROWS - 1).rows()]
+        row = _header_row(top, source)
+        return _read_xlsx(data, title_rows=row) if row else delivered
     return below_its_title(data, source) or delivered
 
 
