@@ -125,7 +125,9 @@ MIN_FIELDS_BEHIND = 2
 # records of evidence; the measured rate is kept within these bounds.
 PRIOR_ERROR_RATE, PRIOR_RECORDS = 0.02, 50
 ERROR_RATE_BOUNDS = (0.001, 0.5)
-# Rates are measured on the first persons (in person-id order: a random sample) up to this many.
+# Rates are measured on a sample of about this many persons (`rate_sample`). Chosen by person id,
+# the sample was the key's: another installation's key measured other rates, and sent 2% more or
+# fewer corrections for the same extracts.
 ERROR_RATE_PERSONS = 200_000
 # The id's digits as witnesses, in natural-log odds. A slip lands in the province, sex or year
 # digits (6 of 12, a province slip sometimes giving another valid code) a little under half the
@@ -525,14 +527,24 @@ def fields_behind() -> pl.Expr:
     return (agreeing - agrees) / pl.max_horizontal(counted - agrees - differs, MIN_FIELDS_BEHIND)
 
 
-def error_counts(records: pl.DataFrame) -> pl.DataFrame:
+def rate_sample(person: pl.DataFrame) -> pl.Series:
+    """The rows (`p`) of the persons whose records measure the error rates: one in so many,
+    about `ERROR_RATE_PERSONS` in all, chosen by a hash of their golden values, which do not
+    depend on the installation's key as person ids do."""
+    every = -(-person.height // ERROR_RATE_PERSONS)
+    chosen = pl.struct(PERSON_FIELDS).hash(seed=0) % every == 0
+    return person.select(pl.int_range(pl.len(), dtype=pl.UInt32).filter(chosen)).to_series()
+
+
+def error_counts(records: pl.DataFrame, sample: pl.Series) -> pl.DataFrame:
     """Per source and field it delivers, how many records were checked (those whose person has
     two or more other records agreeing on one value; full dates only) and how many of them
-    were the odd one out (`odd`). Counts of records of different persons add up."""
+    were the odd one out (`odd`), over the persons of `sample` (`rate_sample`). Counts of
+    records of different persons add up."""
     # Only a person with three records can show an odd one out; a sample of persons measures
     # rates well enough.
     several = (
-        records.filter(pl.col("p") < ERROR_RATE_PERSONS)
+        records.filter(pl.col("p").is_in(sample.implode()))
         .select(SOURCE, "p", *FIELDS)
         .filter(pl.len().over("p") >= 3)
     )
@@ -805,8 +817,9 @@ def find_corrections(
 
     # One share's records are kept from counting to judging; more are made again, one at a time.
     counted = [witnesses(*ranges[0])] if shares == 1 else []
+    sample = rate_sample(person)
     rates = error_rates(
-        pl.concat(error_counts(w) for _, w in (counted or (witnesses(*r) for r in ranges)))
+        pl.concat(error_counts(w, sample) for _, w in (counted or (witnesses(*r) for r in ranges)))
     )
     malformed = malformed_ids(std_frames)
     reissued = _reissued(std_frames)

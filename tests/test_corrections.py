@@ -392,31 +392,51 @@ def test_a_run_publishes_the_table_and_one_private_workbook_per_source(sample_ru
     assert len(list(folder.iterdir())) == len(PERSON_SOURCES)
 
 
-def test_persons_compared_in_shares_give_the_corrections_of_all_at_once(sample_run: Path):
-    staging = sample_run / "data/staging"
+def corrections_of_run(staging: Path, person: pl.DataFrame, shares: int = 1) -> Corrections:
+    """`find_corrections` on a run's staged tables, with its golden records `person`."""
     std = {name: pl.scan_parquet(staging / f"std_{name}.parquet") for name in SOURCES}
-    person = pl.read_parquet(staging / "person.parquet").select(GOLDEN_COLUMNS)
     events = event_witnesses(
         person,
         pl.read_parquet(staging / "event_party.parquet"),
         {name: std[name] for name in EVENT_SOURCES},
     )
+    return find_corrections(
+        pl.read_parquet(staging / "person_source.parquet").select(LINK_COLUMNS),
+        person,
+        {name: std[name] for name in PERSON_SOURCES},
+        pl.read_parquet(staging / "review_queue.parquet"),
+        events,
+        shares=shares,
+    )
+
+
+def test_persons_compared_in_shares_give_the_corrections_of_all_at_once(sample_run: Path):
+    staging = sample_run / "data/staging"
+    person = pl.read_parquet(staging / "person.parquet").select(GOLDEN_COLUMNS)
 
     def corrections(shares: int) -> Corrections:
-        return find_corrections(
-            pl.read_parquet(staging / "person_source.parquet").select(LINK_COLUMNS),
-            person,
-            {name: std[name] for name in PERSON_SOURCES},
-            pl.read_parquet(staging / "review_queue.parquet"),
-            events,
-            shares=shares,
-        )
+        return corrections_of_run(staging, person, shares)
 
     whole, shared = corrections(1), corrections(7)
     assert whole.table.height > 0 and whole.held.height > 0
     assert shared.table.equals(whole.table)
     assert shared.held.equals(whole.held)
     assert shared.error_rates.equals(whole.error_rates)
+
+
+def test_the_error_rates_sample_the_same_persons_whatever_their_ids(sample_run, monkeypatch):
+    # Another installation's key gives every person another id, and so another order: a sample
+    # of one person in five must still be the same persons.
+    monkeypatch.setattr(corrections_module, "ERROR_RATE_PERSONS", 400)
+    staging = sample_run / "data/staging"
+    person = pl.read_parquet(staging / "person.parquet").select(GOLDEN_COLUMNS)
+    ours = corrections_of_run(staging, person)
+    theirs = corrections_of_run(staging, person.reverse())
+    assert ours.error_rates.equals(theirs.error_rates)
+    assert ours.table.equals(theirs.table)
+    assert ours.held.equals(theirs.held)
+    sampled = corrections_of_run(staging, person.sample(fraction=1.0, shuffle=True, seed=3))
+    assert sampled.error_rates.equals(ours.error_rates)
 
 
 def test_a_difference_of_two_slips_is_held():
