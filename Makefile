@@ -55,6 +55,7 @@ bench: $(BIN)/.bench-installed
 	$(BIN)/python -m benchmarks.noisy --persons 20000 --seed 101 --noise 2
 	$(BIN)/python -m benchmarks.incremental
 	$(BIN)/python -m benchmarks.new_sources --persons 20000 --seeds 303 404
+	$(BIN)/python -m benchmarks.office_edits --persons 20000 --seed 303
 
 # Resolution on messy data: two seeds no test uses, default and doubled noise, 20,000 and a
 # million persons (about an hour).

@@ -33,6 +33,7 @@ def _generate(args: argparse.Namespace) -> int:
         as_of=args.as_of,
         two_days=args.two_days,
         noise=args.noise,
+        office_edits=args.office_edits,
     )
     print(summary.describe())
     print(f"written to {args.out} in {time.perf_counter() - started:.1f}s")
@@ -356,6 +357,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=1.0,
         help="scale every error rate of the extracts (documented in dancu/generate/noise.py): "
         "2 doubles them, 0 writes clean extracts",
+    )
+    gen.add_argument(
+        "--office-edits",
+        action="store_true",
+        help="edit files as offices do (a title above the header, several sheets, joined "
+        "extracts, two-digit years, old mobile numbers...): the same set otherwise",
     )
     gen.add_argument(
         "--two-days",

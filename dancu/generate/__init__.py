@@ -111,11 +111,15 @@ def generate(
     two_days: bool = False,
     noise: float = 1.0,
     chunk_persons: int = CHUNK_PERSONS,
+    office_edits: bool = False,
 ) -> GenerateSummary:
     """Write the landing folder and the truth under `out` (both replaced if present), and with
     `two_days` the second delivery in `out/day2`. `noise` multiplies every error rate of
     `noise.py` (0: the values as the register holds them, in the contract's formats);
-    `chunk_persons` sizes the chunks the city is generated in (part of what a seed writes)."""
+    `chunk_persons` sizes the chunks the city is generated in (part of what a seed writes).
+    `office_edits`: files edited as offices edit them (`styles.OFFICE_EDIT_SHARES`), the same
+    set otherwise: the same values, persons and truth (a joined file's second header is no row of
+    the truth, whose row numbers count past it)."""
     if persons < 1:
         raise ValueError("persons must be at least 1")
     if noise < 0:
@@ -130,7 +134,7 @@ def generate(
 
     tally = _Tally()
     for chunk in plan(persons, seed, chunk_persons):
-        _stage_chunk(chunk, as_of, noise, staging, tally)
+        _stage_chunk(chunk, as_of, noise, office_edits, staging, tally)
     files = []
     for source in LAYOUTS:
         totals = pl.DataFrame(
@@ -188,7 +192,9 @@ class _Tally:
             files[name] = (before + rows, carried or optional)
 
 
-def _stage_chunk(chunk: Chunk, as_of: date, noise: float, staging: Path, tally: _Tally) -> None:
+def _stage_chunk(
+    chunk: Chunk, as_of: date, noise: float, office_edits: bool, staging: Path, tally: _Tally
+) -> None:
     """Stage one chunk's rows of every source and its truth tables' parts."""
     population = with_elements(build_population(chunk, as_of))
     persons = population.persons
@@ -207,11 +213,11 @@ def _stage_chunk(chunk: Chunk, as_of: date, noise: float, staging: Path, tally: 
         placement = BUILDERS[source](population, people, noise)
         rows_before = {name: rows for name, (rows, _) in tally.files[source].items()}
         written = write_source(
-            source, placement, chunk, staging / "landing", rows_before, as_of, noise
+            source, placement, chunk, staging / "landing", rows_before, as_of, noise, office_edits
         )
         tally.add(source, written.files)
         if source not in tally.styled:  # the same files for every chunk
-            tally.styled[source] = styled_files(source, placement.files, chunk.seed)
+            tally.styled[source] = styled_files(source, placement.files, chunk.seed, office_edits)
             tally.samples[source] = written.sample
         tally.invalid_rows += written.records["invalid_reason"].is_not_null().sum()
         truth["records"].append(written.records)

@@ -65,6 +65,18 @@ YEAR_SUFFIX = "__year"  # companion column: the birth year where only the year i
 OVERRIDE_SUFFIX = "__text"  # companion column: a date written as text that is no date at all
 ROW_NUMBER_LABEL = "STT"
 
+# What an office writes above the header of an extract (`styles.OFFICE_EDIT_SHARES`): the
+# national motto, and the list's name; a blank line before the table.
+_MOTTO = ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc")
+OFFICE_TITLE = {
+    source: (*_MOTTO, f"DANH SÁCH {kind}", "")
+    for source, kind in {
+        "dan_cu": "NHÂN KHẨU", "bhxh": "NGƯỜI THAM GIA BẢO HIỂM XÃ HỘI",
+        "y_te": "LƯỢT KHÁM CHỮA BỆNH", "khai_sinh": "ĐĂNG KÝ KHAI SINH",
+        "khai_tu": "ĐĂNG KÝ KHAI TỬ", "ket_hon": "ĐĂNG KÝ KẾT HÔN", "giao_duc": "HỌC SINH",
+        "ly_lich_tu_phap": "YÊU CẦU CẤP PHIẾU LÝ LỊCH TƯ PHÁP",
+    }.items()
+}  # fmt: skip
 ODD_SEX_SPELLING = 0.01
 PHONE_STYLES = (0.6, 0.2, 0.2)  # "0912 345 678", "+84912345678", "84-912-345-678"
 PHONE_TYPED_AS_NUMBER = 0.7  # in XLSX files whose clerks type digits into plain cells
@@ -168,10 +180,12 @@ def write_source(
     rows_before: dict[str, int],
     as_of: date,
     level: float = 1.0,
+    office_edits: bool = False,
 ) -> Written:
     """Stage one source's rows of a chunk under `staging`; `rows_before` holds the rows earlier
-    chunks staged per file, `level` multiplies every value-noise rate (0: none)."""
-    files = styled_files(source, placement.files, chunk.seed)
+    chunks staged per file, `level` multiplies every value-noise rate (0: none), `office_edits`
+    draws the edits of `styles.OFFICE_EDIT_SHARES`."""
+    files = styled_files(source, placement.files, chunk.seed, office_edits)
     before = pl.DataFrame(
         {"file_name": list(rows_before), "rows_before": list(rows_before.values())},
         schema={"file_name": pl.String, "rows_before": pl.Int64},
@@ -198,7 +212,7 @@ def write_source(
         rows = _previous_ids(rows, chunk.stream(f"previous_ids.{source}"), level)
     rows = _add_invalid(rows, source, chunk.stream(f"invalid.{source}"), as_of, level)
     text, numbers = _render(rows, source, chunk.stream(f"render.{source}"))
-    text = _windows_1258(_legacy_text(text, rows), rows)
+    text = _windows_1258(_legacy_text(_new_tone_placement(text, rows), rows), rows)
     rows = _tag_file_forms(rows, numbers)
     counts = rows.group_by("file_name", maintain_order=True).len("rows")
     counts = counts.join(
@@ -237,9 +251,15 @@ def _carries_optional(rows: pl.DataFrame, source: str) -> pl.DataFrame:
     )
 
 
-def styled_files(source: str, files: pl.DataFrame, seed: int) -> pl.DataFrame:
-    """The source's files of the whole city, with their styles and names."""
+def styled_files(
+    source: str, files: pl.DataFrame, seed: int, office_edits: bool = False
+) -> pl.DataFrame:
+    """The source's files of the whole city, with their styles and names, and with
+    `office_edits` the edits each file takes (from a stream of their own, so that the styles
+    drawn before stay the same)."""
     styled = styles.draw_styles(stream(seed, f"styles.{source}"), files.sort("file_key"), source)
+    if office_edits:
+        styled = styles.draw_office_edits(stream(seed, f"office.{source}"), styled)
     return styles.with_file_names(styled, source).sort("file_name")
 
 
@@ -421,6 +441,7 @@ def _render(rows: pl.DataFrame, source: str, rng: np.random.Generator):
     size = rows.height
     text, numbers = {}, {}
     typed = pl.col("numbers_typed")
+    edits = pl.col("office_edits")
     for column in LAYOUTS[source].column_names:
         col = pl.col(column)
         if column in DATE_COLUMNS:
@@ -441,13 +462,16 @@ def _render(rows: pl.DataFrame, source: str, rng: np.random.Generator):
             )
         elif column == "phone":
             style = pl.lit(pl.Series(rng.choice(3, size=size, p=PHONE_STYLES)))
-            text[column] = render.phone_text(col, style)
+            kept_old = edits.list.contains("old_mobile_numbers")
+            old_number = pl.when(kept_old).then(render.old_mobile_number(col))
+            text[column] = pl.coalesce(old_number, render.phone_text(col, style))
             as_number = typed & pl.lit(pl.Series(rng.random(size) < PHONE_TYPED_AS_NUMBER))
-            numbers[column] = pl.when(as_number).then(col.cast(pl.Float64))
+            numbers[column] = pl.when(as_number).then(pl.coalesce(old_number, col).cast(pl.Float64))
         elif column == "address":
             text[column] = render.address_text(pl.col("street_address"), pl.col("scheme"))
         elif column in ID_COLUMNS:
-            text[column] = col
+            apostrophe = edits.list.contains("excel_apostrophe") & col.is_not_null()
+            text[column] = pl.when(apostrophe).then("'" + col).otherwise(col)
             numbers[column] = pl.when(typed).then(render.digits_as_number(col))
         else:
             text[column] = col
@@ -456,6 +480,21 @@ def _render(rows: pl.DataFrame, source: str, rng: np.random.Generator):
     return rendered, {
         c: typed_cells[c] for c in typed_cells.columns if typed_cells[c].null_count() < size
     }
+
+
+def _new_tone_placement(text: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+    """Names and places of files an input method set to the new convention typed ("Thuý")."""
+    edited = rows["office_edits"].list.contains("new_tone_placement").to_numpy()
+    where = np.flatnonzero(edited)
+    if len(where) == 0:
+        return text
+    return text.with_columns(
+        text[column].scatter(
+            where, _converted(text[column].gather(where), render.new_tone_placement)
+        )
+        for column in LEGACY_TEXT_COLUMNS
+        if column in text.columns
+    )
 
 
 def _legacy_text(text: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
@@ -560,10 +599,14 @@ def write_files(source: str, files: pl.DataFrame, staging: Path, landing: Path) 
         if style["row_number_column"]:
             table, typed = writers.with_row_numbers(table, typed, ROW_NUMBER_LABEL)
         path = landing / style["file_name"]
+        edits = style["office_edits"]
+        title = OFFICE_TITLE[source] if "title_above_header" in edits else ()
         if style["format"] == "csv":
             if style["encoding"] == "cp1258":
                 table = table.rename(to_cp1258_form)
-            writers.write_csv(path, table, style)
+                title = [to_cp1258_form(line) for line in title]
+            joined_at = table.height // 2 if "joined" in edits else None
+            writers.write_csv(path, table, style, title, joined_at)
         elif style["format"] == "parquet":
             writers.write_parquet(path, table)
         else:
@@ -573,7 +616,8 @@ def write_files(source: str, files: pl.DataFrame, staging: Path, landing: Path) 
                 else set()
             )
             created = datetime.combine(style["extract_date"], time(7, 30))
-            writers.write_xlsx(path, table, typed, dated, created)
+            sheets = min(3, max(2, table.height // 100)) if "sheets" in edits else 1
+            writers.write_xlsx(path, table, typed, dated, created, title, sheets)
         shutil.rmtree(staging / style["file_name"])
 
 

@@ -5,10 +5,13 @@ Rows carry their file's style columns (see `styles`); every function here is a p
 over whole columns, so one call renders a source's rows for all its files at once.
 """
 
+import re
+import unicodedata
 from datetime import date
 
 import polars as pl
 
+from dancu.parse import OLD_MOBILE_PREFIXES
 from dancu.text import strip_diacritics
 
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 0 in Excel's 1900 date system (after its leap bug)
@@ -19,7 +22,14 @@ _STRFTIME = {
     "d/m/yyyy": "%-d/%-m/%Y",
     "yyyy-mm-dd": "%Y-%m-%d",
     "yyyymmdd": "%Y%m%d",
+    "dd/mm/yy": "%d/%m/%y",
+    "dd/mm/yyyy 00:00:00": "%d/%m/%Y 00:00:00",
 }
+# Syllables ending in "oa", "oe" or "uy" with the tone on the first vowel (the old convention):
+# "qu" is a consonant, so "quý" is no such syllable.
+_OLD_TONE_PLACEMENT = re.compile(r"(?<![qQ])([òóỏõọ][ae]|[ÒÓỎÕỌ][AE]|[ùúủũụ]y|[ÙÚỦŨỤ]Y)(?!\w)")
+# Mobile prefixes since 2018 and the eleven-digit ones they replaced (after the trunk 0).
+OLD_MOBILE_PREFIX = {new: old for old, new in OLD_MOBILE_PREFIXES.items()}
 
 
 def date_text(d: pl.Expr) -> pl.Expr:
@@ -51,6 +61,25 @@ def impossible_date_text(day: pl.Expr, month: pl.Expr, year: pl.Expr) -> pl.Expr
         .then(pl.concat_str([day.cast(pl.String), month.cast(pl.String), yyyy], separator="/"))
         .otherwise(pl.concat_str([dd, mm, yyyy], separator="/"))
     )
+
+
+def new_tone_placement(text: str) -> str:
+    """`text` with the tone of each syllable ending in "oa", "oe" or "uy" on its second vowel, as
+    an input method set to the new convention types it ("Hòa" -> "Hoà", "Thúy" -> "Thuý")."""
+
+    def moved(syllable_end: re.Match) -> str:
+        first, second = syllable_end[1]
+        letter, *tone = unicodedata.normalize("NFD", first)
+        return letter + unicodedata.normalize("NFC", second + "".join(tone))
+
+    return _OLD_TONE_PLACEMENT.sub(moved, text)
+
+
+def old_mobile_number(phone: pl.Expr) -> pl.Expr:
+    """A ten-digit mobile number ("0388123456") as the eleven-digit one it was before 2018
+    ("01688123456"); null where the prefix had no older form."""
+    old_prefix = phone.str.slice(1, 2).replace_strict(OLD_MOBILE_PREFIX, default=None)
+    return pl.when(phone.str.len_chars() == 10).then("0" + old_prefix + phone.str.slice(3))
 
 
 def excel_serial(d: pl.Expr) -> pl.Expr:

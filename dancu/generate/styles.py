@@ -34,10 +34,29 @@ ROW_NUMBER_COLUMN_SHARE = 0.15  # files with a leading "STT" column the contract
 NUMBERS_TYPED_SHARE = 0.7  # of XLSX files: ids and phones typed as numbers
 DATE_CELLS = {"text": 0.4, "serial": 0.45, "serial_plain": 0.15}  # XLSX date cells
 
+# Edits an office makes to an extract before it is delivered (`generate(office_edits=True)`;
+# none otherwise): they change how values are written, never what they say, so a run on the
+# edited set should publish what it publishes on the plain one. Each file takes each edit its
+# format allows with this share.
+OFFICE_EDIT_SHARES = {
+    "title_above_header": 0.3,  # CSV, XLSX: the national motto and the list's name above it
+    "sheets": 0.4,  # XLSX: a sheet of instructions, then the rows over two or three sheets
+    "joined": 0.2,  # CSV: two extracts joined into one, the second's header inside the data
+    "new_tone_placement": 0.3,  # an input method set to "hoà, thuý": names and places so
+    "old_mobile_numbers": 0.3,  # mobile numbers as they were before 2018, eleven digits
+    "excel_apostrophe": 0.2,  # CSV: ids saved with Excel's mark of text, '001088012345
+}
+OFFICE_EDIT_FORMATS = {
+    "title_above_header": ("csv", "xlsx"), "sheets": ("xlsx",), "joined": ("csv",),
+    "excel_apostrophe": ("csv",),
+}  # fmt: skip
+# Dates as office software writes them: a two-digit year, or a date-and-time column's midnight.
+OFFICE_DATE_FORMATS = {"dd/mm/yy": 0.15, "dd/mm/yyyy 00:00:00": 0.15}
+
 STYLE_COLUMNS = (
     "format", "encoding", "separator", "line_ending", "text_form", "date_format",
     "year_only_format", "sex_style", "header_style", "row_number_column", "numbers_typed",
-    "date_cells",
+    "date_cells", "office_edits",
 )  # fmt: skip
 
 
@@ -84,6 +103,27 @@ def draw_styles(rng: np.random.Generator, files: pl.DataFrame, source: str) -> p
         row_number_column=pl.Series(rng.random(size) < ROW_NUMBER_COLUMN_SHARE),
         numbers_typed=pl.Series(xlsx & (rng.random(size) < NUMBERS_TYPED_SHARE)),
         date_cells=pl.Series(np.where(xlsx, _draw(rng, DATE_CELLS, size), "text")),
+        office_edits=pl.Series([[]] * size, dtype=pl.List(pl.String)),
+    )
+
+
+def draw_office_edits(rng: np.random.Generator, files: pl.DataFrame) -> pl.DataFrame:
+    """`office_edits` drawn for a files table with its styles, and some files' `date_format`
+    replaced by one of `OFFICE_DATE_FORMATS`."""
+    size = files.height
+    fmt = files["format"].to_numpy().astype(str)
+    drawn = {
+        edit: np.isin(fmt, OFFICE_EDIT_FORMATS.get(edit, fmt)) & (rng.random(size) < share)
+        for edit, share in OFFICE_EDIT_SHARES.items()
+    }
+    edits = [[edit for edit, on in drawn.items() if on[i]] for i in range(size)]
+    kept = 1 - sum(OFFICE_DATE_FORMATS.values())
+    dates = _draw(rng, {**OFFICE_DATE_FORMATS, "": kept}, size)
+    return files.with_columns(
+        office_edits=pl.Series(edits, dtype=pl.List(pl.String)),
+        date_format=pl.when(pl.Series(dates != ""))
+        .then(pl.Series(dates))
+        .otherwise(pl.col("date_format")),
     )
 
 

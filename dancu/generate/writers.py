@@ -9,7 +9,9 @@ hold no timestamps.
 """
 
 import codecs
+import itertools
 import unicodedata
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +20,9 @@ import polars as pl
 import xlsxwriter
 
 EXCEL_DATE_FORMAT = "dd/mm/yyyy"
+# The sheet an office puts before the data of a workbook of several sheets.
+INSTRUCTIONS_SHEET = "Hướng dẫn"
+INSTRUCTIONS = ("HƯỚNG DẪN", "Mỗi trang tính một phần danh sách; không sửa dòng tiêu đề.")
 
 
 def encode_text(text: str, encoding: str) -> bytes:
@@ -26,11 +31,20 @@ def encode_text(text: str, encoding: str) -> bytes:
     return text.encode(encoding)
 
 
-def write_csv(path: Path, table: pl.DataFrame, style: dict) -> None:
-    text = table.write_csv(
-        separator=style["separator"],
-        line_terminator=style["line_ending"],
-        quote_style="necessary",
+def write_csv(
+    path: Path,
+    table: pl.DataFrame,
+    style: dict,
+    title: Sequence[str] = (),
+    joined_at: int | None = None,
+) -> None:
+    """`title`: lines above the header; `joined_at`: the row after which the header comes again,
+    as when two extracts are joined into one file."""
+    line = style["line_ending"]
+    options = {"separator": style["separator"], "line_terminator": line, "quote_style": "necessary"}
+    parts = [table] if joined_at is None else [table.head(joined_at), table.slice(joined_at)]
+    text = "".join(f"{title_line}{line}" for title_line in title) + "".join(
+        part.write_csv(**options) for part in parts
     )
     if style["text_form"] == "nfd":
         text = unicodedata.normalize("NFD", text)
@@ -57,23 +71,35 @@ def write_xlsx(
     numbers: dict[str, pl.Series],
     date_columns: set[str],
     created: datetime,
+    title: Sequence[str] = (),
+    sheets: int = 1,
 ) -> None:
-    """First sheet, header in row 1; `numbers` holds the cells typed as numbers per column, and
-    those of `date_columns` get a date format (Excel serials shown as dates)."""
+    """The table under its header; `numbers` holds the cells typed as numbers per column, and
+    those of `date_columns` get a date format (Excel serials shown as dates). `title`: lines
+    above the header; `sheets` > 1: a sheet of instructions first, then the rows over that many
+    sheets, each under the title and the header."""
     workbook = xlsxwriter.Workbook(str(path), {"in_memory": True})
     workbook.set_properties({"created": created})
-    sheet = workbook.add_worksheet()
+    if sheets > 1:
+        workbook.add_worksheet(INSTRUCTIONS_SHEET).write_column(0, 0, INSTRUCTIONS)
     date_format = workbook.add_format({"num_format": EXCEL_DATE_FORMAT})
-    sheet.write_row(0, 0, table.columns)
     formats = [date_format if name in date_columns else None for name in table.columns]
     columns = [_cells(table[name], numbers.get(name)) for name in table.columns]
-    write_string, write_number = sheet.write_string, sheet.write_number
-    for row, values in enumerate(zip(*columns, strict=True), start=1):
-        for col, value in enumerate(values):
-            if isinstance(value, float):
-                write_number(row, col, value, formats[col])
-            elif value:
-                write_string(row, col, value)
+    rows = list(zip(*columns, strict=True))
+    bounds = [len(rows) * part // sheets for part in range(sheets + 1)]
+    for part, (start, end) in enumerate(itertools.pairwise(bounds), start=1):
+        sheet = workbook.add_worksheet(f"Phần {part}" if sheets > 1 else None)
+        for row, line in enumerate(title):
+            if line:
+                sheet.write_string(row, 0, line)
+        sheet.write_row(len(title), 0, table.columns)
+        write_string, write_number = sheet.write_string, sheet.write_number
+        for row, values in enumerate(rows[start:end], start=len(title) + 1):
+            for col, value in enumerate(values):
+                if isinstance(value, float):
+                    write_number(row, col, value, formats[col])
+                elif value:
+                    write_string(row, col, value)
     workbook.close()
 
 
