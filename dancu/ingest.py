@@ -254,9 +254,7 @@ def _sheet_from_its_header(data: bytes, source: Source, sheet: int | str = 0) ->
         )
     except Exception:  # a sheet that cannot be read so holds no table to read
         return None
-    rows = top.to_polars().rows()
-    held = (row for row, cells in enumerate(rows) if _holds_header([c for c in cells if c], source))
-    row = next(held, None)
+    row = _header_row(top.to_polars().rows(), source, start=0)
     return None if row is None else _read_xlsx(data, title_rows=row, sheet=sheet)
 
 
@@ -403,11 +401,11 @@ def _holds_header(cells: list[str], source: Source) -> bool:
     return not _missing_columns(_mapping(cells, source), source)
 
 
-def _header_row(rows: Sequence[Sequence[str | None]], source: Source) -> int | None:
-    """The first of `rows` below the first that holds the header of `source` (empty cells
-    left out), or None."""
-    below_the_first = enumerate(rows[1:], start=1)
-    held = (row for row, cells in below_the_first if _holds_header([c for c in cells if c], source))
+def _header_row(rows: Sequence[Sequence[str | None]], source: Source, start: int = 1) -> int | None:
+    """The first of `rows` from `start` on (by default below the first, already looked at) that
+    holds the header of `source` (empty cells left out), or None."""
+    candidates = enumerate(rows[start:], start=start)
+    held = (row for row, cells in candidates if _holds_header([c for c in cells if c], source))
     return next(held, None)
 
 
