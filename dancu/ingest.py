@@ -245,17 +245,24 @@ def _read_xlsx(data: bytes, title_rows: int = 0, sheet: int | str = 0) -> Delive
         raise FileRejected(f"the XLSX workbook cannot be read: {type(err).__name__}") from None
 
 
-def _sheet_from_its_header(data: bytes, source: Source, sheet: int | str = 0) -> Delivered | None:
-    """A sheet read from the first of its top rows that holds the source's header; None when
-    no row does."""
+def _from_its_header(sheet: Delivered, data: bytes, source: Source) -> Delivered | None:
+    """A sheet read with its first row as the header, or, when a title stands above the header,
+    read again from the first of its top rows that holds it; None when no row does."""
+    if _holds_header(sheet.frame.columns, source):
+        return sheet
+    # The sheet's top rows are at hand: its first row became the column names.
+    top = [list(sheet.frame.columns), *sheet.frame.head(HEADER_SEARCH_ROWS - 1).rows()]
+    row = _header_row(top, source)
+    return _read_xlsx(data, title_rows=row, sheet=sheet.sheet) if row else None
+
+
+def _sheet_from_its_header(data: bytes, source: Source, sheet: str) -> Delivered | None:
+    """`_from_its_header` of a workbook's sheet other than the first; None for one that cannot
+    be read (a chart, a sheet of macros)."""
     try:
-        top = fastexcel.read_excel(data).load_sheet(
-            sheet, header_row=None, n_rows=HEADER_SEARCH_ROWS, dtypes="string"
-        )
-    except Exception:  # a sheet that cannot be read so holds no table to read
+        return _from_its_header(_read_xlsx(data, sheet=sheet), data, source)
+    except FileRejected:
         return None
-    row = _header_row(top.to_polars().rows(), source, start=0)
-    return None if row is None else _read_xlsx(data, title_rows=row, sheet=sheet)
 
 
 def _xlsx_number_columns(
@@ -427,26 +434,18 @@ def _rejected(
 
 
 def _delivered(data: bytes, suffix: str, source: Source) -> Delivered:
-    """`read_delivered`, or, where a title stands above the header of a sheet or a CSV saved
-    from one (whose title line may not even parse as CSV), the table read from its header."""
-    below_its_title = {".xlsx": _sheet_from_its_header, ".csv": _csv_below_its_title}.get(
-        suffix.lower(), lambda data, source: None
-    )
+    """`read_delivered`, or, where a title stands above the header of a CSV saved from a sheet
+    (whose title line may not even parse as CSV), the table read from its header."""
     try:
         delivered = read_delivered(data, suffix)
     except FileRejected:
-        titled = below_its_title(data, source)
+        titled = _csv_below_its_title(data, source) if suffix.lower() == ".csv" else None
         if titled is None:
             raise
         return titled
-    if _holds_header(delivered.frame.columns, source):
+    if suffix.lower() != ".csv" or _holds_header(delivered.frame.columns, source):
         return delivered
-    if suffix.lower() == ".xlsx":
-        # The sheet's top rows are at hand: its first row became the column names.
-        top = [list(delivered.frame.columns), *delivered.frame.head(HEADER_SEARCH_ROWS - 1).rows()]
-        row = _header_row(top, source)
-        return _read_xlsx(data, title_rows=row) if row else delivered
-    return below_its_title(data, source) or delivered
+    return _csv_below_its_title(data, source) or delivered
 
 
 def _table(data: bytes, suffix: str, source: Source) -> tuple[pl.DataFrame, Delivered]:
@@ -476,12 +475,14 @@ def _workbook_table(data: bytes, source: Source) -> tuple[pl.DataFrame, Delivere
     after another in the workbook's order: a school's file may hold a sheet per class, or begin
     with a sheet of instructions. Sheets without the header are not read; `Delivered.sheets`
     says what became of each sheet of a workbook of more than one."""
-    first = _delivered(data, ".xlsx", source)
+    first = read_delivered(data, ".xlsx")
     names = first.sheet_names
-    read = [first] if _holds_header(first.frame.columns, source) else []
-    read += filter(None, (_sheet_from_its_header(data, source, name) for name in names[1:]))
+    found = [_from_its_header(first, data, source)]
+    found += [_sheet_from_its_header(data, source, name) for name in names[1:]]
+    read = [sheet for sheet in found if sheet]
     if len(names) == 1:
-        return _canonical(first, data, source), first
+        only = read[0] if read else first  # without the header: `_canonical` rejects it
+        return _canonical(only, data, source), only
     if not read:
         try:
             header_mapping(first.frame.columns, source)
