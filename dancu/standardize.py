@@ -191,10 +191,11 @@ def _holders_ids(source: Source) -> dict[str, str]:
     """Each birth date's column and the column of the personal id of the person born then."""
     holders = {}
     if source.subject:
-        birth_dates = source.of_kind("birth_date")
-        for column in birth_dates:
-            if source.column(column).year_column == source.subject.birth_year:
-                holders[column] = source.subject.national_id
+        holders = {
+            column: source.subject.national_id
+            for column in source.of_kind("birth_date")
+            if source.column(column).year_column == source.subject.birth_year
+        }
     if source.event:
         holders |= {p.birth_date: p.national_id for p in source.event.parties.values()}
     known = set(source.column_names) | set(source.derived_ids)
