@@ -537,10 +537,9 @@ def rate_sample(person: pl.DataFrame) -> pl.Series:
 
 
 def error_counts(records: pl.DataFrame, sample: pl.Series) -> pl.DataFrame:
-    """Per source and field it delivers, how many records were checked (those whose person has
-    two or more other records agreeing on one value; full dates only) and how many of them
-    were the odd one out (`odd`), over the persons of `sample` (`rate_sample`). Counts of
-    records of different persons add up."""
+    """Per source and field, how many records were checked (those whose person has two or more
+    other records agreeing on one value; full dates only) and how many of them were the odd one
+    out (`odd`), over the persons of `sample` (`rate_sample`) among `records`."""
     # Only a person with three records can show an odd one out; a sample of persons measures
     # rates well enough.
     several = (
@@ -568,29 +567,43 @@ def error_counts(records: pl.DataFrame, sample: pl.Series) -> pl.DataFrame:
             .agg(checked.sum().alias("checked"), (checked & odd_one_out).sum().alias("odd"))
             .with_columns(pl.lit(field).alias("field"))
         )
-    # A rate for each field a source delivers (civil registration witnesses ids alone).
-    grid = (
-        records.lazy()
-        .group_by(SOURCE)
-        .agg(value_of(field).is_not_null().any().alias(field) for field in FIELDS)
+    return pl.concat(measured)
+
+
+def delivered_fields(
+    std_frames: dict[str, pl.LazyFrame], event_ids: pl.DataFrame | None
+) -> pl.DataFrame:
+    """Each source and field of `FIELDS` it delivers: a value in one of its accepted records, or
+    for civil registration, which witnesses ids alone, an id it gave a party of its events."""
+    delivered = [
+        accepted_fields(frame).select(
+            pl.lit(source).alias(SOURCE),
+            *(value_of(field).is_not_null().any().alias(field) for field in FIELDS),
+        )
+        for source, frame in std_frames.items()
+    ]
+    if event_ids is not None:
+        delivered.append(
+            event_ids.lazy().group_by(SOURCE).agg(pl.col("national_id").is_not_null().any())
+        )
+    return (
+        pl.concat(delivered, how="diagonal")
         .unpivot(index=SOURCE, variable_name="field", value_name="delivered")
         .filter("delivered")
         .select(SOURCE, "field")
         .collect(engine="streaming")
     )
-    return grid.join(pl.concat(measured), on=[SOURCE, "field"], how="left").with_columns(
-        pl.col("checked", "odd").fill_null(0)
-    )
 
 
-def error_rates(counts: pl.DataFrame) -> pl.DataFrame:
-    """Per source and field it delivers, from the `error_counts` of every share of persons: how
-    often its value is the odd one out among a person's records (`error_rate`, with the prior
+def error_rates(counts: pl.DataFrame, delivered: pl.DataFrame) -> pl.DataFrame:
+    """Per source and field it delivers (`delivered_fields`), from `error_counts`: how often its
+    value is the odd one out among a person's records (`error_rate`, with the prior
     `PRIOR_ERROR_RATE`), how many records were `checked`, and the `weight` of the source's word
     on that field: the natural-log odds that it is right."""
     rate = (pl.col("odd") + PRIOR_ERROR_RATE * PRIOR_RECORDS) / (pl.col("checked") + PRIOR_RECORDS)
     return (
-        counts.group_by(SOURCE, "field")
+        delivered.join(counts, on=[SOURCE, "field"], how="left")
+        .group_by(SOURCE, "field")
         .agg(pl.col("checked", "odd").sum())
         .sort(SOURCE, "field")
         .with_columns(rate.clip(*ERROR_RATE_BOUNDS).alias("error_rate"))
@@ -799,34 +812,38 @@ def find_corrections(
     that are told nothing. `shares`: in how many shares of persons (runs of rows of `person`)
     the records are compared, one share after another: a record is judged against its own
     person's records alone, and every record at once takes 14 GB at ten million persons. The
-    error rates are counted over every share first.
+    error rates are counted first, on the records of a sample of the persons (`rate_sample`).
     """
     bounds = [person.height * share // shares for share in range(shares + 1)]
-    ranges = list(itertools.pairwise(bounds))
+    persons_of_shares = [
+        pl.int_range(first, end, dtype=pl.UInt32, eager=True)
+        for first, end in itertools.pairwise(bounds)
+    ]
 
-    def witnesses(first: int, end: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """The resolved records of the share's persons, and those with the event witnesses."""
-        ids = person["person_id"].slice(first, end - first).implode()
+    def witnesses(rows: pl.Series) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """The resolved records of the persons at `rows` of `person`, and those with the event
+        witnesses."""
+        ids = person["person_id"].gather(rows).implode()
         records = resolved_records(
             person_source.filter(pl.col("person_id").is_in(ids)), person, std_frames
         )
         if event_ids is None:
             return records, records
-        witnessing = event_ids.filter(pl.col("p").is_between(first, end, closed="left"))
+        witnessing = event_ids.filter(pl.col("p").is_in(rows.implode()))
         return records, pl.concat([records, witnessing], how="diagonal_relaxed")
 
-    # One share's records are kept from counting to judging; more are made again, one at a time.
-    counted = [witnesses(*ranges[0])] if shares == 1 else []
+    # One share's records serve counting and judging. Shares are made one at a time, after the
+    # rates were counted on the records of the persons of the sample alone.
     sample = rate_sample(person)
-    rates = error_rates(
-        pl.concat(error_counts(w, sample) for _, w in (counted or (witnesses(*r) for r in ranges)))
-    )
+    whole = [witnesses(persons_of_shares[0])] if shares == 1 else []
+    counted = whole[0][1] if whole else witnesses(sample)[1]
+    rates = error_rates(error_counts(counted, sample), delivered_fields(std_frames, event_ids))
     malformed = malformed_ids(std_frames)
     reissued = _reissued(std_frames)
     waiting = in_review(review_queue).with_columns(pl.lit(True).alias("in_review"))
     judged = pl.concat(
         _judged(records, witnessing, person, malformed, reissued, rates, waiting)
-        for records, witnessing in (counted or (witnesses(*r) for r in ranges))
+        for records, witnessing in (whole or map(witnesses, persons_of_shares))
     ).sort(SOURCE, RECORD_ID, "field")
     return Corrections(
         table=judged.filter(pl.col("held_because").is_null()).select(CORRECTION_COLUMNS),
