@@ -75,7 +75,9 @@ create table extract_file (
     extract_date  date,
     rows          bigint not null,            -- data rows delivered
     rows_latest   bigint not null,            -- rows not superseded by a later extract
-    error         varchar                     -- why the file was rejected whole, if it was
+    error         varchar,                    -- why the file was rejected whole, if it was
+    title_rows    bigint,                     -- rows above the header (a title); row_number counts from the header
+    sheets        varchar                     -- a workbook of several sheets: the rows each gave ("Lớp 1A: rows 1-35; ...")
 );
 
 -- Which run built this file. One row: a reader that sees it sees the tables of that run.

@@ -81,7 +81,7 @@ def test_golden_values_differ_only_as_written_or_by_a_century_no_one_could_tell(
     )
 
 
-def test_a_workbook_of_several_sheets_or_a_file_with_a_title_gives_every_row(edited_run):
+def test_a_workbook_of_sheets_or_a_file_with_a_title_gives_every_row_and_says_where(edited_run):
     edits = pl.col("office_edits")
     files = edited_files(edited_run).filter(
         (edits.list.contains("sheets") | edits.list.contains("title_above_header"))
@@ -89,8 +89,19 @@ def test_a_workbook_of_several_sheets_or_a_file_with_a_title_gives_every_row(edi
     )
     warehouse = edited_run / "data" / "warehouse" / "dancu.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        delivered = con.sql("select file_name, rows, error from extract_file").pl()
-    read = files.select("file_name", "rows").join(delivered, on="file_name", suffix="_read")
+        delivered = con.sql("select file_name, rows, error, title_rows, sheets from extract_file")
+        delivered = delivered.pl()
+    read = files.select("file_name", "rows", "office_edits").join(
+        delivered, on="file_name", suffix="_read"
+    )
     assert read.height == files.height > 0
     assert read["error"].null_count() == read.height
     assert (read["rows"].cast(pl.Int64) == read["rows_read"]).all()
+    # Where each row came from, for an auditor looking for a quarantined one.
+    title_rows = pl.when(edits.list.contains("title_above_header")).then(4).otherwise(0)
+    assert read.select((pl.col("title_rows") == title_rows).all()).item()
+    workbooks = read.filter(edits.list.contains("sheets"))
+    assert workbooks.height > 0
+    # (A file of one row split over two sheets leaves the first without rows.)
+    first_sheets = r"^Hướng dẫn: no header; Phần 1: (rows 1-\d+|no rows); Phần 2: "
+    assert workbooks["sheets"].str.contains(first_sheets).all()
