@@ -10,9 +10,10 @@ says what the edits changed in what was published.
 
 The edits change how values are written, never what they say, so the published persons, links
 and corrections should be the same. Expected differences: a joined file's second header is
-quarantined (`row.repeats_header`); addresses are published as written; a birth date with a
-two-digit year and no personal id is put in the latest century that fits, which is wrong for
-the few born a hundred years or more before their extract.
+quarantined (`row.repeats_header`); addresses are published as written; and a two-digit year
+takes the century nearest its holder's id's birth year, else the latest that fits
+(`parse.settle_century`), which no evidence makes right where the id's year digits or the
+year itself were mistyped, or a date mistyped into the future has no id beside it.
 """
 
 import argparse
