@@ -41,7 +41,7 @@ _EXCEL_SERIAL = r"^(\d{5})(?:\.0+)?$"
 # methods' settings, one name. Names are kept in the old convention, the commoner in names. The
 # letter before is kept by the pattern, as the regex cannot look behind: "qu" is a consonant, so
 # Quý stays. Names come here in title case, so the vowels are lowercase.
-_NEW_TO_OLD_TONE_PLACEMENT = {
+NEW_TO_OLD_TONE_PLACEMENT = {
     unicodedata.normalize("NFC", first + second + tone): (
         unicodedata.normalize("NFC", first + tone) + second
     )
@@ -49,7 +49,7 @@ _NEW_TO_OLD_TONE_PLACEMENT = {
     for tone in "\u0300\u0301\u0309\u0303\u0323"
 }
 # The end of a word: a space or the end (`\b` would be fifteen times slower on non-ASCII text).
-_NEW_TONE_PLACEMENT = r"(^|[^qQ])(" + "|".join(_NEW_TO_OLD_TONE_PLACEMENT) + r")(\s|$)"
+_NEW_TONE_PLACEMENT = r"(^|[^qQ])(" + "|".join(NEW_TO_OLD_TONE_PLACEMENT) + r")(\s|$)"
 
 
 def _old_tone_placement(names: pl.Series) -> pl.Series:
@@ -57,7 +57,7 @@ def _old_tone_placement(names: pl.Series) -> pl.Series:
     if not placed_new.any():
         return names
     moved = names.filter(placed_new).to_frame("v")
-    for new, old in _NEW_TO_OLD_TONE_PLACEMENT.items():
+    for new, old in NEW_TO_OLD_TONE_PLACEMENT.items():
         moved = moved.with_columns(
             pl.col("v").str.replace_all(f"(^|[^qQ]){new}(\\s|$)", f"${{1}}{old}${{2}}")
         )

@@ -6,12 +6,11 @@ over whole columns, so one call renders a source's rows for all its files at onc
 """
 
 import re
-import unicodedata
 from datetime import date
 
 import polars as pl
 
-from dancu.parse import OLD_MOBILE_PREFIXES
+from dancu.parse import NEW_TO_OLD_TONE_PLACEMENT, OLD_MOBILE_PREFIXES
 from dancu.text import strip_diacritics
 
 EXCEL_EPOCH = date(1899, 12, 30)  # serial 0 in Excel's 1900 date system (after its leap bug)
@@ -25,9 +24,14 @@ _STRFTIME = {
     "dd/mm/yy": "%d/%m/%y",
     "dd/mm/yyyy 00:00:00": "%d/%m/%Y 00:00:00",
 }
-# Syllables ending in "oa", "oe" or "uy" with the tone on the first vowel (the old convention):
-# "qu" is a consonant, so "quý" is no such syllable.
-_OLD_TONE_PLACEMENT = re.compile(r"(?<![qQ])([òóỏõọ][ae]|[ÒÓỎÕỌ][AE]|[ùúủũụ]y|[ÙÚỦŨỤ]Y)(?!\w)")
+# Syllable ends with the tone where the old convention places it, and where the new one does, in
+# both cases (names in capitals too); "qu" is a consonant, so "quý" is no such syllable.
+_OLD_TO_NEW_TONE_PLACEMENT = {
+    old.swapcase() if upper else old: new.swapcase() if upper else new
+    for new, old in NEW_TO_OLD_TONE_PLACEMENT.items()
+    for upper in (False, True)
+}
+_OLD_TONE_PLACEMENT = re.compile(r"(?<![qQ])(" + "|".join(_OLD_TO_NEW_TONE_PLACEMENT) + r")(?!\w)")
 # Mobile prefixes since 2018 and the eleven-digit ones they replaced (after the trunk 0).
 OLD_MOBILE_PREFIX = {new: old for old, new in OLD_MOBILE_PREFIXES.items()}
 
@@ -67,12 +71,7 @@ def new_tone_placement(text: str) -> str:
     """`text` with the tone of each syllable ending in "oa", "oe" or "uy" on its second vowel, as
     an input method set to the new convention types it ("Hòa" -> "Hoà", "Thúy" -> "Thuý")."""
 
-    def moved(syllable_end: re.Match) -> str:
-        first, second = syllable_end[1]
-        letter, *tone = unicodedata.normalize("NFD", first)
-        return letter + unicodedata.normalize("NFC", second + "".join(tone))
-
-    return _OLD_TONE_PLACEMENT.sub(moved, text)
+    return _OLD_TONE_PLACEMENT.sub(lambda end: _OLD_TO_NEW_TONE_PLACEMENT[end[1]], text)
 
 
 def old_mobile_number(phone: pl.Expr) -> pl.Expr:
