@@ -48,8 +48,12 @@ NEW_TO_OLD_TONE_PLACEMENT = {
     for first, second in (("o", "a"), ("o", "e"), ("u", "y"))
     for tone in "\u0300\u0301\u0309\u0303\u0323"
 }
-# The end of a word: a space or the end (`\b` would be fifteen times slower on non-ASCII text).
-_NEW_TONE_PLACEMENT = r"(^|[^qQ])(" + "|".join(NEW_TO_OLD_TONE_PLACEMENT) + r")(\s|$)"
+# What stands before a syllable end (no "q"), and after it: a space or the end of the name (`\b`
+# would be fifteen times slower on non-ASCII text).
+_BEFORE_SYLLABLE_END, _AFTER_SYLLABLE_END = r"(^|[^qQ])", r"(\s|$)"
+_NEW_TONE_PLACEMENT = (
+    _BEFORE_SYLLABLE_END + "(" + "|".join(NEW_TO_OLD_TONE_PLACEMENT) + ")" + _AFTER_SYLLABLE_END
+)
 
 
 def _old_tone_placement(names: pl.Series) -> pl.Series:
@@ -59,7 +63,9 @@ def _old_tone_placement(names: pl.Series) -> pl.Series:
     moved = names.filter(placed_new).to_frame("v")
     for new, old in NEW_TO_OLD_TONE_PLACEMENT.items():
         moved = moved.with_columns(
-            pl.col("v").str.replace_all(f"(^|[^qQ]){new}(\\s|$)", f"${{1}}{old}${{2}}")
+            pl.col("v").str.replace_all(
+                _BEFORE_SYLLABLE_END + new + _AFTER_SYLLABLE_END, f"${{1}}{old}${{2}}"
+            )
         )
     return names.scatter(placed_new.arg_true(), moved.to_series())
 
