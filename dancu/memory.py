@@ -29,6 +29,7 @@ DUCKDB_LEAST_SHARE = 0.25
 # memory (a sort or a join holds its input and its output at once) and the frames handed on.
 CHUNK_SHARE = 0.25
 SPILL_DIR = Path("staging") / "spill"
+CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 UNITS = {
     "": 1,
@@ -46,14 +47,35 @@ AMOUNT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*|%)\s*$")
 
 
 def machine_memory() -> int:
-    """The bytes of memory of the machine, or of the container's memory cgroup when that is
-    smaller."""
+    """The bytes of memory of the machine, or of the process's memory cgroup (v2 or v1) when that
+    is smaller."""
     physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     try:
-        cgroup = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        membership = Path("/proc/self/cgroup").read_text()
     except OSError:
         return physical
-    return min(physical, int(cgroup)) if cgroup.isdigit() else physical
+    return min(physical, *cgroup_limits(membership, CGROUP_ROOT))
+
+
+def cgroup_limits(membership: str, root: Path) -> list[int]:
+    """The memory limits set on the cgroup that `membership` (the text of /proc/self/cgroup) names
+    and on its ancestors, under the cgroup file system mounted at `root`: v2's `memory.max`, or
+    v1's `memory.limit_in_bytes` under the `memory` controller. A container often sees its own
+    cgroup as the root, which is looked at too."""
+    limits = []
+    for line in membership.splitlines():
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            folder, limit_file = root, "memory.max"
+        elif "memory" in controllers.split(","):
+            folder, limit_file = root / "memory", "memory.limit_in_bytes"
+        else:
+            continue
+        nested = Path(path.lstrip("/"))
+        for ancestor in {folder / nested, *(folder / parent for parent in nested.parents)}:
+            with contextlib.suppress(OSError, ValueError):
+                limits.append(int((ancestor / limit_file).read_text()))
+    return limits
 
 
 def parse_limit(text: str, total: int) -> int:

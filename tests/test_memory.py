@@ -43,6 +43,34 @@ def test_the_limit_is_read_once_and_defaults_to_three_quarters_of_the_machine(li
     assert memory.memory_limit() == 10**9
 
 
+@pytest.mark.parametrize(
+    ("membership", "limit_file", "expected"),
+    [
+        # v1, as in a container whose memory controller is nested (a limit of 8 GB on it)
+        (
+            "9:name=systemd:/\n4:memory:/jobs/run-7\n3:cpuset:/\n0::/",
+            "memory/jobs/run-7/memory.limit_in_bytes",
+            [8 * 10**9],
+        ),
+        # v1, the limit set on a parent group
+        ("4:cpu,memory:/jobs/run-7\n", "memory/jobs/memory.limit_in_bytes", [8 * 10**9]),
+        # v2, nested
+        ("0::/jobs/run-7\n", "jobs/run-7/memory.max", [8 * 10**9]),
+        # v2, the container's own cgroup seen as the root
+        ("0::/\n", "memory.max", [8 * 10**9]),
+        # v2 without a limit
+        ("0::/jobs\n", None, []),
+    ],
+)
+def test_the_machine_is_as_large_as_the_cgroup_allows(tmp_path, membership, limit_file, expected):
+    if limit_file:
+        (tmp_path / limit_file).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / limit_file).write_text(f"{8 * 10**9}\n")
+    (tmp_path / "jobs").mkdir(exist_ok=True)
+    (tmp_path / "jobs" / "memory.max").write_text("max\n")
+    assert memory.cgroup_limits(membership, tmp_path) == expected
+
+
 def test_rows_within_holds_a_share_of_the_limit(limit):
     limit("400MiB")
     assert memory.rows_within(row_bytes=100) == 100 * 2**20 // 100
