@@ -24,17 +24,20 @@ SAMPLE_PERSONS = 20_000
 class ResidentPeak(threading.Thread):
     """The most memory this process held, sampled every `interval` seconds: `dancu run` resets
     the kernel's high-water mark as each step starts (`dancu.memory.start_peak`), so
-    `ru_maxrss`, like `/usr/bin/time`, gives only the peak of the last step."""
+    `ru_maxrss`, like `/usr/bin/time`, gives only the peak of the last step. `peak_bytes` is
+    resident memory, the pages of memory-mapped files included; `held_peak_bytes` the process's
+    own memory alone (`dancu.memory.held_bytes`), what the system cannot drop."""
 
     def __init__(self, interval: float = 0.1) -> None:
         super().__init__(daemon=True)
-        self.interval, self.peak_bytes = interval, 0
+        self.interval, self.peak_bytes, self.held_peak_bytes = interval, 0, 0
 
     def run(self) -> None:
-        page = resource.getpagesize()
+        from dancu.memory import held_bytes, resident_bytes
+
         while True:
-            resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
-            self.peak_bytes = max(self.peak_bytes, resident_pages * page)
+            self.peak_bytes = max(self.peak_bytes, resident_bytes())
+            self.held_peak_bytes = max(self.held_peak_bytes, held_bytes())
             time.sleep(self.interval)
 
 

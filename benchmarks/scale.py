@@ -5,16 +5,24 @@ Each size is generated once (kept under bench-data/ like `benchmarks.run`'s sets
 in a fresh process with `DANCU_MEMORY_LIMIT` as the environment sets it. Per stage it reports
 the wall time (the sum of its steps) and the peak memory (the largest of its steps' own peaks,
 which each step writes into its outputs' metadata); per run the wall and CPU time and the
-process's sampled peak. A run that fails is reported with the steps it finished.
+process's sampled peaks: resident memory, and what the process held of its own (resident
+memory less the pages of the files it maps, which the system can drop). A run that fails is
+reported with the steps it finished.
+
+`--enforce` makes the limit the kernel's: each run goes into a memory cgroup of its own (v2, or
+v1) limited to `DANCU_MEMORY_LIMIT`, without swap, so a run that holds more is killed and
+reported so (this needs the right to make cgroups, as root in a container has).
 """
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from benchmarks.run import (
@@ -26,6 +34,7 @@ from benchmarks.run import (
     stage_of,
     step_seconds,
 )
+from dancu.memory import memory_limit
 
 SIZES = (1_000_000, 2_000_000, 5_000_000, 10_000_000)
 SEED = 7
@@ -36,11 +45,12 @@ def step_figures(data: Path) -> dict[str, dict[str, float]]:
     the peak memory (MiB) its outputs recorded."""
     import dagster as dg
 
+    from orchestration.resources import HELD_MEMORY, PEAK_MEMORY
     from pipelines.cli import dagster_home
-    from pipelines.progress import PEAK_MEMORY
 
     figures = {
-        step: {"seconds": seconds, "peak_mib": 0.0} for step, seconds in step_seconds(data).items()
+        step: {"seconds": seconds, "peak_mib": 0.0, "held_mib": 0.0}
+        for step, seconds in step_seconds(data).items()
     }
     dagster_home(data)
     with dg.DagsterInstance.get() as instance:
@@ -52,6 +62,8 @@ def step_figures(data: Path) -> dict[str, dict[str, float]]:
             if entry.step_key in figures and PEAK_MEMORY in metadata:
                 step = figures[entry.step_key]
                 step["peak_mib"] = max(step["peak_mib"], metadata[PEAK_MEMORY].value)
+                held = metadata.get(HELD_MEMORY)
+                step["held_mib"] = max(step["held_mib"], held.value if held else 0.0)
     return figures
 
 
@@ -79,30 +91,58 @@ def run_once(landing: Path, data: Path) -> dict:
         "seconds": time.perf_counter() - started,
         "cpu_seconds": cpu_seconds(),
         "peak_rss_mib": peak_rss_mib(sampled),
+        "held_peak_mib": sampled.held_peak_bytes / 2**20,
         "steps": step_figures(data),
     }
     return figures | ({} if code else {"accuracy": accuracy(landing.parent, data)})
 
 
-def by_stage(steps: dict[str, dict[str, float]]) -> dict[str, tuple[float, float]]:
-    """Per stage of STEP_GROUPS that ran: its seconds (summed) and peak MiB (the largest)."""
-    stages: dict[str, tuple[float, float]] = {}
+def by_stage(steps: dict[str, dict[str, float]]) -> dict[str, tuple[float, float, float]]:
+    """Per stage of STEP_GROUPS that ran: its seconds (summed), peak and held peak MiB (the
+    largest)."""
+    stages: dict[str, tuple[float, float, float]] = {}
     for step, figures in steps.items():
         stage = stage_of(step)
         if stage:
-            seconds, peak = stages.get(stage, (0.0, 0.0))
-            stages[stage] = (seconds + figures["seconds"], max(peak, figures["peak_mib"]))
+            seconds, peak, held = stages.get(stage, (0.0, 0.0, 0.0))
+            stages[stage] = (
+                seconds + figures["seconds"],
+                max(peak, figures["peak_mib"]),
+                max(held, figures.get("held_mib", 0.0)),
+            )
     return stages
 
 
-def measured(persons: int, seed: int) -> dict:
+def measured(persons: int, seed: int, enforce: bool) -> dict:
     out = generated(persons, seed)
     command = [sys.executable, "-m", "benchmarks.scale", "--one", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, env=os.environ)
+    with memory_cgroup(memory_limit()) if enforce else contextlib.nullcontext() as group:
+        join = (lambda: (group / "cgroup.procs").write_text(str(os.getpid()))) if group else None
+        done = subprocess.run(command, capture_output=True, text=True, preexec_fn=join)
     if done.returncode:  # killed (out of memory) before it could report
         return {"exit_code": done.returncode, "seconds": 0.0, "cpu_seconds": 0.0,
                 "peak_rss_mib": 0.0, "steps": step_figures(out / "scale-run")}  # fmt: skip
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@contextlib.contextmanager
+def memory_cgroup(limit: int) -> Iterator[Path]:
+    """A memory cgroup of its own that holds at most `limit` bytes and cannot swap (v2 when the
+    machine has it, else v1), removed afterwards."""
+    name = f"dancu-bench-{os.getpid()}"
+    if Path("/sys/fs/cgroup/cgroup.controllers").exists():
+        group = Path("/sys/fs/cgroup") / name
+        limits = {"memory.max": limit, "memory.swap.max": 0}
+    else:
+        group = Path("/sys/fs/cgroup/memory") / name
+        limits = {"memory.limit_in_bytes": limit, "memory.swappiness": 0}
+    group.mkdir()
+    try:
+        for setting, value in limits.items():
+            (group / setting).write_text(str(value))
+        yield group
+    finally:
+        group.rmdir()
 
 
 def table(results: dict[int, dict]) -> list[str]:
@@ -119,9 +159,9 @@ def table(results: dict[int, dict]) -> list[str]:
     return lines
 
 
-def cell(seconds: float, peak_mib: float) -> str:
+def cell(seconds: float, peak_mib: float, held_mib: float) -> str:
     """A stage's figures; steps that write no frame (the checks) record no peak."""
-    peak = f" / {peak_mib / 1024:.1f} GiB" if peak_mib else ""
+    peak = f" / {peak_mib / 1024:.1f} GiB (held {held_mib / 1024:.1f})" if peak_mib else ""
     return f"{seconds:,.0f} s{peak}"
 
 
@@ -135,13 +175,17 @@ def whole_run(result: dict) -> str:
     if result["exit_code"]:
         return f"failed (exit {result['exit_code']})"
     seconds, cpu, peak = result["seconds"], result["cpu_seconds"], result["peak_rss_mib"]
-    return f"{seconds:,.0f} s (cpu {cpu:,.0f} s) / {peak / 1024:.1f} GiB"
+    held = result["held_peak_mib"]
+    return f"{seconds:,.0f} s (cpu {cpu:,.0f} s) / {peak / 1024:.1f} GiB (held {held / 1024:.1f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--persons", type=int, nargs="+", default=SIZES)
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument(
+        "--enforce", action="store_true", help="run each size in a memory cgroup of the limit"
+    )
     parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
@@ -149,10 +193,11 @@ def main() -> None:
         return
     results = {}
     for persons in args.persons:
-        results[persons] = measured(persons, args.seed)
+        results[persons] = measured(persons, args.seed, args.enforce)
         print(f"{persons:,} persons done", flush=True)
     print(f"# dancu run per stage: wall seconds / peak memory (seed {args.seed}, "
-          f"DANCU_MEMORY_LIMIT={os.environ.get('DANCU_MEMORY_LIMIT', 'default')})")  # fmt: skip
+          f"DANCU_MEMORY_LIMIT={os.environ.get('DANCU_MEMORY_LIMIT', 'default')}"
+          f"{', enforced by a cgroup' if args.enforce else ''})")  # fmt: skip
     print("\n".join(table(results)))
 
 

@@ -7,7 +7,9 @@ services reading the warehouse. DuckDB connections get it as their memory limit 
 
 A step's own peak memory (`start_peak`, `peak_since_start`) is read from the kernel's high-water
 mark of the process, reset when the step starts: with the in-process executor every step runs
-in one process, whose lifetime peak (`ru_maxrss`) only ever grows.
+in one process, whose lifetime peak (`ru_maxrss`) only ever grows. That mark counts the pages
+of the files a stage maps (`mapped_column`), which the system drops when memory runs short;
+what the step held of its own (`held_peak_since_start`) is sampled beside it.
 """
 
 import contextlib
@@ -16,9 +18,14 @@ import os
 import re
 import resource
 import sys
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import duckdb
+import polars as pl
+import pyarrow as pa
 
 MEMORY_LIMIT_ENV = "DANCU_MEMORY_LIMIT"
 DEFAULT_LIMIT = "75%"
@@ -28,6 +35,8 @@ DUCKDB_LEAST_SHARE = 0.25
 # A chunked stage holds this share of the limit in rows: the rest is the libraries' working
 # memory (a sort or a join holds its input and its output at once) and the frames handed on.
 CHUNK_SHARE = 0.25
+# How often the memory a step holds is sampled for its peak (`held_peak_since_start`).
+HELD_SAMPLE_SECONDS = 0.05
 SPILL_DIR = Path("staging") / "spill"
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
@@ -109,6 +118,18 @@ def resident_bytes() -> int:
     return int(pages) * os.sysconf("SC_PAGE_SIZE")
 
 
+def held_bytes() -> int:
+    """What the process holds in memory of its own (Linux's `RssAnon`): resident memory less
+    the pages of files it maps (`mapped_column`), which the system drops when memory runs short
+    and reads again when they are used."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return resident_bytes()
+    kib = re.search(r"^RssAnon:\s+(\d+) kB", status, re.MULTILINE)
+    return int(kib.group(1)) * 1024 if kib else resident_bytes()
+
+
 def spill_dir(data_dir: Path) -> Path:
     """`<data_dir>/staging/spill`, made if missing: where a stage puts what waits on disk."""
     spill = Path(data_dir) / SPILL_DIR
@@ -137,11 +158,66 @@ def rows_within(row_bytes: int, share: float = CHUNK_SHARE) -> int:
     return max(1, int(memory_limit() * share) // max(row_bytes, 1))
 
 
+def mapped(frame: pl.DataFrame, folder: Path) -> pl.DataFrame:
+    """`frame` with every column `mapped_column` in `folder`."""
+    return pl.DataFrame([mapped_column(frame[name], folder) for name in frame.columns])
+
+
+def mapped_column(column: pl.Series, folder: Path) -> pl.Series:
+    """`column` written to a file of its own in `folder` (Arrow IPC, uncompressed, in one piece)
+    and read back memory-mapped: the system reads its pages in as they are used and, when memory
+    runs short, drops them again rather than fail, where a column in memory is held to the end.
+    A categorical or enum column is written as its codes (its strings stay in memory); the file
+    goes with the folder, and may be removed while the column is still read (Linux)."""
+    as_codes = isinstance(column.dtype, pl.Categorical | pl.Enum)
+    stored = column.to_physical() if as_codes else column
+    array = stored.to_arrow(compat_level=pl.CompatLevel.newest())
+    with tempfile.NamedTemporaryFile(dir=folder, suffix=".arrow", delete=False) as file:
+        path = file.name
+    schema = pa.schema([pa.field(column.name, array.type)])
+    with pa.OSFile(path, "wb") as sink, pa.ipc.new_file(sink, schema) as writer:
+        writer.write_batch(pa.record_batch([array], schema=schema))
+    back = pl.from_arrow(pa.ipc.open_file(pa.memory_map(path)).read_all().column(0))
+    return back.cat.to(column.dtype) if as_codes else back.alias(column.name)
+
+
+class _HeldPeak(threading.Thread):
+    """The most memory the process held of its own (`held_bytes`) since `reset`, sampled every
+    `HELD_SAMPLE_SECONDS`: the kernel keeps a high-water mark of resident memory only, which
+    counts the pages of mapped files too."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True, name="dancu-held-peak")
+        self.peak = 0
+
+    def reset(self) -> None:
+        self.peak = held_bytes()
+
+    def run(self) -> None:
+        while True:
+            self.peak = max(self.peak, held_bytes())
+            time.sleep(HELD_SAMPLE_SECONDS)
+
+
+@functools.cache
+def _held_peak() -> _HeldPeak:
+    sampler = _HeldPeak()
+    sampler.start()
+    return sampler
+
+
 def start_peak() -> None:
     """Start measuring a peak here: resets the process's high-water mark of resident memory
-    (Linux; elsewhere the peak stays the process's lifetime one)."""
+    (Linux; elsewhere the peak stays the process's lifetime one) and the sampled peak of the
+    memory it holds of its own."""
     with contextlib.suppress(OSError):
         Path("/proc/self/clear_refs").write_text("5")
+    _held_peak().reset()
+
+
+def held_peak_since_start() -> int:
+    """The most memory the process held of its own since `start_peak` (sampled), in bytes."""
+    return max(_held_peak().peak, held_bytes())
 
 
 def peak_since_start() -> int:

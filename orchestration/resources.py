@@ -9,7 +9,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from dancu.lock import run_lock
-from dancu.memory import peak_since_start
+from dancu.memory import held_peak_since_start, peak_since_start
 from dancu.paths import (
     PRIVATE_UMASK,
     Folders,
@@ -47,13 +47,18 @@ class DancuPaths(dg.ConfigurableResource, Folders):
         return Keys.from_secret(self.person_id_secret())
 
 
-# Output metadata: the most memory the step held until the output was written, in MiB.
+# Output metadata: the most memory the step held until the output was written, in MiB: resident
+# (with the pages of the files it maps), and of its own (what the system cannot drop).
 PEAK_MEMORY = "peak_memory_mib"
+HELD_MEMORY = "peak_held_memory_mib"
 
 
 def peak_memory() -> dict[str, float]:
-    """The step's peak so far, as output metadata: what computing its outputs took."""
-    return {PEAK_MEMORY: round(peak_since_start() / 2**20, 1)}
+    """The step's peaks so far, as output metadata: what computing its outputs took."""
+    return {
+        PEAK_MEMORY: round(peak_since_start() / 2**20, 1),
+        HELD_MEMORY: round(held_peak_since_start() / 2**20, 1),
+    }
 
 
 def staged(description: str) -> dg.AssetOut:

@@ -1,10 +1,14 @@
 """The memory setting: how it is read, what DuckDB connections get from it, and a step's peak."""
 
+import gc
 import mmap
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import polars as pl
 import pytest
 
 from dancu import memory
@@ -120,3 +124,26 @@ def test_the_peak_is_measured_from_its_start():
     held.close()
     memory.start_peak()
     assert memory.peak_since_start() < grown - 150 * 2**20
+
+
+def test_a_mapped_frame_is_the_frame_and_its_values_are_not_held(tmp_path):
+    frame = pl.DataFrame(
+        {
+            "number": [1, None, 3],
+            "text": ["Hà Nội", None, "Huế"],
+            "category": pl.Series(["Nguyễn", "Lê", None], dtype=pl.Categorical),
+            "decided_by": pl.Series(["clerk", "model", "model"], dtype=pl.Enum(["clerk", "model"])),
+            "flag": [True, None, False],
+            "day": [date(1990, 5, 12), None, date(2001, 1, 31)],
+        }
+    )
+    assert memory.mapped(frame, tmp_path).equals(frame)
+    assert memory.mapped(frame.clear(), tmp_path).equals(frame.clear())
+
+    column = pl.Series("big", np.arange(32 * 2**20, dtype=np.int64))  # 256 MiB
+    before = memory.held_bytes()
+    on_disk = memory.mapped_column(column, tmp_path)
+    del column
+    gc.collect()
+    assert on_disk.sum() == 32 * 2**20 * (32 * 2**20 - 1) // 2  # every page read
+    assert memory.held_bytes() < before - 200 * 2**20

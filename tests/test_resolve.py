@@ -225,13 +225,19 @@ def generated(generated_records):
     return resolve(generated_records, run="r1")
 
 
-def test_features_computed_in_chunks_are_those_computed_at_once(generated_records):
+@pytest.mark.parametrize("on_disk", [False, True])
+def test_features_computed_in_chunks_are_those_computed_at_once(
+    generated_records, tmp_path, on_disk
+):
     records = keyed(generated_records)
     whole = features(records)
-    chunked = features(records, rows=97)  # a prime: the last chunk is a short one
+    # a prime: the last chunk is a short one
+    chunked = features(records, rows=97, spill=tmp_path if on_disk else None)
     value_ids = ["address_key_id", "father_key_id", "mother_key_id"]
     assert chunked.drop(value_ids).equals(whole.drop(value_ids))
     assert set(chunked.n_chunks("all")) == {1}  # gathered from as fast as the whole
+    # On disk: a file per column, mapped; the chunks' own files are gone.
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".arrow"] * whole.width * on_disk
     # Numbered in no particular order, but one number a value, across chunks too.
     for value_id in value_ids:
         value = value_id.removesuffix("_id")

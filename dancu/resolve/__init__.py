@@ -15,6 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE
+from dancu.memory import mapped
 from dancu.resolve.blocking import BY_CLERK, candidate_pairs
 from dancu.resolve.clusters import cluster
 from dancu.resolve.comparisons import compare, compare_to_disk
@@ -159,7 +160,9 @@ def resolve(
         stored = Path(spill) / "records.parquet"
         keyed(records).sink_parquet(stored)
         read = [RECORD_KEY, *(c for c in schema if c not in LINEAGE)]
-        prepared = features(pl.scan_parquet(stored).select(read), leave_out=SET_ASIDE)
+        prepared = features(
+            pl.scan_parquet(stored).select(read), leave_out=SET_ASIDE, spill=Path(spill)
+        )
         result = _resolve_prepared(prepared, previous, clerk, run, model, secret, Path(spill))
         del prepared
         return result.finish(pl.scan_parquet(stored), columns or schema.names())
@@ -236,7 +239,7 @@ def _resolve_prepared(
     compared = compare_to_disk(prepared, _with_clerk_pairs(blocked, decisions), spill)
     del blocked
     model = model or train(prepared, pl.scan_parquet(compared))
-    decided = _decided(prepared, compared, model, decisions)
+    decided = mapped(_decided(prepared, compared, model, decisions), spill)
 
     def score_pairs(pairs: pl.DataFrame) -> pl.DataFrame:
         return score(prepared, compare(prepared, pairs), model)

@@ -1,6 +1,9 @@
 """Person records: every accepted person-bearing record in one shape, the input of resolution."""
 
+import contextlib
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
@@ -18,7 +21,7 @@ from dancu.contract import (
 )
 from dancu.documents import IDENTITY_CERTIFICATE, PASSPORT, VIETNAM
 from dancu.foreign_names import is_probably_vietnamese_name
-from dancu.memory import rows_within
+from dancu.memory import mapped, mapped_column, rows_within
 from dancu.parse import GENERATION, id_birth_year
 from dancu.rules import accepted
 from dancu.text import fold
@@ -334,7 +337,10 @@ def _distinct_tables(records: pl.LazyFrame) -> dict[tuple[str, ...], pl.DataFram
 
 
 def features(
-    records: pl.DataFrame | pl.LazyFrame, leave_out: Iterable[str] = (), rows: int | None = None
+    records: pl.DataFrame | pl.LazyFrame,
+    leave_out: Iterable[str] = (),
+    rows: int | None = None,
+    spill: Path | None = None,
 ) -> pl.DataFrame:
     """Keyed records with the parts that blocking and comparisons read, computed once per
     distinct value (see `_distinct_values`), less the columns of `leave_out`:
@@ -374,20 +380,28 @@ def features(
 
     The texts it derives, and the record columns of `REPEATING`, are categorical. The records
     are read `rows` (by default `records_at_once`) at a time: only the features are held of all
-    of them, and the columns a caller leaves out are never held whole.
+    of them, and the columns a caller leaves out are never held whole. With `spill`, the features
+    wait in that folder, memory-mapped (`memory.mapped_column`), rather than in memory.
     """
     records, rows = records.lazy(), rows or records_at_once()
     tables = _distinct_tables(records)
     reissued = reissued_ids(records)
     size = records.select(pl.len()).collect().item()
-    return _in_one_piece(
-        [
-            _features_of(records.slice(start, rows).collect(), tables, reissued).drop(
-                leave_out, strict=False
-            )
-            for start in range(0, max(size, 1), rows)
-        ]
-    )
+    with _parts_folder(spill) as folder:
+        parts = []
+        for start in range(0, max(size, 1), rows):
+            part = _features_of(records.slice(start, rows).collect(), tables, reissued)
+            part = part.drop(leave_out, strict=False)
+            parts.append(part if folder is None else mapped(part, Path(folder)))
+        return _in_one_piece(parts, spill)
+
+
+def _parts_folder(spill: Path | None) -> contextlib.AbstractContextManager[Path | None]:
+    """Where the pieces of `features` wait until they are joined: a folder of their own in
+    `spill`, removed once they are, or nowhere (in memory) without `spill`."""
+    if spill is None:
+        return contextlib.nullcontext()
+    return tempfile.TemporaryDirectory(prefix="features-", dir=spill)
 
 
 def records_at_once() -> int:
@@ -396,15 +410,16 @@ def records_at_once() -> int:
     return min(FEATURE_ROWS, rows_within(FEATURE_RECORD_BYTES))
 
 
-def _in_one_piece(parts: list[pl.DataFrame]) -> pl.DataFrame:
-    """`parts` one after the other, each column in one piece of memory: comparisons gather the
-    values of a million pairs at a time, twice as slowly from six pieces (ten million persons).
-    Joined a column at a time, each let go of in `parts` once copied: the copy costs a column
-    more, not the whole frame again."""
+def _in_one_piece(parts: list[pl.DataFrame], spill: Path | None) -> pl.DataFrame:
+    """`parts` one after the other, each column in one piece of memory (mapped from a file in
+    `spill` if given): comparisons gather the values of a million pairs at a time, twice as
+    slowly from six pieces (ten million persons). Joined a column at a time, each let go of in
+    `parts` once copied: the copy costs a column more, not the whole frame again."""
     columns = []
     for name in parts[0].columns:
-        columns.append(pl.concat([part[name] for part in parts], rechunk=True))
+        column = pl.concat([part[name] for part in parts], rechunk=True)
         parts = [part.drop(name) for part in parts]
+        columns.append(column if spill is None else mapped_column(column, spill))
     return pl.DataFrame(columns)
 
 
