@@ -10,10 +10,14 @@ import polars as pl
 
 from dancu.contract import FILE_NAME, ROW_NUMBER, Source
 from dancu.mask import mask_id, mask_name
+from dancu.memory import rows_within
 from dancu.rules import FLAGS, REASONS, rule_id
 from dancu.schemas import standardized_schema
 
 EXAMPLES_PER_RULE = 3
+# What a standardised row takes while the schema validates it: its values and pandera's
+# working copies of a column's checks (the register's rows are about 1 kB in memory).
+VALIDATED_ROW_BYTES = 4_000
 
 
 def required_fields(source: Source) -> list[str]:
@@ -21,19 +25,17 @@ def required_fields(source: Source) -> list[str]:
     return [*source.required_names, *source.required_fields, *subject_id]
 
 
-def completeness(frame: pl.DataFrame, fields: list[str]) -> dict[str, float]:
+def completeness(frame: pl.LazyFrame, fields: list[str]) -> dict[str, float]:
     """Share of rows where each field holds a value (a bare birth year counts as a birth date)."""
-    if frame.is_empty():
-        return dict.fromkeys(fields, 1.0)
     present = []
     for field in fields:
         if field.endswith("birth_date"):
-            present.append(
-                pl.col(field.replace("_date", "_year")).is_not_null().mean().alias(field)
-            )
+            present.append(pl.col(field.replace("_date", "_year")).is_not_null().mean())
         else:
-            present.append(pl.col(field).is_not_null().mean().alias(field))
-    return {k: round(v, 4) for k, v in frame.select(present).row(0, named=True).items()}
+            present.append(pl.col(field).is_not_null().mean())
+    shares = frame.select(expr.alias(f) for expr, f in zip(present, fields, strict=True))
+    row = shares.collect(engine="streaming").row(0, named=True)
+    return {k: 1.0 if v is None else round(v, 4) for k, v in row.items()}  # none: no row lacks it
 
 
 def masked_example(source: Source) -> pl.Expr:
@@ -45,7 +47,7 @@ def masked_example(source: Source) -> pl.Expr:
     return pl.concat_str(parts, separator=" ", ignore_nulls=True)
 
 
-def top_rules(frame: pl.DataFrame, source: Source, limit: int = 10) -> pl.DataFrame:
+def top_rules(frame: pl.LazyFrame, source: Source, limit: int = 10) -> pl.DataFrame:
     """The rules most rows break (`rule`, `rows`), with a few masked `example`s each."""
     # A few rows in a hundred break a rule: only they are masked.
     breaking = frame.filter(pl.col(REASONS).list.len() + pl.col(FLAGS).list.len() > 0)
@@ -61,16 +63,35 @@ def top_rules(frame: pl.DataFrame, source: Source, limit: int = 10) -> pl.DataFr
         .agg(pl.len().alias("rows"), pl.col("example").head(EXAMPLES_PER_RULE))
         .sort(["rows", "rule"], descending=[True, False])
         .head(limit)
+        .collect()
     )
 
 
-def schema_failures(accepted: pl.DataFrame, source: Source) -> pl.DataFrame:
-    """Per column and check, how many accepted rows fail the schema (values are not shown)."""
-    try:
-        standardized_schema(source).validate(accepted, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        return errors.failure_cases.group_by("column", "check").len().sort("len", descending=True)
-    return pl.DataFrame(schema={"column": pl.String, "check": pl.String, "len": pl.UInt32})
+def schema_failures(
+    accepted: pl.LazyFrame, source: Source, rows: int | None = None
+) -> pl.DataFrame:
+    """Per column and check, how many accepted rows fail the schema (values are not shown).
+    Validated `rows` at a time (by default as many as `VALIDATED_ROW_BYTES` fit in the memory
+    limit): the schema checks each value alone, so the chunks fail as the whole would. A
+    failure of the schema itself (a column missing, or of another type) has no row, and each
+    chunk reports it: it is counted once."""
+    rows = rows or rows_within(VALIDATED_ROW_BYTES)
+    size = accepted.select(pl.len()).collect().item()
+    found = []
+    for start in range(0, size, rows):
+        try:
+            standardized_schema(source).validate(accepted.slice(start, rows).collect(), lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            cases = errors.failure_cases
+            found.append(cases if start == 0 else cases.filter(pl.col("index").is_not_null()))
+    if not found:
+        return pl.DataFrame(schema={"column": pl.String, "check": pl.String, "len": pl.UInt32})
+    return (
+        pl.concat(found)
+        .group_by("column", "check")
+        .len()
+        .sort(["len", "column", "check"], descending=[True, False, False])
+    )
 
 
 def days_late(newest_extract: date | None, cadence_days: int, today: date) -> int | None:

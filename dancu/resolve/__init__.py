@@ -165,7 +165,7 @@ def resolve(
         )
         result = _resolve_prepared(prepared, previous, clerk, run, model, secret, Path(spill))
         del prepared
-        return result.finish(pl.scan_parquet(stored), columns or schema.names())
+        return result.finish(pl.scan_parquet(stored), columns or schema.names(), Path(spill))
 
 
 @dataclass(frozen=True)
@@ -181,9 +181,9 @@ class _Resolved:
     blocking: pl.DataFrame
     model: Model
 
-    def finish(self, records: pl.LazyFrame, columns: Sequence[str]) -> Resolution:
+    def finish(self, records: pl.LazyFrame, columns: Sequence[str], spill: Path) -> Resolution:
         """The resolution of `records` (keyed, in record-key order, their own columns), whose
-        `records` keep `columns` of them."""
+        `records` keep `columns` of them; its records and persons are mapped from `spill`."""
         # Looked up on the record keys alone and put beside the records: joining the records
         # themselves would copy all of them, twice.
         looked_up = (
@@ -198,9 +198,14 @@ class _Resolved:
         in_queue = pl.concat([self.queued["left"], self.queued["right"]]).unique()
         shown = records.filter(pl.col(RECORD_KEY).is_in(in_queue.implode())).collect()
         labels = self.model.parameters.select("comparison", "level", "label")
+        # Each mapped as soon as it is made: the golden records are made without the records
+        # held, and neither is held while the run goes on.
+        resolved = mapped(
+            with_ids.select(RECORD_KEY, *columns, *looked_up.columns).collect(), spill
+        )
         return Resolution(
-            records=with_ids.select(RECORD_KEY, *columns, *looked_up.columns).collect(),
-            persons=golden_records(with_ids),
+            records=resolved,
+            persons=mapped(golden_records(with_ids), spill),
             pairs=self.pairs,
             review_queue=review_queue(shown, self.queued, labels),
             person_id_history=self.person_id_history,
