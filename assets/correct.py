@@ -6,6 +6,9 @@ and reports the numbers (never a value) to the UI. The per-source files are writ
 published warehouse (`assets/report.py`), so that a run whose gates fail sends nothing.
 """
 
+import tempfile
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
@@ -19,10 +22,10 @@ from dancu.corrections import (
     event_witnesses,
     find_corrections,
 )
-from dancu.memory import rows_within
+from dancu.memory import mapped, rows_within, spill_dir
 from orchestration import keys
 from orchestration.privacy import masked_errors
-from orchestration.resources import staged
+from orchestration.resources import DancuPaths, staged
 
 LEFT_FOR_REVIEW = ["uncertain", "both_slipped", "in_review"]
 # The person sources are compared; the civil-event sources witness the ids of their parties.
@@ -57,6 +60,7 @@ def _counts(frame: pl.DataFrame, *by: str) -> dict[str, int]:
 @masked_errors
 def source_correction(
     context: dg.AssetExecutionContext,
+    paths: DancuPaths,
     person_source: pl.LazyFrame,
     person: pl.LazyFrame,
     review_queue: pl.LazyFrame,
@@ -65,22 +69,30 @@ def source_correction(
 ) -> tuple[dg.Output[pl.DataFrame], dg.Output[pl.DataFrame]]:
     """Compare each resolved record with its person's golden record. The ids civil registration
     gave the persons its events name are witnesses, never told."""
-    golden = person.select(GOLDEN_COLUMNS).collect()
-    linked = person_source.select(LINK_COLUMNS).collect()
-    found = find_corrections(
-        linked,
-        golden,
-        {name: std_frames[keys.std(name)] for name in PERSON_SOURCES},
-        review_queue.select(
-            "source_l", "source_record_id_l", "source_r", "source_record_id_r"
-        ).collect(),
-        event_witnesses(
+    # The golden and resolved records are read throughout, a share of persons at a time: they
+    # wait mapped from the spill folder (3 GB at ten million persons) rather than in memory.
+    # What is still mapped when the folder goes stays readable until it is let go.
+    with tempfile.TemporaryDirectory(
+        prefix="corrections-", dir=spill_dir(Path(paths.data_dir))
+    ) as folder:
+        spill = Path(folder)
+        golden = mapped(person.select(GOLDEN_COLUMNS).collect(), spill)
+        linked = mapped(person_source.select(LINK_COLUMNS).collect(), spill)
+        found = find_corrections(
+            linked,
             golden,
-            event_party.select("event_id", "role", "person_id").collect(),
-            {name: std_frames[keys.std(name)] for name in EVENT_SOURCES},
-        ),
-        shares=-(-linked.height // rows_within(RECORD_BYTES)),
-    )
+            {name: std_frames[keys.std(name)] for name in PERSON_SOURCES},
+            review_queue.select(
+                "source_l", "source_record_id_l", "source_r", "source_record_id_r"
+            ).collect(),
+            event_witnesses(
+                golden,
+                event_party.select("event_id", "role", "person_id").collect(),
+                {name: std_frames[keys.std(name)] for name in EVENT_SOURCES},
+            ),
+            shares=-(-linked.height // rows_within(RECORD_BYTES)),
+            spill=spill,
+        )
     held = found.held["held_because"].value_counts().iter_rows()
     context.log.info(f"{found.table.height:,} corrections; held back: {dict(held)}")
     rates = {

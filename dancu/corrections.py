@@ -73,6 +73,7 @@ from dancu.contract import (
 )
 from dancu.link import ROLE_SEPARATOR, party_records
 from dancu.mask import masked
+from dancu.memory import mapped
 from dancu.parse import id_birth_year, id_sex, is_valid_national_id
 from dancu.resolve.records import FAMILY_VARIANTS, reissued_ids
 from dancu.review import SHEET_ROWS, excel_safe, sheet_names
@@ -802,6 +803,7 @@ def find_corrections(
     review_queue: pl.DataFrame | None = None,
     event_ids: pl.DataFrame | None = None,
     shares: int = 1,
+    spill: Path | None = None,
 ) -> Corrections:
     """The corrections to send back to each source, and the differences held back.
 
@@ -813,6 +815,8 @@ def find_corrections(
     the records are compared, one share after another: a record is judged against its own
     person's records alone, and every record at once takes 14 GB at ten million persons. The
     error rates are counted first, on the records of a sample of the persons (`rate_sample`).
+    `spill`: where each share's judgement waits, mapped (`memory.mapped`), while the next
+    share is judged; in memory without it.
     """
     bounds = [person.height * share // shares for share in range(shares + 1)]
     persons_of_shares = [
@@ -832,6 +836,9 @@ def find_corrections(
         witnessing = event_ids.filter(pl.col("p").is_in(rows.implode()))
         return records, pl.concat([records, witnessing], how="diagonal_relaxed")
 
+    def kept(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame if spill is None else mapped(frame, spill)
+
     # One share's records serve counting and judging. Shares are made one at a time, after the
     # rates were counted on the records of the persons of the sample alone.
     sample = rate_sample(person)
@@ -842,7 +849,7 @@ def find_corrections(
     reissued = _reissued(std_frames)
     waiting = in_review(review_queue).with_columns(pl.lit(True).alias("in_review"))
     judged = pl.concat(
-        _judged(records, witnessing, person, malformed, reissued, rates, waiting)
+        kept(_judged(records, witnessing, person, malformed, reissued, rates, waiting))
         for records, witnessing in (whole or map(witnesses, persons_of_shares))
     ).sort(SOURCE, RECORD_ID, "field")
     return Corrections(

@@ -392,7 +392,9 @@ def test_a_run_publishes_the_table_and_one_private_workbook_per_source(sample_ru
     assert len(list(folder.iterdir())) == len(PERSON_SOURCES)
 
 
-def corrections_of_run(staging: Path, person: pl.DataFrame, shares: int = 1) -> Corrections:
+def corrections_of_run(
+    staging: Path, person: pl.DataFrame, shares: int = 1, spill: Path | None = None
+) -> Corrections:
     """`find_corrections` on a run's staged tables, with its golden records `person`."""
     std = {name: pl.scan_parquet(staging / f"std_{name}.parquet") for name in SOURCES}
     events = event_witnesses(
@@ -407,21 +409,27 @@ def corrections_of_run(staging: Path, person: pl.DataFrame, shares: int = 1) -> 
         pl.read_parquet(staging / "review_queue.parquet"),
         events,
         shares=shares,
+        spill=spill,
     )
 
 
-def test_persons_compared_in_shares_give_the_corrections_of_all_at_once(sample_run: Path):
+def test_persons_compared_in_shares_give_the_corrections_of_all_at_once(
+    sample_run: Path, tmp_path: Path
+):
     staging = sample_run / "data/staging"
     person = pl.read_parquet(staging / "person.parquet").select(GOLDEN_COLUMNS)
 
-    def corrections(shares: int) -> Corrections:
-        return corrections_of_run(staging, person, shares)
+    def corrections(shares: int, spill: Path | None = None) -> Corrections:
+        return corrections_of_run(staging, person, shares, spill)
 
-    whole, shared = corrections(1), corrections(7)
+    whole = corrections(1)
     assert whole.table.height > 0 and whole.held.height > 0
-    assert shared.table.equals(whole.table)
-    assert shared.held.equals(whole.held)
-    assert shared.error_rates.equals(whole.error_rates)
+    # Each share's judgement waiting mapped from a folder, or in memory: the same.
+    for shared in (corrections(7), corrections(7, tmp_path)):
+        assert shared.table.equals(whole.table)
+        assert shared.held.equals(whole.held)
+        assert shared.error_rates.equals(whole.error_rates)
+    assert len(list(tmp_path.glob("*.arrow"))) > 7  # a file per column of each share
 
 
 def test_the_error_rates_sample_the_same_persons_whatever_their_ids(sample_run, monkeypatch):
