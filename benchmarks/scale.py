@@ -42,7 +42,7 @@ SEED = 7
 
 def step_figures(data: Path) -> dict[str, dict[str, float]]:
     """Per step of the latest run in the data folder's Dagster instance: its wall seconds and
-    the peak memory (MiB) its outputs recorded."""
+    the peak memory (MiB) its outputs and checks recorded."""
     import dagster as dg
 
     from orchestration.resources import HELD_MEMORY, PEAK_MEMORY
@@ -55,10 +55,15 @@ def step_figures(data: Path) -> dict[str, dict[str, float]]:
     dagster_home(data)
     with dg.DagsterInstance.get() as instance:
         run = instance.get_runs(limit=1)[0]
-        for entry in instance.all_logs(
-            run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
-        ):
-            metadata = entry.dagster_event.event_specific_data.materialization.metadata
+        outputs = {
+            dg.DagsterEventType.ASSET_MATERIALIZATION,
+            dg.DagsterEventType.ASSET_CHECK_EVALUATION,
+        }
+        for entry in instance.all_logs(run.run_id, of_type=outputs):
+            data = entry.dagster_event.event_specific_data
+            metadata = (
+                data.materialization.metadata if hasattr(data, "materialization") else data.metadata
+            )
             if entry.step_key in figures and PEAK_MEMORY in metadata:
                 step = figures[entry.step_key]
                 step["peak_mib"] = max(step["peak_mib"], metadata[PEAK_MEMORY].value)

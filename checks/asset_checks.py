@@ -20,6 +20,8 @@ from dancu.quality import (
 )
 from dancu.rules import FLAGS, is_rejected
 from orchestration import keys
+from orchestration.privacy import masked_errors
+from orchestration.resources import peak_memory
 
 NOTHING_LOST = "nothing_lost"
 SCHEMA = "schema"
@@ -68,6 +70,7 @@ def source_checks(source: Source) -> dg.AssetChecksDefinition:
         name=keys.std_checks(source.name),
         ins={"std": dg.AssetIn(asset), "raw": dg.AssetIn(keys.raw(source.name))},
     )
+    @masked_errors
     def checks(std: pl.LazyFrame, raw: pl.LazyFrame):
         # Counted as the frame streams by, and validated a chunk at a time: the register's
         # standardised frame alone would take 10 GB in memory at ten million persons.
@@ -127,6 +130,7 @@ def source_checks(source: Source) -> dg.AssetChecksDefinition:
                 "quarantined_share": round(share, 5),
                 "flagged_share": round(flagged / rows, 5) if rows else 0.0,
                 "top_rules": dg.MetadataValue.md(top_rules_markdown(std, source)),
+                **peak_memory(),
             },
         )
 

@@ -396,7 +396,7 @@ def features(
         return _in_one_piece(parts, spill)
 
 
-def _parts_folder(spill: Path | None) -> contextlib.AbstractContextManager[Path | None]:
+def _parts_folder(spill: Path | None) -> contextlib.AbstractContextManager[str | None]:
     """Where the pieces of `features` wait until they are joined: a folder of their own in
     `spill`, removed once they are, or nowhere (in memory) without `spill`."""
     if spill is None:
