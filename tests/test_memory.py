@@ -104,6 +104,14 @@ def test_a_duckdb_connection_keeps_within_the_limit_and_spills_in_the_data_folde
         assert con.sql("select count(*), max(i) from t").fetchall() == [(2_000_000, 1_999_999)]
 
 
+def test_a_duckdb_connection_leaves_room_beside_what_the_process_holds(limit, tmp_path):
+    held = memory.resident_bytes()
+    limit(str(held + 1_000 * 2**20))  # 1,000 MiB free: DuckDB gets 600 of them, or a bit less
+    with memory.limit_duckdb(duckdb.connect(), tmp_path) as con:
+        mib = float(setting(con, "memory_limit").removesuffix(" MiB"))
+    assert 550 < mib <= 600
+
+
 def test_a_duckdb_connection_keeps_order_unless_told_otherwise(limit, tmp_path):
     limit("2GB")
     with memory.limit_duckdb(duckdb.connect(), tmp_path) as con:

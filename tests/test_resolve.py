@@ -363,6 +363,20 @@ def test_every_record_gets_one_person_with_a_golden_record(generated, generated_
     assert set(persons["full_name_source"].drop_nulls()) <= {"dan_cu", "bhxh", "y_te"}
 
 
+def test_golden_records_mapped_from_a_folder_are_those_made_in_memory(
+    generated, generated_records, tmp_path
+):
+    with_persons = keyed(generated_records).join(
+        generated.records.select("rk", "person_id"), on="rk", maintain_order="left"
+    )
+    in_memory = golden_records(with_persons)
+    assert golden_records(with_persons, spill=tmp_path).equals(in_memory)
+    assert in_memory.equals(generated.persons)
+    # A file per field gathered, and one for its source (person ids and the marital status's
+    # date besides)
+    assert len(list(tmp_path.glob("*.arrow"))) == 2 * (len(GOLDEN_FIELDS) + 1) + 2
+
+
 def golden(*records: dict) -> pl.DataFrame:
     """`golden_records` of records given as (person_id, source, extract_date, and fields), their
     `rk` their position."""

@@ -205,7 +205,7 @@ class _Resolved:
         )
         return Resolution(
             records=resolved,
-            persons=mapped(golden_records(with_ids), spill),
+            persons=golden_records(with_ids, spill),
             pairs=self.pairs,
             review_queue=review_queue(shown, self.queued, labels),
             person_id_history=self.person_id_history,

@@ -6,9 +6,12 @@ complete record, then the record's canonical position (source, then record id: s
 settled the same way every run). Each field says which source it came from.
 """
 
+from pathlib import Path
+
 import polars as pl
 
 from dancu.contract import EXTRACT_DATE, SOURCE, SOURCE_PRIORITY
+from dancu.memory import mapped_column
 from dancu.resolve.ids import id_order
 from dancu.resolve.records import RECORD_KEY
 
@@ -37,7 +40,7 @@ def preference() -> pl.Expr:
     return key * 2**KEY_BITS + pl.col(RECORD_KEY).cast(pl.UInt64)
 
 
-def golden_records(records: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+def golden_records(records: pl.DataFrame | pl.LazyFrame, spill: Path | None = None) -> pl.DataFrame:
     """One row per `person_id` of `records` (person records with their `rk` and `person_id`),
     in `person_id` order: each of `GOLDEN_FIELDS` and `<field>_source`, the source it came from;
     `birth_year` goes with the birth date chosen (or the best year where no record has a full
@@ -48,8 +51,13 @@ def golden_records(records: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
 
     Each field's record is found by row number and its value gathered once, one field at a
     time: records waiting on disk (a lazy frame) are read a column at a time, and nothing holds
-    copies of the records' fields (15 GB at ten million persons)."""
+    copies of the records' fields (15 GB at ten million persons). With `spill`, each golden
+    field waits there, mapped (`memory.mapped_column`), while the next is gathered: the golden
+    records of ten million persons take 5 GB."""
     records = records.lazy()
+
+    def kept(values: pl.Series) -> pl.Series:
+        return values if spill is None else mapped_column(values, spill)
 
     def column(name: str) -> pl.Series:
         return records.select(name).collect().to_series()
@@ -86,14 +94,14 @@ def golden_records(records: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
         return persons.join(found, on="_person", how="left", maintain_order="left")["row_right"]
 
     source = column(SOURCE)
-    golden = {"person_id": column("person_id").gather(persons["row"])}
+    golden = {"person_id": kept(column("person_id").gather(persons["row"]))}
     for field in (*GOLDEN_FIELDS, "birth_year"):
         values = column(field)
         rows = first_row_with(values)
-        golden[field] = values.gather(rows)
-        golden[f"{field}_source"] = source.gather(rows)
+        golden[field] = kept(values.gather(rows))
+        golden[f"{field}_source"] = kept(source.gather(rows))
         if field == "marital_status":
-            golden["marital_status_as_of"] = column(EXTRACT_DATE).gather(rows)
+            golden["marital_status_as_of"] = kept(column(EXTRACT_DATE).gather(rows))
     best_year = golden.pop("birth_year")
     del golden["birth_year_source"]
     return (
