@@ -66,9 +66,10 @@ bench-noisy: $(BIN)/.bench-installed
 	done; done
 
 # Time and peak memory of each stage at 1, 2, 5 and 10 million persons (hours; generated sets are
-# kept in bench-data/, about 5 GB at ten million): `SIZES="20000 50000"` for a quick look.
+# kept in bench-data/, about 5 GB at ten million): `SIZES="20000 50000"` for a quick look;
+# `ENFORCE=1 DANCU_MEMORY_LIMIT=10GB` runs each size in a memory cgroup of that limit (as root).
 bench-scale: $(BIN)/.bench-installed
-	$(BIN)/python -m benchmarks.scale $(if $(SIZES),--persons $(SIZES))
+	$(BIN)/python -m benchmarks.scale $(if $(SIZES),--persons $(SIZES)) $(if $(ENFORCE),--enforce)
 
 # The service API under load on loopback (wrk from Debian's package when present), two publishes
 # during it; WAREHOUSE=path names a published warehouse to serve (default: a demo run's).
