@@ -44,6 +44,11 @@ def test_an_accepted_frame_fails_no_schema_check_in_chunks(accepted):
     assert schema_failures(accepted.lazy(), SOURCES["dan_cu"], rows=97).is_empty()
 
 
+def test_an_empty_frame_still_fails_the_schema_itself(accepted):
+    failures = schema_failures(broken(accepted).clear().lazy(), SOURCES["dan_cu"])
+    assert failures.rows() == [("extract_date", "dtype('Date')", 1)]
+
+
 def test_completeness_and_top_rules_read_a_lazy_frame(accepted):
     source = SOURCES["dan_cu"]
     fields = required_fields(source)
