@@ -169,7 +169,8 @@ def table(results: dict[int, dict]) -> list[str]:
 
 
 def cell(seconds: float, peak_mib: float, held_mib: float) -> str:
-    """A stage's figures; steps that write no frame (the checks) record no peak."""
+    """A stage's figures; steps that write no frame (the report, the review export) record no
+    peak."""
     peak = f" / {peak_mib / 1024:.1f} GiB (held {held_mib / 1024:.1f})" if peak_mib else ""
     return f"{seconds:,.0f} s{peak}"
 
