@@ -45,8 +45,8 @@ def step_figures(data: Path) -> dict[str, dict[str, float]]:
     the peak memory (MiB) its outputs and checks recorded."""
     import dagster as dg
 
-    from orchestration.resources import HELD_MEMORY, PEAK_MEMORY
     from pipelines.cli import dagster_home
+    from pipelines.progress import HELD_MEMORY, PEAK_MEMORY
 
     figures = {
         step: {"seconds": seconds, "peak_mib": 0.0, "held_mib": 0.0}

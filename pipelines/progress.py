@@ -11,7 +11,7 @@ from datetime import datetime
 
 import dagster as dg
 
-from orchestration.resources import PEAK_MEMORY
+from orchestration.resources import HELD_MEMORY, PEAK_MEMORY
 
 STARTED, SUCCEEDED, FAILED = "STEP_START", "STEP_SUCCESS", "STEP_FAILURE"
 CHECK = "ASSET_CHECK_EVALUATION"
@@ -35,12 +35,15 @@ class _Step:
         self.started = started
         self.rows = 0
         self.peak_mib = 0.0
+        self.held_mib = 0.0
 
     def add(self, metadata: dict) -> None:
         if ROW_COUNT in metadata:
             self.rows += metadata[ROW_COUNT].value
         if PEAK_MEMORY in metadata:
             self.peak_mib = max(self.peak_mib, metadata[PEAK_MEMORY].value)
+        if HELD_MEMORY in metadata:
+            self.held_mib = max(self.held_mib, metadata[HELD_MEMORY].value)
 
     def summary(self, ended: float) -> str:
         parts = [f"{ended - self.started:.1f}s"]
@@ -48,6 +51,8 @@ class _Step:
             parts.append(f"{self.rows:,} rows")
         if self.peak_mib:
             parts.append(f"peak {_memory(self.peak_mib)}")
+        if self.held_mib:
+            parts.append(f"held {_memory(self.held_mib)}")
         return ", ".join(parts)
 
 

@@ -52,11 +52,13 @@ def record(kind: str, step: str, at: float, **data) -> logging.LogRecord:
     return line
 
 
-def materialized(rows: int, peak_mib: float) -> dict:
+def materialized(rows: int, peak_mib: float, held_mib: float | None = None) -> dict:
     metadata = {
         "dagster/row_count": dg.IntMetadataValue(rows),
         PEAK_MEMORY: dg.FloatMetadataValue(peak_mib),
     }
+    if held_mib is not None:
+        metadata[HELD_MEMORY] = dg.FloatMetadataValue(held_mib)
     return {"materialization": SimpleNamespace(metadata=metadata)}
 
 
@@ -70,6 +72,9 @@ def test_a_step_line_says_its_time_rows_peak_and_how_far_the_run_is():
         record("STEP_SUCCESS", "ingest", 1012.5),
         record("STEP_START", "resolve_persons", 1013.0),
         record("STEP_FAILURE", "resolve_persons", 1090.0),
+        record("STEP_START", "link_events", 1091.0),
+        record("ASSET_MATERIALIZATION", "link_events", 1099.0, **materialized(5, 3_072.0, 1_536.0)),
+        record("STEP_SUCCESS", "link_events", 1100.0),
     ]
     for event in events:
         handler.emit(event)
@@ -79,4 +84,6 @@ def test_a_step_line_says_its_time_rows_peak_and_how_far_the_run_is():
         "✓ ingest (12.5s, 2,000 rows, peak 2.0 GiB) · 1 done, 12s into the run",
         "▸ resolve_persons",
         "✗ resolve_persons (77.0s) · 2 done, 1m30s into the run",
+        "▸ link_events",
+        "✓ link_events (9.0s, 5 rows, peak 3.0 GiB, held 1.5 GiB) · 3 done, 1m40s into the run",
     ]
