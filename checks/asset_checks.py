@@ -96,7 +96,7 @@ def source_checks(source: Source) -> dg.AssetChecksDefinition:
             },
         )
 
-        failures = schema_failures(accepted, source)
+        failures = schema_failures(std, source)
         yield dg.AssetCheckResult(
             check_name=SCHEMA,
             passed=failures.is_empty(),

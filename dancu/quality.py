@@ -11,7 +11,7 @@ import polars as pl
 from dancu.contract import FILE_NAME, ROW_NUMBER, Source
 from dancu.mask import mask_id, mask_name
 from dancu.memory import rows_within
-from dancu.rules import FLAGS, REASONS, rule_id
+from dancu.rules import FLAGS, REASONS, is_rejected, rule_id
 from dancu.schemas import standardized_schema
 
 EXAMPLES_PER_RULE = 3
@@ -67,20 +67,20 @@ def top_rules(frame: pl.LazyFrame, source: Source, limit: int = 10) -> pl.DataFr
     )
 
 
-def schema_failures(
-    accepted: pl.LazyFrame, source: Source, rows: int | None = None
-) -> pl.DataFrame:
-    """Per column and check, how many accepted rows fail the schema (values are not shown).
-    Validated `rows` at a time (by default as many as `VALIDATED_ROW_BYTES` fit in the memory
-    limit): the schema checks each value alone, so the chunks fail as the whole would. A
-    failure of the schema itself (a column missing, or of another type) has no row, and each
-    chunk reports it: it is counted once."""
+def schema_failures(std: pl.LazyFrame, source: Source, rows: int | None = None) -> pl.DataFrame:
+    """Per column and check, how many accepted rows of the standardised frame `std` fail the
+    schema (values are not shown). Validated `rows` at a time, the accepted rows of each slice
+    (by default as many as `VALIDATED_ROW_BYTES` fit in the memory limit; slicing before the
+    filter reads the frame once): the schema checks each value alone, so the chunks fail as the
+    whole would. A failure of the schema itself (a column missing, or of another type) has no
+    row, and each chunk reports it: it is counted once."""
     rows = rows or rows_within(VALIDATED_ROW_BYTES)
-    size = accepted.select(pl.len()).collect().item()
+    size = std.select(pl.len()).collect().item()
     found = []
     for start in range(0, max(size, 1), rows):  # an empty frame may fail the schema itself
+        accepted = std.slice(start, rows).filter(~is_rejected()).collect()
         try:
-            standardized_schema(source).validate(accepted.slice(start, rows).collect(), lazy=True)
+            standardized_schema(source).validate(accepted, lazy=True)
         except pa.errors.SchemaErrors as errors:
             cases = errors.failure_cases
             found.append(cases if start == 0 else cases.filter(pl.col("index").is_not_null()))
