@@ -193,14 +193,21 @@ class _HeldPeak(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(daemon=True, name="dancu-held-peak")
-        self.peak = 0
+        self.peak, self._since, self._lock = 0, 0, threading.Lock()
 
     def reset(self) -> None:
-        self.peak = held_bytes()
+        with self._lock:
+            self._since += 1
+            self.peak = held_bytes()
 
     def run(self) -> None:
         while True:
-            self.peak = max(self.peak, held_bytes())
+            with self._lock:
+                since = self._since
+            sample = held_bytes()
+            with self._lock:
+                if since == self._since:  # a sample taken before a reset belongs to no peak
+                    self.peak = max(self.peak, sample)
             time.sleep(HELD_SAMPLE_SECONDS)
 
 
