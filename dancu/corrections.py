@@ -836,9 +836,6 @@ def find_corrections(
         witnessing = event_ids.filter(pl.col("p").is_in(rows.implode()))
         return records, pl.concat([records, witnessing], how="diagonal_relaxed")
 
-    def kept(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame if spill is None else mapped(frame, spill)
-
     # One share's records serve counting and judging. Shares are made one at a time, after the
     # rates were counted on the records of the persons of the sample alone.
     sample = rate_sample(person)
@@ -849,7 +846,7 @@ def find_corrections(
     reissued = _reissued(std_frames)
     waiting = in_review(review_queue).with_columns(pl.lit(True).alias("in_review"))
     judged = pl.concat(
-        kept(_judged(records, witnessing, person, malformed, reissued, rates, waiting))
+        mapped(_judged(records, witnessing, person, malformed, reissued, rates, waiting), spill)
         for records, witnessing in (whole or map(witnesses, persons_of_shares))
     ).sort(SOURCE, RECORD_ID, "field")
     return Corrections(

@@ -163,17 +163,22 @@ def rows_within(row_bytes: int, share: float = CHUNK_SHARE) -> int:
     return max(1, int(memory_limit() * share) // max(row_bytes, 1))
 
 
-def mapped(frame: pl.DataFrame, folder: Path) -> pl.DataFrame:
-    """`frame` with every column `mapped_column` in `folder`."""
+def mapped(frame: pl.DataFrame, folder: Path | None) -> pl.DataFrame:
+    """`frame` with every column `mapped_column` in `folder`; `frame` itself without one."""
+    if folder is None:
+        return frame
     return pl.DataFrame([mapped_column(frame[name], folder) for name in frame.columns])
 
 
-def mapped_column(column: pl.Series, folder: Path) -> pl.Series:
+def mapped_column(column: pl.Series, folder: Path | None) -> pl.Series:
     """`column` written to a file of its own in `folder` (Arrow IPC, uncompressed, in one piece)
     and read back memory-mapped: the system reads its pages in as they are used and, when memory
     runs short, drops them again rather than fail, where a column in memory is held to the end.
     A categorical or enum column is written as its codes (its strings stay in memory); the file
-    goes with the folder, and may be removed while the column is still read (Linux)."""
+    goes with the folder, and may be removed while the column is still read (Linux). Without a
+    folder, `column` stays in memory as it is."""
+    if folder is None:
+        return column
     as_codes = isinstance(column.dtype, pl.Categorical | pl.Enum)
     stored = column.to_physical() if as_codes else column
     array = stored.to_arrow(compat_level=pl.CompatLevel.newest())

@@ -136,6 +136,13 @@ def test_the_peak_is_measured_from_its_start():
     assert memory.peak_since_start() < grown - 150 * 2**20
 
 
+def test_without_a_folder_a_frame_stays_in_memory_as_it_is():
+    frame = pl.DataFrame({"number": [1, 2], "text": ["Hà Nội", None]})
+    assert memory.mapped(frame, None) is frame
+    column = frame["text"]
+    assert memory.mapped_column(column, None) is column
+
+
 def test_a_mapped_frame_is_the_frame_and_its_values_are_not_held(tmp_path):
     frame = pl.DataFrame(
         {

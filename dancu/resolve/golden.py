@@ -56,9 +56,6 @@ def golden_records(records: pl.DataFrame | pl.LazyFrame, spill: Path | None = No
     records of ten million persons take 5 GB."""
     records = records.lazy()
 
-    def kept(values: pl.Series) -> pl.Series:
-        return values if spill is None else mapped_column(values, spill)
-
     def column(name: str) -> pl.Series:
         return records.select(name).collect().to_series()
 
@@ -94,14 +91,14 @@ def golden_records(records: pl.DataFrame | pl.LazyFrame, spill: Path | None = No
         return persons.join(found, on="_person", how="left", maintain_order="left")["row_right"]
 
     source = column(SOURCE)
-    golden = {"person_id": kept(column("person_id").gather(persons["row"]))}
+    golden = {"person_id": mapped_column(column("person_id").gather(persons["row"]), spill)}
     for field in (*GOLDEN_FIELDS, "birth_year"):
         values = column(field)
         rows = first_row_with(values)
-        golden[field] = kept(values.gather(rows))
-        golden[f"{field}_source"] = kept(source.gather(rows))
+        golden[field] = mapped_column(values.gather(rows), spill)
+        golden[f"{field}_source"] = mapped_column(source.gather(rows), spill)
         if field == "marital_status":
-            golden["marital_status_as_of"] = kept(column(EXTRACT_DATE).gather(rows))
+            golden["marital_status_as_of"] = mapped_column(column(EXTRACT_DATE).gather(rows), spill)
     best_year = golden.pop("birth_year")
     del golden["birth_year_source"]
     return (

@@ -2,7 +2,7 @@
 
 import contextlib
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
@@ -392,16 +392,19 @@ def features(
         for start in range(0, max(size, 1), rows):
             part = _features_of(records.slice(start, rows).collect(), tables, reissued)
             part = part.drop(leave_out, strict=False)
-            parts.append(part if folder is None else mapped(part, Path(folder)))
+            parts.append(mapped(part, folder))
         return _in_one_piece(parts, spill)
 
 
-def _parts_folder(spill: Path | None) -> contextlib.AbstractContextManager[str | None]:
+@contextlib.contextmanager
+def _parts_folder(spill: Path | None) -> Iterator[Path | None]:
     """Where the pieces of `features` wait until they are joined: a folder of their own in
     `spill`, removed once they are, or nowhere (in memory) without `spill`."""
     if spill is None:
-        return contextlib.nullcontext()
-    return tempfile.TemporaryDirectory(prefix="features-", dir=spill)
+        yield None
+        return
+    with tempfile.TemporaryDirectory(prefix="features-", dir=spill) as folder:
+        yield Path(folder)
 
 
 def records_at_once() -> int:
@@ -419,7 +422,7 @@ def _in_one_piece(parts: list[pl.DataFrame], spill: Path | None) -> pl.DataFrame
     for name in parts[0].columns:
         column = pl.concat([part[name] for part in parts], rechunk=True)
         parts = [part.drop(name) for part in parts]
-        columns.append(column if spill is None else mapped_column(column, spill))
+        columns.append(mapped_column(column, spill))
     return pl.DataFrame(columns)
 
 
