@@ -20,6 +20,7 @@ from dancu.warehouse import (
     WAREHOUSE_FILE,
     GateFailed,
     Keys,
+    key_columns,
     load_gates,
     load_queries,
     prune,
@@ -228,6 +229,58 @@ def test_keys_that_do_not_fit_alone_fail_the_publish_naming_the_table_and_the_se
     with pytest.raises(MemoryError, match=r"table person .* DANCU_MEMORY_LIMIT"):
         publish(tmp_path, "run1", tables())
     assert not (tmp_path / WAREHOUSE_FILE).exists()
+
+
+def keys_of(path) -> set[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return set(
+            con.execute(
+                "select table_name, constraint_type, constraint_column_names::varchar from "
+                "duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
+                "union all select table_name, index_name, expressions::varchar from duckdb_indexes()"
+            ).fetchall()
+        )
+
+
+def rows_of(path, table: str) -> pl.DataFrame:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.sql(f"select * from {table}").pl().sort(pl.all())
+
+
+def test_keys_too_large_for_duckdbs_memory_are_built_as_their_rows_arrive_in_key_order(
+    tmp_path, monkeypatch
+):
+    import dancu.warehouse
+
+    persons = tables(person_ids=("P3", "P1", "P4", "P2", "P2"), quarantined_rows=(6, 7))
+    publish(tmp_path / "whole", "run1", persons)
+    # A row's key as large as all of DuckDB's memory: every table with keys loads a row at a
+    # time, in key order.
+    monkeypatch.setattr(dancu.warehouse, "KEY_ROW_BYTES", 2**50)
+    publish(tmp_path / "in_order", "run1", persons)
+
+    whole, in_order = (tmp_path / name / WAREHOUSE_FILE for name in ("whole", "in_order"))
+    assert keys_of(in_order) == keys_of(whole)
+    for table in ("person", "person_source", "record_flag", "extract_file"):
+        assert rows_of(in_order, table).equals(rows_of(whole, table))
+    repeated = dict(persons, person=pl.concat([persons["person"]] * 2))
+    with pytest.raises(duckdb.ConstraintException):
+        publish(tmp_path / "repeated", "run1", repeated)
+
+
+@pytest.mark.parametrize(
+    "statement, columns",
+    [
+        ("alter table person add primary key (person_id);", "person_id"),
+        ("create index person_source_person on person_source (person_id)", "person_id"),
+        (
+            "alter table t add primary key\n    (person_id, document_type) ;\n",
+            "person_id, document_type",
+        ),
+    ],
+)
+def test_the_columns_of_a_key_are_those_its_statement_lists_last(statement, columns):
+    assert key_columns(statement) == columns
 
 
 def test_a_repeated_person_id_is_refused_by_its_key(tmp_path):
