@@ -60,8 +60,17 @@ def link_events(
     events = pl.concat([civil_events(s, std_frames[keys.std(s)]) for s in EVENT_SOURCES]).collect()
     party = event_party.collect()
     events = duplicate_events(events, party).drop("subject_key", "second_key")
-    persons = apply_marriages(apply_deaths(person_golden.collect(), events, party), events, party)
+    persons = apply_marriages(apply_deaths(person_golden, events, party), events, party)
     issues = consistency_issues(events, party, persons, visits(std_y_te, person_source))
+    persons_count, deceased, married_by_registration = (
+        persons.select(
+            pl.len(),
+            pl.col("is_deceased").sum(),
+            (pl.col("marital_status_source") == "ket_hon").sum(),
+        )
+        .collect(engine="streaming")
+        .row(0)
+    )
     yield dg.Output(
         events,
         output_name="civil_event",
@@ -74,9 +83,9 @@ def link_events(
         persons,
         output_name="person",
         metadata={
-            "persons": persons.height,
-            "deceased": int(persons["is_deceased"].sum()),
-            "married_by_registration": int((persons["marital_status_source"] == "ket_hon").sum()),
+            "persons": persons_count,
+            "deceased": deceased,
+            "married_by_registration": married_by_registration,
         },
     )
     yield dg.Output(relationships(party), output_name="relationship")

@@ -31,6 +31,7 @@ from dancu.resolve.records import (
 )
 from dancu.rules import MOTHER_AGE, accepted
 
+Frame = pl.DataFrame | pl.LazyFrame
 ROLE_SEPARATOR = ":"  # a party's record id: the event's record id, then its role
 PREVIOUS_IDS = f"""
     select source, source_record_id, person_id from person_source
@@ -210,29 +211,29 @@ def _spouses(marriages: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def apply_deaths(
-    persons: pl.DataFrame, events: pl.DataFrame, parties: pl.DataFrame
-) -> pl.DataFrame:
+def apply_deaths(persons: Frame, events: pl.DataFrame, parties: pl.DataFrame) -> pl.LazyFrame:
     """`persons` with `is_deceased` and `death_date`: a person named as the deceased of a death
-    registration is dead from the earliest such death date."""
+    registration is dead from the earliest such death date. Lazy, as is `apply_marriages`: the
+    persons stream past the few events rather than being held (ten million golden records)."""
     deaths = (
         parties.filter(pl.col("role") == "deceased", pl.col("person_id").is_not_null())
         .join(_unique_events(events, "death"), on="event_id")
         .group_by("person_id")
         .agg(pl.col("event_date").min().alias("death_date"))
     )
-    return persons.join(deaths, on="person_id", how="left").with_columns(
-        pl.col("death_date").is_not_null().alias("is_deceased")
+    return (
+        persons.lazy()
+        .join(deaths.lazy(), on="person_id", how="left", maintain_order="left")
+        .with_columns(pl.col("death_date").is_not_null().alias("is_deceased"))
     )
 
 
-def apply_marriages(
-    persons: pl.DataFrame, events: pl.DataFrame, parties: pl.DataFrame
-) -> pl.DataFrame:
+def apply_marriages(persons: Frame, events: pl.DataFrame, parties: pl.DataFrame) -> pl.LazyFrame:
     """`persons` (with `marital_status`, its `marital_status_source` and `marital_status_as_of`,
     and `death_date`) with the status their latest registered marriage gives: "married", or
     "widowed" once that spouse has died. It wins where it is newer than what the register said
     (the marriage, or the spouse's death, after the extract that gave the status)."""
+    persons = persons.lazy()
     married = (
         parties.filter(pl.col("role").is_in(["husband", "wife"]), pl.col("person_id").is_not_null())
         .join(_unique_events(events, "marriage"), on="event_id")
@@ -243,10 +244,13 @@ def apply_marriages(
         .group_by("person_id", maintain_order=True)
         .last()
         .join(
-            persons.select(
+            # Collected on its own: a plan that read the persons twice would cache them whole.
+            persons.filter(pl.col("death_date").is_not_null())
+            .select(
                 pl.col("person_id").alias("person_id_spouse"),
                 pl.col("death_date").alias("spouse_died"),
-            ),
+            )
+            .collect(),
             on="person_id_spouse",
             how="left",
         )
@@ -267,7 +271,7 @@ def apply_marriages(
     said_at = pl.col("marital_status_as_of")
     newer = pl.col("_as_of").is_not_null() & (said_at.is_null() | (pl.col("_as_of") > said_at))
     return (
-        persons.join(latest, on="person_id", how="left")
+        persons.join(latest.lazy(), on="person_id", how="left", maintain_order="left")
         .with_columns(
             pl.when(newer).then(pl.col(c)).otherwise(pl.col(target)).alias(target)
             for c, target in (
@@ -388,14 +392,20 @@ def remarried_while_married(in_events: pl.DataFrame, deaths: pl.DataFrame) -> pl
 
 
 def consistency_issues(
-    events: pl.DataFrame, parties: pl.DataFrame, persons: pl.DataFrame, visits: pl.DataFrame
+    events: pl.DataFrame, parties: pl.DataFrame, persons: Frame, visits: pl.DataFrame
 ) -> pl.DataFrame:
     """Cross-source contradictions, one row each: `rule`, `person_id`, `event_id` (or null).
 
-    `events` carry event_date and duplicate_of; `persons` person_id, birth_year, death_date;
+    `events` carry event_date and duplicate_of; `persons` person_id, birth_year, death_date
+    (read twice if lazy, for the dead and the mothers, and never held);
     `visits` person_id and visit_date of health-facility records.
     """
-    deaths = persons.filter(pl.col("death_date").is_not_null()).select("person_id", "death_date")
+    persons = persons.lazy()
+    deaths = (
+        persons.filter(pl.col("death_date").is_not_null())
+        .select("person_id", "death_date")
+        .collect()
+    )
     unique_events = events.filter(pl.col("duplicate_of").is_null())
     in_events = parties.filter(pl.col("person_id").is_not_null()).join(
         unique_events.select("event_id", "event_type", "event_date"), on="event_id"
@@ -410,8 +420,11 @@ def consistency_issues(
         .filter(pl.col("event_date") > pl.col("death_date"))
         .select(pl.lit("life.married_after_death").alias("rule"), "person_id", "event_id")
     )
-    mothers = in_events.filter(pl.col("role") == "mother").join(
-        persons.select("person_id", "birth_year"), on="person_id"
+    mothers = (
+        in_events.filter(pl.col("role") == "mother")
+        .lazy()
+        .join(persons.select("person_id", "birth_year"), on="person_id")
+        .collect()
     )
     mother_age = pl.col("event_date").dt.year() - pl.col("birth_year")
     implausible_mother = mothers.filter(~mother_age.is_between(*MOTHER_AGE)).select(

@@ -235,9 +235,9 @@ def keys_of(path) -> set[tuple]:
     with duckdb.connect(str(path), read_only=True) as con:
         return set(
             con.execute(
-                "select table_name, constraint_type, constraint_column_names::varchar from "
-                "duckdb_constraints() where constraint_type = 'PRIMARY KEY' "
-                "union all select table_name, index_name, expressions::varchar from duckdb_indexes()"
+                "select table_name, constraint_type, constraint_column_names::varchar "
+                "from duckdb_constraints() where constraint_type = 'PRIMARY KEY' union all "
+                "select table_name, index_name, expressions::varchar from duckdb_indexes()"
             ).fetchall()
         )
 
