@@ -7,6 +7,8 @@ from datetime import date
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dancu.resolve import blocking
 from dancu.resolve.blocking import (
@@ -198,3 +200,13 @@ def test_the_union_of_passes_keeps_each_pair_once_with_its_first_pass_at_any_siz
         union.add(found.filter(pl.col("pass_order") == order).drop("pass_order"), order)
     grouped = found.group_by("left", "right").agg(pl.col("pass_order").min()).sort("left", "right")
     assert union.pairs().equals(grouped)
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1)), max_size=60).map(
+        lambda pairs: pairs + pairs[: len(pairs) // 2]
+    )
+)
+def test_pairs_found_by_several_splits_are_kept_once(pairs):
+    frame = pl.DataFrame(pairs, schema={"left": pl.UInt32, "right": pl.UInt32}, orient="row")
+    assert blocking._each_once(frame).equals(frame.unique().sort("left", "right"))
