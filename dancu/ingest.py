@@ -693,6 +693,8 @@ def mark_latest(frame: Frame) -> Frame:
     file of each record is found on the ids alone, then joined back.
     """
     # Files ranked once by (extract date, name): rows then compare an integer, not a string each.
+    # The ranks and each record's latest are collected on their own, a few columns read each
+    # time: a plan that read the rows twice would cache them whole.
     rank, latest_rank = "_file_rank", "_latest_rank"
     rows = frame.lazy()
     ranks = (
@@ -701,15 +703,21 @@ def mark_latest(frame: Frame) -> Frame:
         .sort(EXTRACT_DATE, FILE_NAME)
         .with_row_index(rank)
         .select(FILE_NAME, rank)
+        .collect()
+        .lazy()
     )
-    ranked = rows.join(ranks, on=FILE_NAME, how="left", maintain_order="left")
     latest_ranks = (
-        ranked.filter(pl.col(RECORD_ID).is_not_null() & pl.col(FILE_ERROR).is_null())
+        rows.select(RECORD_ID, FILE_NAME, FILE_ERROR)
+        .filter(pl.col(RECORD_ID).is_not_null() & pl.col(FILE_ERROR).is_null())
+        .join(ranks, on=FILE_NAME)
         .group_by(RECORD_ID)
         .agg(pl.col(rank).max().alias(latest_rank))
+        .collect(engine="streaming")
+        .lazy()
     )
     marked = (
-        ranked.join(latest_ranks, on=RECORD_ID, how="left", maintain_order="left")
+        rows.join(ranks, on=FILE_NAME, how="left", maintain_order="left")
+        .join(latest_ranks, on=RECORD_ID, how="left", maintain_order="left")
         .with_columns(
             pl.when(pl.col(RECORD_ID).is_null() | pl.col(FILE_ERROR).is_not_null())
             .then(pl.lit(True))
