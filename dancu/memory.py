@@ -34,8 +34,10 @@ DEFAULT_LIMIT = "75%"
 # files it writes wait in memory until they reach the disk. All of it killed a ten-million run
 # under a kernel-enforced limit (`benchmarks.scale --enforce`).
 DUCKDB_FREE_SHARE = 0.6
-# ... but never less than this share of the limit: below that it would spill what fits in memory.
+# ... but never less than this share of the limit: below that it would spill what fits in memory,
+# nor than DuckDB needs to read a file at all (a limit of a few MB makes the tests chunk).
 DUCKDB_LEAST_SHARE = 0.25
+DUCKDB_LEAST_BYTES = 16 * 2**20
 # A chunked stage holds this share of the limit in rows: the rest is the libraries' working
 # memory (a sort or a join holds its input and its output at once) and the frames handed on.
 CHUNK_SHARE = 0.25
@@ -142,15 +144,16 @@ def spill_dir(data_dir: Path) -> Path:
 
 
 def limit_duckdb(
-    con: duckdb.DuckDBPyConnection, data_dir: Path, keeps_order: bool = True
+    con: duckdb.DuckDBPyConnection, spill: Path, keeps_order: bool = True
 ) -> duckdb.DuckDBPyConnection:
     """`con` kept within the run's memory limit, less what the process holds already and some
-    room (`DUCKDB_FREE_SHARE`): past it, DuckDB spills to `<data_dir>/staging/spill`. With
+    room (`DUCKDB_FREE_SHARE`): past it, DuckDB spills to `spill` (`spill_dir`). With
     `keeps_order=False` (for queries whose result's order does not matter, or that sort it),
     DuckDB may also drop the insertion order, which lets it stream more and hold less."""
     free = memory_limit() - resident_bytes()
-    available = int(max(free * DUCKDB_FREE_SHARE, memory_limit() * DUCKDB_LEAST_SHARE))
-    spill = spill_dir(data_dir)
+    available = int(
+        max(free * DUCKDB_FREE_SHARE, memory_limit() * DUCKDB_LEAST_SHARE, DUCKDB_LEAST_BYTES)
+    )
     con.execute(f"SET memory_limit = '{available // 2**20}MiB'")
     con.execute("SET temp_directory = '{}'".format(str(spill).replace("'", "''")))
     con.execute(f"SET preserve_insertion_order = {'true' if keeps_order else 'false'}")

@@ -453,7 +453,7 @@ def build(
     folder = spill_dir(data_dir) / f"warehouse.{path.stem}"
     with (
         staged(folder, tables, optional_tables) as (files, optional),
-        limit_duckdb(duckdb.connect(str(path)), data_dir) as con,
+        limit_duckdb(duckdb.connect(str(path)), spill_dir(data_dir)) as con,
     ):
         con.execute((SQL_DIR / "warehouse.sql").read_text(encoding="utf-8"))
         on_step("created")

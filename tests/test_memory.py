@@ -88,10 +88,10 @@ def setting(con: duckdb.DuckDBPyConnection, name: str):
 
 def test_a_duckdb_connection_keeps_within_the_limit_and_spills_in_the_data_folder(limit, tmp_path):
     limit("64MiB")  # less than the test process holds: DuckDB gets a quarter of it, 16 MiB
-    with memory.limit_duckdb(duckdb.connect(), tmp_path, keeps_order=False) as con:
+    spill = memory.spill_dir(tmp_path)
+    with memory.limit_duckdb(duckdb.connect(), spill, keeps_order=False) as con:
         assert setting(con, "memory_limit") == "16.0 MiB"
         assert setting(con, "preserve_insertion_order") is False
-        spill = tmp_path / "staging" / "spill"
         assert Path(setting(con, "temp_directory")) == spill
         # A table several times the limit: its blocks are written out, not refused.
         con.execute(

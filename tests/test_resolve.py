@@ -18,7 +18,7 @@ from dancu.resolve.explain import explain
 from dancu.resolve.golden import GOLDEN_FIELDS, golden_records
 from dancu.resolve.ids import assign_ids
 from dancu.resolve.model import anchored_m, score, train_m
-from dancu.resolve.records import COLUMNS, by_source, features, keyed
+from dancu.resolve.records import COLUMNS, by_source, features, keyed, keyed_to_disk
 from dancu.text import fold
 
 BY_NAME = {c.name: c for c in COMPARISONS}
@@ -225,6 +225,14 @@ def generated(generated_records):
     return resolve(generated_records, run="r1")
 
 
+def test_records_sorted_on_disk_are_keyed_as_in_memory(generated_records, tmp_path):
+    shuffled = generated_records.sample(fraction=1.0, shuffle=True, seed=5)
+    keyed_to_disk(shuffled.lazy(), tmp_path / "records.parquet", tmp_path)
+    on_disk = pl.read_parquet(tmp_path / "records.parquet")
+    assert on_disk.equals(keyed(generated_records))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["records.parquet"]
+
+
 @pytest.mark.parametrize("on_disk", [False, True])
 def test_features_computed_in_chunks_are_those_computed_at_once(
     generated_records, tmp_path, on_disk
@@ -290,7 +298,7 @@ def test_records_keep_the_columns_asked_for_and_the_rest_of_the_resolution_is_un
 ):
     # Registered again without id or phone, a year off, and their ids lost everywhere: some
     # pairs wait for a clerk (clusters that hold ids that cannot meet would not).
-    first = generated_records.filter(pl.col("source") == "dan_cu").head(40)
+    first = generated_records.filter(pl.col("source") == "dan_cu").sort("source_record_id").head(40)
     without_id = pl.lit(None, pl.String).alias("national_id")
     again = first.with_columns(
         pl.col("source_record_id") + "X",

@@ -197,8 +197,8 @@ def short_of_memory(monkeypatch, tables: set[str], times: int) -> list[ShortOfMe
 
     made = []
 
-    def limited(con, data_dir, keeps_order=True):
-        made.append(ShortOfMemory(limit_duckdb(con, data_dir, keeps_order), tables, times))
+    def limited(con, spill, keeps_order=True):
+        made.append(ShortOfMemory(limit_duckdb(con, spill, keeps_order), tables, times))
         return made[-1]
 
     monkeypatch.setattr(dancu.warehouse, "limit_duckdb", limited)

@@ -30,7 +30,13 @@ from dancu.resolve.decisions import (
 from dancu.resolve.golden import golden_records
 from dancu.resolve.ids import assign_ids
 from dancu.resolve.model import Model, score, train
-from dancu.resolve.records import FOUNDS_PERSON, RECORD_KEY, features, keyed, person_records
+from dancu.resolve.records import (
+    FOUNDS_PERSON,
+    RECORD_KEY,
+    features,
+    keyed_to_disk,
+    person_records,
+)
 
 __all__ = ["Model", "Resolution", "person_records", "resolve"]
 
@@ -158,7 +164,7 @@ def resolve(
         # Written out as they stream in, and read back a few columns at a time: each column
         # is held only while it is needed.
         stored = Path(spill) / "records.parquet"
-        keyed(records).sink_parquet(stored)
+        keyed_to_disk(records, stored, Path(spill))
         read = [RECORD_KEY, *(c for c in schema if c not in LINEAGE)]
         prepared = features(
             pl.scan_parquet(stored).select(read), leave_out=SET_ASIDE, spill=Path(spill)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TypeVar
 
+import duckdb
 import polars as pl
 import polars.selectors as cs
 
@@ -21,7 +22,7 @@ from dancu.contract import (
 )
 from dancu.documents import IDENTITY_CERTIFICATE, PASSPORT, VIETNAM
 from dancu.foreign_names import is_probably_vietnamese_name
-from dancu.memory import mapped, mapped_column, rows_within
+from dancu.memory import limit_duckdb, mapped, mapped_column, rows_within
 from dancu.parse import GENERATION, id_birth_year
 from dancu.rules import accepted
 from dancu.text import fold
@@ -131,14 +132,14 @@ def person_records(std_frames: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
     lineage, the person's identifiers and attributes, null where the source does not hold them
     (a school record has no phone of the student's own, a judicial request its personal id only
     where its document is a CCCD). `ward_code` is whatever ward the standardised frame carries.
-    Each source's records come in record-id order, the order `keyed` gives them."""
+    The records come as the frames give them; `keyed` puts them in order."""
     parts = []
     for source in SOURCE_PRIORITY:
         if source not in std_frames:
             continue
         frame = std_frames[source]
         names = frame.collect_schema().names()
-        parts.append(accepted(frame).select(_columns(names, source)).sort(RECORD_ID))
+        parts.append(accepted(frame).select(_columns(names, source)))
     return pl.concat(parts, how="vertical")
 
 
@@ -159,11 +160,38 @@ def _in_canonical_order(records: pl.DataFrame) -> bool:
 def keyed(records: Frame) -> Frame:
     """Records in their canonical order (source priority, then record id) with `rk`, their
     position: the same records always get the same keys, whatever order they arrived in.
-    Records already in that order (as `person_records` and `party_records` give them) are
-    not sorted again: at ten million persons a sort holds them twice."""
+    Records already in that order are not sorted again. In memory: `keyed_to_disk` sorts out
+    of core."""
     if not _in_canonical_order(records.lazy().select(SOURCE, RECORD_ID).collect()):
         records = records.sort(_canonical_order())
     return records.with_row_index(RECORD_KEY).with_columns(pl.col(RECORD_KEY).cast(pl.UInt32))
+
+
+def keyed_to_disk(records: pl.LazyFrame, path: Path, spill: Path) -> None:
+    """`keyed(records)` written to the Parquet file `path`. The records are sorted by DuckDB,
+    within the run's memory limit and spilling to `spill`: a sort in polars holds what it sorts
+    whatever the limit. At ten million persons under an 8 GB limit: 4.5 GiB held at most, in
+    70 s; sorting each source in polars held 6.2 GiB, in 25 s (all of them at once, 13 GiB)."""
+    unsorted, in_order = spill / "records-unsorted.parquet", spill / "records-in-order.parquet"
+    schema = records.collect_schema()
+    records.sink_parquet(unsorted)
+    priority = " ".join(f"when '{s}' then {i}" for i, s in enumerate(SOURCE_PRIORITY))
+    with limit_duckdb(duckdb.connect(), spill, keeps_order=False) as con:
+        con.execute(
+            f"copy (select * from read_parquet({_literal(unsorted)}) order by "
+            f"case {SOURCE} {priority} else {len(SOURCE_PRIORITY)} end, {SOURCE}, {RECORD_ID}) "
+            f"to {_literal(in_order)} (format parquet)"
+        )
+    unsorted.unlink()
+    # Read back as they were written: DuckDB gives categorical columns back as text.
+    pl.scan_parquet(in_order).cast(dict(schema)).with_row_index(RECORD_KEY).with_columns(
+        pl.col(RECORD_KEY).cast(pl.UInt32)
+    ).sink_parquet(path)
+    in_order.unlink()
+
+
+def _literal(path: Path) -> str:
+    return "'{}'".format(str(path).replace("'", "''"))
 
 
 def by_source(records: pl.DataFrame, sources: Iterable[str]) -> pl.DataFrame:
