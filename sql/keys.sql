@@ -1,7 +1,9 @@
 -- The keys and indexes of the warehouse tables (warehouse.sql), one section per table, each
 -- built as soon as its table's rows are loaded: DuckDB builds an index over a loaded table
 -- several times faster than row by row as rows arrive, and one table's index builds while the
--- next table loads (at a million persons the load takes 10 s instead of 16).
+-- next table loads (at a million persons the load takes 10 s instead of 16). A table whose keys
+-- would not fit in DuckDB's memory is loaded in the order of its first key instead, a slice at
+-- a time (`warehouse.load_tables`); that key's statement ends with its column list.
 
 -- name: person
 alter table person add primary key (person_id);
