@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -151,7 +152,21 @@ def memory_cgroup(limit: int) -> Iterator[Path]:
             (group / setting).write_text(str(value))
         yield group
     finally:
+        emptied(group)
         group.rmdir()
+
+
+def emptied(group: Path) -> None:
+    """Kills what is left in the cgroup: a run killed for memory leaves its children behind
+    (Dagster's compute-log `tail` and poller), and a cgroup with processes cannot be removed."""
+    for _ in range(50):
+        left = (group / "cgroup.procs").read_text().split()
+        if not left:
+            return
+        for pid in left:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        time.sleep(0.1)
 
 
 def table(results: dict[int, dict]) -> list[str]:
