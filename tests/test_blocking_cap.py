@@ -210,3 +210,17 @@ def test_the_union_of_passes_keeps_each_pair_once_with_its_first_pass_at_any_siz
 def test_pairs_found_by_several_splits_are_kept_once(pairs):
     frame = pl.DataFrame(pairs, schema={"left": pl.UInt32, "right": pl.UInt32}, orient="row")
     assert blocking._each_once(frame).equals(frame.unique().sort("left", "right"))
+
+
+@pytest.mark.parametrize("slice_size", [1, 3, 64, 10_000_000])
+def test_the_union_keeps_the_first_of_each_pair_across_slices(monkeypatch, slice_size):
+    monkeypatch.setattr(blocking, "DEDUPLICATE_SLICE", slice_size)
+    packed = np.random.default_rng(slice_size).integers(0, 400, 2_000).astype(np.uint64)
+    expected = (
+        pl.DataFrame({"packed": packed})
+        .group_by(pair=pl.col("packed") // 4)
+        .agg(pl.col("packed").min())
+        .sort("pair")["packed"]
+        .to_numpy()
+    )
+    assert np.array_equal(blocking._firsts_sorted(packed, drop_bits=2), expected)
