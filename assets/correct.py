@@ -76,8 +76,8 @@ def source_correction(
         prefix="corrections-", dir=spill_dir(Path(paths.data_dir))
     ) as folder:
         spill = Path(folder)
-        golden = mapped(person.select(GOLDEN_COLUMNS).collect(), spill)
-        linked = mapped(person_source.select(LINK_COLUMNS).collect(), spill)
+        golden = mapped(person.select(GOLDEN_COLUMNS), spill)
+        linked = mapped(person_source.select(LINK_COLUMNS), spill)
         found = find_corrections(
             linked,
             golden,

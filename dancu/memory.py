@@ -166,8 +166,17 @@ def rows_within(row_bytes: int, share: float = CHUNK_SHARE) -> int:
     return max(1, int(memory_limit() * share) // max(row_bytes, 1))
 
 
-def mapped(frame: pl.DataFrame, folder: Path | None) -> pl.DataFrame:
-    """`frame` with every column `mapped_column` in `folder`; `frame` itself without one."""
+def mapped(frame: pl.DataFrame | pl.LazyFrame, folder: Path | None) -> pl.DataFrame:
+    """`frame` with every column `mapped_column` in `folder`; `frame` itself (collected)
+    without one. A lazy frame (of files: each column is read anew) is read and mapped a column
+    at a time, so that it is never held whole."""
+    if isinstance(frame, pl.LazyFrame):
+        if folder is None:
+            return frame.collect()
+        names = frame.collect_schema().names()
+        return pl.DataFrame(
+            [mapped_column(frame.select(name).collect().to_series(), folder) for name in names]
+        )
     if folder is None:
         return frame
     return pl.DataFrame([mapped_column(frame[name], folder) for name in frame.columns])

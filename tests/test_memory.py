@@ -164,3 +164,20 @@ def test_a_mapped_frame_is_the_frame_and_its_values_are_not_held(tmp_path):
     gc.collect()
     assert on_disk.sum() == 32 * 2**20 * (32 * 2**20 - 1) // 2  # every page read
     assert memory.held_bytes() < before - 200 * 2**20
+
+
+def test_a_lazy_frame_is_read_and_mapped_column_by_column(tmp_path):
+    frame = pl.DataFrame(
+        {
+            "rk": pl.Series([0, 1, 2], dtype=pl.UInt32),
+            "text": ["Hà Nội", None, "Huế"],
+            "day": [date(1990, 5, 12), None, date(2001, 1, 31)],
+        }
+    )
+    frame.write_parquet(tmp_path / "records.parquet")
+    on_disk = pl.scan_parquet(tmp_path / "records.parquet")
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    assert memory.mapped(on_disk, None).equals(frame)
+    assert memory.mapped(on_disk.select("day", "rk"), spill).equals(frame.select("day", "rk"))
+    assert len(list(spill.glob("*.arrow"))) == 2  # mapped, not collected

@@ -191,23 +191,24 @@ class _Resolved:
         """The resolution of `records` (keyed, in record-key order, their own columns), whose
         `records` keep `columns` of them; its records and persons are mapped from `spill`."""
         # Looked up on the record keys alone and put beside the records: joining the records
-        # themselves would copy all of them, twice.
-        looked_up = (
+        # themselves would copy all of them, twice. Everything of the records is mapped as soon
+        # as it is made, a column at a time: at ten million persons neither the records nor
+        # the golden records are held while the run goes on.
+        looked_up = mapped(
             records.select(RECORD_KEY)
             .collect()
             .join(self.ids, on=RECORD_KEY, how="left", maintain_order="left")
             .join(self.match_rules, on=RECORD_KEY, how="left", maintain_order="left")
             .with_columns(pl.col("match_rule").fill_null("single"))
-            .drop(RECORD_KEY)
+            .drop(RECORD_KEY),
+            spill,
         )
         with_ids = pl.concat([records, looked_up.lazy()], how="horizontal")
         in_queue = pl.concat([self.queued["left"], self.queued["right"]]).unique()
         shown = records.filter(pl.col(RECORD_KEY).is_in(in_queue.implode())).collect()
         labels = self.model.parameters.select("comparison", "level", "label")
-        # Each mapped as soon as it is made: the golden records are made without the records
-        # held, and neither is held while the run goes on.
-        resolved = mapped(
-            with_ids.select(RECORD_KEY, *columns, *looked_up.columns).collect(), spill
+        resolved = pl.concat(
+            [mapped(records.select(RECORD_KEY, *columns), spill), looked_up], how="horizontal"
         )
         return Resolution(
             records=resolved,
@@ -258,8 +259,8 @@ def _resolve_prepared(
     clusters, cut = cluster(prepared.height, decided, score_pairs)
     ids, history = assign_ids(_founded(prepared, clusters), previous, run, secret)
     return _Resolved(
-        ids=ids,
-        match_rules=_match_rules(decided, clusters),
+        ids=mapped(ids, spill),
+        match_rules=mapped(_match_rules(decided, clusters), spill),
         pairs=decided,
         queued=score_pairs(pairs_to_review(prepared, decided, cut, clusters)),
         person_id_history=history,
