@@ -155,9 +155,14 @@ def limit_duckdb(
         max(free * DUCKDB_FREE_SHARE, memory_limit() * DUCKDB_LEAST_SHARE, DUCKDB_LEAST_BYTES)
     )
     con.execute(f"SET memory_limit = '{available // 2**20}MiB'")
-    con.execute("SET temp_directory = '{}'".format(str(spill).replace("'", "''")))
+    con.execute(f"SET temp_directory = {sql_path(spill)}")
     con.execute(f"SET preserve_insertion_order = {'true' if keeps_order else 'false'}")
     return con
+
+
+def sql_path(path: Path) -> str:
+    """`path` as a DuckDB string literal."""
+    return "'{}'".format(str(path).replace("'", "''"))
 
 
 def rows_within(row_bytes: int, share: float = CHUNK_SHARE) -> int:

@@ -41,7 +41,14 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dancu.memory import MEMORY_LIMIT_ENV, limit_duckdb, machine_memory, parse_limit, spill_dir
+from dancu.memory import (
+    MEMORY_LIMIT_ENV,
+    limit_duckdb,
+    machine_memory,
+    parse_limit,
+    spill_dir,
+    sql_path,
+)
 from sql import SQL_DIR
 
 WAREHOUSE_FILE = "dancu.duckdb"
@@ -210,12 +217,8 @@ def staged(
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _literal(path: Path) -> str:
-    return "'{}'".format(str(path).replace("'", "''"))
-
-
 def _read(path: Path) -> str:
-    return f"read_parquet({_literal(path)})"
+    return f"read_parquet({sql_path(path)})"
 
 
 def key_columns(statement: str) -> str:
@@ -288,7 +291,7 @@ def load_tables(
         _, (first_key, _), *other_keys = statements(con, table)
         con.execute(
             f"copy (select * from {_read(tables[table])} order by {key_columns(first_key)}) "
-            f"to {_literal(in_order)} (format parquet)"
+            f"to {sql_path(in_order)} (format parquet)"
         )
         (insert, parameters), *_ = statements(con, table, in_order)
         con.execute(first_key)

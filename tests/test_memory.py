@@ -181,3 +181,8 @@ def test_a_lazy_frame_is_read_and_mapped_column_by_column(tmp_path):
     assert memory.mapped(on_disk, None).equals(frame)
     assert memory.mapped(on_disk.select("day", "rk"), spill).equals(frame.select("day", "rk"))
     assert len(list(spill.glob("*.arrow"))) == 2  # mapped, not collected
+
+
+@pytest.mark.parametrize("path", ["/data/dancu/spill", "/data/Hà Nội's run/spill", "/tmp/''"])
+def test_a_path_is_a_duckdb_literal_of_itself(path):
+    assert duckdb.execute(f"select {memory.sql_path(Path(path))}").fetchone()[0] == path

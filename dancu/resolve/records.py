@@ -22,7 +22,7 @@ from dancu.contract import (
 )
 from dancu.documents import IDENTITY_CERTIFICATE, PASSPORT, VIETNAM
 from dancu.foreign_names import is_probably_vietnamese_name
-from dancu.memory import limit_duckdb, mapped, mapped_column, rows_within
+from dancu.memory import limit_duckdb, mapped, mapped_column, rows_within, sql_path
 from dancu.parse import GENERATION, id_birth_year
 from dancu.rules import accepted
 from dancu.text import fold
@@ -178,9 +178,9 @@ def keyed_to_disk(records: pl.LazyFrame, path: Path, spill: Path) -> None:
     priority = " ".join(f"when '{s}' then {i}" for i, s in enumerate(SOURCE_PRIORITY))
     with limit_duckdb(duckdb.connect(), spill, keeps_order=False) as con:
         con.execute(
-            f"copy (select * from read_parquet({_literal(unsorted)}) order by "
+            f"copy (select * from read_parquet({sql_path(unsorted)}) order by "
             f"case {SOURCE} {priority} else {len(SOURCE_PRIORITY)} end, {SOURCE}, {RECORD_ID}) "
-            f"to {_literal(in_order)} (format parquet)"
+            f"to {sql_path(in_order)} (format parquet)"
         )
     unsorted.unlink()
     # Read back as they were written: DuckDB gives categorical columns back as text.
@@ -188,10 +188,6 @@ def keyed_to_disk(records: pl.LazyFrame, path: Path, spill: Path) -> None:
         pl.col(RECORD_KEY).cast(pl.UInt32)
     ).sink_parquet(path)
     in_order.unlink()
-
-
-def _literal(path: Path) -> str:
-    return "'{}'".format(str(path).replace("'", "''"))
 
 
 def by_source(records: pl.DataFrame, sources: Iterable[str]) -> pl.DataFrame:
