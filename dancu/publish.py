@@ -12,7 +12,7 @@ from dancu.contract import (
     SOURCES,
 )
 from dancu.documents import NATIONAL_ID, VIETNAM
-from dancu.match_status import record_matches, status_table
+from dancu.match_status import joined_by_record, record_matches, status_table
 from dancu.rules import FLAGS, RULES, accepted, rule_id
 
 # The stages' tables published as they are.
@@ -51,7 +51,7 @@ def latest_record_per_person(
     return (
         accepted(std)
         .select(SOURCE, RECORD_ID, EXTRACT_DATE, *columns)
-        .join(person_source.lazy().select(SOURCE, RECORD_ID, "person_id"), on=[SOURCE, RECORD_ID])
+        .pipe(joined_by_record, person_source.lazy().select(SOURCE, RECORD_ID, "person_id"))
         .sort("person_id", EXTRACT_DATE, RECORD_ID, descending=[False, True, False])
     )
 
@@ -79,7 +79,7 @@ def person_health(std_y_te: pl.LazyFrame, person_source: Frame) -> pl.LazyFrame:
 def _with_person(std: pl.LazyFrame, person_source: Frame) -> pl.LazyFrame:
     """The accepted records of a person source, each with its person."""
     persons = person_source.lazy().select(SOURCE, RECORD_ID, "person_id").drop_nulls("person_id")
-    return accepted(std).join(persons, on=[SOURCE, RECORD_ID])
+    return joined_by_record(accepted(std), persons)
 
 
 def _as_party(std: pl.LazyFrame, event_party: Frame, role: str) -> pl.LazyFrame:

@@ -18,7 +18,7 @@ from helpers import run_dancu
 from dancu.contract import SOURCES
 from dancu.generate import generate
 from dancu.ingest import read_source
-from dancu.match_status import MATCH_STATUSES, record_matches
+from dancu.match_status import MATCH_STATUSES, RECORD_SHARES, joined_by_record, record_matches
 from dancu.publish import person_documents, person_nationalities
 from dancu.standardize import standardize
 from dancu.warehouse import SERVICE_VIEWS, WAREHOUSE_FILE
@@ -315,3 +315,27 @@ def test_every_request_is_in_the_justice_view_with_its_person_or_candidates(run)
     stranger = justice.filter(request_id=STRANGER_REQUEST["source_record_id"]).row(0, named=True)
     assert (stranger["match_status"], stranger["person_id"]) == ("not_in_register", None)
     assert stranger["criminal_record"] == CONVICTION
+
+
+@pytest.mark.parametrize("how", ["inner", "left"])
+def test_records_are_joined_with_their_persons_share_by_share_as_in_one_join(how):
+    ids = [f"{n:07d}" for n in range(40 * RECORD_SHARES)]
+    records = pl.DataFrame(
+        {"source": ["giao_duc", "ly_lich_tu_phap"] * (len(ids) // 2), "source_record_id": ids}
+    ).vstack(
+        pl.DataFrame(
+            {"source": ["giao_duc"], "source_record_id": [None]},
+            schema_overrides={"source_record_id": pl.String},
+        )
+    )
+    persons = records.head(len(ids) // 2 + 3).with_columns(
+        pl.format("P{}", pl.col("source_record_id")).alias("person_id")
+    )
+    persons = persons.vstack(
+        pl.DataFrame({"source": ["bhxh"], "source_record_id": ["0000001"], "person_id": ["P-x"]})
+    )
+    keys = ["source", "source_record_id"]
+    shared = joined_by_record(records, persons, how).collect().sort(keys, nulls_last=True)
+    whole = records.join(persons, on=keys, how=how).sort(keys, nulls_last=True)
+    assert shared.equals(whole)
+    assert shared.height == (len(ids) + 1 if how == "left" else persons.height - 1)
