@@ -142,17 +142,25 @@ def person_documents(
     )
     students = _with_person(std["giao_duc"], person_source)
     parts.append(_documents(students, pl.lit("student_code"), pl.col(RECORD_ID), pl.lit(VIETNAM)))
+    shown_at_events = []
     for source in EVENT_SOURCES:
         for document in SOURCES[source].documents:
             parties = _as_party(std[source], event_party, document.holder.removesuffix("_"))
             type_, number = pl.col(document.type), pl.col(document.number)
-            parts.append(_documents(parties, type_, number, pl.col(document.issuing_country)))
+            shown_at_events.append(
+                _documents(parties, type_, number, pl.col(document.issuing_country))
+            )
         event = SOURCES[source].event
         for role in event.founding_roles:
             parties = _as_party(std[source], event_party, role)
             id_column = pl.col(event.parties[role].national_id)
-            parts.append(_documents(parties, pl.lit(NATIONAL_ID), id_column, pl.lit(VIETNAM)))
-    return pl.concat(parts).unique().sort(pl.all())
+            shown_at_events.append(
+                _documents(parties, pl.lit(NATIONAL_ID), id_column, pl.lit(VIETNAM))
+            )
+    # Only a registration shows one person's document twice (one person in two roles): made
+    # unique alone, the events' few rows spare a hash of all the documents (2 GiB at ten
+    # million persons).
+    return pl.concat([*parts, pl.concat(shown_at_events).unique()]).sort(pl.all())
 
 
 def person_nationalities(
