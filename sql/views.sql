@@ -177,11 +177,13 @@ with people as (
            list(struct_pack(document_type, document_number, issuing_country)
                 order by document_type, document_number) as documents
     from (select distinct person_id, document_type, document_number, issuing_country
-          from person_document)
+          from person_document
+          where person_id in (select person_id from people))
     group by person_id
 ), nationalities as (
     select person_id, list(nationality order by nationality) as nationalities
     from person_nationality
+    where person_id in (select person_id from people)
     group by person_id
 )
 select
