@@ -144,15 +144,17 @@ def spill_dir(data_dir: Path) -> Path:
 
 
 def limit_duckdb(
-    con: duckdb.DuckDBPyConnection, spill: Path, keeps_order: bool = True
+    con: duckdb.DuckDBPyConnection, spill: Path, keeps_order: bool = True, share: float = 1.0
 ) -> duckdb.DuckDBPyConnection:
     """`con` kept within the run's memory limit, less what the process holds already and some
     room (`DUCKDB_FREE_SHARE`): past it, DuckDB spills to `spill` (`spill_dir`). With
     `keeps_order=False` (for queries whose result's order does not matter, or that sort it),
-    DuckDB may also drop the insertion order, which lets it stream more and hold less."""
+    DuckDB may also drop the insertion order, which lets it stream more and hold less. `share`:
+    the part of that memory this connection takes, where several work side by side."""
     free = memory_limit() - resident_bytes()
     available = int(
         max(free * DUCKDB_FREE_SHARE, memory_limit() * DUCKDB_LEAST_SHARE, DUCKDB_LEAST_BYTES)
+        * share
     )
     con.execute(f"SET memory_limit = '{available // 2**20}MiB'")
     con.execute(f"SET temp_directory = {sql_path(spill)}")

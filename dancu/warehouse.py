@@ -558,12 +558,18 @@ def group_id(group: str | None) -> int:
         raise ValueError(f"the service group {group!r} does not exist on this machine") from None
 
 
-def service_files(warehouse_dir: Path, run_id: str, group: str | None = None) -> list[Path]:
+def service_files(
+    warehouse_dir: Path, run_id: str, group: str | None = None, spill: Path | None = None
+) -> list[Path]:
     """One file per service view of the published warehouse, holding that view's rows as a table
     of the same name and nothing else, readable by `group` (mode 640): a service that opens
-    DuckDB directly reads its own file, never the register. Each replaces the old one whole."""
+    DuckDB directly reads its own file, never the register. Each replaces the old one whole.
+    The writers keep within the run's memory limit, spilling to `spill` (by default the
+    warehouse's building folder)."""
     folder = warehouse_dir / SERVICES_DIR
     folder.mkdir(parents=True, exist_ok=True)
+    spill = spill or warehouse_dir / BUILDING_DIR
+    spill.mkdir(parents=True, exist_ok=True)
     gid = group_id(group)
     published = str(warehouse_dir / WAREHOUSE_FILE).replace("'", "''")
 
@@ -573,8 +579,10 @@ def service_files(warehouse_dir: Path, run_id: str, group: str | None = None) ->
         building.unlink(missing_ok=True)
         try:
             # One thread each: the writers already keep both cores busy, and a file's writer
-            # spends most of its time compressing, which more threads only contend for.
-            with duckdb.connect(str(building), config={"threads": 1}) as con:
+            # spends most of its time compressing, which more threads only contend for. Without
+            # a limit, each could take 80% of the machine's memory.
+            writer = duckdb.connect(str(building), config={"threads": 1})
+            with limit_duckdb(writer, spill, share=1 / LOAD_THREADS) as con:
                 con.execute(f"attach '{published}' as register (read_only)")
                 con.execute(f"create table {view} as select * from register.{view}")
                 con.execute("detach register")
@@ -650,7 +658,7 @@ def publish(
     finally:
         building.unlink(missing_ok=True)
         remove_sidecars(building)
-    service_files(warehouse_dir, run_id, service_group)
+    service_files(warehouse_dir, run_id, service_group, data_dir and spill_dir(data_dir))
     on_step("services")
     prune(warehouse_dir, keep, time.time())
     on_step("pruned")

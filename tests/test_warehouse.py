@@ -197,8 +197,8 @@ def short_of_memory(monkeypatch, tables: set[str], times: int) -> list[ShortOfMe
 
     made = []
 
-    def limited(con, spill, keeps_order=True):
-        made.append(ShortOfMemory(limit_duckdb(con, spill, keeps_order), tables, times))
+    def limited(con, spill, keeps_order=True, share=1.0):
+        made.append(ShortOfMemory(limit_duckdb(con, spill, keeps_order, share), tables, times))
         return made[-1]
 
     monkeypatch.setattr(dancu.warehouse, "limit_duckdb", limited)
