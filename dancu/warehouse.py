@@ -357,8 +357,7 @@ def row_counts(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, i
 def attached(con: duckdb.DuckDBPyConnection, previous: Path):
     """The previous published version as the database `previous`, read-only: it is only ever
     replaced, never written, so this takes no lock a reader holds and waits on nobody."""
-    quoted = str(previous).replace("'", "''")
-    con.execute(f"attach '{quoted}' as previous (read_only)")
+    con.execute(f"attach {sql_path(previous)} as previous (read_only)")
     try:
         yield
     finally:
@@ -571,7 +570,6 @@ def service_files(
     spill = spill or warehouse_dir / BUILDING_DIR
     spill.mkdir(parents=True, exist_ok=True)
     gid = group_id(group)
-    published = str(warehouse_dir / WAREHOUSE_FILE).replace("'", "''")
 
     def write(view: str) -> Path:
         target = folder / f"{view}.duckdb"
@@ -583,7 +581,9 @@ def service_files(
             # a limit, each could take 80% of the machine's memory.
             writer = duckdb.connect(str(building), config={"threads": 1})
             with limit_duckdb(writer, spill, share=1 / LOAD_THREADS) as con:
-                con.execute(f"attach '{published}' as register (read_only)")
+                con.execute(
+                    f"attach {sql_path(warehouse_dir / WAREHOUSE_FILE)} as register (read_only)"
+                )
                 con.execute(f"create table {view} as select * from register.{view}")
                 con.execute("detach register")
             os.chmod(building, GROUP_READS)
