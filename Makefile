@@ -11,7 +11,6 @@ LOCK := requirements.lock
 
 export DANCU_DATA_DIR ?= $(abspath $(DATA))
 export DANCU_LANDING_DIR ?= $(abspath $(SAMPLE)/landing)
-export DAGSTER_HOME ?= $(abspath $(DATA)/dagster)
 # The sample's extracts end on the generator's default as-of date: deliveries are judged on it.
 export DANCU_AS_OF ?= 2025-10-31
 
