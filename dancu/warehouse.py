@@ -558,17 +558,16 @@ def group_id(group: str | None) -> int:
 
 
 def service_files(
-    warehouse_dir: Path, run_id: str, group: str | None = None, spill: Path | None = None
+    warehouse_dir: Path, run_id: str, group: str | None = None, data_dir: Path | None = None
 ) -> list[Path]:
     """One file per service view of the published warehouse, holding that view's rows as a table
     of the same name and nothing else, readable by `group` (mode 640): a service that opens
     DuckDB directly reads its own file, never the register. Each replaces the old one whole.
-    The writers keep within the run's memory limit, spilling to `spill` (by default the
-    warehouse's building folder)."""
+    The writers keep within the run's memory limit, spilling under `data_dir` (by default the
+    warehouse's building folder), as `build` does."""
     folder = warehouse_dir / SERVICES_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    spill = spill or warehouse_dir / BUILDING_DIR
-    spill.mkdir(parents=True, exist_ok=True)
+    spill = spill_dir(data_dir or warehouse_dir / BUILDING_DIR)
     gid = group_id(group)
 
     def write(view: str) -> Path:
@@ -658,7 +657,7 @@ def publish(
     finally:
         building.unlink(missing_ok=True)
         remove_sidecars(building)
-    service_files(warehouse_dir, run_id, service_group, data_dir and spill_dir(data_dir))
+    service_files(warehouse_dir, run_id, service_group, data_dir)
     on_step("services")
     prune(warehouse_dir, keep, time.time())
     on_step("pruned")
