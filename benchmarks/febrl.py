@@ -24,8 +24,8 @@ Splink's date-of-birth levels (one character apart, a month, a year, ten years),
 edit apart, street number, street, suburb and state; λ from exact name-and-date agreement, u by
 random sampling, m by EM, clustered at probability 0.95 as in `benchmarks/resolution.py`.
 
-`python -m benchmarks.febrl [--set febrl1|febrl2|febrl3|febrl4]` (FEBRL3 unless told; needs the
-`bench` extras: `pip install -e '.[bench]'`).
+`python -m benchmarks.febrl [--set febrl1|febrl2|febrl3|febrl4]` (FEBRL3 unless told; Splink
+needs the `bench` extras, `pip install -e '.[bench]'`; `--no-splink` runs dancu alone).
 """
 
 import argparse
