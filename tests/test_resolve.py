@@ -169,6 +169,13 @@ HOUSE = "Số 12, ngõ 34, phố Huế, Phường Hai Bà Trưng, Thành phố H
             person("b", "Trịnh Khắc Diệp", birth_date=date(1946, 7, 12), ward_code="00002"),
             None,
         ),
+        (
+            person("a", "Trịnh Khắc Diệp", birth_date=date(1968, 1, 19), ward_code="00001",
+                   national_id="001068012345"),
+            person("b", "Trịnh Khắc Diệp", source="y_te", ward_code="00002",
+                   national_id="001046054321"),
+            None,
+        ),
         # No birth date and a slip in the given name: the family name in the ward.
         (
             person("a", "Lê Văn Hưởng", birth_date=date(1985, 3, 14), ward_code="00004"),

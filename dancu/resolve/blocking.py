@@ -155,7 +155,11 @@ def one_birth_unknown_and_ids_do_not_tell_apart(
     taught EM that another birth date is worth -2.6 instead of -14)."""
     years = records["birth_year"]
     unknown = years.gather(pairs["left"]).is_null() | years.gather(pairs["right"]).is_null()
-    return unknown.to_numpy() & ~_ids_tell_apart(records, pairs)
+    kept = unknown.to_numpy()
+    # Ids are read only where a birth date is unknown: in a register nearly none is.
+    at = np.flatnonzero(kept)
+    kept[at] = ~_ids_tell_apart(records, pairs[at])
+    return kept
 
 
 @dataclass(frozen=True)
