@@ -47,4 +47,5 @@ def test_febrl1_quarantines_only_the_impossible_days_and_loses_nothing(febrl1_ru
     assert set(rejected["rule"]) == {"date.impossible"}
     published_ids = set(persons["record_id"]) | set(rejected["record_id"])
     assert published_ids == set(febrl["record_id"])
+    assert not set(persons["record_id"]) & set(rejected["record_id"])
     assert persons["record_id"].is_unique().all()
