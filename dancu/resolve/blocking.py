@@ -143,7 +143,12 @@ def ids_and_given_names_do_not_tell_apart(records: pl.DataFrame, pairs: pl.DataF
 def alike_given_not_told_apart(records: pl.DataFrame, pairs: pl.DataFrame) -> np.ndarray:
     """`alike_given`, of the pairs that `ids_and_births_do_not_tell_apart` keeps: for a key
     that a family shares, namesakes whose ids and birth dates differ are left out too."""
-    return alike_given(records, pairs) & ids_and_births_do_not_tell_apart(records, pairs)
+    kept = ids_and_births_do_not_tell_apart(records, pairs)
+    # Names are compared only where ids and births leave the pair open: in a house or a family
+    # most pairs are housemates whose ids tell them apart, and a name comparison costs more.
+    at = np.flatnonzero(kept)
+    kept[at] = alike_given(records, pairs[at])
+    return kept
 
 
 def one_birth_unknown_and_ids_do_not_tell_apart(
