@@ -24,11 +24,13 @@ import polars as pl
 
 from dancu.cache import FileCache, code_version, content_digest
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCES, Source
-from dancu.text import fold_label
+from dancu.text import code_text, fold_label
 
 FILE_ERROR = "file_error"
 # True on the last row of a file that ends inside it (rule `file.truncated`).
 TRUNCATED = "_truncated"
+# True on a CSV row of more fields than its header (rule `row.ragged`).
+RAGGED = "_ragged"
 EXTRA_PREFIX = "extra:"
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".parquet")
 # The source of a file outside every source's folder.
@@ -42,6 +44,10 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _PARQUET_MAGIC = b"PAR1"
 _SEPARATORS = (",", ";")
 _ASCII = bytes(range(128))
+# What polars says of a CSV row of more fields than the header.
+RAGGED_ROWS = "found more fields than defined"
+# A line ending of a classic Mac, or of one line pasted from one: a carriage return alone.
+_LONE_CR = re.compile(rb"\r(?!\n)")
 _SOURCE_OF_FOLDED = {fold_label(name): name for name in SOURCES}
 UNDECODABLE = "\ufffd"
 # Above this share of undecodable non-ASCII bytes a file is not UTF-8 with a bad cell.
@@ -99,6 +105,7 @@ class Delivered:
     sheet: int | str = 0  # a workbook's sheet, by position or name
     sheet_names: tuple[str, ...] = ()  # every sheet of the workbook
     sheets: str = ""  # `ReadReport.sheets`
+    ragged: tuple[int, ...] = ()  # a CSV's rows (from 0) of more fields than its header
 
 
 def extract_date_from_name(name: str) -> date | None:
@@ -159,7 +166,7 @@ def _read_csv(data: bytes, title_rows: int = 0) -> Delivered:
     if encoding.startswith("utf-8") and b"\x00" not in body:
         # Polars reads UTF-8 itself, turning undecodable bytes into U+FFFD as Python does: the
         # file is not decoded and encoded again in Python, which holds the other reading threads.
-        body = _without_lines(body, title_rows)
+        body = _without_lines(_line_feeds(body), title_rows)
         separator = detect_separator(body.split(b"\n", 1)[0].decode("utf-8", errors="replace"))
         return _parsed_csv(body, separator, encoding, "utf8-lossy", title_rows)
     # Bytes that are no text in the file's encoding become U+FFFD, flagged on their row; half a
@@ -167,9 +174,15 @@ def _read_csv(data: bytes, title_rows: int = 0) -> Delivered:
     text = codecs.getincrementaldecoder(encoding)(errors="replace").decode(data)
     if text.count("\x00") > MAX_NUL_SHARE * len(text) or "\x00" in text.split("\n", 1)[0]:
         raise FileRejected("the content is binary, not CSV text")
-    body = _without_lines(text.encode("utf-8"), title_rows)
+    body = _without_lines(_line_feeds(text.encode("utf-8")), title_rows)
     separator = detect_separator(body.split(b"\n", 1)[0].decode("utf-8"))
     return _parsed_csv(body, separator, encoding, "utf8", title_rows)
+
+
+def _line_feeds(data: bytes) -> bytes:
+    """Lines ended by a carriage return alone ended by a line feed, as polars and the title's
+    line count read lines (a file of such lines was one line to them)."""
+    return _LONE_CR.sub(b"\n", data) if data.count(b"\r") > data.count(b"\r\n") else data
 
 
 def _without_lines(data: bytes, count: int) -> bytes:
@@ -219,19 +232,45 @@ def _parsed_csv(
     `title_rows` the lines above its header that were cut off."""
     # A file cut inside a quoted cell is closed where it was cut, so that its other rows load.
     inside_quotes = data.count(b'"') % 2 == 1
+    closed = data + b'"' if inside_quotes else data
+    ragged: tuple[int, ...] = ()
     try:
         frame = pl.read_csv(
-            io.BytesIO(data + b'"' if inside_quotes else data),
-            separator=separator,
-            infer_schema=False,
-            encoding=polars_encoding,
+            io.BytesIO(closed), separator=separator, infer_schema=False, encoding=polars_encoding
         )
     except pl.exceptions.PolarsError as err:
-        raise FileRejected(f"the CSV cannot be parsed: {type(err).__name__}") from None
+        rejected = FileRejected(f"the CSV cannot be parsed: {type(err).__name__}")
+        if RAGGED_ROWS not in str(err):
+            raise rejected from None
+        try:
+            frame, ragged = _read_ragged_csv(closed, separator, polars_encoding)
+        except (csv.Error, pl.exceptions.PolarsError, ValueError):
+            raise rejected from None
     cut_short = frame.height > 0 and (
         inside_quotes or _ends_inside_a_row(data, separator, frame.width)
     )
-    return Delivered(frame, encoding, separator, cut_short, title_rows)
+    return Delivered(frame, encoding, separator, cut_short, title_rows, ragged=ragged)
+
+
+def _read_ragged_csv(
+    data: bytes, separator: str, polars_encoding: str
+) -> tuple[pl.DataFrame, tuple[int, ...]]:
+    """A CSV that polars refused because some rows hold more fields than the header (a
+    separator typed inside an unquoted value): polars cuts them to the header's width, and
+    Python's reader, which counts each row's fields, says which rows were cut, so that they
+    alone are rejected. Raises ValueError where the two do not see the same rows."""
+    frame = pl.read_csv(
+        io.BytesIO(data),
+        separator=separator,
+        infer_schema=False,
+        encoding=polars_encoding,
+        truncate_ragged_lines=True,
+    )
+    text = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
+    header, *rows = csv.reader(text, delimiter=separator)
+    if len(header) != frame.width or len(rows) != frame.height:
+        raise ValueError("polars and Python's reader see other rows")
+    return frame, tuple(i for i, row in enumerate(rows) if len(row) > frame.width)
 
 
 def _read_xlsx(data: bytes, title_rows: int = 0, sheet: int | str = 0) -> Delivered:
@@ -250,10 +289,36 @@ def _from_its_header(sheet: Delivered, data: bytes, source: Source) -> Delivered
     read again from the first of its top rows that holds it; None when no row does."""
     if _holds_header(sheet.frame.columns, source):
         return sheet
-    # The sheet's top rows are at hand: its first row became the column names.
-    top = [list(sheet.frame.columns), *sheet.frame.head(HEADER_SEARCH_ROWS - 1).rows()]
-    row = _header_row(top, source)
+    row = _header_row(_top_rows(data, sheet.sheet), source)
     return _read_xlsx(data, title_rows=row, sheet=sheet.sheet) if row else None
+
+
+def _columns_missing_from_its_table(data: bytes, sheet: str, source: Source) -> list[str]:
+    """The required columns of `source` missing from the sheet's table: from the first of its
+    top rows that holds two of the source's column labels or more (a header, short of some
+    columns), or none when no row does (a sheet of instructions, a chart)."""
+    try:
+        rows = _top_rows(data, sheet)
+    except Exception:  # a sheet fastexcel cannot read holds no table either
+        return []
+    for cells in rows:
+        mapping = _mapping([c for c in cells if c], source)
+        if sum(not name.startswith(EXTRA_PREFIX) for name in mapping.values()) >= 2:
+            return _missing_columns(mapping, source)
+    return []
+
+
+def _top_rows(data: bytes, sheet: int | str) -> list[tuple[str | None, ...]]:
+    """A sheet's first `HEADER_SEARCH_ROWS` rows, counted as `header_row` counts them."""
+    # From its first row, empty or not: a sheet read with its header at row 0 starts at its
+    # first row that is not empty, but a header at row n > 0 is the sheet's row n (fastexcel
+    # 0.21), so rows counted from the first that is not empty miss the header by the empty
+    # rows above it.
+    workbook = fastexcel.read_excel(data)
+    top = workbook.load_sheet(
+        sheet, header_row=None, skip_rows=0, n_rows=HEADER_SEARCH_ROWS, dtypes="string"
+    )
+    return top.to_polars().rows()
 
 
 def _sheet_from_its_header(data: bytes, source: Source, sheet: str) -> Delivered | None:
@@ -474,11 +539,20 @@ def _workbook_table(data: bytes, source: Source) -> tuple[pl.DataFrame, Delivere
     """The rows of every sheet that holds the source's header (below a title or not), one sheet
     after another in the workbook's order: a school's file may hold a sheet per class, or begin
     with a sheet of instructions. Sheets without the header are not read; `Delivered.sheets`
-    says what became of each sheet of a workbook of more than one."""
+    says what became of each sheet of a workbook of more than one. A sheet whose table lacks
+    required columns rejects the workbook, as a CSV without them is: its rows would be lost."""
     first = read_delivered(data, ".xlsx")
     names = first.sheet_names
     found = [_from_its_header(first, data, source)]
     found += [_sheet_from_its_header(data, source, name) for name in names[1:]]
+    for position, (name, sheet) in enumerate(zip(names, found, strict=True), start=1):
+        missing = None if sheet else _columns_missing_from_its_table(data, name, source)
+        if missing:
+            # By its position: a sheet's name is whatever the office typed, a person's maybe.
+            raise FileRejected(
+                f"sheet {position} of {len(names)} holds a table without required column(s): "
+                + ", ".join(f"'{m}'" for m in missing)
+            )
     read = [sheet for sheet in found if sheet]
     if len(names) == 1:
         only = read[0] if read else first  # without the header: `_canonical` rejects it
@@ -533,6 +607,7 @@ def parse_extract(data: bytes, file_name: str, source: Source) -> tuple[pl.DataF
         pl.lit(extract_date, dtype=pl.Date).alias(EXTRACT_DATE),
         pl.lit(None, dtype=pl.String).alias(FILE_ERROR),
         truncated.alias(TRUNCATED),
+        pl.int_range(pl.len()).is_in(delivered.ragged).alias(RAGGED),
     )
     return frame, ReadReport(
         source.name, file_name, extract_date, frame.height, delivered.encoding,
@@ -695,8 +770,10 @@ def mark_latest(frame: Frame) -> Frame:
     # Files ranked once by (extract date, name): rows then compare an integer, not a string each.
     # The ranks and each record's latest are collected on their own, a few columns read each
     # time: a plan that read the rows twice would cache them whole.
-    rank, latest_rank = "_file_rank", "_latest_rank"
-    rows = frame.lazy()
+    rank, latest_rank, record = "_file_rank", "_latest_rank", "_record"
+    # Record ids compared as standardisation will write them ("HS1 " is "HS1"): otherwise both
+    # rows of one record stay latest, and standardisation finds the id twice.
+    rows = frame.lazy().with_columns(code_text(pl.col(RECORD_ID)).alias(record))
     ranks = (
         rows.select(FILE_NAME, EXTRACT_DATE)
         .unique(FILE_NAME)
@@ -707,24 +784,24 @@ def mark_latest(frame: Frame) -> Frame:
         .lazy()
     )
     latest_ranks = (
-        rows.select(RECORD_ID, FILE_NAME, FILE_ERROR)
-        .filter(pl.col(RECORD_ID).is_not_null() & pl.col(FILE_ERROR).is_null())
+        rows.select(record, FILE_NAME, FILE_ERROR)
+        .filter(pl.col(record).is_not_null() & pl.col(FILE_ERROR).is_null())
         .join(ranks, on=FILE_NAME)
-        .group_by(RECORD_ID)
+        .group_by(record)
         .agg(pl.col(rank).max().alias(latest_rank))
         .collect(engine="streaming")
         .lazy()
     )
     marked = (
         rows.join(ranks, on=FILE_NAME, how="left", maintain_order="left")
-        .join(latest_ranks, on=RECORD_ID, how="left", maintain_order="left")
+        .join(latest_ranks, on=record, how="left", maintain_order="left")
         .with_columns(
-            pl.when(pl.col(RECORD_ID).is_null() | pl.col(FILE_ERROR).is_not_null())
+            pl.when(pl.col(record).is_null() | pl.col(FILE_ERROR).is_not_null())
             .then(pl.lit(True))
             .otherwise(pl.col(rank) == pl.col(latest_rank))
             .alias("is_latest")
         )
-        .drop(rank, latest_rank)
+        .drop(rank, latest_rank, record)
     )
     return marked if isinstance(frame, pl.LazyFrame) else marked.collect()
 
@@ -798,6 +875,7 @@ def _combined(frames: list[Frame], source: Source) -> Frame:
             EXTRACT_DATE: pl.Date,
             FILE_ERROR: pl.String,
             TRUNCATED: pl.Boolean,
+            RAGGED: pl.Boolean,
             **{name: pl.String for name in source.column_names},
         }
     )

@@ -26,14 +26,16 @@ MIN_YEAR, MAX_YEAR = 1800, 2299
 # "15/03/1988 00:00", "1988-03-15T00:00:00").
 _MIDNIGHT = r"(?:[ T]00:00(?::00(?:\.0+)?)?)?"
 # A two-digit year ("12/05/88") is what a spreadsheet's short date format leaves in an export.
-_DAY_MONTH_YEAR = r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4}|\d{2})" + _MIDNIGHT + "$"
+_DAY_MONTH_YEAR = r"^([0-9]{1,2})[/.\-]([0-9]{1,2})[/.\-]([0-9]{4}|[0-9]{2})" + _MIDNIGHT + "$"
 # A date in words, as certificates and letters print it: "Ngày 12 tháng 5 năm 1988", with or
 # without its diacritics.
-_IN_WORDS = r"(?i)^(?:ng[aàá]y\s*)?(\d{1,2})\s*th[aá]ng\s*(\d{1,2})\s*n[aă]m\s*(\d{4}|\d{2})$"
-_YEAR_MONTH_DAY = r"^(\d{4})[/.\-](\d{1,2})[/.\-](\d{1,2})" + _MIDNIGHT + "$"
-_COMPACT = r"^(\d{4})(\d{2})(\d{2})$"
-_YEAR_ONLY = r"^(?:00?[/.\-]00?[/.\-])?(\d{4})$"
-_EXCEL_SERIAL = r"^(\d{5})(?:\.0+)?$"
+_IN_WORDS = (
+    r"(?i)^(?:ng[aàá]y\s*)?([0-9]{1,2})\s*th[aá]ng\s*([0-9]{1,2})\s*n[aă]m\s*([0-9]{4}|[0-9]{2})$"
+)
+_YEAR_MONTH_DAY = r"^([0-9]{4})[/.\-]([0-9]{1,2})[/.\-]([0-9]{1,2})" + _MIDNIGHT + "$"
+_COMPACT = r"^([0-9]{4})([0-9]{2})([0-9]{2})$"
+_YEAR_ONLY = r"^(?:00?[/.\-]00?[/.\-])?([0-9]{4})$"
+_EXCEL_SERIAL = r"^([0-9]{5})(?:\.0+)?$"
 
 
 # Syllables that end in "oa", "oe" or "uy" take their tone on the first vowel in the old
@@ -101,12 +103,12 @@ def _compact_id(text: pl.Expr) -> pl.Expr:
 def id_digits(text: pl.Expr) -> pl.Expr:
     """The digits of an id written with spaces, dots or dashes; null if other characters remain."""
     compact = _compact_id(text)
-    return pl.when(compact.str.contains(r"^\d+$")).then(compact)
+    return pl.when(compact.str.contains(r"^[0-9]+$")).then(compact)
 
 
 def has_non_id_characters(text: pl.Expr) -> pl.Expr:
     """True where an id holds something other than digits and separators (a hard failure)."""
-    return _compact_id(text).str.contains(r"[^\d]").fill_null(False)
+    return _compact_id(text).str.contains(r"[^0-9]").fill_null(False)
 
 
 def id_province(national_id: pl.Expr) -> pl.Expr:
@@ -128,7 +130,7 @@ def id_birth_year(national_id: pl.Expr) -> pl.Expr:
 
 def is_valid_national_id(national_id: pl.Expr) -> pl.Expr:
     """12 digits whose first three are one of the 63 province codes."""
-    twelve = national_id.str.contains(r"^\d{12}$")
+    twelve = national_id.str.contains(r"^[0-9]{12}$")
     return twelve & id_province(national_id).is_in(id_province_codes())
 
 
@@ -187,7 +189,7 @@ def phone(text: pl.Expr) -> pl.Expr:
     digits = text.str.replace_all(SPREADSHEET_MARKS + r"|[\s.\-()+]", "")
     # The national number after a country code 84 or a trunk 0, in one pass: the regex takes
     # "84" only where 9-10 digits remain (11-12 in all), else reads the digits whole.
-    national = digits.str.extract(r"^(?:84|0)?([1-9]\d{8,9})$")
+    national = digits.str.extract(r"^(?:84|0)?([1-9][0-9]{8,9})$")
     new_prefix = national.str.slice(0, 3).replace_strict(OLD_MOBILE_PREFIXES, default=None)
     converted = pl.when(national.str.len_chars() == 10).then(new_prefix + national.str.slice(3))
     return pl.lit("+84") + pl.coalesce(converted, national)
@@ -203,7 +205,7 @@ def certificate_form(text: pl.Expr) -> pl.Expr:
 def school_year(text: pl.Expr) -> pl.Expr:
     """`2025-2026` from "2025-2026", "2025 - 2026", "2025/2026", "2025–2026"; null where the
     text is no two consecutive years."""
-    years = text.str.extract_groups(r"^\s*(\d{4})\s*[-/–—]\s*(\d{4})\s*$")
+    years = text.str.extract_groups(r"^\s*([0-9]{4})\s*[-/–—]\s*([0-9]{4})\s*$")
     first = years.struct["1"].cast(pl.Int32)
     second = years.struct["2"].cast(pl.Int32)
     written = pl.concat_str([first, second], separator="-")

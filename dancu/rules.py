@@ -15,7 +15,7 @@ import polars as pl
 
 from dancu import documents, parse
 from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, Source, temporary_code_of
-from dancu.ingest import TRUNCATED, UNDECODABLE
+from dancu.ingest import RAGGED, TRUNCATED, UNDECODABLE
 from dancu.nationality import unknown_nationality
 from dancu.parse import GENERATION
 from dancu.text import fold, fold_label
@@ -119,6 +119,10 @@ def _has_documents(source: Source) -> bool:
 
 def _cut_short(source: Source) -> pl.Expr:
     return pl.col(TRUNCATED)
+
+
+def _ragged(source: Source) -> pl.Expr:
+    return pl.col(RAGGED)
 
 
 def _record_id_missing(source: Source) -> pl.Expr:
@@ -327,6 +331,13 @@ RULES: tuple[Rule, ...] = (
         "quarantine",
         "the file ends inside this row: it was cut short",
         _cut_short,
+    ),
+    Rule(
+        "row.ragged",
+        "quarantine",
+        "the row holds more fields than the header (a separator inside a value): its values"
+        " may stand under other columns",
+        _ragged,
     ),
     Rule(
         "row.repeats_header",

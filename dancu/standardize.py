@@ -31,11 +31,11 @@ from dancu.nationality import nationalities
 from dancu.rules import apply_rules, is_rejected
 from dancu.text import (
     LEGACY_ENCODINGS,
+    code_text,
     fold,
     legacy_encoding_of_file,
     on_distinct,
     repair_text,
-    trim,
 )
 
 RAW = "raw"
@@ -247,8 +247,8 @@ def with_units(frame: pl.LazyFrame, columns: list[str]) -> pl.LazyFrame:
 def repair(
     frame: pl.LazyFrame, columns: tuple[Column, ...], legacy_encoding: str | None
 ) -> pl.LazyFrame:
-    """Text columns repaired in full; codes, ids and dates only trimmed (nothing else can be
-    wrong with their characters that parsing would not see)."""
+    """Text columns repaired in full; codes, ids and dates only as `code_text` (nothing else can
+    be wrong with their characters that parsing would not see)."""
 
     def repaired(column: Column) -> pl.Expr:
         text = pl.col(column.name)
@@ -256,7 +256,7 @@ def repair(
             return on_distinct(text, lambda v: repair_text(v, legacy_encoding))
         if column.kind in TEXT_KINDS:
             return repair_text(text, legacy_encoding)
-        return trim(text)
+        return code_text(text)
 
     return frame.with_columns(repaired(c).alias(c.name) for c in columns)
 

@@ -147,6 +147,7 @@ def test_day_month_swap_only_where_unambiguous(text, expected, swapped):
         ("012345678", None),  # a 9-digit CMND is no personal id
         ("12345", None),
         ("00108801234a", None),
+        ("0010881٢٣٤٥", None),
         ("", None),
     ],
 )
@@ -176,6 +177,7 @@ def test_national_id_structure(national_id, sex, birth_year):
         ("'001088012345", False),
         ("00108801234a", True),
         ("CCCD 001", True),
+        ("٠٠١٠٨٨٠١٢٣٤٥", True),  # Arabic-Indic digits: no id of this country's
         (None, False),
     ],
 )

@@ -98,6 +98,7 @@ def test_valid_rows_break_no_rule(tmp_path):
         ("dan_cu", {"Ngày, tháng, năm sinh": "31/02/1990"}, "date.impossible"),
         ("dan_cu", {"Ngày, tháng, năm sinh": "12/10/2025"}, "date.future"),
         ("dan_cu", {"Số định danh cá nhân": "00108801234A"}, "id.non_digit"),
+        ("dan_cu", {"Số định danh cá nhân": "٠٠١٠٨٨٠١٢٣٤٥"}, "id.non_digit"),
         ("khai_tu", {"Ngày chết": "01/01/1939"}, "date.death_before_birth"),
         ("khai_sinh", {"Ngày đăng ký": "2026"}, "date.future"),
     ],
@@ -185,6 +186,20 @@ def test_a_personal_id_with_letters_is_quarantined_except_a_schools_code(tmp_pat
     assert {r.split(":")[0] for r in register[REASONS][0]} == {"id.non_digit"}
     assert school[REASONS][0].to_list() == []
     assert school["national_id_temporary"][0] == "00131501234A"
+
+
+def test_full_width_digits_are_read_as_the_digits_they_are(tmp_path):
+    # Typed with an East Asian input method: an id, a date and a record id that are whole.
+    written = {
+        "Số định danh cá nhân": "００１０８８０１２３４５",
+        "Ngày, tháng, năm sinh": "１５/０３/１９８８",
+        "Mã hồ sơ": "ＤＣ００１",
+    }
+    frame = standardized(tmp_path, "dan_cu", [written])
+    assert frame[REASONS][0].to_list() == []
+    assert frame.select("national_id", "birth_date", "source_record_id").rows() == [
+        ("001088012345", date(1988, 3, 15), "DC001")
+    ]
 
 
 def test_record_id_repeated_in_one_extract_keeps_the_first(tmp_path):
