@@ -37,6 +37,10 @@ CUT_OUTSIDE_QUOTES = f"dan_cu/dan_cu_99001_{ATTACK_DATE}.csv"
 CUT_INSIDE_QUOTES = f"dan_cu/dan_cu_99002_{ATTACK_DATE}.csv"
 CUT_ROWS = 3
 BAD_FILES = {LISTS, *OUTSIDE}
+# A register row delivered again with a space after its record id: the same record, superseded.
+REDELIVERED = f"dan_cu/dan_cu_88001_{ATTACK_DATE}.csv"
+# A separator typed into an unquoted value of one row: that row alone is quarantined.
+RAGGED = f"bhxh/bhxh_ragged_{ATTACK_DATE}.csv"
 
 
 def delivered_rows(landing: Path, source) -> pl.DataFrame:
@@ -82,6 +86,11 @@ def add_attacks(landing: Path) -> dict[str, str]:
         record_ids = pl.format("HS-CUT{}-{}", pl.lit(i), pl.int_range(pl.len())).alias("Mã hồ sơ")
         whole = fresh.with_columns(record_ids).write_csv().encode()
         (landing / name).write_bytes(cut_in_last_row(whole, inside))
+    again = dan_cu.head(1).with_columns(pl.col("Mã hồ sơ") + " ")
+    again.write_csv(landing / REDELIVERED)
+    lines = bhxh.slice(5, 3).write_csv().splitlines()
+    lines[2] += ",Số 5, ngõ Chợ"
+    (landing / RAGGED).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return dict(zip(numbers["Mã số BHXH"].cast(pl.String), bhxh.head(5)["Mã số BHXH"], strict=True))
 
 
@@ -214,3 +223,31 @@ def test_only_the_last_row_of_a_cut_file_breaks_the_truncation_rule(attacked):
         (CUT_OUTSIDE_QUOTES, CUT_ROWS),
         (CUT_INSIDE_QUOTES, CUT_ROWS),
     ]
+
+
+def test_a_record_delivered_again_with_a_space_after_its_id_is_superseded(run, attacked):
+    landing, _ = attacked
+    _, data, _ = run
+    record_id = pl.read_csv(landing / REDELIVERED, infer_schema=False)["Mã hồ sơ"][0].strip()
+    with duckdb.connect(str(data / "warehouse" / "dancu.duckdb"), read_only=True) as con:
+        places = con.execute(
+            "select file_name from person_source where source_record_id = $1"
+            " union all select file_name from quarantine where trim(source_record_id) = $1",
+            [record_id],
+        ).fetchall()
+    assert places == [(REDELIVERED,)]
+
+
+def test_a_row_of_more_fields_than_the_header_alone_is_quarantined(run):
+    _, data, _ = run
+    rows = published(
+        data,
+        "select row_number, reasons from quarantine"
+        f" where file_name = '{RAGGED}' and row_number is not null"
+        f" union all select row_number, [] from person_source where file_name = '{RAGGED}'",
+    ).sort("row_number")
+    ragged = rows.filter(
+        pl.col(REASONS).list.eval(pl.element().str.starts_with("row.ragged: ")).list.any()
+    )
+    assert rows["row_number"].to_list() == [1, 2, 3]
+    assert ragged["row_number"].to_list() == [2]
