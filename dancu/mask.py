@@ -29,10 +29,22 @@ def masked(value: str | None, kind: str = "id") -> str:
 
 
 _QUOTED = re.compile(r"""(["'])(?:(?!\1).){3,}?\1""")
-_LONG_NUMBER = re.compile(r"\d{6,}")
+# Polars puts dtypes and columns in backticks (`str`, `birth_date`), and sometimes a value: one
+# with a space or a letter outside ASCII is a name, not a dtype.
+_BACKTICKED = re.compile(r"`([^`]*)`")
+_NO_DTYPE = re.compile(r"\s|[^\x00-\x7F]")
+# Six digits or more, each group of them parted by at most one space, dot or dash, as ids and
+# phones are written ("001 088 012 345", "0912.345.678") and dates too.
+_LONG_NUMBER = re.compile(r"\d(?:[ .\-]?\d){5,}")
 
 
 def mask_message(message: str) -> str:
-    """An error message fit for a terminal or a log: quoted values and long numbers (ids,
-    insurance codes, phones) hidden, the rest kept so the error still says what went wrong."""
-    return _LONG_NUMBER.sub(lambda m: masked(m.group(), "id"), _QUOTED.sub(r"\1…\1", message))
+    """An error message fit for a terminal or a log: quoted values, values in backticks and
+    long numbers (ids, insurance codes, phones, dates) hidden, the rest kept so the error still
+    says what went wrong."""
+    unquoted = _BACKTICKED.sub(_masked_backticked, _QUOTED.sub(r"\1…\1", message))
+    return _LONG_NUMBER.sub(lambda m: masked(m.group(), "id"), unquoted)
+
+
+def _masked_backticked(found: re.Match) -> str:
+    return "`…`" if _NO_DTYPE.search(found.group(1)) else found.group()

@@ -14,7 +14,8 @@ from dancu.mask import mask_message
 from dancu.memory import start_peak
 
 
-def _masked(error: Exception) -> dg.Failure:
+def masked_failure(error: Exception) -> dg.Failure:
+    """The Failure to raise, `from None`, in place of an unexpected error."""
     return dg.Failure(description=f"{type(error).__name__}: {mask_message(str(error))}")
 
 
@@ -32,7 +33,7 @@ def masked_errors(compute):
             except dg.Failure:
                 raise
             except Exception as error:
-                raise _masked(error) from None
+                raise masked_failure(error) from None
 
         return generating
 
@@ -44,6 +45,6 @@ def masked_errors(compute):
         except dg.Failure:
             raise
         except Exception as error:
-            raise _masked(error) from None
+            raise masked_failure(error) from None
 
     return returning

@@ -19,6 +19,7 @@ from dancu.paths import (
     landing_dir_from_env,
 )
 from dancu.warehouse import Keys
+from orchestration.privacy import masked_failure
 
 
 class DancuPaths(dg.ConfigurableResource, Folders):
@@ -85,10 +86,14 @@ class StagingParquetIOManager(dg.ConfigurableIOManager):
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".parquet.partial")
         # Read back by the next step within minutes, then replaced: speed over size.
-        if isinstance(obj, pl.LazyFrame):  # streamed into the file, never held whole
-            obj.sink_parquet(partial, compression="lz4")
-        else:
-            obj.write_parquet(partial, compression="lz4")
+        try:
+            if isinstance(obj, pl.LazyFrame):  # streamed into the file, never held whole
+                obj.sink_parquet(partial, compression="lz4")
+            else:
+                obj.write_parquet(partial, compression="lz4")
+        except Exception as error:
+            # A lazy frame's plan runs here, after the asset's masked compute has returned.
+            raise masked_failure(error) from None
         # A reader never sees half a file: the new frame replaces the old one whole.
         partial.replace(path)
         rows = pl.scan_parquet(path).select(pl.len()).collect().item()

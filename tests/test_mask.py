@@ -27,3 +27,21 @@ def test_error_messages_lose_quoted_values_and_long_numbers():
     shown = mask_message(message)
     assert "Nguyễn" not in shown and "001088012345" not in shown
     assert "conversion from `str` to `date` failed" in shown
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "001 088 012 345",  # an id as a card groups it
+        "001.088.012.345",
+        "0912 345 678",  # a phone
+        "0912-345-678",
+        "`Nguyễn Văn An`",  # a value as polars quotes it
+        "`Tran Van Binh`",
+    ],
+)
+def test_ids_and_phones_written_in_groups_and_values_in_backticks_are_hidden(value):
+    shown = mask_message(f"could not parse {value} as dtype `i64` at column `national_id`")
+    assert value.strip("`") not in shown
+    assert "345" not in shown and "Văn" not in shown and "Van" not in shown
+    assert "as dtype `i64` at column `national_id`" in shown
