@@ -8,6 +8,7 @@ No answer, error or server log line carries a value the client sent.
 
 import logging
 import math
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -270,6 +271,10 @@ def describe(error: BaseException) -> str:
 # ---------------------------------------------------------------------------- errors
 
 
+# What a field's name looks like: a key of a request that is not one is named back only then.
+_FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}", re.IGNORECASE)
+
+
 def problem(error: dict) -> dict:
     """One validation error, explained without the value that caused it."""
     where, *field = error["loc"]
@@ -287,6 +292,8 @@ def problem(error: dict) -> dict:
     else:
         text = explained.get(error["type"]) or mask_message(error["msg"])
     named = [str(part) for part in field if isinstance(part, str)]
+    if error["type"] == "extra_forbidden" and not _FIELD_NAME.fullmatch(".".join(named)):
+        named = []  # a key the client made up may be a person's name or id
     return {"in": where, "field": ".".join(named) or None, "problem": text}
 
 
