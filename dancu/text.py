@@ -25,8 +25,10 @@ MOJIBAKE_PATTERN = (
 # Unicode, so legacy decoding must leave it alone even inside a legacy-encoded file.
 _UNICODE_VIETNAMESE = r"[\u0100-\u01B0\u1EA0-\u1EF9]"
 _COMBINING = r"[\u0300-\u036F]"
-# Runs of spaces and any other white space (tabs, line breaks, no-break spaces) become one space.
-_UNEVEN_SPACE = r"\s{2,}|[^\S ]"
+# Runs of spaces and any other white space (tabs, line breaks, no-break spaces) become one space,
+# as do the spaces no one sees, pasted from web pages and Word (a word break, even alone).
+_INVISIBLE_SPACE = r"\x{200B}\x{2060}\x{FEFF}"
+_UNEVEN_SPACE = rf"[\s{_INVISIBLE_SPACE}]{{2,}}|[^\S ]|[{_INVISIBLE_SPACE}]"
 LEGACY_ENCODINGS = ("tcvn3", "vni")
 # A file is read as legacy-encoded when its text carries at least this much evidence.
 MIN_FILE_EVIDENCE = 3

@@ -316,6 +316,8 @@ def test_fix_utf8_as_cp1252_spares_legacy_encodings():
     ("text", "repaired"),
     [
         ("  Nguyễn  Văn\tAn ", "Nguyễn Văn An"),
+        ("Đinh\u200bVân\u00a0Hạnh\ufeff", "Đinh Vân Hạnh"),  # a zero-width space, no-break space
+        ("Đinh \u200bVân", "Đinh Vân"),
         ("Nguye\u0302\u0303n", "Nguyễn"),  # decomposed: composed
         ("Nguyá»…n", "Nguyễn"),
         ("   ", None),
