@@ -92,6 +92,7 @@ KINDS = {
     "day_month_swapped": "day and month are swapped",
     "year_off_by_ten": "the birth year is ten years off",
     "one_digit": "one digit of the date differs",
+    "first_of_january": "1 January written for a day the source did not know",
     "diacritics": "the name differs in its diacritics alone",
     "family_variant": "the family name in its other regional spelling (Hoàng/Huỳnh, Vũ/Võ)",
     "order_swapped": "the same words in another order (family and given name swapped)",
@@ -103,6 +104,7 @@ KINDS = {
 # it is, where an unexplained difference says it may be someone else's.
 SLIPS = frozenset({
     "digit_typo", "transposed_digits", "day_month_swapped", "year_off_by_ten", "one_digit",
+    "first_of_january",
     "diacritics", "family_variant", "order_swapped", "typo", "middle_name",
 })  # fmt: skip
 NOT_COMPARED = frozenset({"completion", "malformed"})
@@ -155,6 +157,7 @@ KIND_LABELS = {
     "day_month_swapped": "Đảo ngày và tháng",
     "year_off_by_ten": "Năm sinh lệch 10 năm",
     "one_digit": "Sai một chữ số",
+    "first_of_january": "Ghi 01/01 thay cho ngày sinh chưa biết",
     "diacritics": "Sai hoặc thiếu dấu",
     "family_variant": "Họ viết theo vùng miền (Hoàng/Huỳnh, Vũ/Võ)",
     "order_swapped": "Đảo thứ tự họ và tên",
@@ -352,9 +355,12 @@ def date_kind(delivered: pl.Expr, register: pl.Expr) -> pl.Expr:
         )
         .otherwise(_one_digit_differs(*years, 4))
     )
+    first_of_january = both_days & same_year & delivered.str.ends_with("-01-01")
     return (
         pl.when(swapped)
         .then(pl.lit("day_month_swapped"))
+        .when(first_of_january)
+        .then(pl.lit("first_of_january"))
         .when(ten_years)
         .then(pl.lit("year_off_by_ten"))
         .when(one_digit)

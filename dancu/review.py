@@ -100,6 +100,7 @@ LEVEL_WORDS = {
     "dropped or added": "thiếu hoặc thừa",
     "day and month transposed": "đảo ngày và tháng",
     "year only, same year": "chỉ biết năm, cùng năm",
+    "1 January for the day, same year": "ngày 01/01 thay cho ngày chưa biết, cùng năm",
     "same month": "cùng tháng",
     "same year": "cùng năm",
     "nearly the same (ratio ≥ 90)": "gần như giống (≥ 90%)",

@@ -154,6 +154,19 @@ CASES = [
     ),
     ("birth_date", {"birth_date": date(1948, 3, 1)}, {"birth_year": 1948}, "year only, same year"),
     ("birth_date", {"birth_year": 1948}, {"birth_year": 1948}, "year only, same year"),
+    # 1 January written for a day nobody knew.
+    (
+        "birth_date",
+        {"birth_date": date(1948, 1, 1)},
+        {"birth_date": date(1948, 7, 15)},
+        "1 January for the day, same year",
+    ),
+    (
+        "birth_date",
+        {"birth_date": date(1948, 1, 1)},
+        {"birth_date": date(1949, 7, 15)},
+        "different",
+    ),
     (
         "birth_date",
         {"birth_date": date(1990, 5, 12)},

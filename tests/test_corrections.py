@@ -176,6 +176,7 @@ def bhxh_corrections(found) -> pl.DataFrame:
         ("birth_date", "1988-12-05", "day_month_swapped", 1),
         ("birth_date", "1978-05-12", "year_off_by_ten", 0),  # the id says 1988
         ("birth_date", "1988-05-13", "one_digit", 1),
+        ("birth_date", "1988-01-01", "first_of_january", 1),
         ("birth_date", "1988", "year_only", 0),
         ("birth_date", None, "completion", 0),
         ("full_name", "Nguyen Thi Ha", "diacritics", 0),  # nothing against the register's

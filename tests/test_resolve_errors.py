@@ -155,6 +155,10 @@ def cases(people: dict[str, dict], other_ward: str) -> list[Case]:
             swapped["birth_date"].year, swapped["birth_date"].day, swapped["birth_date"].month)},
             "base"),
         Case("birth year only", "adult5", {"birth_date": None}, "base"),
+        # A form that wants a day: 1 January written for it, and no id or phone to help.
+        Case("1 January for an unknown day", "adult4", {
+            "birth_date": date(birth[4].year, 1, 1), "national_id": None, "phone": None},
+            "base"),
         Case("sex typed wrong", "adult6", {"sex": "F" if adult[6]["sex"] == "M" else "M"}, "base"),
         Case("one typo in the name", "adult7",
              {"full_name": with_given(names[7], swap(given_of(adult[7]), 1))}, "base"),
@@ -245,13 +249,14 @@ def expected(found: dict[str, str], case: Case, other: str) -> str:
 
 def test_each_case_is_one_record(resolved):
     found, made = resolved
-    assert len({case.name for case in made}) == len(made) == 22
+    assert len({case.name for case in made}) == len(made) == 23
     assert all(found[case.name] is not None for case in made)
 
 
 MERGE = [
     "id digit substitution", "id digits transposed", "birth date one digit",
-    "birth year ten years off", "day and month swapped", "birth year only", "sex typed wrong",
+    "birth year ten years off", "day and month swapped", "birth year only",
+    "1 January for an unknown day", "sex typed wrong",
     "one typo in the name", "two typos in a longer given name", "middle name dropped",
     "middle name added", "given name written first", "family and given name exchanged",
     "phone typo", "another household member's phone",
@@ -283,3 +288,22 @@ def test_a_near_pair_stays_two_people(resolved, name, other):
     case = next(c for c in made if c.name == name)
     assert other in case.not_as
     assert found[name] != expected(found, case, other)
+
+
+def test_where_offices_write_1_january_for_unknown_days_the_model_learns_it(population):
+    # One insurance or health record in ten carries 1 January for its day: that level weighs
+    # as the agreement it is, and a date of another day in the same year stays evidence of two
+    # people (without the level, such records taught EM that "same year" is worth +1.3).
+    records, _ = population
+    agency = pl.col("source").is_in(["bhxh", "y_te"]) & pl.col("birth_date").is_not_null()
+    first_of_january = pl.date(pl.col("birth_date").dt.year(), 1, 1)
+    written = records.with_columns(
+        pl.when(agency & (pl.int_range(pl.len()) % 10 == 0))
+        .then(first_of_january)
+        .otherwise(pl.col("birth_date"))
+        .alias("birth_date")
+    )
+    parameters = resolve(written).model.parameters.filter(pl.col("comparison") == "birth_date")
+    weight = dict(parameters.select("label", "weight").iter_rows())
+    assert weight["1 January for the day, same year"] > 3
+    assert weight["same year"] < -5

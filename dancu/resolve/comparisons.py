@@ -473,6 +473,11 @@ _SAME_BIRTH_YEAR = lhs("birth_year") == rhs("birth_year")
 _YEARS_APART = (lhs("birth_year") - rhs("birth_year")).abs()
 _SAME_DAY_AND_MONTH = _LEFT_BIRTH % 10_000 == _RIGHT_BIRTH % 10_000
 _SAME_YEAR_AND_MONTH = _LEFT_BIRTH // 100 == _RIGHT_BIRTH // 100
+# 1 January is what offices write where only the year is known (the elderly, late registrations).
+_FIRST_OF_JANUARY = 101
+_A_FIRST_OF_JANUARY = (_LEFT_BIRTH % 10_000 == _FIRST_OF_JANUARY) | (
+    _RIGHT_BIRTH % 10_000 == _FIRST_OF_JANUARY
+)
 # Equal birth keys (the year, then the day and month in either order) of two other dates.
 _DAY_AND_MONTH_TRANSPOSED = lhs("birth_key") == rhs("birth_key")
 
@@ -614,6 +619,7 @@ COMPARISONS = (
                 "year only, same year",
                 (_LEFT_BIRTH.is_null() | _RIGHT_BIRTH.is_null()) & _SAME_BIRTH_YEAR,
             ),
+            CustomLevel("1 January for the day, same year", _A_FIRST_OF_JANUARY & _SAME_BIRTH_YEAR),
             # Typing slips: a wrong digit or two swapped (1985 for 1958), or the year's decade.
             OneSlipLevel("one digit slip", "birth_number", BIRTH_NUMBER_DIGITS),
             CustomLevel("ten years apart, same day", (_YEARS_APART == 10) & _SAME_DAY_AND_MONTH),
