@@ -107,7 +107,7 @@ def measure(stage: str, out: Path, args: argparse.Namespace) -> dict:
 
 
 def judged_records(out: Path, splink: bool, data: Path | None = None) -> pl.DataFrame:
-    """Each latest valid person record of the truth, numbered `i`: its true person
+    """Each latest valid person record of the truth, numbered `i`, with its `KEY`: its true person
     (`person_key`), its `corruptions`, whether the pipeline `quarantined` it, and its person in
     dancu's published `person_source` (`dancu`) and in Splink's clusters (`splink`), one of its
     own where it has none. Persons are numbered, so that pairs are joined on integers. `data`:
@@ -136,6 +136,7 @@ def judged_records(out: Path, splink: bool, data: Path | None = None) -> pl.Data
     labels = [c for c in ("person_key", "dancu", "splink") if c in judged.columns]
     return judged.select(
         pl.int_range(pl.len(), dtype=pl.UInt32).alias("i"),
+        *KEY,
         *(pl.coalesce(c, own).rank("dense").cast(pl.UInt32).alias(c) for c in labels),
         "corruptions",
         pl.col("dancu").is_null().alias("quarantined"),
