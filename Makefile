@@ -52,6 +52,7 @@ bench: $(BIN)/.bench-installed
 	for set in febrl1 febrl2 febrl3 febrl4; do $(BIN)/python -m benchmarks.febrl --set $$set || exit 1; done
 	$(BIN)/python -m benchmarks.noisy --persons 20000 --seed 101
 	$(BIN)/python -m benchmarks.noisy --persons 20000 --seed 101 --noise 2
+	$(BIN)/python -m benchmarks.unexpected --persons 20000 --seed 101
 	$(BIN)/python -m benchmarks.incremental
 	$(BIN)/python -m benchmarks.new_sources --persons 20000 --seeds 303 404
 	$(BIN)/python -m benchmarks.office_edits --persons 20000 --seed 303
