@@ -293,6 +293,21 @@ def _from_its_header(sheet: Delivered, data: bytes, source: Source) -> Delivered
     return _read_xlsx(data, title_rows=row, sheet=sheet.sheet) if row else None
 
 
+def _reject_a_sheet_short_of_columns(
+    data: bytes, names: Sequence[str], found: list[Delivered | None], source: Source
+) -> None:
+    """Raise FileRejected, naming the sheet by its position (its name is whatever the office
+    typed, a person's maybe), where a sheet not `found` to hold the header holds a table short
+    of required columns."""
+    for position, (name, sheet) in enumerate(zip(names, found, strict=True), start=1):
+        missing = None if sheet else _columns_missing_from_its_table(data, name, source)
+        if missing:
+            raise FileRejected(
+                f"sheet {position} of {len(names)} holds a table without required column(s): "
+                + ", ".join(f"'{m}'" for m in missing)
+            )
+
+
 def _columns_missing_from_its_table(data: bytes, sheet: str, source: Source) -> list[str]:
     """The required columns of `source` missing from the sheet's table: from the first of its
     top rows that holds two of the source's column labels or more (a header, short of some
@@ -545,14 +560,8 @@ def _workbook_table(data: bytes, source: Source) -> tuple[pl.DataFrame, Delivere
     names = first.sheet_names
     found = [_from_its_header(first, data, source)]
     found += [_sheet_from_its_header(data, source, name) for name in names[1:]]
-    for position, (name, sheet) in enumerate(zip(names, found, strict=True), start=1):
-        missing = None if sheet else _columns_missing_from_its_table(data, name, source)
-        if missing:
-            # By its position: a sheet's name is whatever the office typed, a person's maybe.
-            raise FileRejected(
-                f"sheet {position} of {len(names)} holds a table without required column(s): "
-                + ", ".join(f"'{m}'" for m in missing)
-            )
+    if len(names) > 1:  # one sheet without the columns is rejected below, as a CSV would be
+        _reject_a_sheet_short_of_columns(data, names, found, source)
     read = [sheet for sheet in found if sheet]
     if len(names) == 1:
         only = read[0] if read else first  # without the header: `_canonical` rejects it

@@ -6,6 +6,7 @@ import errno
 import hashlib
 import io
 import os
+import re
 import unicodedata
 from datetime import date
 from pathlib import Path
@@ -99,6 +100,9 @@ def decoded_by_python(data: bytes) -> pl.DataFrame | str | None:
 @given(st.lists(CELL_BYTES, min_size=3, max_size=3), st.booleans())
 def test_utf8_csv_reads_as_python_decodes_it(cells, bom):
     data = (codecs.BOM_UTF8 if bom else b"") + b"a,b,c\n" + b",".join(cells) + b"\n"
+    # A quote between the bytes of a broken character ("\xc3\"\x80"): polars decodes a cell
+    # after taking its quotes out, Python before, and neither reading is the file's.
+    assume(not re.search(rb'[\x80-\xff]"+[\x80-\xbf]', data))
     try:
         frame, encoding, _ = read_table(data, ".csv")
     except FileRejected:
@@ -603,6 +607,12 @@ def test_a_workbook_where_no_sheet_holds_the_header_is_rejected_by_its_first(lan
     reason = rejection_of(path, landing)
     assert reason.startswith("missing required column(s): 'Mã số BHXH'")
     assert reason.endswith("in the first sheet, and no other sheet holds them")
+
+
+def test_a_workbook_of_one_sheet_without_a_column_is_rejected_naming_the_column(landing):
+    sheets = {"Danh sách": [BHXH_LABELS[1:], BHXH_ROWS[0][1:]]}
+    path = write_workbook(landing / "bhxh" / "bhxh_20251001.xlsx", sheets)
+    assert rejection_of(path, landing) == "missing required column(s): 'Mã số BHXH'"
 
 
 @pytest.mark.parametrize("whole_sheet_first", [True, False])
