@@ -165,7 +165,8 @@ def splink_labels(febrl: pl.DataFrame) -> pl.Series:
          " and l.date_of_birth = r.date_of_birth"],
         recall=0.7,
     )  # fmt: skip
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+    # Seeded: unseeded, the sampled u moved Splink's F1 by up to 0.0003 between two runs.
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(block_on("date_of_birth"))
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("given_name", "surname")

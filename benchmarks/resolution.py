@@ -259,7 +259,8 @@ def run_splink(frame: pl.DataFrame, settings=None) -> pl.DataFrame:
          "l.full_name_key = r.full_name_key and l.birth_date = r.birth_date"],
         recall=0.9,
     )  # fmt: skip
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6)
+    # Seeded: unseeded, the sampled u moved Splink's F1 by up to 0.0003 between two runs.
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     linker.training.estimate_parameters_using_expectation_maximisation(
         block_on("birth_key", "given")
     )
