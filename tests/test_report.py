@@ -309,3 +309,10 @@ def test_screenshot_shows_the_charts(sample, tmp_path):
     # One run: a labelled dot per source and dimension, no line of a single point.
     assert dom.count('class="point"') >= 4 and 'class="series"' not in dom
     shutil.copy(shot, sample / "data" / "reports" / "screenshot.png")
+
+
+def test_every_kind_of_correction_has_its_vietnamese_words():
+    from dancu.corrections import KINDS
+    from dancu.report.labels import WORDS
+
+    assert set(KINDS) - set(WORDS["vi"]) == set()

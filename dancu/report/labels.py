@@ -454,6 +454,7 @@ WORDS: dict[Language, dict[str, str]] = {
         "one_digit": "sai một chữ số",
         "year_only": "chỉ có năm",
         "year_off_by_ten": "lệch 10 năm",
+        "first_of_january": "ghi 01/01 thay ngày chưa biết",
         "diacritics": "thiếu dấu",
         "middle_name": "tên đệm",
         "typo": "lỗi chính tả",
