@@ -13,8 +13,9 @@ result and scores both, overall and on the true pairs that touch each kind:
   ("Nguyễn VănAn"), as systems that strip diacritics and spaces leave names.
 
 Each kind is drawn for `--share` of the records (5% by default), a record carrying at most one;
-only Parquet and UTF-8 CSV files are rewritten (XLSX and legacy-encoded files stay as they
-are). The set is copied to `bench-data/unexpected-<persons>-seed-<seed>/` first.
+only Parquet and UTF-8 CSV files are rewritten (XLSX, legacy-encoded files, CSVs with a title
+above the header and files cut short stay as they are). The set is copied to
+`bench-data/unexpected-<persons>-seed-<seed>/` first.
 
 `python -m benchmarks.unexpected [--persons 20000] [--seed 101] [--share 0.05]`
 """
@@ -141,6 +142,10 @@ def rewrite_landing(landing: Path, share: float, seed: int) -> pl.DataFrame:
                 first = text.split("\n", 1)[0]
                 separator = ";" if first.count(";") > first.count(",") else ","
                 reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=separator)
+                # A title above the header, or a file cut short: left as delivered.
+                titled = header_of(reader.fieldnames or [], source, RECORD_ID) is None
+                if titled or not text.endswith("\n"):
+                    continue
                 rows, changed = rewritten(list(reader), source, share, rng)
                 buffer = io.StringIO()
                 writer = csv.DictWriter(

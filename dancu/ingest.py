@@ -46,8 +46,9 @@ _SEPARATORS = (",", ";")
 _ASCII = bytes(range(128))
 # What polars says of a CSV row of more fields than the header.
 RAGGED_ROWS = "found more fields than defined"
-# A line ending of a classic Mac, or of one line pasted from one: a carriage return alone.
-_LONE_CR = re.compile(rb"\r(?!\n)")
+# A line ending of a classic Mac (a carriage return alone), or of a file that Python's csv
+# module wrote on Windows (\r\r\n): one line ending each.
+_CARRIAGE_RETURNS = re.compile(rb"\r+\n?")
 _SOURCE_OF_FOLDED = {fold_label(name): name for name in SOURCES}
 UNDECODABLE = "\ufffd"
 # Above this share of undecodable non-ASCII bytes a file is not UTF-8 with a bad cell.
@@ -180,9 +181,11 @@ def _read_csv(data: bytes, title_rows: int = 0) -> Delivered:
 
 
 def _line_feeds(data: bytes) -> bytes:
-    """Lines ended by a carriage return alone ended by a line feed, as polars and the title's
-    line count read lines (a file of such lines was one line to them)."""
-    return _LONE_CR.sub(b"\n", data) if data.count(b"\r") > data.count(b"\r\n") else data
+    """Lines ended by carriage returns that are not one before a line feed ended by a line
+    feed, as polars and the title's line count read lines (a file of such lines was one line
+    to them, or had a blank line after every line)."""
+    stray = data.count(b"\r") > data.count(b"\r\n")
+    return _CARRIAGE_RETURNS.sub(b"\n", data) if stray else data
 
 
 def _without_lines(data: bytes, count: int) -> bytes:
@@ -258,7 +261,18 @@ def _read_ragged_csv(
     """A CSV that polars refused because some rows hold more fields than the header (a
     separator typed inside an unquoted value): polars cuts them to the header's width, and
     Python's reader, which counts each row's fields, says which rows were cut, so that they
-    alone are rejected. Raises ValueError where the two do not see the same rows."""
+    alone are rejected. Raises ValueError where the two do not see the same rows, or where
+    the first line is one field: a title above the table, which is looked for below it."""
+    reader = csv.reader(
+        io.StringIO(data.decode("utf-8", errors="replace"), newline=""), delimiter=separator
+    )
+    width = len(next(reader, []))
+    if width < 2:
+        raise ValueError("a title, not a header")
+    ragged, rows = [], 0
+    for rows, row in enumerate(reader, start=1):  # counted, not kept: a file may be large
+        if len(row) > width:
+            ragged.append(rows - 1)
     frame = pl.read_csv(
         io.BytesIO(data),
         separator=separator,
@@ -266,11 +280,9 @@ def _read_ragged_csv(
         encoding=polars_encoding,
         truncate_ragged_lines=True,
     )
-    text = io.StringIO(data.decode("utf-8", errors="replace"), newline="")
-    header, *rows = csv.reader(text, delimiter=separator)
-    if len(header) != frame.width or len(rows) != frame.height:
+    if frame.width != width or frame.height != rows:
         raise ValueError("polars and Python's reader see other rows")
-    return frame, tuple(i for i, row in enumerate(rows) if len(row) > frame.width)
+    return frame, tuple(ragged)
 
 
 def _read_xlsx(data: bytes, title_rows: int = 0, sheet: int | str = 0) -> Delivered:

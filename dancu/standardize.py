@@ -129,7 +129,7 @@ def typed(column: Column) -> list[pl.Expr]:
             return [on_distinct(text, lambda v: parse.code_digits(v, 5)).alias(name)]
         case "health_card":
             card = text.str.replace_all(r"[\s.\-]", "").str.to_uppercase()
-            return [card.alias(name), card.str.extract(r"(\d{10})$").alias("bhxh_code")]
+            return [card.alias(name), card.str.extract(r"([0-9]{10})$").alias("bhxh_code")]
         case "code":
             code_list = codes.CODE_LISTS[name]
             return [on_distinct(text, lambda v: codes.coded(v, code_list)).alias(name)]

@@ -26,9 +26,11 @@ MOJIBAKE_PATTERN = (
 _UNICODE_VIETNAMESE = r"[\u0100-\u01B0\u1EA0-\u1EF9]"
 _COMBINING = r"[\u0300-\u036F]"
 # Runs of spaces and any other white space (tabs, line breaks, no-break spaces) become one space,
-# as do the spaces no one sees, pasted from web pages and Word (a word break, even alone).
-_INVISIBLE_SPACE = r"\x{200B}\x{2060}\x{FEFF}"
-_UNEVEN_SPACE = rf"[\s{_INVISIBLE_SPACE}]{{2,}}|[^\S ]|[{_INVISIBLE_SPACE}]"
+# as does the zero-width space pasted from web pages and Word (a word break, even alone).
+_UNEVEN_SPACE = r"[\s\x{200B}]{2,}|[^\S ]|\x{200B}"
+# Characters no one sees that join or are nothing (a word joiner, a byte-order mark, a soft
+# hyphen, zero-width joiners): taken out, the word stays one.
+_INVISIBLE = r"[\x{2060}\x{FEFF}\x{00AD}\x{200C}\x{200D}]"
 LEGACY_ENCODINGS = ("tcvn3", "vni")
 # A file is read as legacy-encoded when its text carries at least this much evidence.
 MIN_FILE_EVIDENCE = 3
@@ -92,6 +94,14 @@ def _fix_mojibake(values: pl.Series) -> pl.Series:
     return values.replace(repairs)
 
 
+def _without_invisible(values: pl.Series) -> pl.Series:
+    # Found first, then replaced where found: a replacement copies every value, a search not.
+    found = values.str.contains(_INVISIBLE).fill_null(False)
+    if not found.any():
+        return values
+    return values.zip_with(~found, values.str.replace_all(_INVISIBLE, ""))
+
+
 def _compose(values: pl.Series) -> pl.Series:
     # NFC costs: only values holding combining marks (NFD text, Windows-1258) need it.
     decomposed = values.str.contains(_COMBINING).fill_null(False)
@@ -147,7 +157,7 @@ def code_text(text: pl.Expr) -> pl.Expr:
     (typed with an East Asian input method) as ASCII."""
     # Only text outside ASCII is normalised: nearly every value is ASCII, and NFKC on all of
     # them cost seven times the trim.
-    outside_ascii = text.str.contains(r"[^\x00-\x7F]")
+    outside_ascii = text.str.len_bytes() != text.str.len_chars()
     return trim(pl.when(outside_ascii).then(text.str.normalize("NFKC")).otherwise(text))
 
 
@@ -162,5 +172,7 @@ def repair_text(text: pl.Expr, legacy_encoding: str | None = None) -> pl.Expr:
         decode = {"tcvn3": decode_tcvn3_expr, "vni": decode_vni_expr}[legacy_encoding]
         unicode_already = fixed.str.contains(_UNICODE_VIETNAMESE).fill_null(False)
         fixed = pl.when(unicode_already).then(fixed).otherwise(decode(fixed))
-    composed = fixed.map_batches(_compose, return_dtype=pl.String)
+    composed = fixed.map_batches(_compose, return_dtype=pl.String).map_batches(
+        _without_invisible, return_dtype=pl.String
+    )
     return trim(composed.str.replace_all(_UNEVEN_SPACE, " "))

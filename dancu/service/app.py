@@ -8,7 +8,6 @@ No answer, error or server log line carries a value the client sent.
 
 import logging
 import math
-import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -271,17 +270,13 @@ def describe(error: BaseException) -> str:
 # ---------------------------------------------------------------------------- errors
 
 
-# What a field's name looks like: a key of a request that is not one is named back only then.
-_FIELD_NAME = re.compile(r"[a-z_][a-z0-9_]{0,39}", re.IGNORECASE)
-
-
 def problem(error: dict) -> dict:
     """One validation error, explained without the value that caused it."""
     where, *field = error["loc"]
     explained = {
         "json_invalid": "the body is not valid JSON",
         "missing": "required",
-        "extra_forbidden": "not a field of this request",
+        "extra_forbidden": "a key that is not a field of this request (see the API's schema)",
         "string_type": "must be a JSON string",
         "model_attributes_type": "the body must be a JSON object (Content-Type: application/json)",
     }
@@ -291,9 +286,9 @@ def problem(error: dict) -> dict:
         text = f"one of {error['ctx']['expected']}"
     else:
         text = explained.get(error["type"]) or mask_message(error["msg"])
-    named = [str(part) for part in field if isinstance(part, str)]
-    if error["type"] == "extra_forbidden" and not _FIELD_NAME.fullmatch(".".join(named)):
-        named = []  # a key the client made up may be a person's name or id
+    # A key the client made up is not named back: it may be a person's name or id.
+    named = [] if error["type"] == "extra_forbidden" else field
+    named = [str(part) for part in named if isinstance(part, str)]
     return {"in": where, "field": ".".join(named) or None, "problem": text}
 
 
