@@ -175,6 +175,10 @@ def _death_before_birth(source: Source) -> pl.Expr:
     return (by_day | (_year("death_date") < _year("birth_date"))).fill_null(False)
 
 
+def _marries_oneself(source: Source) -> pl.Expr:
+    return (pl.col("husband_national_id") == pl.col("wife_national_id")).fill_null(False)
+
+
 # --- flags: kept, but worth a look --------------------------------------------------------------
 
 
@@ -367,6 +371,13 @@ RULES: tuple[Rule, ...] = (
         "the death precedes the birth",
         _death_before_birth,
         _for("khai_tu"),
+    ),
+    Rule(
+        "marriage.same_person",
+        "quarantine",
+        "husband and wife carry one personal id: no one marries themselves",
+        _marries_oneself,
+        _for("ket_hon"),
     ),
     Rule(
         "id.missing",

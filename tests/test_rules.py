@@ -100,6 +100,7 @@ def test_valid_rows_break_no_rule(tmp_path):
         ("dan_cu", {"Số định danh cá nhân": "00108801234A"}, "id.non_digit"),
         ("dan_cu", {"Số định danh cá nhân": "٠٠١٠٨٨٠١٢٣٤٥"}, "id.non_digit"),
         ("khai_tu", {"Ngày chết": "01/01/1939"}, "date.death_before_birth"),
+        ("ket_hon", {"Số định danh vợ": "001 095 012 345"}, "marriage.same_person"),
         ("khai_sinh", {"Ngày đăng ký": "2026"}, "date.future"),
     ],
 )
