@@ -8,10 +8,9 @@ numbers the UI plots over runs and masked examples of the rows behind them.
 import dagster as dg
 import polars as pl
 
-from dancu.contract import EXTRACT_DATE, RECORD_ID, SOURCES, Source
+from dancu.contract import EXTRACT_DATE, RECORD_ID, SOURCES, Source, as_of
 from dancu.ingest import FILE_ERROR
 from dancu.quality import (
-    as_of,
     completeness,
     days_late,
     required_fields,

@@ -4,6 +4,7 @@ Every stage refers to source columns by the canonical English names below; the V
 are what the source systems write in their header rows.
 """
 
+import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -508,3 +509,10 @@ SOURCES: dict[str, Source] = {
 PERSON_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "person")
 EVENT_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "event")
 SOURCE_PRIORITY = {name: s.priority for name, s in SOURCES.items() if s.priority is not None}
+
+
+def as_of() -> date:
+    """The day deliveries are judged on: today, or `DANCU_AS_OF` (ISO date) where extracts are
+    replayed or generated for another day (the demo's sample ends on its as-of date)."""
+    configured = os.environ.get("DANCU_AS_OF")
+    return date.fromisoformat(configured) if configured else date.today()

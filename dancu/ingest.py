@@ -23,7 +23,16 @@ import fastexcel
 import polars as pl
 
 from dancu.cache import FileCache, code_version, content_digest
-from dancu.contract import EXTRACT_DATE, FILE_NAME, RECORD_ID, ROW_NUMBER, SOURCE, SOURCES, Source
+from dancu.contract import (
+    EXTRACT_DATE,
+    FILE_NAME,
+    RECORD_ID,
+    ROW_NUMBER,
+    SOURCE,
+    SOURCES,
+    Source,
+    as_of,
+)
 from dancu.text import code_text, fold_label
 
 FILE_ERROR = "file_error"
@@ -680,8 +689,8 @@ def read_extract(
     lazily: bool = False,
 ) -> tuple[pl.DataFrame | Path, ReadReport]:
     """One file of the landing tree as canonical text columns with lineage, or a one-row file
-    rejection: when it cannot be read, or lies outside the layout (then it is not read, and its
-    source is the one `source_of` finds).
+    rejection: when it cannot be read, lies outside the layout (then it is not read, and its
+    source is the one `source_of` finds), or is dated after today (`as_of`).
 
     With a cache, the file is parsed only when this content under this name was not read before;
     a rejection is kept like a frame, so the same bytes are rejected again with the same error.
@@ -693,11 +702,20 @@ def read_extract(
     if outside:
         return _rejected(source_of(file_name), file_name, None, f"{OUTSIDE_LAYOUT}: {outside}")
     try:
-        return _parsed_file(path, file_name, source, cache, lazily)
+        parsed, report = _parsed_file(path, file_name, source, cache, lazily)
     except OSError as error:
         raise ExtractUnreadable(
             f"reading {file_name} failed: {error.strerror or type(error).__name__}"
         ) from error
+    # Judged after the cache, which keeps the file's rows: the same file is read once its day
+    # has come.
+    if report.extract_date and report.extract_date > as_of():
+        reason = (
+            f"its extract date {report.extract_date.isoformat()} is after today "
+            f"({as_of().isoformat()}): a mistyped date in its name, or a clock set wrong"
+        )
+        return _rejected(source.name, file_name, report.extract_date, reason)
+    return parsed, report
 
 
 def _ignored(name: str) -> bool:

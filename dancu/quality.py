@@ -2,7 +2,6 @@
 lost, what breaks the schema, how complete the required fields are, which rules rows break, and
 whether the source delivers on time."""
 
-import os
 from datetime import date
 
 import pandera.polars as pa
@@ -99,10 +98,3 @@ def days_late(newest_extract: date | None, cadence_days: int, today: date) -> in
     if newest_extract is None:
         return None
     return max((today - newest_extract).days - cadence_days, 0)
-
-
-def as_of() -> date:
-    """The day deliveries are judged on: today, or `DANCU_AS_OF` (ISO date) where extracts are
-    replayed or generated for another day (the demo's sample ends on its as-of date)."""
-    configured = os.environ.get("DANCU_AS_OF")
-    return date.fromisoformat(configured) if configured else date.today()

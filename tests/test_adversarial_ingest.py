@@ -94,6 +94,14 @@ def add_attacks(landing: Path) -> dict[str, str]:
     return dict(zip(numbers["Mã số BHXH"].cast(pl.String), bhxh.head(5)["Mã số BHXH"], strict=True))
 
 
+@pytest.fixture(scope="module", autouse=True)
+def judged_on_the_attack_day():
+    """The attacks are delivered after the generated extracts: they are read on their day."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DANCU_AS_OF", f"{ATTACK_DATE[:4]}-{ATTACK_DATE[4:6]}-{ATTACK_DATE[6:]}")
+        yield
+
+
 @pytest.fixture(scope="module")
 def attacked(tmp_path_factory) -> tuple[Path, dict[str, str]]:
     out = tmp_path_factory.mktemp("adversarial_ingest")

@@ -161,11 +161,15 @@ def test_files_standardised_in_small_batches_give_the_output_of_one_batch(landin
     assert_frame_equal(batched, whole)
 
 
-def test_a_new_file_is_the_only_one_read_and_its_rows_supersede_older_ones(landing, caches):
+def test_a_new_file_is_the_only_one_read_and_its_rows_supersede_older_ones(
+    landing, caches, monkeypatch
+):
     assert_same_as_fresh(landing, caches)
     delivered = readable_csv(landing)
-    # The same records delivered again later: they become the latest, the older rows do not.
-    shutil.copy(delivered, delivered.with_name(f"{delivered.stem[:-8]}29991231.csv"))
+    # The same records delivered again at the year's end, read on New Year's day: they become
+    # the latest, the older rows do not.
+    monkeypatch.setenv("DANCU_AS_OF", "2026-01-01")
+    shutil.copy(delivered, delivered.with_name(f"{delivered.stem[:-8]}20251231.csv"))
 
     assert assert_same_as_fresh(landing, caches) == (1, 1)
 

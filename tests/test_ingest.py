@@ -31,6 +31,7 @@ from dancu.ingest import (
     extract_date_from_name,
     extract_files,
     files_frame,
+    ingest_cache,
     landing_files,
     outside_layout,
     read_delivered,
@@ -330,6 +331,22 @@ def test_a_record_id_written_otherwise_is_the_same_record(landing, written):
         ("bhxh/bhxh_20250801.csv", "+84912000111"),
         ("bhxh/bhxh_20250915.csv", "0987654321"),
     ]
+
+
+def test_a_file_dated_after_today_is_rejected_until_its_day(landing, monkeypatch, tmp_path):
+    # Its dates would pass as of its own day: deaths in the future published as facts.
+    path = write_csv(landing / "bhxh" / "bhxh_20251231.csv", BHXH_LABELS, BHXH_ROWS)
+    cache = ingest_cache(tmp_path / "cache", BHXH)
+    monkeypatch.setenv("DANCU_AS_OF", "2025-10-31")
+    assert rejection_of(path, landing) == (
+        "its extract date 2025-12-31 is after today (2025-10-31): a mistyped date in its name,"
+        " or a clock set wrong"
+    )
+    frame, report = read_extract(path, landing, BHXH, cache)
+    assert (frame.height, report.error is not None) == (1, True)
+    monkeypatch.setenv("DANCU_AS_OF", "2025-12-31")
+    frame, report = read_extract(path, landing, BHXH, cache)
+    assert (frame.height, report.error) == (2, None)
 
 
 def test_missing_source_folder_gives_an_empty_frame_with_the_contract_columns(landing):

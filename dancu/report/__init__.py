@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dancu.quality import as_of as default_as_of
+from dancu.contract import as_of as default_as_of
 from dancu.warehouse import load_queries
 from sql import SQL_DIR
 
