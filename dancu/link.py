@@ -396,14 +396,15 @@ def consistency_issues(
 ) -> pl.DataFrame:
     """Cross-source contradictions, one row each: `rule`, `person_id`, `event_id` (or null).
 
-    `events` carry event_date and duplicate_of; `persons` person_id, birth_year, death_date
+    `events` carry event_date and duplicate_of; `persons` person_id, birth_date, birth_year,
+    death_date
     (read twice if lazy, for the dead and the mothers, and never held);
     `visits` person_id and visit_date of health-facility records.
     """
     persons = persons.lazy()
     deaths = (
         persons.filter(pl.col("death_date").is_not_null())
-        .select("person_id", "death_date")
+        .select("person_id", "death_date", "birth_date", "birth_year")
         .collect()
     )
     unique_events = events.filter(pl.col("duplicate_of").is_null())
@@ -430,7 +431,19 @@ def consistency_issues(
     implausible_mother = mothers.filter(~mother_age.is_between(*MOTHER_AGE)).select(
         pl.lit("birth.mother_age_implausible").alias("rule"), "person_id", "event_id"
     )
-    married_twice = remarried_while_married(in_events, deaths)
+    married_twice = remarried_while_married(in_events, deaths.select("person_id", "death_date"))
+    # A registration's own birth date before its death date is quarantined; this is a death
+    # before the birth the register knows (a registration without the birth date, or another).
+    before_birth = (pl.col("event_date") < pl.col("birth_date")).fill_null(False) | (
+        pl.col("event_date").dt.year() < pl.col("birth_year")
+    ).fill_null(False)
+    died_before_born = (
+        in_events.filter(pl.col("role") == "deceased")
+        .join(deaths.select("person_id", "birth_date", "birth_year"), on="person_id")
+        .filter(before_birth)
+        .select(pl.lit("life.death_before_birth").alias("rule"), "person_id", "event_id")
+    )
     return pl.concat(
-        [visit_after_death, married_after_death, implausible_mother, married_twice]
-    ).unique(maintain_order=True)
+        [visit_after_death, married_after_death, implausible_mother, married_twice,
+         died_before_born]
+    ).unique(maintain_order=True)  # fmt: skip

@@ -439,3 +439,25 @@ def test_activity_after_death_and_implausible_mothers_are_found():
         ("birth.mother_age_implausible", "P_MOTHER"),  # aged 8 at the birth
         ("life.activity_after_death", "P_OLD"),
     ]
+
+
+def test_a_death_registered_before_the_birth_the_register_knows_is_a_contradiction():
+    # The registration gave no birth date (its own would have quarantined it): the register's.
+    deaths = {"P_OLD": date(1930, 5, 1), "P_MOTHER": date(2024, 5, 1)}
+    persons = PERSONS.with_columns(
+        pl.col("person_id").replace_strict(deaths, default=None, return_dtype=pl.Date)
+        .alias("death_date")
+    )  # fmt: skip
+    events = events_frame(
+        [("kt:1", "death", deaths["P_OLD"]), ("kt:2", "death", deaths["P_MOTHER"])]
+    )
+    party = pl.DataFrame(
+        {"event_id": ["kt:1", "kt:2"], "role": ["deceased"] * 2, "person_id": list(deaths)}
+    )
+    visits = pl.DataFrame(schema={"person_id": pl.String, "visit_date": pl.Date})
+    issues = consistency_issues(events, party, persons, visits)
+    born = dict(PERSONS.select("person_id", "birth_date").iter_rows())
+    assert born["P_OLD"] > deaths["P_OLD"] and born["P_MOTHER"] < deaths["P_MOTHER"]
+    assert issues.filter(pl.col("rule") == "life.death_before_birth").select(
+        "person_id", "event_id"
+    ).rows() == [("P_OLD", "kt:1")]

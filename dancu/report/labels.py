@@ -393,6 +393,7 @@ RULES: dict[str, str] = {
     "life.married_after_death": "đăng ký kết hôn sau ngày mất",
     "birth.mother_age_implausible": "tuổi của mẹ khi sinh con không hợp lý",
     "marriage.without_divorce": "kết hôn khi hôn nhân trước chưa chấm dứt",
+    "life.death_before_birth": "ngày mất trước ngày sinh theo cơ sở dữ liệu dân cư",
 }
 
 RULES_WITH_CAUSE = {"file.rejected"}
@@ -421,6 +422,7 @@ CONSISTENCY_RULES_EN: dict[str, str] = {
     "life.married_after_death": "a marriage registered after the death",
     "birth.mother_age_implausible": "the mother's age at the birth is implausible",
     "marriage.without_divorce": "married again while an earlier marriage still stands",
+    "life.death_before_birth": "a death registered before the birth the register knows",
 }
 
 WORDS: dict[Language, dict[str, str]] = {
