@@ -443,7 +443,18 @@ def consistency_issues(
         .filter(before_birth)
         .select(pl.lit("life.death_before_birth").alias("rule"), "person_id", "event_id")
     )
+    # The same death registered again with another date: the first registration's date holds,
+    # and a clerk should know there is another.
+    firsts = events.select(pl.col("event_id").alias("duplicate_of"), first_date="event_date")
+    dated_otherwise = (
+        events.filter(pl.col("event_type") == "death", pl.col("duplicate_of").is_not_null())
+        .join(firsts, on="duplicate_of")
+        .filter(pl.col("event_date") != pl.col("first_date"))
+        .join(parties.filter(pl.col("role") == "deceased"), on="event_id")
+        .filter(pl.col("person_id").is_not_null())
+        .select(pl.lit("death.dates_disagree").alias("rule"), "person_id", "event_id")
+    )
     return pl.concat(
         [visit_after_death, married_after_death, implausible_mother, married_twice,
-         died_before_born]
+         died_before_born, dated_otherwise]
     ).unique(maintain_order=True)  # fmt: skip

@@ -461,3 +461,22 @@ def test_a_death_registered_before_the_birth_the_register_knows_is_a_contradicti
     assert issues.filter(pl.col("rule") == "life.death_before_birth").select(
         "person_id", "event_id"
     ).rows() == [("P_OLD", "kt:1")]
+
+
+def test_one_death_registered_again_with_another_date_is_a_contradiction():
+    # Two offices registered P_OLD's death; the first registration's date holds.
+    events = events_frame(
+        [("kt:1", "death", date(2019, 1, 1)), ("kt:2", "death", date(2018, 12, 20)),
+         ("kt:3", "death", date(2019, 1, 1)), ("kt:4", "death", date(2024, 3, 3))]
+    )  # fmt: skip
+    events = events.with_columns(duplicate_of=pl.Series(values=[None, "kt:1", "kt:1", None]))
+    party = pl.DataFrame(
+        {"event_id": ["kt:1", "kt:2", "kt:3", "kt:4"], "role": ["deceased"] * 4,
+         "person_id": ["P_OLD", "P_OLD", "P_OLD", "P_WIDOW"]}
+    )  # fmt: skip
+    persons = PERSONS.with_columns(pl.lit(None, dtype=pl.Date).alias("death_date"))
+    visits = pl.DataFrame(schema={"person_id": pl.String, "visit_date": pl.Date})
+    issues = consistency_issues(events, party, persons, visits)
+    assert issues.filter(pl.col("rule") == "death.dates_disagree").select(
+        "person_id", "event_id"
+    ).rows() == [("P_OLD", "kt:2")]

@@ -394,6 +394,7 @@ RULES: dict[str, str] = {
     "birth.mother_age_implausible": "tuổi của mẹ khi sinh con không hợp lý",
     "marriage.without_divorce": "kết hôn khi hôn nhân trước chưa chấm dứt",
     "life.death_before_birth": "ngày mất trước ngày sinh theo cơ sở dữ liệu dân cư",
+    "death.dates_disagree": "cùng một người được đăng ký khai tử hai lần với ngày mất khác nhau",
 }
 
 RULES_WITH_CAUSE = {"file.rejected"}
@@ -423,6 +424,7 @@ CONSISTENCY_RULES_EN: dict[str, str] = {
     "birth.mother_age_implausible": "the mother's age at the birth is implausible",
     "marriage.without_divorce": "married again while an earlier marriage still stands",
     "life.death_before_birth": "a death registered before the birth the register knows",
+    "death.dates_disagree": "one death registered twice with other dates of death",
 }
 
 WORDS: dict[Language, dict[str, str]] = {
