@@ -98,6 +98,19 @@ def _foreign_columns(source: str, role: str, names: list[str]) -> dict[str, pl.E
     return values
 
 
+def _own_id(source: str, role: str, party: Party) -> pl.Expr:
+    """The party's personal id, but not where the party is the person the event brings into
+    being and the id is another party's of the same event: a child's id that is its mother's
+    or father's (typed into the wrong box, or copied) is theirs, and would give two persons one
+    id. The row keeps its flag `id.a_parents_on_the_child`."""
+    own = pl.col(party.national_id)
+    if role not in SOURCES[source].event.founding_roles:
+        return own
+    others = [p.national_id for r, p in SOURCES[source].event.parties.items() if r != role]
+    taken = pl.any_horizontal([(own == pl.col(other)).fill_null(False) for other in others])
+    return pl.when(taken).then(None).otherwise(own)
+
+
 def _party(source: str, role: str, party: Party, events: pl.LazyFrame) -> pl.LazyFrame:
     sex = pl.col(party.sex) if party.sex == "sex" else pl.lit(party.sex)
     father, mother = party.parents or (None, None)
@@ -108,7 +121,7 @@ def _party(source: str, role: str, party: Party, events: pl.LazyFrame) -> pl.Laz
     values = {
         SOURCE: pl.lit(source),
         RECORD_ID: party_record_id(role),
-        "national_id": pl.col(party.national_id),
+        "national_id": _own_id(source, role, party),
         "full_name": pl.col(party.name),
         "full_name_key": pl.col(f"{party.name}_key"),
         "birth_date": pl.col(party.birth_date),

@@ -205,6 +205,12 @@ def _id_sex_mismatch(source: Source) -> pl.Expr:
     return (parse.id_sex(_subject_id(source)) != pl.col(source.subject.sex)).fill_null(False)
 
 
+def _parents_id_on_the_child(source: Source) -> pl.Expr:
+    child = pl.col("child_national_id")
+    parents = [pl.col("mother_national_id"), pl.col("father_national_id")]
+    return pl.any_horizontal([(child == parent).fill_null(False) for parent in parents])
+
+
 def _id_birth_year_mismatch(source: Source) -> pl.Expr:
     birth_year = pl.col(source.subject.birth_year)
     return (parse.id_birth_year(_subject_id(source)) != birth_year).fill_null(False)
@@ -421,6 +427,13 @@ RULES: tuple[Rule, ...] = (
         "the personal id's sex digit disagrees with the recorded sex",
         _id_sex_mismatch,
         _has_subject,
+    ),
+    Rule(
+        "id.a_parents_on_the_child",
+        "flag",
+        "the child's personal id is its mother's or father's: the child is linked without it",
+        _parents_id_on_the_child,
+        _for("khai_sinh"),
     ),
     Rule(
         "id.birth_year_mismatch",

@@ -480,3 +480,19 @@ def test_one_death_registered_again_with_another_date_is_a_contradiction():
     assert issues.filter(pl.col("rule") == "death.dates_disagree").select(
         "person_id", "event_id"
     ).rows() == [("P_OLD", "kt:2")]
+
+
+def test_a_childs_id_that_is_a_parents_is_not_the_childs():
+    # Copied from the mother's box: kept, the child would be a second person of her id.
+    mother_id, child_id = "001195012345", "001225012345"
+    births = std_rows("khai_sinh", [
+        {"source_record_id": "KS1", "child_name": "Lê Minh An", "child_national_id": mother_id,
+         "mother_name": "Lê Thị Hoa", "mother_national_id": mother_id},
+        {"source_record_id": "KS2", "child_name": "Lê Minh Bảo", "child_national_id": child_id,
+         "mother_name": "Lê Thị Hoa", "mother_national_id": mother_id},
+    ])  # fmt: skip
+    ids = party_records({"khai_sinh": births}).collect().select("source_record_id", "national_id")
+    assert ids.sort("source_record_id").rows() == [
+        ("KS1:child", None), ("KS1:mother", mother_id),
+        ("KS2:child", child_id), ("KS2:mother", mother_id),
+    ]  # fmt: skip

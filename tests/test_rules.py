@@ -152,6 +152,7 @@ def test_rows_that_cannot_be_true_records_are_quarantined(tmp_path, source, chan
                              "Nơi cấp": "Hàn Quốc"}, "document.passport_malformed"),
         ("ly_lich_tu_phap", {"Số giấy tờ": "001070012345"}, "id.birth_year_mismatch"),
         ("khai_sinh", {"Quốc tịch mẹ": "Nam Triều", "Số định danh mẹ": ""}, "nationality.unknown"),
+        ("khai_sinh", {"Số định danh cá nhân": "001195012345"}, "id.a_parents_on_the_child"),
     ],
 )  # fmt: skip
 def test_doubtful_values_are_kept_with_a_flag(tmp_path, source, change, rule):

@@ -357,6 +357,8 @@ METRICS: dict[Language, dict[str, str]] = {
 RULES: dict[str, str] = {
     "file.truncated": "tệp kết thúc giữa dòng này: tệp bị cắt cụt",
     "file.rejected": "cả tệp bị từ chối",
+    "id.a_parents_on_the_child": "số định danh của trẻ là của cha hoặc mẹ: trẻ được liên kết "
+    "không theo số này",
     "marriage.same_person": "chồng và vợ mang cùng một số định danh",
     "row.ragged": "dòng có nhiều trường hơn tiêu đề cột: giá trị có thể nằm sai cột",
     "row.repeats_header": "dòng lặp lại tiêu đề cột: các lần trích xuất bị ghép vào một tệp",
