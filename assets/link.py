@@ -59,9 +59,10 @@ def link_events(
     """Build civil events and apply the deaths and marriages of linked parties to persons."""
     events = pl.concat([civil_events(s, std_frames[keys.std(s)]) for s in EVENT_SOURCES]).collect()
     party = event_party.collect()
-    events = duplicate_events(events, party).drop("subject_key", "second_key")
+    events = duplicate_events(events, party)
     persons = apply_marriages(apply_deaths(person_golden, events, party), events, party)
     issues = consistency_issues(events, party, persons, visits(std_y_te, person_source))
+    events = events.drop("subject_key", "second_key")
     persons_count, deceased, married_by_registration = (
         persons.select(
             pl.len(),

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
 from dancu.contract import (
     EVENT_SOURCES,
@@ -469,5 +471,34 @@ def consistency_issues(
     )
     return pl.concat(
         [visit_after_death, married_after_death, implausible_mother, married_twice,
-         died_before_born, dated_otherwise]
+         died_before_born, dated_otherwise, renamed_births(events, parties)]
     ).unique(maintain_order=True)  # fmt: skip
+
+
+def renamed_births(events: pl.DataFrame, parties: pl.DataFrame) -> pl.DataFrame:
+    """Births taken for one child registered again (`duplicate_of`) whose child's given name is
+    more than a slip from the first registration's: twins given one id, or a child renamed. The
+    second registration adds no person; a clerk should see it (`birth.registered_again_renamed`).
+
+    `events` carry `subject_key`, the child's folded name."""
+    given = pl.col("subject_key").str.split(" ").list.last()
+    births = events.filter(pl.col("event_type") == "birth")
+    again = (
+        births.filter(pl.col("duplicate_of").is_not_null())
+        .join(
+            births.select(pl.col("event_id").alias("duplicate_of"), first_given=given),
+            on="duplicate_of",
+        )
+        .with_columns(given.alias("given"))
+    )
+    slips = process.cpdist(
+        again["given"].fill_null("").to_list(),
+        again["first_given"].fill_null("").to_list(),
+        scorer=OSA.distance,
+    )
+    renamed = again.filter(pl.Series(slips > 1) & (pl.col("given") != ""))
+    return (
+        renamed.join(parties.filter(pl.col("role") == "child"), on="event_id")
+        .filter(pl.col("person_id").is_not_null())
+        .select(pl.lit("birth.registered_again_renamed").alias("rule"), "person_id", "event_id")
+    )

@@ -175,6 +175,7 @@ def linked(records):
             (pl.col("registration_date") if source == "ket_hon"
              else pl.lit(EVENT_DATES.get(source))).alias("event_date"),
             pl.lit(None, dtype=pl.String).alias("duplicate_of"),
+            pl.lit(None, dtype=pl.String).alias("subject_key"),
         ) for source, rows in EVENTS.items()]
     )  # fmt: skip
     return parties, person_of, result.persons, events
@@ -394,9 +395,10 @@ def test_an_event_registered_twice_points_to_the_first():
 
 def events_frame(rows):
     return pl.DataFrame(
-        rows, schema={"event_id": pl.String, "event_type": pl.String, "event_date": pl.Date},
+        rows,
+        schema={"event_id": pl.String, "event_type": pl.String, "event_date": pl.Date},
         orient="row",
-    ).with_columns(pl.lit(None, dtype=pl.String).alias("duplicate_of"))  # fmt: skip
+    ).with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ("duplicate_of", "subject_key"))
 
 
 def test_remarriage_after_a_death_is_consistent_and_while_married_is_not():
@@ -496,3 +498,26 @@ def test_a_childs_id_that_is_a_parents_is_not_the_childs():
         ("KS1:child", None), ("KS1:mother", mother_id),
         ("KS2:child", child_id), ("KS2:mother", mother_id),
     ]  # fmt: skip
+
+
+def test_a_birth_taken_for_one_child_registered_again_under_another_name_is_shown():
+    # Twins given one id (or a child renamed) are one person to resolution: a clerk decides.
+    # A slip in the name is the same child.
+    events = events_frame(
+        [("ks:1", "birth", date(2025, 10, 2)), ("ks:2", "birth", date(2025, 10, 2)),
+         ("ks:3", "birth", date(2025, 10, 2)), ("ks:4", "birth", date(2025, 10, 2))]
+    )  # fmt: skip
+    events = events.with_columns(
+        duplicate_of=pl.Series(values=[None, "ks:1", "ks:1", None]),
+        subject_key=pl.Series(values=["do minh anh", "do minh khoa", "do minh ahn", "le van an"]),
+    )
+    party = pl.DataFrame(
+        {"event_id": ["ks:1", "ks:2", "ks:3", "ks:4"], "role": ["child"] * 4,
+         "person_id": ["P_ANH", "P_ANH", "P_ANH", "P_AN"]}
+    )  # fmt: skip
+    visits = pl.DataFrame(schema={"person_id": pl.String, "visit_date": pl.Date})
+    persons = PERSONS.with_columns(pl.lit(None, dtype=pl.Date).alias("death_date"))
+    issues = consistency_issues(events, party, persons, visits)
+    assert issues.filter(pl.col("rule") == "birth.registered_again_renamed").select(
+        "person_id", "event_id"
+    ).rows() == [("P_ANH", "ks:2")]

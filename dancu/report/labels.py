@@ -397,6 +397,8 @@ RULES: dict[str, str] = {
     "marriage.without_divorce": "kết hôn khi hôn nhân trước chưa chấm dứt",
     "life.death_before_birth": "ngày mất trước ngày sinh theo cơ sở dữ liệu dân cư",
     "death.dates_disagree": "cùng một người được đăng ký khai tử hai lần với ngày mất khác nhau",
+    "birth.registered_again_renamed": "một trẻ được đăng ký khai sinh lại với tên khác (trẻ sinh "
+    "đôi cùng một số định danh, hoặc đổi tên)",
 }
 
 RULES_WITH_CAUSE = {"file.rejected"}
@@ -427,6 +429,8 @@ CONSISTENCY_RULES_EN: dict[str, str] = {
     "marriage.without_divorce": "married again while an earlier marriage still stands",
     "life.death_before_birth": "a death registered before the birth the register knows",
     "death.dates_disagree": "one death registered twice with other dates of death",
+    "birth.registered_again_renamed": "one child's birth registered again under another given "
+    "name (twins given one id, or a child renamed)",
 }
 
 WORDS: dict[Language, dict[str, str]] = {
