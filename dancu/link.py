@@ -411,9 +411,8 @@ def consistency_issues(
 ) -> pl.DataFrame:
     """Cross-source contradictions, one row each: `rule`, `person_id`, `event_id` (or null).
 
-    `events` carry event_date and duplicate_of; `persons` person_id, birth_date, birth_year,
-    death_date
-    (read twice if lazy, for the dead and the mothers, and never held);
+    `events` carry event_date, duplicate_of and subject_key; `persons` person_id, birth_date,
+    birth_year, death_date (read twice if lazy, for the dead and the mothers, and never held);
     `visits` person_id and visit_date of health-facility records.
     """
     persons = persons.lazy()
