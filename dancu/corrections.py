@@ -83,7 +83,8 @@ from dancu.text import fold
 FIELDS = ("national_id", "birth_date", "full_name", "sex")
 KINDS = {
     "completion": "the source left the value empty; the register knows it",
-    "malformed": "the source's personal id is no 12-digit id (an old CMND, a code of its own)",
+    "malformed": "the source's personal id is no 12-digit id (an old CMND, a code of its own, "
+    "a card number that fits no card)",
     "family_member_id": "the id is another person's in the register (a parent's, a sibling's)",
     "reissued_id": "the person's former personal id, which the register has re-issued",
     "digit_typo": "one digit of the id differs",
@@ -452,9 +453,14 @@ def classify(differing: pl.DataFrame, person: pl.DataFrame, reissued: pl.DataFra
     )
 
 
+# Flags of a personal id written but no id: in an id's column, or as an identity card's number
+# (a judicial-record request's CCCD with a letter in it).
+NO_ID_FLAGS = ["id.malformed", "document.number_misfit"]
+
+
 def malformed_ids(std_frames: dict[str, pl.LazyFrame]) -> pl.DataFrame:
-    """The accepted records whose personal id was written but is none (`id.malformed`)."""
-    malformed = pl.col(FLAGS).list.eval(rule_id(pl.element()) == "id.malformed").list.any()
+    """The accepted records whose personal id was written but is none (`NO_ID_FLAGS`)."""
+    malformed = pl.col(FLAGS).list.eval(rule_id(pl.element()).is_in(NO_ID_FLAGS)).list.any()
     return pl.concat(
         accepted(frame)
         .filter(pl.col("national_id").is_null())

@@ -23,6 +23,7 @@ from dancu.corrections import (
     agency_sheet,
     event_witnesses,
     find_corrections,
+    malformed_ids,
     masked_value,
     write_workbook,
 )
@@ -529,3 +530,13 @@ def test_civil_registration_ids_are_witnesses_with_a_measured_rate():
     found = serial_slip(mother_id=REGISTER["national_id"])
     rates = found.error_rates
     assert rates.filter(source="khai_sinh")["field"].to_list() == ["national_id"]
+
+
+def test_a_card_number_that_fits_no_card_is_malformed_not_left_empty():
+    # A judicial-record request's CCCD with a letter in it: written, but no id (not a blank).
+    request = pl.LazyFrame(
+        {"source": ["ly_lich_tu_phap"], "source_record_id": ["TP1"], "national_id": [None],
+         "reasons": [[]], "flags": [["document.number_misfit: a document number does not fit"]]},
+        schema_overrides={"national_id": pl.String, "reasons": pl.List(pl.String)},
+    )  # fmt: skip
+    assert malformed_ids({"ly_lich_tu_phap": request}).rows() == [("ly_lich_tu_phap", "TP1")]
