@@ -331,16 +331,17 @@ def _reject_a_sheet_short_of_columns(
 
 def _columns_missing_from_its_table(data: bytes, sheet: str, source: Source) -> list[str]:
     """The required columns of `source` missing from the sheet's table: from the first of its
-    top rows that holds two of the source's column labels or more (a header, short of some
-    columns), or none when no row does (a sheet of instructions, a chart)."""
+    top rows that holds at least half of them (a header, short of some), or none when no row
+    does (a sheet of instructions, a chart, a summary by school and class)."""
     try:
         rows = _top_rows(data, sheet)
     except Exception:  # a sheet fastexcel cannot read holds no table either
         return []
+    required = len(_missing_columns({}, source))
     for cells in rows:
-        mapping = _mapping([c for c in cells if c], source)
-        if sum(not name.startswith(EXTRA_PREFIX) for name in mapping.values()) >= 2:
-            return _missing_columns(mapping, source)
+        missing = _missing_columns(_mapping([c for c in cells if c], source), source)
+        if required - len(missing) >= max(2, -(-required // 2)):
+            return missing
     return []
 
 

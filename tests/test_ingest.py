@@ -626,6 +626,19 @@ def test_a_workbook_where_no_sheet_holds_the_header_is_rejected_by_its_first(lan
     assert reason.endswith("in the first sheet, and no other sheet holds them")
 
 
+def test_a_summary_sharing_a_few_column_labels_is_no_table_short_of_columns(landing):
+    # Fewer than half the source's required columns: a summary, not a table that lost one.
+    summary = [["Giới tính", "Ngày sinh", "Số người"], ["Nam", "1990", "12"]]
+    sheets = {"Danh sách": [BHXH_LABELS, BHXH_ROWS[0]], "Tổng hợp": summary}
+    path = write_workbook(landing / "bhxh" / "bhxh_20251001.xlsx", sheets)
+    frame, report = read_extract(path, landing, BHXH)
+    assert (report.error, report.sheets, frame.height) == (
+        None,
+        "Danh sách: rows 1-1; Tổng hợp: no header",
+        1,
+    )
+
+
 def test_a_workbook_of_one_sheet_without_a_column_is_rejected_naming_the_column(landing):
     sheets = {"Danh sách": [BHXH_LABELS[1:], BHXH_ROWS[0][1:]]}
     path = write_workbook(landing / "bhxh" / "bhxh_20251001.xlsx", sheets)
