@@ -31,7 +31,7 @@ from dancu.resolve.records import (
     foreign_element,
     is_vietnamese,
 )
-from dancu.rules import MOTHER_AGE, accepted
+from dancu.rules import MOTHER_AGE, accepted, id_of_another_party
 
 Frame = pl.DataFrame | pl.LazyFrame
 ROLE_SEPARATOR = ":"  # a party's record id: the event's record id, then its role
@@ -108,9 +108,7 @@ def _own_id(source: str, role: str, party: Party) -> pl.Expr:
     own = pl.col(party.national_id)
     if role not in SOURCES[source].event.founding_roles:
         return own
-    others = [p.national_id for r, p in SOURCES[source].event.parties.items() if r != role]
-    taken = pl.any_horizontal([(own == pl.col(other)).fill_null(False) for other in others])
-    return pl.when(taken).then(None).otherwise(own)
+    return pl.when(id_of_another_party(SOURCES[source], role)).then(None).otherwise(own)
 
 
 def _party(source: str, role: str, party: Party, events: pl.LazyFrame) -> pl.LazyFrame:

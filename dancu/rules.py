@@ -175,8 +175,17 @@ def _death_before_birth(source: Source) -> pl.Expr:
     return (by_day | (_year("death_date") < _year("birth_date"))).fill_null(False)
 
 
+def id_of_another_party(source: Source, role: str) -> pl.Expr:
+    """Whether the personal id of an event's party `role` is another party's of the same event
+    (one person cannot be two of its parties)."""
+    parties = source.event.parties
+    own = pl.col(parties[role].national_id)
+    others = [party.national_id for other, party in parties.items() if other != role]
+    return pl.any_horizontal([(own == pl.col(other)).fill_null(False) for other in others])
+
+
 def _marries_oneself(source: Source) -> pl.Expr:
-    return (pl.col("husband_national_id") == pl.col("wife_national_id")).fill_null(False)
+    return id_of_another_party(source, "husband")
 
 
 # --- flags: kept, but worth a look --------------------------------------------------------------
@@ -206,9 +215,7 @@ def _id_sex_mismatch(source: Source) -> pl.Expr:
 
 
 def _parents_id_on_the_child(source: Source) -> pl.Expr:
-    child = pl.col("child_national_id")
-    parents = [pl.col("mother_national_id"), pl.col("father_national_id")]
-    return pl.any_horizontal([(child == parent).fill_null(False) for parent in parents])
+    return id_of_another_party(source, "child")
 
 
 def _id_birth_year_mismatch(source: Source) -> pl.Expr:
