@@ -29,8 +29,8 @@ class PublishConfig(dg.Config):
     """The share of persons, or of one source's records, a publish may lose against the
     published version; 1 publishes whatever the run made."""
     service_group: str | None = None
-    """The group that may read the per-service files (default: $DANCU_SERVICE_GROUP, else the
-    owner's group)."""
+    """Who may read the per-service files: a group, or `view=group` pairs, one group per
+    service (default: $DANCU_SERVICE_GROUP, else the owner's group; see `service_access`)."""
 
 
 @dg.asset(

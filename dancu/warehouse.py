@@ -17,8 +17,10 @@ Layout of the warehouse folder:
     services/<view>.duckdb                 one file per service view holding that view's rows
                                            alone, for services that read DuckDB directly
 
-The full warehouse is readable by its owner alone (mode 600); a service's file by the group
-named in `DANCU_SERVICE_GROUP` (mode 640). A sidecar a dead read-write client left beside the
+The full warehouse is readable by its owner alone (mode 600), and so are the builds and kept
+versions (folders of mode 700: a publish that dies leaves no register readable by others). A
+service's file is readable by the group `DANCU_SERVICE_GROUP` names for it (mode 640; see
+`service_access`). A sidecar a dead read-write client left beside the
 published file (`dancu.duckdb.wal`) would make every open fail once a new file is renamed in:
 it is removed before the swap.
 """
@@ -30,6 +32,7 @@ import itertools
 import os
 import re
 import shutil
+import stat
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -67,7 +70,7 @@ SERVICE_VIEWS = (
 )  # fmt: skip
 # DuckDB's files beside a database: a write-ahead log, and a folder for spilled data.
 SIDECARS = (".wal", ".tmp")
-OWNER_ONLY, GROUP_READS = 0o600, 0o640
+OWNER_ONLY, GROUP_READS, PRIVATE_FOLDER = 0o600, 0o640, 0o700
 # A build this old was left by a crashed publish: no publish takes hours.
 STALE_BUILD_SECONDS = 6 * 3600
 # The points a publish passes, in order; `on_step` hears each (tests kill a publish at them).
@@ -485,10 +488,18 @@ def version_name(run_id: str, run_time: datetime) -> str:
     return f"dancu.{run_time:%Y%m%dT%H%M%S%f}Z.{run_id}.duckdb"
 
 
+def private_folder(folder: Path) -> Path:
+    """`folder`, created if need be, that its owner alone may enter: what it holds is the whole
+    register, whatever mode the files in it were created with."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, PRIVATE_FOLDER)
+    return folder
+
+
 def keep_version(built: Path, version: Path) -> None:
     """The version shares the built file's bytes (a hard link), or copies them where the file
     system has no hard links."""
-    version.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(version.parent)
     try:
         os.link(built, version)
     except OSError:
@@ -547,28 +558,70 @@ def remove_sidecars(database: Path) -> list[Path]:
     return removed
 
 
-def group_id(group: str | None) -> int:
-    """The id of the group that may read the service files (-1: leave the group as it is)."""
-    if not group:
-        return -1
+def group_id(group: str) -> int:
+    """The id of the group named `group`."""
     try:
         return grp.getgrnam(group).gr_gid
     except KeyError:
         raise ValueError(f"the service group {group!r} does not exist on this machine") from None
 
 
+# A service view's file: its group id (-1: the group it was created with, the owner's) and mode.
+Access = tuple[int, int]
+
+
+def service_access(setting: str | None) -> dict[str, Access]:
+    """Who reads each service view's file, from `setting` (`DANCU_SERVICE_GROUP`):
+
+    - nothing: the owner's group, for every view;
+    - a group's name: that group, for every view (one account serves every service);
+    - `view=group` pairs separated by commas (`svc_health=bv,svc_justice=tp`): each service's
+      own group reads its own view, and a view left out is its owner's alone.
+
+    A group or view that does not exist is an error, raised before anything is published."""
+    if not setting:
+        return dict.fromkeys(SERVICE_VIEWS, (-1, GROUP_READS))
+    if "=" not in setting:
+        return dict.fromkeys(SERVICE_VIEWS, (group_id(setting.strip()), GROUP_READS))
+    access = dict.fromkeys(SERVICE_VIEWS, (-1, OWNER_ONLY))
+    for pair in filter(None, (part.strip() for part in setting.split(","))):
+        view, _, group = (text.strip() for text in pair.partition("="))
+        if view not in access or not group:
+            raise ValueError(
+                f"DANCU_SERVICE_GROUP: {pair!r} is not view=group with a view among "
+                f"{', '.join(SERVICE_VIEWS)}"
+            )
+        access[view] = (group_id(group), GROUP_READS)
+    return access
+
+
+def _let_services_through(warehouse_dir: Path) -> None:
+    """Let other users pass through (not list) the folders above the service files, those this
+    user owns: a service's group is not the owner's, and reaches its file only so."""
+    for folder in (warehouse_dir.parent, warehouse_dir, warehouse_dir / SERVICES_DIR):
+        status = folder.stat()
+        if status.st_uid == os.getuid():
+            os.chmod(folder, stat.S_IMODE(status.st_mode) | stat.S_IXOTH)
+
+
 def service_files(
-    warehouse_dir: Path, run_id: str, group: str | None = None, data_dir: Path | None = None
+    warehouse_dir: Path,
+    run_id: str,
+    access: dict[str, Access] | None = None,
+    data_dir: Path | None = None,
 ) -> list[Path]:
     """One file per service view of the published warehouse, holding that view's rows as a table
-    of the same name and nothing else, readable by `group` (mode 640): a service that opens
-    DuckDB directly reads its own file, never the register. Each replaces the old one whole.
-    The writers keep within the run's memory limit, spilling under `data_dir` (by default the
-    warehouse's building folder), as `build` does."""
+    of the same name and nothing else (its comment names the run), readable as `access` says
+    (`service_access`; by default by the owner's group): a service that opens DuckDB directly
+    reads its own file, never the register. Each replaces the old one whole. The writers keep
+    within the run's memory limit, spilling under `data_dir` (by default the warehouse's
+    building folder), as `build` does."""
+    access = access or service_access(None)
     folder = warehouse_dir / SERVICES_DIR
     folder.mkdir(parents=True, exist_ok=True)
+    if any(gid != -1 for gid, _ in access.values()):
+        _let_services_through(warehouse_dir)
     spill = spill_dir(data_dir or warehouse_dir / BUILDING_DIR)
-    gid = group_id(group)
 
     def write(view: str) -> Path:
         target = folder / f"{view}.duckdb"
@@ -584,8 +637,10 @@ def service_files(
                     f"attach {sql_path(warehouse_dir / WAREHOUSE_FILE)} as register (read_only)"
                 )
                 con.execute(f"create table {view} as select * from register.{view}")
+                con.execute(f"comment on table {view} is 'dancu run {run_id}'")
                 con.execute("detach register")
-            os.chmod(building, GROUP_READS)
+            gid, mode = access[view]
+            os.chmod(building, mode)
             os.chown(building, -1, gid)
             remove_sidecars(target)
             os.replace(building, target)
@@ -629,16 +684,16 @@ def publish(
     `keys`: what digests and fingerprints are keyed with (a random key when none is given).
     `max_drop_share`: the share of persons or of a source's records a publish may lose against
     the published version (1 admits anything).
-    `service_group`: the group that may read the per-service files.
+    `service_group`: who may read the per-service files (`service_access`).
     `data_dir`: the data folder, whose staging folder takes what the build spills past the
     memory limit (by default the warehouse's building folder).
     """
     keys = keys or Keys.from_secret(os.urandom(32).hex())
     if keep < 1:
         raise ValueError("keep at least the published version")
+    access = service_access(service_group)
     run_time = datetime.now(UTC).replace(tzinfo=None)
-    building = warehouse_dir / BUILDING_DIR / f"dancu.{run_id}.duckdb"
-    building.parent.mkdir(parents=True, exist_ok=True)
+    building = private_folder(warehouse_dir / BUILDING_DIR) / f"dancu.{run_id}.duckdb"
     building.unlink(missing_ok=True)
     published = warehouse_dir / WAREHOUSE_FILE
     version = warehouse_dir / VERSIONS_DIR / version_name(run_id, run_time)
@@ -657,7 +712,7 @@ def publish(
     finally:
         building.unlink(missing_ok=True)
         remove_sidecars(building)
-    service_files(warehouse_dir, run_id, service_group, data_dir)
+    service_files(warehouse_dir, run_id, access, data_dir)
     on_step("services")
     prune(warehouse_dir, keep, time.time())
     on_step("pruned")
@@ -710,10 +765,10 @@ def rollback(
         wanted = f"version {name!r}" if name else "a version older than the published one"
         raise ValueError(f"no {wanted} in {warehouse_dir / VERSIONS_DIR}")
     (version,) = chosen
-    staged = warehouse_dir / BUILDING_DIR / f"rollback.{version.path.name}"
-    staged.parent.mkdir(parents=True, exist_ok=True)
+    access = service_access(service_group)
+    staged = private_folder(warehouse_dir / BUILDING_DIR) / f"rollback.{version.path.name}"
     staged.unlink(missing_ok=True)
     keep_version(version.path, staged)
     swap_in(staged, warehouse_dir)
-    service_files(warehouse_dir, f"rollback-{version.run_id}", service_group)
+    service_files(warehouse_dir, f"rollback-{version.run_id}", access)
     return Version(version.path, version.published_at, version.run_id, True)

@@ -1,6 +1,9 @@
 """Publishing: a new warehouse is built beside the old one and replaces it only when gated."""
 
+import grp
+import os
 import re
+import stat
 import subprocess
 import sys
 import time
@@ -11,6 +14,7 @@ import duckdb
 import polars as pl
 import pytest
 
+from dancu.paths import PRIVATE_UMASK
 from dancu.warehouse import (
     BUILDING_DIR,
     SERVICE_VIEWS,
@@ -25,6 +29,7 @@ from dancu.warehouse import (
     load_queries,
     prune,
     publish,
+    service_access,
 )
 from sql import SQL_DIR
 
@@ -308,6 +313,90 @@ def test_stale_builds_are_removed_and_fresh_ones_kept(tmp_path):
     assert removed == []
     removed = prune(tmp_path, keep=3, now=time.time() + STALE_BUILD_SECONDS + 1)
     assert sorted(p.name for p in removed) == ["dancu.crashed.duckdb", "dancu.running.duckdb"]
+
+
+# The tests' own group: a group that exists wherever they run.
+OWN_GROUP = grp.getgrgid(os.getgid()).gr_name
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+@pytest.fixture
+def private_umask():
+    """The umask dancu runs under (`paths.PRIVATE_UMASK`)."""
+    old = os.umask(PRIVATE_UMASK)
+    yield
+    os.umask(old)
+
+
+@pytest.mark.parametrize(
+    "setting, health, justice",
+    [
+        (None, (-1, 0o640), (-1, 0o640)),
+        (OWN_GROUP, (os.getgid(), 0o640), (os.getgid(), 0o640)),
+        # Each service's own group reads its own view; a view left out is the owner's alone.
+        (f"svc_health={OWN_GROUP}", (os.getgid(), 0o640), (-1, 0o600)),
+        (f" svc_justice = {OWN_GROUP} ,", (-1, 0o600), (os.getgid(), 0o640)),
+    ],
+)
+def test_service_access_reads_one_group_or_a_group_per_view(setting, health, justice):
+    access = service_access(setting)
+    assert set(access) == set(SERVICE_VIEWS)
+    assert (access["svc_health"], access["svc_justice"]) == (health, justice)
+
+
+@pytest.mark.parametrize(
+    "setting, message",
+    [
+        ("no-such-group-here", "does not exist"),
+        ("svc_health=no-such-group-here", "does not exist"),
+        (f"svc_hospital={OWN_GROUP}", "not view=group"),
+        ("svc_health=", "not view=group"),
+    ],
+)
+def test_a_service_group_setting_that_cannot_be_met_is_refused_before_publishing(
+    tmp_path, setting, message
+):
+    publish(tmp_path, "run1", tables())
+    with pytest.raises(ValueError, match=message):
+        publish(tmp_path, "run2", tables(), service_group=setting)
+    assert run_of(tmp_path / WAREHOUSE_FILE) == "run1"
+    for service in SERVICE_FILES:
+        with duckdb.connect(str(tmp_path / service), read_only=True) as con:
+            comment = con.execute("select comment from duckdb_tables()").fetchone()[0]
+        assert comment == "dancu run run1"
+
+
+def test_each_service_file_is_readable_by_its_own_group_alone(tmp_path, private_umask):
+    warehouse = tmp_path / "data" / "warehouse"
+    publish(warehouse, "run1", tables(), service_group=f"svc_health={OWN_GROUP}")
+    services = warehouse / SERVICES_DIR
+    assert mode(services / "svc_health.duckdb") == 0o640
+    assert {
+        mode(services / f"{view}.duckdb") for view in SERVICE_VIEWS if view != "svc_health"
+    } == {0o600}
+    # Others may pass through the folders above the files (a service's group is not the
+    # owner's), never list them.
+    for folder in (warehouse.parent, warehouse, services):
+        assert mode(folder) & 0o007 == stat.S_IXOTH
+
+
+def test_a_publish_that_dies_leaves_no_register_readable_by_others(tmp_path, private_umask):
+    class Died(Exception):
+        pass
+
+    def die_once_kept(step: str) -> None:
+        if step == "kept":
+            raise Died
+
+    with pytest.raises(Died):
+        publish(tmp_path, "run1", tables(), on_step=die_once_kept)
+    # The whole register, kept but never swapped in: created group-readable, in folders that
+    # only their owner may enter.
+    assert [mode(kept) for kept in (tmp_path / VERSIONS_DIR).iterdir()] == [0o640]
+    assert mode(tmp_path / VERSIONS_DIR) == mode(tmp_path / BUILDING_DIR) == 0o700
 
 
 def test_an_open_reader_keeps_its_version_and_a_new_one_sees_the_next(tmp_path):
