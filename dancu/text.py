@@ -31,6 +31,11 @@ _UNEVEN_SPACE = r"[\s\x{200B}]{2,}|[^\S ]|\x{200B}"
 # Characters no one sees that join or are nothing (a word joiner, a byte-order mark, a soft
 # hyphen, zero-width joiners): taken out, the word stays one.
 _INVISIBLE = r"[\x{2060}\x{FEFF}\x{00AD}\x{200C}\x{200D}]"
+# Letters typed or decoded for Đ and đ that look alike (the eth Ð ð, cp1258 text read as cp1252,
+# and the African Ɖ ɖ): at the start of a word, where no Icelandic word has an eth, they are
+# Đ and đ; anywhere, they fold to d as đ does.
+_LOOKALIKE_D = r"\b[\x{00D0}\x{0189}\x{00F0}\x{0256}]"
+_ANY_D = r"[đðɖ]"
 LEGACY_ENCODINGS = ("tcvn3", "vni")
 # A file is read as legacy-encoded when its text carries at least this much evidence.
 MIN_FILE_EVIDENCE = 3
@@ -53,14 +58,14 @@ def _decompose_and_fold(values: pl.Series) -> pl.Series:
         values.str.to_lowercase()
         .str.normalize("NFD")
         .str.replace_all(r"\p{Mn}", "")
-        .str.replace_all("đ", "d", literal=True)
+        .str.replace_all(_ANY_D, "d")
     )
 
 
 def _latin_letters_folded() -> dict[str, str]:
     """Each Latin letter with diacritics (either case) whose folded form is ASCII, with that
     form: the table that folds Vietnamese text without decomposing it."""
-    letters = [chr(c) for c in (*range(0x00C0, 0x0250), *range(0x1E00, 0x1F00))]
+    letters = [chr(c) for c in (*range(0x00C0, 0x0257), *range(0x1E00, 0x1F00))]
     folded = _decompose_and_fold(pl.Series(letters, dtype=pl.String)).to_list()
     return {a: b for a, b in zip(letters, folded, strict=True) if a != b and b.isascii()}
 
@@ -100,6 +105,14 @@ def _without_invisible(values: pl.Series) -> pl.Series:
     if not found.any():
         return values
     return values.zip_with(~found, values.str.replace_all(_INVISIBLE, ""))
+
+
+def _with_d(values: pl.Series) -> pl.Series:
+    found = values.str.contains(_LOOKALIKE_D).fill_null(False)
+    if not found.any():
+        return values
+    capital = values.str.replace_all(r"\b[\x{00D0}\x{0189}]", "Đ")
+    return values.zip_with(~found, capital.str.replace_all(r"\b[\x{00F0}\x{0256}]", "đ"))
 
 
 def _compose(values: pl.Series) -> pl.Series:
@@ -172,7 +185,9 @@ def repair_text(text: pl.Expr, legacy_encoding: str | None = None) -> pl.Expr:
         decode = {"tcvn3": decode_tcvn3_expr, "vni": decode_vni_expr}[legacy_encoding]
         unicode_already = fixed.str.contains(_UNICODE_VIETNAMESE).fill_null(False)
         fixed = pl.when(unicode_already).then(fixed).otherwise(decode(fixed))
-    composed = fixed.map_batches(_compose, return_dtype=pl.String).map_batches(
-        _without_invisible, return_dtype=pl.String
+    composed = (
+        fixed.map_batches(_compose, return_dtype=pl.String)
+        .map_batches(_without_invisible, return_dtype=pl.String)
+        .map_batches(_with_d, return_dtype=pl.String)
     )
     return trim(composed.str.replace_all(_UNEVEN_SPACE, " "))

@@ -320,6 +320,8 @@ def test_fix_utf8_as_cp1252_spares_legacy_encodings():
         ("Đinh \u200bVân", "Đinh Vân"),
         ("Nguye\u0302\u0303n", "Nguyễn"),  # decomposed: composed
         ("Nguyá»…n", "Nguyễn"),
+        ("\u00d0ặng \u0189ức", "Đặng Đức"),  # look-alikes of Đ, at the start of a syllable
+        ("GU\u00d0RÚN", "GU\u00d0RÚN"),  # an Icelandic eth inside a word stays
         ("   ", None),
         ("", None),
         (None, None),

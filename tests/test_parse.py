@@ -250,6 +250,7 @@ def test_sex(text, expected):
         ("Phạm Thuỵ Hoàng", "Phạm Thụy Hoàng"),  # "oàng" closes the syllable: as it was
         ("Nguyễn Thị Hòa", "Nguyễn Thị Hòa"),
         ("Lê Quý", "Lê Quý"),  # "qu" is a consonant: the tone is the y's
+        ("\u00d0ẶNG VĂN \u00d0ỨC", "Đặng Văn Đức"),  # the eth for Đ
         ("   ", None),
     ],
 )
@@ -293,7 +294,14 @@ def test_fold_by_table_is_fold_by_decomposition(values):
 
 @pytest.mark.parametrize(
     ("text", "key"),
-    [("Đặng Thị Ánh", "dang thi anh"), ("NGUYỄN VĂN ĐỨC", "nguyen van duc"), ("Müller", "muller")],
+    [
+        ("Đặng Thị Ánh", "dang thi anh"),
+        ("NGUYỄN VĂN ĐỨC", "nguyen van duc"),
+        ("Müller", "muller"),
+        # The eth and the African D, typed or decoded for Đ.
+        ("\u00d0ặng Văn \u00d0ức", "dang van duc"),
+        ("\u0189ào \u00f0ức", "dao duc"),
+    ],
 )
 def test_fold(text, key):
     assert apply(fold, [text]) == [key]
