@@ -109,6 +109,7 @@ LEVEL_WORDS = {
     "one is another generation's": "số định danh của người thế hệ khác",
     "two letter slips": "sai hai chữ cái",
     "same words in another order": "cùng các chữ, khác thứ tự",
+    "same letters, spaced otherwise": "cùng các chữ cái, khác dấu cách",
     "ten years apart, same day": "lệch mười năm, cùng ngày tháng",
     "a generation apart": "cách nhau một thế hệ",
     "similar, same ward (ratio ≥ 70)": "gần giống, cùng xã/phường (≥ 70%)",

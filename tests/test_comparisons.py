@@ -130,6 +130,16 @@ CASES = [
     ("given_name", "Nguyễn Văn Dũng", "Dũng Nguyễn Văn", "same words in another order"),
     ("family_name", "Nguyễn Văn Dũng", "Dũng Nguyễn Văn", "not comparable"),
     ("middle_name", "Nguyễn Văn Dũng", "Dũng Nguyễn Văn", "not comparable"),
+    # The same letters spaced otherwise: the given name weighs the whole name.
+    ("given_name", "Nguyễn Văn An", "Nguyễn VănAn", "same letters, spaced otherwise"),
+    ("given_name", "Nguyễn Thị Thu Hà", "Nguyễn Thị Thu H à", "same letters, spaced otherwise"),
+    ("given_name", "Trần Thị Dung", "Tr Ần Thị Dung", "same letters, spaced otherwise"),
+    ("family_name", "Trần Thị Dung", "Tr Ần Thị Dung", "not comparable"),
+    ("family_name", "Nguyễn Văn An", "Nguyễn VănAn", "not comparable"),
+    ("middle_name", "Nguyễn Văn An", "Nguyễn VănAn", "not comparable"),
+    # Other letters, or the same words reordered, are not a spacing slip.
+    ("given_name", "Nguyễn Văn An", "Nguyễn VănAnh", "different"),
+    ("given_name", "Nguyễn Minh Anh", "Nguyễn Anh Minh", "different"),
     ("family_name", "Hoàng Văn Nam", "Hoàng Văn Nam", "same"),
     ("family_name", "Đặng Thị Lan", "Dang Thi Lan", "same"),
     ("family_name", "Hoàng Văn Nam", "Huỳnh Văn Nam", "Hoàng/Huỳnh or Vũ/Võ"),
@@ -367,7 +377,7 @@ def test_every_level_is_reached_by_a_case():
 def test_labels_and_term_frequency_levels_come_from_the_levels():
     given_name = BY_NAME["given_name"]
     assert given_name.labels == tuple(level.label for level in given_name.levels)
-    assert given_name.tf_levels == (0, 1)
+    assert given_name.tf_levels == (1, 2)
     assert BY_NAME["family_name"].tf_levels == (0, 1)
     assert all(c.tf_levels == () for c in COMPARISONS if c.tf_column is None)
 
@@ -378,7 +388,7 @@ def test_a_score_is_cut_off_at_the_loosest_threshold_its_levels_read():
     assert address[1].scores == address[2].scores
     assert cutoffs[address[1].scores[0]] == 70
     # One letter slip, one letter apart and two letter slips read one distance, up to 2.
-    assert cutoffs[BY_NAME["given_name"].levels[2].score] == 2
+    assert cutoffs[BY_NAME["given_name"].levels[4].score] == 2
     for swapped in BY_NAME["family_name"].levels[3].scores:
         assert cutoffs[swapped] == comparisons.SIMILAR
 

@@ -328,8 +328,8 @@ class Comparison:
     `anchored`: the pairs that share an identifier show its m (see `model.anchored_m`); not where
     the records without one differ from those with it (a second registration in another ward
     carries no national id, so the pairs sharing one show too few moves). `left_out_at`: (an
-    earlier comparison, one of its labels): a pair at that level is not comparable on this one,
-    whose evidence that level already weighs.
+    earlier comparison, some of its labels): a pair at one of those levels is not comparable on
+    this one, whose evidence that level already weighs.
     """
 
     name: str
@@ -339,7 +339,7 @@ class Comparison:
     tf_column: str | None = None
     few_values: bool = False
     anchored: bool = True
-    left_out_at: tuple[str, str] | None = None
+    left_out_at: tuple[str, ...] | None = None
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -415,7 +415,7 @@ _LONG_ENOUGH_FOR_TWO_SLIPS = (
 # Western order. Its family, middle and given names are other words than the other record's, so
 # the given name's comparison weighs the whole name and the family and middle names' are left
 # out. Family and given name exchanged alone ("Dũng Văn Nguyễn") their own levels weigh.
-REORDERED_NAME = ("given_name", "same words in another order")
+REORDERED = "same words in another order"
 _FAMILY_AND_GIVEN_EXCHANGED = (lhs("given") == rhs("family")) & (lhs("family") == rhs("given"))
 # Only where a record has a foreign element or a name that is not Vietnamese in shape (see
 # `records.features`, `order_free`), or one name is the other written given name first: a
@@ -430,6 +430,18 @@ _REORDERED = (
     & ~_FAMILY_AND_GIVEN_EXCHANGED
     & (lhs("order_free") | rhs("order_free") | _GIVEN_NAME_FIRST)
 )
+
+# The same letters spaced otherwise: a space typed inside a word ("Ngu yễn Văn An") or two
+# words run together ("Nguyễn VănAn"), as systems that strip spaces leave names. The words are
+# others, so as for a reordered name the given name's comparison weighs the whole name, even
+# where the given name is the same: the family name "Ngu" would otherwise weigh against it.
+RESPACED = "same letters, spaced otherwise"
+_RESPACED = (lhs("name_letters") == rhs("name_letters")) & (
+    lhs("name_in_order") != rhs("name_in_order")
+)
+# The levels of the given name's comparison that weigh the whole name: the family and middle
+# names' comparisons are left out at them.
+WHOLE_NAME = ("given_name", REORDERED, RESPACED)
 
 _LEFT_MIDDLE, _RIGHT_MIDDLE = lhs("middle").str.split(" "), rhs("middle").str.split(" ")
 # One side's middle names all found in the other's: a middle name dropped or added.
@@ -559,16 +571,18 @@ COMPARISONS = (
             "order_free",
             "name_in_order",
             "name_first_word_last",
+            "name_letters",
         ),
         both_known("given"),
         (
+            CustomLevel(RESPACED, _RESPACED),
             ExactLevel("same", "given_exact", tf_adjusted=True),
             ExactLevel("same without diacritics", "given", tf_adjusted=True),
             DistanceLevel("one letter slip", _GIVEN_SLIPS, 1, only_if=_INSIDE_A_LONGER_WORD),
             DistanceLevel("one letter apart", _GIVEN_SLIPS, 1),
             DistanceLevel("two letter slips", _GIVEN_SLIPS, 2, only_if=_LONG_ENOUGH_FOR_TWO_SLIPS),
             SimilarityLevel("swapped with the family name", SWAPPED_NAMES, SIMILAR),
-            CustomLevel("same words in another order", _REORDERED),
+            CustomLevel(REORDERED, _REORDERED),
             ElseLevel(),
         ),
         tf_column="given",
@@ -589,7 +603,7 @@ COMPARISONS = (
             ElseLevel(),
         ),
         tf_column="family_canon",
-        left_out_at=REORDERED_NAME,
+        left_out_at=WHOLE_NAME,
     ),
     Comparison(
         "middle_name",
@@ -606,7 +620,7 @@ COMPARISONS = (
             ElseLevel(),
         ),
         few_values=True,
-        left_out_at=REORDERED_NAME,
+        left_out_at=WHOLE_NAME,
     ),
     Comparison(
         "birth_date",

@@ -66,6 +66,7 @@ def told_apart() -> pl.Expr:
             "same without diacritics",
             "swapped with the family name",
             "same words in another order",
+            "same letters, spaced otherwise",
         )
         & pl.col("given_name").is_not_null()
     )

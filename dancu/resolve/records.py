@@ -316,6 +316,7 @@ def _name_parts() -> tuple[list[pl.Expr], list[pl.Expr]]:
         ),
         is_probably_vietnamese_name(pl.col("full_name")).alias("vietnamese_name"),
         folded.list.join(" ").alias("name_in_order"),
+        folded.list.join("").alias("name_letters"),
         folded.list.slice(1)
         .list.concat(folded.list.slice(0, 1))
         .list.join(" ")
@@ -385,6 +386,8 @@ def features(
     - `name_in_order`, `name_first_word_last`: the folded words, and the same with the first
       word moved to the end ("ha nguyen thi thu" -> "nguyen thi thu ha"): a name written given
       name first, as a form in Western order asks, is another record's name moved so;
+    - `name_letters`: the folded words without the spaces between them ("nguyenthithuha"): a
+      space typed inside a word ("Ngu yễn") or two words run together ("ThuHà") leave them;
     - `citizen`: the record holds a national id and no foreign element; `foreigner`: it holds
       no national id and nationalities without Vietnamese (a passport's holder, or an identity
       certificate's, issued to those without nationality): no one person;
