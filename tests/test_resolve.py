@@ -725,6 +725,23 @@ def test_stable_ids_across_runs_with_a_merge_and_a_split():
     assert set(history["run"]) == {"r2"}
 
 
+@pytest.mark.parametrize("joined, left", [("P0000000000000A", "P000000000000FF"),
+                                           ("P000000000000FF", "P0000000000000A")])  # fmt: skip
+def test_a_record_that_moves_to_another_person_takes_no_id_with_it(joined, left):
+    # k was one person; m and h another. m is corrected to k's person: each keeps its own id,
+    # whichever sorts first, and m's move is a split of the person it left.
+    previous = pl.DataFrame(
+        {"source": ["dan_cu", "bhxh", "y_te"], "source_record_id": ["k", "m", "h"],
+         "person_id": [joined, left, left]}
+    )  # fmt: skip
+    day_two = ids_frame(("dan_cu", "k", 0), ("bhxh", "m", 0), ("y_te", "h", 1))
+    assigned, history = assign_ids(day_two, previous, "r2")
+    assert assigned["person_id"].to_list() == [joined, joined, left]
+    assert history.select("old_person_id", "new_person_id", "kind").rows() == [
+        (left, joined, "split")
+    ]
+
+
 def test_adding_a_day_keeps_ids_of_unchanged_persons(generated_records, generated):
     dates = generated_records["extract_date"]
     last_day = dates.max()

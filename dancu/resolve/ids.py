@@ -2,7 +2,8 @@
 together; merges and splits between runs are written down, not hidden.
 
 Each new cluster takes the previous id most of its records carried, unless another cluster has
-a stronger claim on that id (more of its records); the loser tries its next id. A cluster left
+a stronger claim on that id (more of its records, then more of the id's share of them); the
+loser tries its next id. A cluster left
 without an id gets a new one derived from its first record's source and record id, keyed by the
 installation's secret: neither random nor a digest anyone could recompute from an insurance
 code or a national id, and the same for the same records in every run.
@@ -31,23 +32,31 @@ def id_order(person_id: pl.Expr) -> pl.Expr:
 
 
 def _claims(records: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFrame:
-    """Per cluster and previous id its records carried: how many (`n`)."""
+    """Per cluster and previous id its records carried: how many (`n`), and which share of the
+    id's records still present they are (`share`)."""
     if previous is None or previous.height == 0:
-        return pl.DataFrame(schema={"cluster": pl.UInt32, "old": pl.String, "n": pl.UInt32})
+        return pl.DataFrame(
+            schema={"cluster": pl.UInt32, "old": pl.String, "n": pl.UInt32, "share": pl.Float64}
+        )
     carried = records.join(
         previous.select(SOURCE, RECORD_ID, pl.col("person_id").alias("old")),
         on=[SOURCE, RECORD_ID],
     )
-    return carried.group_by("cluster", "old").agg(pl.len().cast(pl.UInt32).alias("n"))
+    claims = carried.group_by("cluster", "old").agg(pl.len().cast(pl.UInt32).alias("n"))
+    return claims.with_columns((pl.col("n") / pl.col("n").sum().over("old")).alias("share"))
 
 
 def _kept_ids(claims: pl.DataFrame) -> pl.DataFrame:
     """Which cluster keeps which previous id (`cluster`, `person_id`): rounds of mutual best
-    claims (most records, then the smaller id, then the smaller cluster) until none is left.
-    The first claim in that order is best on both sides, so every round settles one at least."""
+    claims (most records, then the larger share of the id's records, then the smaller id, then
+    the smaller cluster) until none is left. The share settles a record that moved: the person
+    it joined keeps its own id, all of whose records it holds, and the one it left keeps the id
+    its other records carry, rather than the first taking the second's by the order of their
+    texts. The first claim in that order is best on both sides, so every round settles one at
+    least."""
     kept = [pl.DataFrame(schema={"cluster": pl.UInt32, "person_id": pl.String})]
     while claims.height:
-        ranked = claims.sort("n", "old", "cluster", descending=[True, False, False])
+        ranked = claims.sort("n", "share", "old", "cluster", descending=[True, True, False, False])
         best_old = ranked.group_by("cluster", maintain_order=True).first()
         best_cluster = ranked.group_by("old", maintain_order=True).first()
         mutual = best_old.join(best_cluster, on=["cluster", "old"]).select("cluster", "old")
