@@ -367,20 +367,32 @@ def attached(con: duckdb.DuckDBPyConnection, previous: Path):
         con.execute("detach previous")
 
 
+# The tables that keep every run's rows, and the column naming the run: a run adds its own to
+# those the previous published version carried.
+HISTORIES = {"dq_metric": "run_id", "person_id_history": "run"}
+
+
 def carry_history(con: duckdb.DuckDBPyConnection, previous: Path, run_id: str) -> None:
-    """Copy the earlier runs' dq_metric rows from the previous published version."""
+    """Copy the earlier runs' rows of `HISTORIES` from the previous published version, but for
+    the runs whose rows this build already holds (a publish run again on a resolution of an
+    earlier run): a service holding a retired person id finds its successor however many runs
+    later."""
     if not previous.exists():
         return
     with attached(con, previous):
-        has_history = con.execute(
-            "select count(*) from duckdb_tables() "
-            "where database_name = 'previous' and table_name = 'dq_metric'"
-        ).fetchall()[0][0]
-        if has_history:
-            con.execute(
-                "insert into dq_metric by name select * from previous.dq_metric where run_id <> ?",
-                [run_id],
-            )
+        for table, run in HISTORIES.items():
+            kept = con.execute(
+                "select count(*) from duckdb_tables() "
+                "where database_name = 'previous' and table_name = ?",
+                [table],
+            ).fetchall()[0][0]
+            if kept:
+                con.execute(
+                    f"insert into {table} by name "
+                    f"select * from previous.{table} where {run} <> ? "
+                    f"and {run} not in (select {run} from main.{table})",
+                    [run_id],
+                )
 
 
 def check_key(published: Path, keys: Keys) -> None:

@@ -11,7 +11,8 @@ create table if not exists review_queue (
     reason              varchar
 );
 
--- Person ids that records moved between since the previous run: merges and splits.
+-- Person ids that records moved between, run by run: merges and splits (each run adds its own
+-- to the earlier runs' rows the previous published version carried).
 create table if not exists person_id_history (
     run            varchar,
     old_person_id  varchar,

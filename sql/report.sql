@@ -56,8 +56,10 @@ select
         group by national_id having count(*) > 1
     )) as national_ids_on_several_persons,
     (select count(*) from review_queue) as review_pairs,
-    (select count(*) from person_id_history where kind = 'merge') as merges,
-    (select count(*) from person_id_history where kind = 'split') as splits;
+    (select count(*) from person_id_history
+     where kind = 'merge' and run = (select run_id from publish_run)) as merges,
+    (select count(*) from person_id_history
+     where kind = 'split' and run = (select run_id from publish_run)) as splits;
 
 -- name: match_rules
 select source, match_rule, count(*) as records

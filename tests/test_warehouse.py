@@ -62,7 +62,7 @@ def tables(person_ids=("P1",), quarantined_rows=(2,)) -> dict[str, pl.DataFrame]
     delivered = len(person_ids) + len(quarantined_rows)
     extract_file = pl.DataFrame(
         {"source": ["dan_cu"], "file_name": [file_name], "extract_date": [day],
-         "rows": [delivered], "rows_latest": [delivered]}
+         "rows": [delivered], "rows_latest": [delivered], "rows_held": [0]}
     )  # fmt: skip
     empty_events = pl.DataFrame(
         schema={"event_id": pl.String, "event_type": pl.String, "source": pl.String,
@@ -429,6 +429,24 @@ def test_dq_metric_history_is_carried_across_runs(tmp_path):
             "order by run_time"
         ).fetchall()
     assert rows == [("run1", 2.0), ("run2", 3.0)]
+
+
+def history(run: str, old: str, new: str) -> pl.DataFrame:
+    return pl.DataFrame(
+        {"run": [run], "old_person_id": [old], "new_person_id": [new], "kind": ["split"],
+         "records": [1]}
+    )  # fmt: skip
+
+
+def test_person_id_history_keeps_every_runs_moves(tmp_path):
+    publish(tmp_path, "run1", tables(), {"person_id_history": history("run1", "PA", "PB")})
+    publish(tmp_path, "run2", tables(), {"person_id_history": history("run2", "PB", "PC")})
+    # A run in which nothing moved, and a publish run again on run2's resolution.
+    publish(tmp_path, "run3", tables())
+    publish(tmp_path, "run4", tables(), {"person_id_history": history("run2", "PB", "PC")})
+    with duckdb.connect(str(tmp_path / WAREHOUSE_FILE), read_only=True) as con:
+        moves = con.sql("select run, old_person_id, new_person_id from person_id_history").pl()
+    assert sorted(moves.rows()) == [("run1", "PA", "PB"), ("run2", "PB", "PC")]
 
 
 def test_optional_tables_keep_every_column_of_their_frame(tmp_path):
