@@ -215,13 +215,17 @@ def _unique_events(events: pl.DataFrame, event_type: str) -> pl.DataFrame:
 
 def _spouses(marriages: pl.DataFrame) -> pl.DataFrame:
     """Per linked spouse of a marriage (`event_id`, `person_id`, `event_date`), the other
-    spouse (`person_id_spouse`), each person's marriages in the order they were made."""
-    return (
+    spouse (`person_id_spouse`; null where the register does not hold them: a foreigner, a
+    spouse the register never had), each person's marriages in the order they were made."""
+    linked = (
         marriages.join(marriages, on="event_id", suffix="_spouse")
         .filter(pl.col("person_id") != pl.col("person_id_spouse"))
         .select("event_id", "person_id", "event_date", "person_id_spouse")
-        .sort("person_id", "event_date", "event_id")
     )
+    alone = marriages.join(linked, on=["event_id", "person_id"], how="anti").select(
+        "event_id", "person_id", "event_date", pl.lit(None, pl.String).alias("person_id_spouse")
+    )
+    return pl.concat([linked, alone]).sort("person_id", "event_date", "event_id")
 
 
 def apply_deaths(persons: Frame, events: pl.DataFrame, parties: pl.DataFrame) -> pl.LazyFrame:

@@ -290,6 +290,22 @@ def test_a_registered_marriage_newer_than_the_register_sets_the_status():
     ]
 
 
+def test_a_marriage_to_a_spouse_the_register_does_not_hold_sets_the_status():
+    persons = pl.DataFrame(
+        {
+            "person_id": ["A"], "marital_status": ["single"], "marital_status_source": ["dan_cu"],
+            "marital_status_as_of": [date(2024, 1, 1)], "death_date": [None],
+        }
+    )  # fmt: skip
+    events = events_frame([("kh:1", "marriage", date(2025, 6, 1))])
+    # A foreign wife: no person of the register.
+    parties = pl.DataFrame(
+        {"event_id": ["kh:1", "kh:1"], "role": ["husband", "wife"], "person_id": ["A", None]}
+    )
+    after = apply_marriages(persons, events, parties).collect()
+    assert after.select("marital_status", "marital_status_source").row(0) == ("married", "ket_hon")
+
+
 def test_the_spouse_of_the_latest_marriage_dying_makes_a_widow():
     persons = pl.DataFrame(
         {
@@ -408,14 +424,18 @@ def test_remarriage_after_a_death_is_consistent_and_while_married_is_not():
             ("kh:2", "marriage", date(2020, 1, 1)),  # P_WIDOW remarries after P_OLD died
             ("kh:3", "marriage", date(2021, 1, 1)),  # P_FATHER, then again while married
             ("kh:4", "marriage", date(2022, 1, 1)),
+            ("kh:5", "marriage", date(2001, 1, 1)),  # P_SAME_B, then again while married to
+            ("kh:6", "marriage", date(2023, 1, 1)),  # a wife the register does not hold
         ]
     )
     party = pl.DataFrame(
         {
-            "event_id": ["kh:1", "kh:1", "kh:2", "kh:2", "kh:3", "kh:3", "kh:4", "kh:4"],
-            "role": ["husband", "wife"] * 4,
+            "event_id": ["kh:1", "kh:1", "kh:2", "kh:2", "kh:3", "kh:3", "kh:4", "kh:4",
+                         "kh:5", "kh:5", "kh:6", "kh:6"],
+            "role": ["husband", "wife"] * 6,
             "person_id": ["P_OLD", "P_WIDOW", "P_SAME_A", "P_WIDOW",
-                          "P_FATHER", "P_MOTHER", "P_FATHER", "P_NEW_WIFE"],
+                          "P_FATHER", "P_MOTHER", "P_FATHER", "P_NEW_WIFE",
+                          "P_SAME_B", "P_OLD_MOTHER", "P_SAME_B", None],
         }
     )  # fmt: skip
     persons = PERSONS.with_columns(
@@ -424,7 +444,9 @@ def test_remarriage_after_a_death_is_consistent_and_while_married_is_not():
     visits = pl.DataFrame(schema={"person_id": pl.String, "visit_date": pl.Date})
     issues = consistency_issues(events, party, persons, visits)
     flagged = issues.filter(pl.col("rule") == "marriage.without_divorce")
-    assert flagged.select("person_id", "event_id").rows() == [("P_FATHER", "kh:4")]
+    assert sorted(flagged.select("person_id", "event_id").rows()) == [
+        ("P_FATHER", "kh:4"), ("P_SAME_B", "kh:6")
+    ]  # fmt: skip
 
 
 def test_activity_after_death_and_implausible_mothers_are_found():
