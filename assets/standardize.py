@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from dancu.contract import FILE_NAME, SOURCES, Source
-from dancu.rules import FLAGS, is_rejected, rule_counts
+from dancu.rules import FLAGS, is_held, is_rejected, rule_counts
 from dancu.standardize import LEGACY, standardize_cache, standardize_cached
 from orchestration import keys
 from orchestration.privacy import masked_errors
@@ -21,7 +21,9 @@ def std_asset(source: Source) -> dg.AssetsDefinition:
             "files": dg.AssetIn(keys.files(source.name)),
         },
         description=f"The latest {source.name} rows, repaired and typed, each with the reasons "
-        "it must be quarantined (if any) and its advisory flags.",
+        "it must be quarantined (if any) and its advisory flags; and, for a record whose latest "
+        "row is quarantined, its latest accepted earlier row, held (flagged "
+        "record.previous_version_held).",
     )
     @masked_errors
     def std(raw: pl.LazyFrame, files: pl.LazyFrame, paths: DancuPaths) -> dg.Output[pl.LazyFrame]:
@@ -34,6 +36,7 @@ def std_asset(source: Source) -> dg.AssetsDefinition:
             is_rejected().sum().alias("rows_to_quarantine"),
             (pl.col(FLAGS).list.len() > 0).sum().alias("rows_flagged"),
             pl.col(LEGACY).is_not_null().sum().alias("rows_legacy_encoded"),
+            is_held().sum().alias("rows_held"),
         ).collect(engine="streaming")
         return dg.Output(
             frame,

@@ -17,7 +17,7 @@ from dancu.quality import (
     schema_failures,
     top_rules,
 )
-from dancu.rules import FLAGS, is_rejected
+from dancu.rules import FLAGS, is_held, is_rejected
 from orchestration import keys
 from orchestration.privacy import masked_errors
 from orchestration.resources import peak_memory
@@ -47,7 +47,8 @@ def source_checks(source: Source) -> dg.AssetChecksDefinition:
             asset=asset,
             blocking=True,
             additional_deps=[keys.raw(source.name)],
-            description="Every latest input row is either accepted or to be quarantined.",
+            description="Every latest input row is either accepted or to be quarantined; rows "
+            "held for a record whose latest row is quarantined are accepted besides.",
         ),
         dg.AssetCheckSpec(
             SCHEMA, asset=asset, blocking=True, description="Accepted rows match the schema."
@@ -76,22 +77,25 @@ def source_checks(source: Source) -> dg.AssetChecksDefinition:
         delivered = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest")).select(pl.len())
         delivered_rows = delivered.collect().item()
         # Accepted and quarantined rows counted each on its own: a row that is neither is lost.
+        # Held rows are accepted rows beyond the latest, each standing for a refused one.
         counts = std.select(
             pl.len().alias("rows"),
             (~is_rejected()).sum().alias("accepted"),
             is_rejected().sum().alias("quarantined"),
             (pl.col(FLAGS).list.len() > 0).sum().alias("flagged"),
+            is_held().sum().alias("held"),
         )
-        rows, accepted_rows, quarantined, flagged = counts.collect(engine="streaming").row(0)
+        rows, accepted_rows, quarantined, flagged, held = counts.collect(engine="streaming").row(0)
         accepted = std.filter(~is_rejected())
 
         yield dg.AssetCheckResult(
             check_name=NOTHING_LOST,
-            passed=delivered_rows == accepted_rows + quarantined,
+            passed=delivered_rows + held == accepted_rows + quarantined,
             metadata={
                 "input_rows": delivered_rows,
                 "accepted": accepted_rows,
                 "quarantined": quarantined,
+                "held": held,
             },
         )
 

@@ -13,7 +13,7 @@ from dancu.contract import (
 )
 from dancu.documents import NATIONAL_ID, VIETNAM
 from dancu.match_status import joined_by_record, record_matches, status_table
-from dancu.rules import FLAGS, RULES, accepted, rule_id
+from dancu.rules import FLAGS, PREVIOUS_VERSION_HELD, RULES, Rule, accepted, is_held, rule_id
 
 # The stages' tables published as they are.
 PUBLISHED = [
@@ -37,8 +37,11 @@ REQUEST_COLUMNS = [
     "issuing_country", "address", "ward_code", "father_name", "mother_name", "spouse_name",
     "criminal_record", "has_criminal_record", *LINEAGE_COLUMNS,
 ]  # fmt: skip
-# Rules that find a value missing measure completeness; every other rule measures correctness.
+# Rules that find a value missing measure completeness; a record held at an earlier version
+# because its later delivery was refused, how live the register is (the refused row already
+# counts against correctness); every other rule measures correctness.
 COMPLETENESS_RULES = {"required.missing", "id.missing"}
+LIVENESS_RULES = {PREVIOUS_VERSION_HELD.id}
 
 
 Frame = pl.DataFrame | pl.LazyFrame
@@ -239,12 +242,37 @@ def record_flags(std: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def held_per_file(std: pl.LazyFrame) -> pl.LazyFrame:
+    """How many rows of each file are held: published for a record whose later delivery was
+    quarantined, although a later extract superseded them."""
+    return std.filter(is_held()).group_by(FILE_NAME).agg(pl.len().cast(pl.Int64).alias("rows_held"))
+
+
+def extract_files(files: list[pl.LazyFrame], std: list[pl.LazyFrame]) -> pl.LazyFrame:
+    """`extract_file`: every delivered file as ingest read it, with its rows held, which only
+    validation can tell."""
+    held = pl.concat([held_per_file(frame) for frame in std])
+    return (
+        pl.concat(files)
+        .join(held, on=FILE_NAME, how="left")
+        .with_columns(pl.col("rows_held").fill_null(0))
+        .sort(FILE_NAME)
+    )
+
+
+def dimension(rule: Rule) -> str:
+    """The quality dimension a rule measures (`dq_metric`)."""
+    if rule.id in COMPLETENESS_RULES:
+        return "complete"
+    return "live" if rule.id in LIVENESS_RULES else "correct"
+
+
 def rule_table() -> pl.DataFrame:
     return pl.DataFrame(
         {
             "rule_id": [r.id for r in RULES],
             "severity": [r.severity for r in RULES],
-            "dimension": ["complete" if r.id in COMPLETENESS_RULES else "correct" for r in RULES],
+            "dimension": [dimension(r) for r in RULES],
             "message": [r.message for r in RULES],
         }
     )
@@ -264,7 +292,7 @@ def warehouse_tables(
     list and standardised frame; `corrections_held`: the differences `dancu.corrections` did
     not report."""
     tables = {name: stages[name] for name in PUBLISHED}
-    tables["extract_file"] = pl.concat(files).sort(FILE_NAME)
+    tables["extract_file"] = extract_files(files, list(std.values()))
     tables["person_sensitive"] = person_sensitive(std["dan_cu"], tables["person_source"])
     tables["person_health"] = person_health(std["y_te"], tables["person_source"])
     flags = [record_flags(frame) for frame in std.values()]

@@ -59,6 +59,12 @@ def accepted(std: pl.LazyFrame) -> pl.LazyFrame:
     return std.filter(~is_rejected())
 
 
+def is_held() -> pl.Expr:
+    """Whether an accepted row is a record's earlier version that stands because its later
+    delivery was quarantined (`PREVIOUS_VERSION_HELD`): published although not the latest."""
+    return pl.col(FLAGS).list.contains(rule_message(PREVIOUS_VERSION_HELD))
+
+
 def _any(exprs: list[pl.Expr]) -> pl.Expr:
     return pl.any_horizontal(exprs).fill_null(False) if exprs else pl.lit(False)
 
@@ -342,6 +348,33 @@ def _passport_malformed(source: Source) -> pl.Expr:
     )
 
 
+# --- judged across a record's deliveries, not row by row ----------------------------------------
+
+# Set by `dancu.standardize.latest` on the earlier row that stands for a record whose latest
+# delivery was quarantined.
+HELD = "_held"
+
+
+def _previous_version_held(source: Source) -> pl.Expr:
+    return pl.col(HELD)
+
+
+def _across_deliveries(source: Source) -> bool:
+    # A row alone cannot tell that a later delivery of its record was refused: `apply_rules`
+    # judges each file's rows on their own (and caches them so), `dancu.standardize.latest`
+    # compares the deliveries.
+    return False
+
+
+PREVIOUS_VERSION_HELD = Rule(
+    "record.previous_version_held",
+    "flag",
+    "a later delivery of this record was quarantined: this earlier version stands",
+    _previous_version_held,
+    _across_deliveries,
+)
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "file.truncated",
@@ -547,6 +580,7 @@ RULES: tuple[Rule, ...] = (
         _passport_malformed,
         _has_documents,
     ),
+    PREVIOUS_VERSION_HELD,
 )
 
 
@@ -564,7 +598,7 @@ def _messages(rules: list[Rule], source: Source) -> pl.Expr:
         rule.violated(source).fill_null(False).cast(pl.UInt64) * 2**i
         for i, rule in enumerate(rules)
     ]
-    texts = [f"{rule.id}: {rule.message}" for rule in rules]
+    texts = [rule_message(rule) for rule in rules]
 
     def lists(combinations: pl.Series) -> pl.Series:
         distinct = combinations.unique()
@@ -576,6 +610,18 @@ def _messages(rules: list[Rule], source: Source) -> pl.Expr:
         return rows["messages"]
 
     return pl.sum_horizontal(bits).map_batches(lists, return_dtype=pl.List(pl.String))
+
+
+def rule_message(rule: Rule) -> str:
+    """How a reason or flag names the rule: "rule.id: message"."""
+    return f"{rule.id}: {rule.message}"
+
+
+def flags_with(rule: Rule, source: Source) -> pl.Expr:
+    """`FLAGS` with the message of `rule`, a flag that `apply_rules` does not apply, added on
+    the rows that break it."""
+    added = pl.col(FLAGS).list.concat(pl.lit(rule_message(rule)))
+    return pl.when(rule.violated(source).fill_null(False)).then(added).otherwise(pl.col(FLAGS))
 
 
 def apply_rules(frame: pl.LazyFrame, source: Source) -> pl.LazyFrame:

@@ -28,7 +28,14 @@ from dancu.contract import (
 from dancu.ingest import FILE_ERROR
 from dancu.memory import rows_within
 from dancu.nationality import nationalities
-from dancu.rules import apply_rules, is_rejected
+from dancu.rules import (
+    FLAGS,
+    HELD,
+    PREVIOUS_VERSION_HELD,
+    apply_rules,
+    flags_with,
+    is_rejected,
+)
 from dancu.text import (
     LEGACY_ENCODINGS,
     code_text,
@@ -321,20 +328,67 @@ def standardize_rows(rows: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     )
 
 
-def latest(std: pl.LazyFrame, raw: pl.LazyFrame) -> pl.LazyFrame:
+def held_rows(std: pl.LazyFrame, latest_rows: pl.LazyFrame) -> pl.DataFrame:
+    """The rows (`FILE_NAME`, `ROW_NUMBER`) that stand for a record whose latest delivery was
+    quarantined whole: its latest accepted earlier row, by extract date then file name as
+    `dancu.ingest.mark_latest` orders deliveries. A refused correction does not replace the
+    record: the person would leave the register, which only a death may do.
+
+    `std` holds every standardised row, superseded ones too; `latest_rows` the keys of the
+    latest. Only quarantined rows and the accepted rows of their records are held in memory,
+    each lookup streaming the large side past the small one.
+    """
+    key = [FILE_NAME, ROW_NUMBER]
+    refused = (
+        std.filter(is_rejected() & pl.col(RECORD_ID).is_not_null())
+        .select(RECORD_ID, *key)
+        .collect(engine="streaming")
+    )
+    refused_latest_keys = latest_rows.join(refused.lazy().select(key), on=key, how="semi")
+    refused_latest = refused.join(refused_latest_keys.collect(engine="streaming"), on=key)
+    versions = (
+        std.filter(~is_rejected())
+        .select(RECORD_ID, EXTRACT_DATE, *key)
+        .join(refused_latest.lazy().select(RECORD_ID).unique(), on=RECORD_ID, how="semi")
+        .collect(engine="streaming")
+    )
+    # A record whose latest file also holds an accepted row of it (the row it repeats) has a
+    # latest version that stands: nothing earlier is held. No accepted row is later than it.
+    standing = versions.join(
+        refused_latest.select(RECORD_ID, FILE_NAME), on=[RECORD_ID, FILE_NAME], how="semi"
+    )
+    # A file holds one accepted row of a record at most (a repeat is quarantined), so the file
+    # decides.
+    return (
+        versions.join(standing, on=RECORD_ID, how="anti")
+        .group_by(RECORD_ID)
+        .agg(pl.col(key).sort_by(EXTRACT_DATE, FILE_NAME).last())
+        .select(key)
+    )
+
+
+def latest(std: pl.LazyFrame, raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
     """The standardised rows that are the latest of their record (`is_latest` of the raw stage,
-    which compares across files)."""
-    marks = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest"))
-    return std.join(
-        marks.select(FILE_NAME, ROW_NUMBER), on=[FILE_NAME, ROW_NUMBER], how="semi",
-        maintain_order="left",
-    )  # fmt: skip
+    which compares across files), and those held for a record whose latest delivery was
+    quarantined (`held_rows`), flagged `record.previous_version_held`."""
+    key = [FILE_NAME, ROW_NUMBER]
+    marks = raw.filter(pl.col(FILE_ERROR).is_null() & pl.col("is_latest")).select(key)
+    held = held_rows(std, marks)
+    published = pl.concat([marks, held.lazy()])
+    marked = held.lazy().with_columns(pl.lit(True).alias(HELD))
+    return (
+        std.join(published, on=key, how="semi", maintain_order="left")
+        .join(marked, on=key, how="left", maintain_order="left")
+        .with_columns(flags_with(PREVIOUS_VERSION_HELD, source).alias(FLAGS))
+        .drop(HELD)
+    )
 
 
 def standardize(raw: pl.LazyFrame, source: Source) -> pl.LazyFrame:
-    """The latest rows of a source, repaired and typed, with `reasons` (quarantine) and `flags`."""
+    """The latest rows of a source, repaired and typed, with `reasons` (quarantine) and `flags`,
+    and the rows held for records whose latest delivery was quarantined."""
     rows = standardize_rows(raw.filter(pl.col(FILE_ERROR).is_null()), source).collect()
-    return latest(rows.lazy(), raw)
+    return latest(rows.lazy(), raw, source)
 
 
 def by_file(std: pl.DataFrame) -> dict[str, pl.DataFrame]:
@@ -410,13 +464,14 @@ def standardize_cached(
             list(pool.map(store, fresh))
 
     if not keys:  # no rows at all: the empty result still has every column
-        return latest(rows_of([]).lazy(), raw)
+        return latest(rows_of([]).lazy(), raw, source)
     rows = dict(readable.select(FILE_NAME, "rows").iter_rows())
     most_rows = most_rows or rows_within(STANDARDIZE_ROW_BYTES)
     for batch in batches(missing, [rows[name] for name in missing], most_rows):
         store_standardized(batch)
     # Sorted by file name, the entries are in the order `standardize` sorts its rows into.
-    return latest(pl.scan_parquet([cache.path(keys[name]) for name in sorted(keys)]), raw)
+    entries = pl.scan_parquet([cache.path(keys[name]) for name in sorted(keys)])
+    return latest(entries, raw, source)
 
 
 def standardize_cache(cache_dir: Path, source: Source) -> FileCache:

@@ -3,10 +3,11 @@
 
 -- name: nothing_lost
 -- Every latest input row is in exactly one of person_source, civil_event or quarantine,
--- and every rejected file is one quarantine row. A file outside the landing layout is a
+-- and so is every earlier row held for a record whose latest delivery was quarantined;
+-- every rejected file is one quarantine row. A file outside the landing layout is a
 -- rejected file under the source it belongs to, or '(no source)' in both tables.
 with delivered as (
-    select source, sum(rows_latest) + count(*) filter (where error is not null) as n
+    select source, sum(rows_latest + rows_held) + count(*) filter (where error is not null) as n
     from extract_file group by source
 ), landed as (
     select source, count(*) as n from (

@@ -75,6 +75,7 @@ create table extract_file (
     extract_date  date,
     rows          bigint not null,            -- data rows delivered
     rows_latest   bigint not null,            -- rows not superseded by a later extract
+    rows_held     bigint not null,            -- superseded rows still published: a record's last accepted version, its later delivery quarantined
     error         varchar,                    -- why the file was rejected whole, if it was
     title_rows    bigint,                     -- rows above the header (a title); row_number counts from the header
     sheets        varchar                     -- a workbook of several sheets: the rows each gave ("Lớp 1A: rows 1-35; ...")
@@ -116,7 +117,7 @@ create table record_flag (
 create table rule (
     rule_id    varchar not null,
     severity   varchar not null,              -- quarantine / flag
-    dimension  varchar not null,              -- correct / complete
+    dimension  varchar not null,              -- correct / complete / live
     message    varchar not null
 );
 

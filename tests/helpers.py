@@ -41,3 +41,20 @@ def read_extract(path: Path) -> pl.DataFrame:
     header = text.split("\n", 1)[0]
     separator = ";" if header.count(";") > header.count(",") else ","
     return pl.read_csv(io.StringIO(text), separator=separator, infer_schema=False)
+
+
+def landing_rows(truth: pl.DataFrame) -> pl.DataFrame:
+    """The rows of a generated truth that must each land in exactly one of `person_source`,
+    `civil_event` or `quarantine`: the latest row of each record, and, for a record whose
+    latest row is invalid, its latest earlier row, which stands for it (is held)."""
+    record, landed = ["source", "source_record_id"], ["file_name", "row_number"]
+    refused = truth.filter("is_latest", pl.col("invalid_reason").is_not_null()).select(record)
+    held = (
+        truth.filter(~pl.col("is_latest"), pl.col("invalid_reason").is_null())
+        .join(refused, on=record, how="semi")
+        .group_by(record)
+        .agg(pl.col(landed).sort_by("extract_date", "file_name").last())
+    )
+    return pl.concat([truth.filter("is_latest").select(landed), held.select(landed)]).select(
+        "file_name", pl.col("row_number").cast(pl.Int64)
+    )

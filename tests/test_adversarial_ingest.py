@@ -177,13 +177,13 @@ def test_every_delivered_row_is_accounted_for_file_by_file(run):
         " union all select file_name, row_number from civil_event"
         " union all select file_name, row_number from quarantine) group by file_name",
     )
-    files = published(data, "select file_name, rows_latest, error from extract_file")
+    files = published(data, "select file_name, rows_latest, rows_held, error from extract_file")
     accounted = files.join(places, on="file_name", how="left").with_columns(
         pl.col("placed", "whole").fill_null(0)
     )
     read = accounted.filter(pl.col("error").is_null())
     rejected = accounted.filter(pl.col("error").is_not_null())
-    assert (read["placed"] == read["rows_latest"]).all()
+    assert (read["placed"] == read["rows_latest"] + read["rows_held"]).all()
     assert (read["whole"] == 0).all()
     assert (rejected["whole"] == 1).all() and (rejected["placed"] == 0).all()
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from helpers import landing_rows
 
 from benchmarks.resolution import pairwise
 
@@ -74,7 +75,7 @@ def registered_parties(run_dir: Path, role: str) -> pl.DataFrame:
 
 
 def test_every_input_row_lands_in_exactly_one_place(run_dir):
-    expected = truth(run_dir, "records").filter("is_latest").select(*KEY)
+    expected = landing_rows(truth(run_dir, "records"))
     landed = published(
         run_dir,
         " union all ".join(f"select file_name, row_number from {t}" for t in PLACES)

@@ -13,6 +13,7 @@ import dagster as dg
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from test_held_versions import version, write_extract
 
 from assets.ingest import raw_asset
 from assets.standardize import std_asset
@@ -20,7 +21,7 @@ from dancu.cache import ENTRY_SUFFIX, PARTIAL_SUFFIX, FileCache, _import_closure
 from dancu.contract import DAN_CU, FILE_NAME, RECORD_ID
 from dancu.generate import generate
 from dancu.ingest import FILE_ERROR, files_frame, ingest_cache, read_source, scan_source
-from dancu.rules import REASONS
+from dancu.rules import REASONS, is_held
 from dancu.standardize import (
     LEGACY,
     batches,
@@ -172,6 +173,24 @@ def test_a_new_file_is_the_only_one_read_and_its_rows_supersede_older_ones(
     shutil.copy(delivered, delivered.with_name(f"{delivered.stem[:-8]}20251231.csv"))
 
     assert assert_same_as_fresh(landing, caches) == (1, 1)
+
+
+def test_a_refused_correction_in_a_new_file_holds_the_earlier_row_as_a_fresh_run_does(
+    landing, caches, monkeypatch
+):
+    _, _, std = fresh(landing)
+    standing = std.filter(pl.col(REASONS).list.len() == 0, ~is_held()).row(0, named=True)
+    assert_same_as_fresh(landing, caches)
+    # The record delivered again at the year's end with a birth date that is no day.
+    monkeypatch.setenv("DANCU_AS_OF", "2026-01-01")
+    refused = version(SOURCE.name, standing[RECORD_ID], valid=False)
+    write_extract(landing, SOURCE.name, "dan_cu_refused_20251231.csv", [refused])
+
+    assert assert_same_as_fresh(landing, caches) == (1, 1)
+    _, _, std = fresh(landing)
+    record = std.filter(pl.col(RECORD_ID) == standing[RECORD_ID])
+    assert record.filter(is_held())[FILE_NAME].to_list() == [standing[FILE_NAME]]
+    assert record.filter(~is_held())[REASONS].list.len().to_list() == [1]
 
 
 def test_content_replaced_under_the_same_name_size_and_mtime_is_read_again(landing, caches):

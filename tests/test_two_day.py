@@ -4,6 +4,7 @@ added to the landing folder and run again; the final warehouse against the final
 import duckdb
 import polars as pl
 import pytest
+from helpers import landing_rows
 
 from benchmarks.quality import death_links
 from benchmarks.two_day import TwoDays, death_outcomes, final_keys, run_two_days, two_day_scores
@@ -34,7 +35,7 @@ def test_day_two_brought_records_and_registrations(two_days):
 
 def test_every_latest_input_row_lands_in_exactly_one_place(two_days):
     truth = pl.read_parquet(two_days.sample / "truth" / "records.parquet")
-    expected = truth.filter("is_latest").select("file_name", pl.col("row_number").cast(pl.Int64))
+    expected = landing_rows(truth)
     landed = published(
         two_days,
         " union all ".join(f"select file_name, row_number from {t}" for t in PLACES)

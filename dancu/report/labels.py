@@ -391,6 +391,8 @@ RULES: dict[str, str] = {
     "ward.unsettled": "địa chỉ và mã phường, xã không xác định được một phường, xã hiện hành",
     "code.unknown": "trường mã hóa (dân tộc, quốc tịch, hôn nhân, ...) chứa mã không có trong "
     "danh mục",
+    "record.previous_version_held": "lần giao sau của bản ghi này bị cách ly: phiên bản trước "
+    "này vẫn được giữ",
     "life.activity_after_death": "có lượt khám chữa bệnh sau ngày mất",
     "life.married_after_death": "đăng ký kết hôn sau ngày mất",
     "birth.mother_age_implausible": "tuổi của mẹ khi sinh con không hợp lý",
