@@ -10,7 +10,8 @@ which Excel reads Vietnamese names in the local code page.
 A clerk needs names, dates and addresses to decide whether two records are one person, so those
 show; national ids, insurance codes and phones are masked (a clerk compares their masked forms
 and the per-field comparison levels). The source record ids stay whole: they are what a clerk's
-decision names when it goes back to resolution.
+decision names when it goes back to resolution (an insurance record's id is its insurance code,
+so that code shows whole there).
 """
 
 import io
@@ -125,7 +126,10 @@ def excel_safe(text: pl.Expr) -> pl.Expr:
 
 
 def is_masked(column: str) -> bool:
-    return column.removesuffix("_l").removesuffix("_r") in MASKED
+    """A record's identifying value (`national_id_l`, `phone_r`); not a comparison's level,
+    which the queue names after the field alone (`national_id`: "one digit slip")."""
+    field, side = column[:-2], column[-2:]
+    return side in ("_l", "_r") and field in MASKED
 
 
 def clerk_sheet(queue: pl.DataFrame) -> pl.DataFrame:

@@ -277,7 +277,7 @@ def test_the_export_is_safe_to_open_in_excel():
             "source_l": ["dan_cu", "bhxh"], "source_record_id_l": ["HS1", "0101234567"],
             "full_name_l": ["=cmd|' /C calc'!A0", "Nguyễn Thị Hà"], "reason": ["+1", "@SUM(A1)"],
             "national_id_l": ["001088012345", None], "phone_r": ["-84912345678", "\t1"],
-            "match_weight": [-3.5, 6.0],
+            "national_id": ["one digit slip", "not comparable"], "match_weight": [-3.5, 6.0],
         }
     )  # fmt: skip
     sheet = clerk_sheet(queue)
@@ -286,6 +286,7 @@ def test_the_export_is_safe_to_open_in_excel():
     assert not [c for c in cells if c and c.startswith(FORMULA_STARTS) and not c.startswith("-3.5")]
     assert sheet["full_name_l"][1] == "Nguyễn Thị Hà"  # a clerk needs the name
     assert sheet["national_id_l"][0] == "001*******45"
+    assert sheet["national_id"].to_list() == ["one digit slip", "not comparable"]  # a level
     assert sheet["source_record_id_l"][1] == "0101234567"  # a decision names its records
     assert sheet["decision"].to_list() == ["", ""]
 
