@@ -35,7 +35,8 @@ _INVISIBLE = r"[\x{2060}\x{FEFF}\x{00AD}\x{200C}\x{200D}]"
 # and the African Ɖ ɖ): at the start of a word, where no Icelandic word has an eth, they are
 # Đ and đ; anywhere, they fold to d as đ does.
 _LOOKALIKE_D = r"\b[\x{00D0}\x{0189}\x{00F0}\x{0256}]"
-_ANY_D = r"[đðɖ]"
+LETTERS_FOLDED_TO_D = "đðɖ"
+_ANY_D = f"[{LETTERS_FOLDED_TO_D}]"
 LEGACY_ENCODINGS = ("tcvn3", "vni")
 # A file is read as legacy-encoded when its text carries at least this much evidence.
 MIN_FILE_EVIDENCE = 3
