@@ -190,15 +190,16 @@ def test_a_birth_date_that_is_no_day_is_refused_without_quoting_it(text):
 
 
 def test_a_token_bucket_holds_one_second_and_refills_at_its_rate():
-    tokens = refill(0.0, 0.0, now=1_000.0, rate=5)  # never used: full
+    tokens = refill(0.0, 0.0, now=1_000.0, rate=5, capacity=5)  # never used: full
     assert tokens == 5
     for _ in range(5):
         tokens, wait = take(tokens, 5)
         assert wait == 0
     tokens, wait = take(tokens, 5)
     assert wait == pytest.approx(0.2)
-    assert take(refill(tokens, 1_000.0, now=1_000.2, rate=5), 5)[1] == 0
-    assert refill(1.0, 1_000.0, now=999.0, rate=5) == 1.0  # a clock set back adds nothing
+    assert take(refill(tokens, 1_000.0, now=1_000.2, rate=5, capacity=5), 5)[1] == 0
+    # A clock set back adds nothing.
+    assert refill(1.0, 1_000.0, now=999.0, rate=5, capacity=5) == 1.0
 
 
 def test_keys_are_stored_only_as_digests(paths, keys):

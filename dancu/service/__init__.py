@@ -3,7 +3,7 @@ seeing only the view of its purpose, every request written to an access log.
 
     paths.py       where the service keeps its state, under $DANCU_DATA_DIR
     keys.py        clients, their scopes and keys (stored as digests), the server secret
-    ratelimit.py   per-client token buckets shared by every worker process
+    ratelimit.py   token buckets shared by every worker process: rates, miss budgets, keyless
     access_log.py  the append-only access log, its digests of query values, and its reports
     verify.py      identity verification against an in-memory index of the register
     index.py       that index, built once per published version for every worker

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from dancu.service.store import connect
+from dancu.service.store import add_column, connect
 
 SCHEMA = """
 create table if not exists access_log (
@@ -31,11 +31,12 @@ create table if not exists access_log (
     endpoint       text not null,      -- the route, e.g. /v1/persons/{person_id}; never the URL
     view           text,               -- the view read, if any
     status         integer not null,   -- the HTTP status answered
-    outcome        text not null,      -- ok, match, no_match, unauthorized, forbidden, ...
+    outcome        text not null,      -- ok, match, no_match, unauthorized, miss_budget, ...
     person_ids     text not null,      -- JSON list: the persons the answer named
     query_digests  text not null,      -- JSON object: field -> HMAC-SHA256 of the value sent
     warehouse_run  text,               -- the published run that answered
-    duration_ms    real not null
+    duration_ms    real not null,
+    address        text                -- the connection's peer address: who tried, keyless too
 );
 create index if not exists access_log_at on access_log (at);
 create trigger if not exists access_log_no_update before update on access_log
@@ -45,7 +46,7 @@ begin select raise(abort, 'the access log is append-only'); end;
 """
 COLUMNS = (
     "at", "client", "scope", "method", "endpoint", "view", "status", "outcome", "person_ids",
-    "query_digests", "warehouse_run", "duration_ms",
+    "query_digests", "warehouse_run", "duration_ms", "address",
 )  # fmt: skip
 _INSERT = f"insert into access_log ({', '.join(COLUMNS)}) values ({', '.join('?' * len(COLUMNS))})"
 # How often the log is synced to disk: what a crash of the machine can lose at most.
@@ -80,20 +81,25 @@ class Access:
     at: str
     method: str
     endpoint: str
+    address: str | None = None
     client: str | None = None
     scope: str | None = None
     view: str | None = None
-    outcome: str | None = None  # set by an endpoint that knows better than the status
+    # Set by an endpoint that knows better than the status, for an answer of `outcome_status`:
+    # an answer that fails after it was set keeps the status's outcome.
+    outcome: str | None = None
+    outcome_status: int = 200
     person_ids: list[str] = field(default_factory=list)
     query_digests: dict[str, str] = field(default_factory=dict)
     warehouse_run: str | None = None
 
     def row(self, status: int, duration_ms: float) -> tuple:
-        outcome = self.outcome if status == 200 and self.outcome else outcome_of(status)
+        said = self.outcome if status == self.outcome_status else None
+        outcome = said or outcome_of(status)
         return (
             self.at, self.client, self.scope, self.method, self.endpoint, self.view, status,
             outcome, json.dumps(self.person_ids), json.dumps(self.query_digests),
-            self.warehouse_run, round(duration_ms, 3),
+            self.warehouse_run, round(duration_ms, 3), self.address,
         )  # fmt: skip
 
 
@@ -119,6 +125,7 @@ class AccessLog:
         self._path = path
         with closing(connect(path)) as connection:
             connection.executescript(SCHEMA)
+            add_column(connection, "access_log", "address", "text")
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="access-log")
         self._connection: sqlite3.Connection | None = None  # the writer thread's
         self._queued: list[tuple[tuple, asyncio.Future]] = []
@@ -198,6 +205,13 @@ def _read(path: Path, sql: str, parameters: list) -> list[sqlite3.Row]:
     with closing(connect(path, read_only=True)) as connection:
         connection.row_factory = sqlite3.Row
         return connection.execute(sql, parameters).fetchall()
+
+
+def holds_rows(path: Path) -> bool:
+    """Whether the log holds a row, and so digests made with the server's secret."""
+    if not _read(path, "select 1 from sqlite_master where name = 'access_log'", []):
+        return False
+    return _read(path, "select exists (select 1 from access_log)", [])[0][0] == 1
 
 
 def read_entries(

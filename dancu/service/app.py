@@ -27,10 +27,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dancu.mask import mask_message
 from dancu.service import access_log
 from dancu.service.access_log import Access, AccessLog, query_digest
-from dancu.service.keys import AUDIT_SCOPE, Client, ClientRegistry, server_secret
+from dancu.service.keys import AUDIT_SCOPE, Client, ClientRegistry, access_log_secret
 from dancu.service.paths import ServicePaths
 from dancu.service.published import PublishedWarehouse, Version
-from dancu.service.ratelimit import RateLimiter
+from dancu.service.ratelimit import KEYLESS_RATE, MissBudget, RateLimiter, address_slot
 from dancu.service.verify import NATIONAL_ID, name_key, parse_birth_date
 
 logger = logging.getLogger("dancu.service")
@@ -51,6 +51,7 @@ ERROR_CODES = {
     500: "internal_error",
     503: "unavailable",
 }
+UNREADABLE_BODY = "the body is not JSON in UTF-8"
 # A verification is three short strings: a larger body is a mistake or an attack on memory.
 MAX_BODY_BYTES = 16 * 1024
 PERSON_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
@@ -79,27 +80,34 @@ class Services:
     paths: ServicePaths
     clients: ClientRegistry
     rate_limiter: RateLimiter
+    miss_budget: MissBudget
+    keyless_limiter: RateLimiter
     log: AccessLog
     warehouse: PublishedWarehouse
     secret: bytes
 
     @classmethod
     def open(cls, paths: ServicePaths) -> "Services":
+        secret = access_log_secret(paths)  # first: it may refuse to start
         warehouse = PublishedWarehouse(paths.warehouse, paths.index_dir)
         warehouse.open()
         return cls(
             paths,
             ClientRegistry(paths.clients),
             RateLimiter(paths.rate_buckets),
+            MissBudget(paths.miss_buckets),
+            RateLimiter(paths.keyless_buckets),
             AccessLog(paths.access_log),
             warehouse,
-            server_secret(paths.secret),
+            secret,
         )
 
     def close(self) -> None:
         self.log.close()
         self.clients.close()
         self.rate_limiter.close()
+        self.miss_budget.close()
+        self.keyless_limiter.close()
         self.warehouse.close()
 
 
@@ -134,6 +142,12 @@ def route_of(routes: list[BaseRoute], scope: Scope) -> str:
     return getattr(partial, "path", "(no route)")
 
 
+def peer_address(scope: Scope) -> str | None:
+    """The connection's peer: the server takes no address a client claims in a header."""
+    client = scope.get("client")
+    return client[0] if client else None
+
+
 class Gate:
     """Identify, rate-limit and log every request: pure ASGI, so that it sees each one, refused
     or failed, and holds the answer until its access-log row is committed."""
@@ -143,11 +157,19 @@ class Gate:
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
+        if scope["type"] != "http":
+            await self.refuse_websocket(scope, receive, send)
+            return
         services: Services = scope["app"].state.services
-        access = Access(access_log.utc_now(), scope["method"], route_of(self.routes, scope))
+        access = Access(
+            access_log.utc_now(),
+            scope["method"],
+            route_of(self.routes, scope),
+            address=peer_address(scope),
+        )
         scope[ACCESS] = access
         answer = LoggedAnswer(send, services.log, access)
         refusal = self.refusal(scope, services, access)
@@ -172,6 +194,13 @@ class Gate:
         key = bearer_key(scope)
         client = services.clients.find(key) if key else None
         if client is None:
+            wait = services.keyless_limiter.admit(address_slot(access.address or ""), KEYLESS_RATE)
+            if wait:
+                return error_response(
+                    429,
+                    "too many requests without a valid key from this address: retry later",
+                    headers={"Retry-After": str(math.ceil(wait))},
+                )
             return error_response(
                 401,
                 "a valid key is required: Authorization: Bearer <key>",
@@ -187,6 +216,25 @@ class Gate:
                 headers={"Retry-After": str(math.ceil(wait))},
             )
         return None
+
+    async def refuse_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The API has no WebSocket: a handshake is refused (403), and logged as any refusal,
+        under the route its URL names."""
+        services: Services = scope["app"].state.services
+        as_http = {**scope, "type": "http", "method": "GET"}
+        access = Access(
+            access_log.utc_now(),
+            "GET",
+            route_of(self.routes, as_http),
+            address=peer_address(scope),
+        )
+        access.outcome, access.outcome_status = "websocket", 403
+        await receive()  # the handshake, before any answer
+        try:
+            await services.log.append(access.row(403, 0.0))
+        except Exception as error:
+            logger.error("the access log refused a row: %s", describe(error))
+        await send({"type": "websocket.close", "code": 1008})
 
 
 too_large = error_response(413, f"the body is larger than {MAX_BODY_BYTES} bytes")
@@ -292,13 +340,21 @@ def problem(error: dict) -> dict:
     return {"in": where, "field": ".".join(named) or None, "problem": text}
 
 
+def malformed(problems: list[dict]) -> JSONResponse:
+    body = error_body(422, "the request is malformed; nothing was looked up")
+    return JSONResponse({**body, "problems": problems}, 422)
+
+
 async def invalid_request(_: Request, error: RequestValidationError) -> JSONResponse:
     # FastAPI's own handler repeats every input it refused: a name, an id, a birth date.
-    body = error_body(422, "the request is malformed; nothing was looked up")
-    return JSONResponse({**body, "problems": [problem(e) for e in error.errors()]}, 422)
+    return malformed([problem(e) for e in error.errors()])
 
 
 async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+    if error.status_code == 400:
+        # FastAPI's answer to a body that is no JSON text at all (not UTF-8): as malformed as
+        # any other, and answered as the API says a malformed request is.
+        return malformed([{"in": "body", "field": None, "problem": UNREADABLE_BODY}])
     return error_response(error.status_code, str(error.detail), headers=error.headers)
 
 
@@ -430,8 +486,37 @@ class Caller:
     def answer_persons(self, rows: list[dict]) -> PersonRows:
         if not rows:
             raise HTTPException(404, f"no such person in {self.access.view}")
-        self.access.person_ids = sorted({row["person_id"] for row in rows})
+        self.access.person_ids = named_person_ids(rows)
         return PersonRows(view=self.access.view, rows=rows)
+
+    def require_miss_left(self) -> None:
+        """Refuse a national-id lookup once the client's lookups have found nobody too often:
+        a key guessing ids would otherwise harvest the persons it hits."""
+        client = self.client
+        wait = self.services.miss_budget.wait(client.id, client.misses_per_hour)
+        if wait:
+            self.access.outcome, self.access.outcome_status = "miss_budget", 429
+            raise HTTPException(
+                429,
+                f"more than {client.misses_per_hour:g} lookups by national id an hour found "
+                "nobody: retry later",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
+
+    def count_miss(self) -> None:
+        self.services.miss_budget.spend(self.client.id, self.client.misses_per_hour)
+
+
+def named_person_ids(rows: list[dict]) -> list[str]:
+    """Every person an answer names: its own, and its parents' (`mother_person_id`, ...)."""
+    return sorted(
+        {
+            value
+            for row in rows
+            for column, value in row.items()
+            if value and (column == "person_id" or column.endswith("_person_id"))
+        }
+    )
 
 
 async def caller_of(
@@ -442,9 +527,13 @@ async def caller_of(
 
 
 def utc_naive(moment: datetime | None) -> datetime | None:
+    """A time as the access log writes it: in UTC, without its offset."""
     if moment is None or moment.tzinfo is None:
         return moment
-    return moment.astimezone(UTC).replace(tzinfo=None)
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:
+        raise ValueError("the time lies outside the years 1 to 9999 once in UTC") from None
 
 
 # ---------------------------------------------------------------------------- endpoints
@@ -452,7 +541,9 @@ def utc_naive(moment: datetime | None) -> datetime | None:
 router = APIRouter(prefix="/v1")
 CallerDep = Annotated[Caller, Depends(caller_of)]
 ViewQuery = Annotated[ViewName | None, Query(description="the view to read: the scope's own")]
-SinceQuery = Annotated[datetime | None, Query(description="from this time (UTC) on")]
+SinceQuery = Annotated[
+    datetime | None, Query(description="from this time (UTC) on"), AfterValidator(utc_naive)
+]
 
 
 @router.get("/health", tags=["service"], summary="The published warehouse's version; no key")
@@ -510,20 +601,22 @@ def person_by_national_id(
 ) -> PersonRows:
     readable = caller.readable_view(view)
     caller.record_query(national_id=national_id)
+    caller.require_miss_left()
     version = caller.version()
     # Two indexed lookups: a view joined by national id would be scanned whole.
     persons = version.query(
         "select person_id from warehouse.person where national_id = ?", [national_id]
     )
-    return caller.answer_persons(
-        [
-            row
-            for person in persons
-            for row in version.query(
-                f"select * from warehouse.{readable} where person_id = ?", [person["person_id"]]
-            )
-        ]
-    )
+    rows = [
+        row
+        for person in persons
+        for row in version.query(
+            f"select * from warehouse.{readable} where person_id = ?", [person["person_id"]]
+        )
+    ]
+    if not rows:
+        caller.count_miss()
+    return caller.answer_persons(rows)
 
 
 @router.get("/audit/access-log", tags=["audit"], summary="The access log's latest rows")
@@ -535,16 +628,14 @@ def audit_access_log(
 ) -> AccessLogEntries:
     caller.require_audit()
     path = caller.services.paths.access_log
-    return AccessLogEntries(
-        entries=access_log.read_entries(path, client, utc_naive(since), limit=limit)
-    )
+    return AccessLogEntries(entries=access_log.read_entries(path, client, since, limit=limit))
 
 
 @router.get("/audit/summary", tags=["audit"], summary="Requests per client, scope and outcome")
 def audit_summary(caller: CallerDep, since: SinceQuery = None) -> RequestCounts:
     caller.require_audit()
     path = caller.services.paths.access_log
-    return RequestCounts(counts=access_log.count_requests(path, since=utc_naive(since)))
+    return RequestCounts(counts=access_log.count_requests(path, since=since))
 
 
 @router.get("/audit/records", tags=["audit"], summary="Where delivered rows went (svc_audit)")
@@ -561,7 +652,7 @@ def audit_records(
         "order by row_number limit ? offset ?",
         [file_name, limit, offset],
     )
-    caller.access.person_ids = sorted({row["person_id"] for row in rows if row["person_id"]})
+    caller.access.person_ids = named_person_ids(rows)
     return AuditRecords(rows=rows)
 
 

@@ -5,20 +5,24 @@ alone.
 """
 
 import argparse
+import logging
 import os
+import re
 import sys
 from datetime import date
 from pathlib import Path
 
 from dancu.service import access_log
 from dancu.service.keys import (
+    DEFAULT_MISSES_PER_HOUR,
     DEFAULT_RATE,
     SCOPE_VIEWS,
     ClientError,
+    ServerSecretMissing,
+    access_log_secret,
     add_client,
     list_clients,
     revoke_client,
-    server_secret,
 )
 from dancu.service.paths import ServicePaths
 from dancu.service.verify import NATIONAL_ID
@@ -28,22 +32,53 @@ DEFAULT_PORT = 8080
 # uvicorn restarts a worker that does not answer its supervisor's ping in time (5 s by default):
 # a worker indexing a million persons, on a busy machine, needs longer to start.
 WORKER_HEALTHCHECK_SECONDS = 60
+# The stores say who holds a key and who asked for whom: the owner's alone.
+PRIVATE_UMASK = 0o077
 # uvicorn's own access log would print every URL, and `?national_id=` puts ids in URLs: it stays
-# off. The access log of record is the service's own (`dancu audit`).
+# off, and whatever else uvicorn logs loses the request targets it names. The access log of
+# record is the service's own (`dancu audit`).
 LOG_CONFIG = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"no_targets": {"()": "dancu.service.cli.HideRequestTargets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "uvicorn": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["no_targets"],
+        },
+    },
     "loggers": {
-        "uvicorn": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+        "uvicorn": {"handlers": ["uvicorn"], "level": "INFO", "propagate": False},
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "dancu.service": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
     },
 }
 
 
+# A request target (`/v1/persons?national_id=...`) in a log line: a path that no scheme or host
+# comes before.
+_REQUEST_TARGET = re.compile(r"(?<![\w:/.])/[^\s\"']*")
+
+
+def hide_request_targets(message: str) -> str:
+    return _REQUEST_TARGET.sub("/…", message)
+
+
+class HideRequestTargets(logging.Filter):
+    """uvicorn's log lines without the URLs they may quote (a WebSocket handshake's, an
+    unparsable request's): a URL holds the ids and names of its query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = hide_request_targets(record.getMessage()), ()
+        return True
+
+
 def service_paths(args: argparse.Namespace) -> ServicePaths:
+    """The data folder's service paths; the stores made from here on are the owner's alone."""
+    os.umask(PRIVATE_UMASK)
     if args.data:
         # Set for the worker processes too, which build their app from the environment.
         os.environ["DANCU_DATA_DIR"] = str(Path(args.data).resolve())
@@ -54,6 +89,12 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     paths = service_paths(args)
+    try:
+        # Here, not in each worker: a refusal stops the server at once, with its reason.
+        access_log_secret(paths)
+    except ServerSecretMissing as error:
+        print(f"dancu: {error}", file=sys.stderr)
+        return 1
     print(f"dancu: serving {paths.warehouse} on http://{args.host}:{args.port} (docs at /docs)")
     uvicorn.run(
         "dancu.service.app:create_app",
@@ -63,6 +104,8 @@ def serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         access_log=False,
         log_config=LOG_CONFIG,
+        # No WebSocket endpoint: a handshake is an HTTP request, through the gate, logged.
+        ws="none",
         server_header=False,
         # Not behind a proxy unless one is configured: no client may claim an address.
         proxy_headers=False,
@@ -73,11 +116,14 @@ def serve(args: argparse.Namespace) -> int:
 
 def client_add(args: argparse.Namespace) -> int:
     try:
-        key = add_client(service_paths(args).clients, args.name, args.scope, args.rate)
+        key = add_client(service_paths(args).clients, args.name, args.scope, args.rate, args.misses)
     except ClientError as error:
         print(f"dancu: {error}", file=sys.stderr)
         return 1
-    print(f"client {args.name} (scope {args.scope}, {args.rate:g} requests a second); its key:")
+    print(
+        f"client {args.name} (scope {args.scope}, {args.rate:g} requests a second, "
+        f"{args.misses:g} national-id lookups finding nobody an hour); its key:"
+    )
     print(key)
     print("Give it to the client now: it is stored only as a digest and cannot be shown again.")
     return 0
@@ -94,9 +140,13 @@ def client_revoke(args: argparse.Namespace) -> int:
 
 
 def client_list(args: argparse.Namespace) -> int:
-    print(f"{'client':<24} {'scope':<13} {'rate/s':>8}  {'added':<25} revoked")
-    for name, scope, rate, created_at, revoked_at in list_clients(service_paths(args).clients):
-        print(f"{name:<24} {scope:<13} {rate:>8g}  {created_at:<25} {revoked_at or ''}")
+    print(f"{'client':<24} {'scope':<13} {'rate/s':>8} {'misses/h':>8}  {'added':<25} revoked")
+    for name, scope, rate, misses, created_at, revoked_at in list_clients(
+        service_paths(args).clients
+    ):
+        print(
+            f"{name:<24} {scope:<13} {rate:>8g} {misses:>8g}  {created_at:<25} {revoked_at or ''}"
+        )
     return 0
 
 
@@ -108,7 +158,8 @@ def national_id(text: str) -> str:
 
 def format_entry(entry: dict) -> str:
     return (
-        f"{entry['at'][:23]}  {entry['client'] or '-':<16} {entry['scope'] or '-':<12} "
+        f"{entry['at'][:23]}  {entry.get('address') or '-':<15} {entry['client'] or '-':<16} "
+        f"{entry['scope'] or '-':<12} "
         f"{entry['method']:<4} {entry['endpoint']:<26} {entry['status']} {entry['outcome']:<13} "
         f"{','.join(entry['person_ids']) or '-'}"
     )
@@ -128,9 +179,12 @@ def audit(args: argparse.Namespace) -> int:
     paths = service_paths(args)
     digest = None
     if args.national_id:
-        digest = access_log.query_digest(
-            server_secret(paths.secret), "national_id", args.national_id
-        )
+        try:
+            secret = access_log_secret(paths)
+        except ServerSecretMissing as error:
+            print(f"dancu: {error}", file=sys.stderr)
+            return 1
+        digest = access_log.query_digest(secret, "national_id", args.national_id)
     if not args.summary:
         entries = access_log.read_entries(paths.access_log, args.client, args.since, digest)
         for entry in entries:
@@ -162,6 +216,13 @@ def add_commands(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--scope", required=True, choices=list(SCOPE_VIEWS))
     add.add_argument(
         "--rate", type=float, default=DEFAULT_RATE, help="requests a second (default %(default)g)"
+    )
+    add.add_argument(
+        "--misses",
+        type=float,
+        default=DEFAULT_MISSES_PER_HOUR,
+        help="lookups by national id that find nobody, an hour, before they are refused "
+        "(default %(default)g)",
     )
     add.set_defaults(handler=client_add)
     revoke = actions.add_parser("revoke", parents=[data], help="refuse a client's key from now on")

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from dancu.service.store import connect
+from dancu.service.access_log import holds_rows
+from dancu.service.paths import ServicePaths
+from dancu.service.store import add_column, connect
 
 # What each scope may read. `justice` reads svc_justice, the one view of criminal data
 # (judicial records, Law on Judicial Records 2009). `audit` reads the access log and svc_audit,
@@ -30,6 +32,9 @@ SCOPE_VIEWS: dict[str, str | None] = {
 }
 AUDIT_SCOPE = "audit"
 DEFAULT_RATE = 20.0  # requests per second
+# National-id lookups that find nobody, an hour: a hospital mistypes an id now and then, while a
+# harvest by guessed ids misses 98 times in 100.
+DEFAULT_MISSES_PER_HOUR = 60.0
 KEY_PREFIX = "dancu_"  # lets secret scanners and people recognise a leaked key
 _CLIENT_NAME = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 
@@ -40,6 +45,7 @@ create table if not exists client (
     scope       text not null,
     key_digest  text not null unique,               -- SHA-256 of the key, hex
     rate        real not null,                      -- requests per second
+    misses_per_hour real not null,                  -- national-id lookups finding nobody
     created_at  text not null,                      -- UTC
     revoked_at  text                                -- UTC; a revoked key is refused
 );
@@ -54,6 +60,7 @@ class Client:
     name: str
     scope: str
     rate: float  # requests per second
+    misses_per_hour: float  # national-id lookups that find nobody
 
     @property
     def view(self) -> str | None:
@@ -79,10 +86,19 @@ def _utc_now() -> str:
 def open_clients(path: Path) -> sqlite3.Connection:
     connection = connect(path)
     connection.executescript(SCHEMA)
+    add_column(
+        connection, "client", "misses_per_hour", f"real not null default {DEFAULT_MISSES_PER_HOUR}"
+    )
     return connection
 
 
-def add_client(path: Path, name: str, scope: str, rate: float = DEFAULT_RATE) -> str:
+def add_client(
+    path: Path,
+    name: str,
+    scope: str,
+    rate: float = DEFAULT_RATE,
+    misses_per_hour: float = DEFAULT_MISSES_PER_HOUR,
+) -> str:
     """Register a client and return its new key: the only time the key exists in clear."""
     if not _CLIENT_NAME.fullmatch(name):
         raise ClientError("a client name is 1 to 64 of a-z, 0-9, '_', '.', '-', not a person's")
@@ -90,13 +106,15 @@ def add_client(path: Path, name: str, scope: str, rate: float = DEFAULT_RATE) ->
         raise ClientError(f"unknown scope {scope}: one of {', '.join(SCOPE_VIEWS)}")
     if not rate > 0:
         raise ClientError("the rate limit is a positive number of requests per second")
+    if not misses_per_hour > 0:
+        raise ClientError("the miss budget is a positive number of lookups an hour")
     key = new_key()
     with closing(open_clients(path)) as connection, connection:
         try:
             connection.execute(
-                "insert into client (name, scope, key_digest, rate, created_at) "
-                "values (?, ?, ?, ?, ?)",
-                [name, scope, key_digest(key), rate, _utc_now()],
+                "insert into client (name, scope, key_digest, rate, misses_per_hour, created_at) "
+                "values (?, ?, ?, ?, ?, ?)",
+                [name, scope, key_digest(key), rate, misses_per_hour, _utc_now()],
             )
         except sqlite3.IntegrityError:
             raise ClientError(f"a client named {name} exists: revoke it first") from None
@@ -114,10 +132,12 @@ def revoke_client(path: Path, name: str) -> None:
 
 
 def list_clients(path: Path) -> list[tuple]:
-    """(name, scope, rate, created_at, revoked_at) of every client ever added, oldest first."""
+    """(name, scope, rate, misses_per_hour, created_at, revoked_at) of every client ever
+    added, oldest first."""
     with closing(open_clients(path)) as connection:
         return connection.execute(
-            "select name, scope, rate, created_at, revoked_at from client order by id"
+            "select name, scope, rate, misses_per_hour, created_at, revoked_at from client "
+            "order by id"
         ).fetchall()
 
 
@@ -136,7 +156,8 @@ class ClientRegistry:
         version = self._connection.execute("pragma data_version").fetchone()[0]
         if version != self._seen_version:
             rows = self._connection.execute(
-                "select key_digest, id, name, scope, rate from client where revoked_at is null"
+                "select key_digest, id, name, scope, rate, misses_per_hour from client "
+                "where revoked_at is null"
             ).fetchall()
             self._by_digest = {digest: Client(*client) for digest, *client in rows}
             self._seen_version = version
@@ -144,6 +165,23 @@ class ClientRegistry:
 
     def close(self) -> None:
         self._connection.close()
+
+
+class ServerSecretMissing(Exception):
+    """The key of the access log's digests is gone while the log holds digests made with it."""
+
+
+def access_log_secret(paths: ServicePaths) -> bytes:
+    """The key of the access log's digests, made for a new log only: made again for a log that
+    holds rows, it would silently make every digest of the log match nothing."""
+    if not paths.secret.exists() and holds_rows(paths.access_log):
+        raise ServerSecretMissing(
+            f"the key of the access log's digests, {paths.secret}, is missing, and the access "
+            f"log at {paths.access_log} holds requests made with it: restore it with `dancu keys "
+            "restore FILE` from the backup `dancu keys backup` wrote; a new key would make every "
+            "digest of the log meaningless"
+        )
+    return server_secret(paths.secret)
 
 
 def server_secret(path: Path) -> bytes:

@@ -42,6 +42,15 @@ class ServicePaths:
         return self.store / "rate_buckets.bin"
 
     @property
+    def miss_buckets(self) -> Path:
+        return self.store / "miss_buckets.bin"
+
+    @property
+    def keyless_buckets(self) -> Path:
+        """Refusals of requests without a valid key, by address."""
+        return self.store / "keyless_buckets.bin"
+
+    @property
     def secret(self) -> Path:
         """The key of the access log's digests of query values: keep it with the data."""
         return self.data_dir / "secrets" / "service.key"
