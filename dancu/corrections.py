@@ -75,6 +75,7 @@ from dancu.link import ROLE_SEPARATOR, party_records
 from dancu.mask import masked
 from dancu.memory import mapped
 from dancu.parse import id_birth_year, id_sex, is_valid_national_id
+from dancu.report.labels import SOURCES as SOURCE_NAMES
 from dancu.resolve.records import FAMILY_VARIANTS, reissued_ids
 from dancu.review import SHEET_ROWS, excel_safe, sheet_names
 from dancu.rules import FLAGS, accepted, rule_id
@@ -171,7 +172,8 @@ WORKBOOK_HEADERS = {
     ROW_NUMBER: "Dòng",
     "field": "Trường",
     "delivered_value": "Giá trị đơn vị đã gửi",
-    "register_value": "Giá trị theo CSDL quốc gia về dân cư",
+    "register_value": "Giá trị đề nghị",
+    "register_source": "Nguồn của giá trị đề nghị",
     "kind": "Loại sai lệch",
     "confidence": "Độ tin cậy (%)",
     "person_id": "Mã công dân (dancu)",
@@ -958,16 +960,20 @@ def agency_sheet(corrections: pl.DataFrame, source: str) -> pl.DataFrame:
         "field": pl.col("field").replace_strict(labels),
         "delivered_value": _as_agency_writes(pl.col("delivered_value")),
         "register_value": _as_agency_writes(pl.col("register_value")),
+        # The register's value came from the population register, or where it was silent from
+        # insurance: the agency is told which.
+        "register_source": pl.col("register_source").replace(SOURCE_NAMES["vi"]),
         "kind": pl.col("kind").replace_strict(KIND_LABELS),
         "person_id": pl.col("person_id"),
     }
     headers = {RECORD_ID: contract.record_id.label, **WORKBOOK_HEADERS}
     columns = [RECORD_ID, FILE_NAME, ROW_NUMBER, "field", "delivered_value", "register_value",
-               "kind", "confidence", "person_id"]  # fmt: skip
+               "register_source", "kind", "confidence", "person_id"]  # fmt: skip
     shown = {
         **{name: excel_safe(expr) for name, expr in text.items()},
         ROW_NUMBER: pl.col(ROW_NUMBER),
-        "confidence": (pl.col("confidence") * 100).round(1),
+        # Rounded down: a confidence short of certain never reads 100.
+        "confidence": (pl.col("confidence") * 1000).floor() / 10,
     }
     return (
         corrections.filter(pl.col(SOURCE) == source)

@@ -336,8 +336,9 @@ def test_the_agencys_workbook_never_holds_a_formula(tmp_path):
             "source": "bhxh", "source_record_id": "=HYPERLINK(\"http://x\")", "person_id": "P1",
             "field": ["full_name", "birth_date"], "delivered_value": ["=1+2", "1988-12-05"],
             "register_value": ["Nguyễn Thị Hà", "1988-05-12"],
-            "kind": ["other", "day_month_swapped"], "confidence": 0.97,
-            "register_source": "dan_cu", "file_name": "bhxh/b_20251001.csv", "row_number": [3, 3],
+            "kind": ["other", "day_month_swapped"], "confidence": [0.97, 0.99996],
+            "register_source": ["bhxh", "dan_cu"], "file_name": "bhxh/b_20251001.csv",
+            "row_number": [3, 3],
         }
     )  # fmt: skip
     path = tmp_path / "bhxh.xlsx"
@@ -351,6 +352,12 @@ def test_the_agencys_workbook_never_holds_a_formula(tmp_path):
     assert shown.columns[0] == "Mã số BHXH"  # the agency's own name for its record id
     assert shown["Trường"].to_list() == ["Ngày sinh", "Họ và tên"]  # its own column names
     assert shown["Giá trị đơn vị đã gửi"].to_list() == ["05/12/1988", "'=1+2"]
+    # Where the proposed value comes from, in words; a confidence short of 1 never reads 100.
+    assert shown["Nguồn của giá trị đề nghị"].to_list() == [
+        "Dân cư (CSDL dân cư)",
+        "Bảo hiểm xã hội",
+    ]
+    assert shown["Độ tin cậy (%)"].to_list() == [99.9, 97.0]
 
 
 def test_corrections_past_a_sheets_last_row_go_on_in_further_sheets(tmp_path, monkeypatch):
