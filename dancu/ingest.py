@@ -75,7 +75,15 @@ Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 
 class FileRejected(Exception):
-    """A whole file that cannot be loaded; the message names the cause, never a row's values."""
+    """A whole file that cannot be loaded; the message names the cause, never a row's values.
+
+    `rows` are the data rows of a file that was read before it was rejected (a header short of a
+    required column): `extract_file.rows` counts them, so that the rows delivered add up to what
+    the landing files hold."""
+
+    def __init__(self, reason: str, rows: int = 0):
+        super().__init__(reason)
+        self.rows = rows
 
 
 class ExtractUnreadable(Exception):
@@ -519,10 +527,11 @@ def _header_row(rows: Sequence[Sequence[str | None]], source: Source, start: int
 
 
 def _rejected(
-    source: str, file_name: str, extract_date: date | None, reason: str
+    source: str, file_name: str, extract_date: date | None, reason: str, rows: int = 0
 ) -> tuple[pl.DataFrame, ReadReport]:
     """A file rejected whole: one row with `file_error` and a null `row_number`, so that the
-    quarantine can account for the file without the run stopping."""
+    quarantine can account for the file without the run stopping; `rows` are its data rows,
+    where it was read before it was rejected."""
     rejected = pl.DataFrame(
         {
             SOURCE: [source],
@@ -532,7 +541,7 @@ def _rejected(
             FILE_ERROR: [reason],
         }
     )
-    return rejected, ReadReport(source, file_name, extract_date, 0, "", "", reason)
+    return rejected, ReadReport(source, file_name, extract_date, rows, "", "", reason)
 
 
 def _delivered(data: bytes, suffix: str, source: Source) -> Delivered:
@@ -562,7 +571,10 @@ def _table(data: bytes, suffix: str, source: Source) -> tuple[pl.DataFrame, Deli
 def _canonical(delivered: Delivered, data: bytes, source: Source) -> pl.DataFrame:
     """The delivered table under the contract's column names, every cell as text, codes that a
     number type shortened restored."""
-    mapping = header_mapping(delivered.frame.columns, source)
+    try:
+        mapping = header_mapping(delivered.frame.columns, source)
+    except FileRejected as rejection:
+        raise FileRejected(str(rejection), rows=delivered.frame.height) from None
     needed = [label for label, name in mapping.items() if not name.startswith(EXTRA_PREFIX)]
     text = as_text(delivered.frame, needed)
     digits = _declared_digits(mapping, source)
@@ -611,6 +623,19 @@ def _workbook_table(data: bytes, source: Source) -> tuple[pl.DataFrame, Delivere
     return pl.concat(tables, how="diagonal"), replace(read[0], sheets=sheets)
 
 
+def _data_rows(data: bytes, suffix: str, source: Source) -> int:
+    """The data rows of a file rejected for its name, counted where it can be read: the rows
+    delivered add up to what the landing files hold."""
+    try:
+        return _table(data, suffix, source)[0].height
+    except FileRejected as rejection:
+        return rejection.rows
+    except MemoryError:
+        raise
+    except Exception:  # a file no reader can read has no rows to count
+        return 0
+
+
 def parse_extract(data: bytes, file_name: str, source: Source) -> tuple[pl.DataFrame, ReadReport]:
     """One extract file's bytes as canonical text columns with lineage, or a one-row rejection.
 
@@ -620,10 +645,11 @@ def parse_extract(data: bytes, file_name: str, source: Source) -> tuple[pl.DataF
     extract_date = extract_date_from_name(Path(file_name).name)
     try:
         if extract_date is None:
-            raise FileRejected("no extract date (YYYYMMDD) in the file name")
+            rows = _data_rows(data, Path(file_name).suffix, source)
+            raise FileRejected("no extract date (YYYYMMDD) in the file name", rows=rows)
         table, delivered = _table(data, Path(file_name).suffix, source)
     except FileRejected as rejection:
-        return _rejected(source.name, file_name, extract_date, str(rejection))
+        return _rejected(source.name, file_name, extract_date, str(rejection), rejection.rows)
     except MemoryError:
         raise
     except Exception as error:  # a case no reader foresaw: it costs this file, not the run
@@ -715,7 +741,7 @@ def read_extract(
             f"its extract date {report.extract_date.isoformat()} is after today "
             f"({as_of().isoformat()}): a mistyped date in its name, or a clock set wrong"
         )
-        return _rejected(source.name, file_name, report.extract_date, reason)
+        return _rejected(source.name, file_name, report.extract_date, reason, report.rows)
     return parsed, report
 
 

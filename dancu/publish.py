@@ -2,6 +2,7 @@
 
 import polars as pl
 
+from dancu.admin_units import current_wards, ward_conversion
 from dancu.contract import (
     EVENT_SOURCES,
     EXTRACT_DATE,
@@ -267,6 +268,13 @@ def dimension(rule: Rule) -> str:
     return "live" if rule.id in LIVENESS_RULES else "correct"
 
 
+def ward_conversion_table() -> pl.DataFrame:
+    """Each current ward (with no old ward), and each old ward with the current one it became."""
+    current = current_wards().select(pl.lit(None, pl.String).alias("old_ward_code"), "ward_code")
+    became = ward_conversion().select("old_ward_code", "ward_code")
+    return pl.concat([current, became]).sort("ward_code", "old_ward_code", nulls_last=False)
+
+
 def rule_table() -> pl.DataFrame:
     return pl.DataFrame(
         {
@@ -298,6 +306,7 @@ def warehouse_tables(
     flags = [record_flags(frame) for frame in std.values()]
     tables["record_flag"] = pl.concat(flags).sort(FILE_NAME, ROW_NUMBER, "rule_id")
     tables["rule"] = rule_table().lazy()
+    tables["ward_conversion"] = ward_conversion_table().lazy()
     tables["correction_review"] = correction_review(corrections_held)
     return tables | new_source_tables(tables, stages["review_queue"], std)
 

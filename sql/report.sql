@@ -13,6 +13,22 @@ where run_id = $run_id
                  'clean_share', 'live_share')
 order by source, ward_code, metric;
 
+-- name: rows_received
+-- What the landing files held, per source, so that their rows can be counted against the report:
+-- every data row of the files delivered (`rows_in_files`) is superseded by a later extract of its
+-- record (not judged), in a file rejected whole, or a row the scorecard judges (`rows_delivered`
+-- of dq_metric, which the rows of files rejected whole are part of). A file that could not be
+-- read at all has no rows to count.
+select source,
+       sum(rows) as rows_in_files,
+       coalesce(sum(rows - rows_latest - rows_held) filter (where error is null), 0)
+           as rows_superseded,
+       coalesce(sum(rows) filter (where error is not null), 0) as rows_in_rejected_files,
+       count(*) filter (where error is not null) as files_rejected
+from extract_file
+group by source
+order by source;
+
 -- name: trend
 -- Each dimension's share over runs, per source and overall.
 select run_time, run_id, source, dimension, value
@@ -122,7 +138,7 @@ select
     field,
     kind,
     count(*) as records,
-    round(avg(confidence), 4) as mean_confidence,
+    avg(confidence) as mean_confidence,  -- floored by the report: 0.99997 is not 100%
     list(struct_pack(source_record_id, delivered_value, register_value)
          order by source_record_id)[1:3] as examples
 from source_correction

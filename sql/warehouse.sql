@@ -114,6 +114,13 @@ create table record_flag (
 );
 
 -- The rules of checks/rules.py, and the quality dimension each one measures.
+-- Hà Nội's current wards, and the old (pre-2025) wards each became (dancu.admin_units; a
+-- divided old ward under its default successor): what turns an old code into today's ward.
+create table ward_conversion (
+    old_ward_code varchar,                    -- null on a current ward's own row
+    ward_code     varchar not null
+);
+
 create table rule (
     rule_id    varchar not null,
     severity   varchar not null,              -- quarantine / flag

@@ -215,6 +215,42 @@ def test_missing_required_column_rejects_the_file_and_names_the_column(landing):
     assert "'Mã số BHXH'" in rejection_of(path, landing)
 
 
+def test_a_file_rejected_for_a_missing_column_records_the_rows_it_held(landing):
+    """Its rows were delivered: `extract_file.rows` counts them, the quarantine holds one row."""
+    header = [label for label in BHXH_LABELS if label != "Mã số BHXH"]
+    path = write_csv(landing / "bhxh" / "bhxh_20250915.csv", header, [r[1:] for r in BHXH_ROWS])
+    frame, report = read_extract(path, landing, BHXH)
+    assert (frame.height, report.rows) == (1, len(BHXH_ROWS))
+    rows, reports = read_source(landing, BHXH)
+    files = files_frame(reports, rows)
+    assert files.select("rows", "rows_latest").row(0) == (len(BHXH_ROWS), 0)
+
+
+def test_a_workbook_rejected_for_a_missing_column_records_the_rows_it_held(landing):
+    path = landing / "bhxh" / "bhxh_20250915.xlsx"
+    path.parent.mkdir(parents=True)
+    workbook = xlsxwriter.Workbook(path)
+    sheet = workbook.add_worksheet()
+    sheet.write_row(0, 0, BHXH_LABELS[1:])
+    for row, values in enumerate(BHXH_ROWS, start=1):
+        sheet.write_row(row, 0, values[1:])
+    workbook.close()
+    frame, report = read_extract(path, landing, BHXH)
+    assert report.error and (frame.height, report.rows) == (1, len(BHXH_ROWS))
+
+
+def test_a_file_without_a_date_in_its_name_records_the_rows_it_held(landing):
+    path = write_csv(landing / "bhxh" / "bhxh_thang9.csv", BHXH_LABELS, BHXH_ROWS)
+    assert read_extract(path, landing, BHXH)[1].rows == len(BHXH_ROWS)
+
+
+def test_an_unreadable_file_has_no_rows_to_count(landing):
+    path = landing / "bhxh" / "bhxh_thang9.csv"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"")
+    assert read_extract(path, landing, BHXH)[1].rows == 0
+
+
 def test_optional_columns_may_be_left_out_and_are_read_where_delivered(landing):
     # Two labels of dan_cu hold commas: the files are separated by semicolons.
     labels = [c.label for c in DAN_CU.columns if not c.optional]
@@ -369,7 +405,7 @@ def test_every_delivered_file_is_listed_with_its_outcome(landing):
         ("bhxh/bhxh_20250801.csv", 2, 1),
         ("bhxh/bhxh_20250901.csv", 0, 0),  # header only: delivered, and nothing in it
         ("bhxh/bhxh_20250915.csv", 1, 1),
-        ("bhxh/bhxh_undated.csv", 0, 0),
+        ("bhxh/bhxh_undated.csv", 2, 0),  # rejected for its name: its rows counted all the same
     ]
     assert files["error"].is_null().to_list() == [True, True, True, False]
 

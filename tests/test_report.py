@@ -10,7 +10,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from dancu.admin_units import all_current_wards
+from dancu.admin_units import all_current_wards, current_wards, ward_conversion
+from dancu.contract import REFORM_DATE
 from dancu.paths import report_port
 from dancu.review import FORMULA_STARTS, clerk_sheet, write_csv
 
@@ -58,6 +59,7 @@ def expected_scores(warehouse: Path) -> dict[tuple[str, str, str], float]:
                 "record_flag",
                 "rule",
                 "review_queue",
+                "extract_file",
             )
         }
     flags = (
@@ -114,12 +116,25 @@ def expected_scores(warehouse: Path) -> dict[tuple[str, str, str], float]:
         .group_by("event_id")
         .agg(parties=pl.len(), linked=pl.col("person_id").count())
     )
+    # The registering ward as a current ward: an old code before the reform, else a current one.
+    conversion = dict(ward_conversion().select("old_ward_code", "ward_code").iter_rows())
+    current = set(current_wards()["ward_code"])
     events = (
         t["civil_event"]
         .join(party, on="event_id", how="left")
         .select(
             "source",
-            pl.col("registration_place_code").alias("ward"),
+            pl.struct("registration_place_code", "registration_date", "extract_date")
+            .map_elements(
+                lambda e: (
+                    e["registration_place_code"]
+                    if (e["registration_date"] or e["extract_date"]) >= REFORM_DATE
+                    and e["registration_place_code"] in current
+                    else conversion.get(e["registration_place_code"], e["registration_place_code"])
+                ),
+                return_dtype=pl.String,
+            )
+            .alias("ward"),
             "file_name",
             "row_number",
             quarantined=pl.lit(False),
@@ -129,9 +144,14 @@ def expected_scores(warehouse: Path) -> dict[tuple[str, str, str], float]:
             linked=pl.col("linked").fill_null(0),
         )
     )
+    # A refused registration names the parties its event always names, none linked, unless an
+    # earlier version of it is held.
+    named = {"khai_sinh": 2, "khai_tu": 1, "ket_hon": 2}
+    known = t["civil_event"].select("source", "source_record_id", known=pl.lit(True)).unique()
     rejected = (
         t["quarantine"]
         .drop_nulls("row_number")
+        .join(known, on=["source", "source_record_id"], how="left")
         .select(
             "source",
             ward=pl.lit(None, pl.String),
@@ -140,12 +160,27 @@ def expected_scores(warehouse: Path) -> dict[tuple[str, str, str], float]:
             quarantined=pl.lit(True),
             person=pl.lit(False),
             unresolved=pl.lit(False),
-            parties=pl.lit(0),
+            parties=pl.when(pl.col("known").is_null())
+            .then(pl.col("source").replace_strict(named, default=0))
+            .otherwise(0),
             linked=pl.lit(0),
         )
     )
+    # Each row of a file rejected whole.
+    files = t["extract_file"].filter(pl.col("error").is_not_null() & (pl.col("rows") > 0))
+    in_rejected_files = files.select(
+        "source",
+        ward=pl.lit(None, pl.String),
+        file_name="file_name",
+        row_number=pl.int_ranges(1, pl.col("rows") + 1),
+        quarantined=pl.lit(True),
+        person=pl.lit(False),
+        unresolved=pl.lit(False),
+        parties=pl.col("source").replace_strict(named, default=0),
+        linked=pl.lit(0),
+    ).explode("row_number")
     rows = (
-        pl.concat([persons, events, rejected], how="vertical_relaxed")
+        pl.concat([persons, events, rejected, in_rejected_files], how="vertical_relaxed")
         .join(flags, on=["file_name", "row_number"], how="left")
         .with_columns(pl.col("ward").fill_null("unknown"), pl.col("bad", "gap").fill_null(False))
     )

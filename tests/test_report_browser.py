@@ -35,7 +35,7 @@ def page(rendered) -> str:
 
 
 def test_the_browser_shows_vietnamese_labels(page):
-    for label in ("Báo cáo chất lượng dữ liệu dân cư", "Chất lượng theo nguồn", "Số dòng nhận",
+    for label in ("Báo cáo chất lượng dữ liệu dân cư", "Chất lượng theo nguồn", "Số dòng đánh giá",
                   "Bảo hiểm xã hội", "Dân cư (CSDL dân cư)", "Khai sinh", "Sống"):  # fmt: skip
         assert label in page, label
 

@@ -102,7 +102,7 @@ def test_the_report_speaks_vietnamese(warehouse, fresh_day):
     page = Page(html)
     assert '<html lang="vi">' in html
     for label in ("Báo cáo chất lượng dữ liệu dân cư", "Tổng quan", "Chất lượng theo nguồn",
-                  "Chất lượng theo phường, xã", "Số dòng nhận", "Bị cách ly", "Đúng", "Đủ",
+                  "Chất lượng theo phường, xã", "Số dòng đánh giá", "Bị cách ly", "Đúng", "Đủ",
                   "Sạch", "Sống", "Trích xuất gần nhất", "Chú giải màu"):  # fmt: skip
         assert label in page.text, label
     for source in ("dan_cu", "bhxh", "y_te", "khai_sinh", "khai_tu", "ket_hon"):

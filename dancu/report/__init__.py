@@ -12,6 +12,7 @@ import duckdb
 import polars as pl
 
 from dancu.contract import as_of as default_as_of
+from dancu.report import format as fmt
 from dancu.warehouse import load_queries
 from sql import SQL_DIR
 
@@ -32,14 +33,12 @@ MORE_QUERIES = {
                          'parties_linked')
         order by source, ward_code, metric""",
     "extracts": """
-        with delivered as (
-            select source, extract_date from person_source
-            union all select source, extract_date from civil_event
-            union all select source, extract_date from quarantine
-        )
+        -- A file rejected whole delivered nothing: a source whose every file was is not here,
+        -- and the report shows it as not delivered.
         select source, max(extract_date) as newest_extract,
                date_diff('day', max(extract_date), $as_of::date) as days_since_extract
-        from delivered
+        from extract_file
+        where error is null and extract_date is not null
         group by source
         order by source""",
     "consistency_issues": """
@@ -69,15 +68,20 @@ def figures(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> Figure
 
 
 def headline(figs: Figures) -> dict[str, float | int]:
-    """The run's numbers an auditor looks at first; the Dagster UI plots them over runs."""
+    """The run's numbers an auditor looks at first; the Dagster UI plots them over runs. Shares
+    are floored as the report shows them: none below 1 reads 1."""
     overall = figs["scorecard"].filter(source="all", ward_code="all")
     shares = {m: v for m, v in overall.select("metric", "value").iter_rows()}
     resolution = figs["resolution"].row(0, named=True)
     numbers: dict[str, float | int] = {
-        f"{d}_share": round(shares[f"{d}_share"], 4) for d in DIMENSIONS if f"{d}_share" in shares
+        f"{d}_share": fmt.floored_share(shares[f"{d}_share"])
+        for d in DIMENSIONS
+        if f"{d}_share" in shares
     }
     numbers["rows_delivered"] = int(shares.get("rows_delivered", 0))
     numbers["rows_quarantined"] = int(shares.get("rows_quarantined", 0))
+    received = figs["rows_received"].select(pl.exclude("source")).sum()
+    numbers.update({k: int(v or 0) for k, v in received.row(0, named=True).items()})
     numbers.update({k: int(v) for k, v in resolution.items()})
     numbers["corrections"] = int(figs["corrections"]["records"].sum())
     numbers["corrections_for_review"] = int(figs["correction_review"]["records"].sum())

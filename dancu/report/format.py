@@ -43,6 +43,11 @@ def floored_percent(value: float) -> float:
     return percent
 
 
+def floored_share(value: float) -> float:
+    """The share as the report shows it, as a fraction: 0.99997 is 0.9999, never 1."""
+    return round(floored_percent(value) / 100, SHARE_DECIMALS + 2)
+
+
 def share(value: float | None, language: Language) -> str:
     """ "99,97%"; exactly 1 reads "100%"."""
     if value is None:

@@ -27,6 +27,7 @@ from dancu.report.labels import (
 )
 from dancu.report.labels import (
     METRICS,
+    SEX,
     Language,
     country_name,
     match_rule,
@@ -36,6 +37,7 @@ from dancu.report.labels import (
     word,
 )
 from dancu.report.svg import bar_chart, colour, dot_chart, line_chart, source_key
+from dancu.review import REASON_WORDS
 
 TEMPLATES = Path(__file__).parent / "templates"
 SHARES = tuple(f"{d}_share" for d in DIMENSIONS)
@@ -113,31 +115,57 @@ def wide_scores(figs: Figures) -> pl.DataFrame:
 
 
 def staleness(figs: Figures, language: Language) -> dict[str, dict]:
-    """Per source (and 'all', its stalest source): days since the newest extract to the as-of
-    date, and whether that is longer than the source's delivery cycle."""
-    out = {}
-    extracts = (
-        figs["extracts"]
+    """Per source of the contract (and 'all', its stalest source): days since the newest extract
+    to the as-of date, and whether that is longer than the source's delivery cycle. A source
+    with no readable file is overdue, however long its cycle: it delivered nothing."""
+    newest = {
+        source: (day, days)
+        for source, day, days in figs["extracts"]
         .select("source", "newest_extract", "days_since_extract")
         .drop_nulls("newest_extract")
-    )
-    for source, newest, days in extracts.iter_rows():
-        cadence = CONTRACT_SOURCES[source].cadence_days if source in CONTRACT_SOURCES else None
-        late = cadence is not None and days > cadence
-        out[source] = {
-            "source": source,
-            "name": source_name(language, source),
-            "days": days,
-            "text": text(language, "days", n=fmt.count(days, language)),
-            "newest": fmt.day(newest, language),
-            "cadence": text(language, "cadence", n=cadence) if cadence else "",
-            "late": late,
-            "late_text": text(language, "days_late", n=days - cadence) if late else "",
-        }
+        .iter_rows()
+    }
+    out = {
+        source: source_staleness(source, *newest.get(source, (None, None)), language)
+        for source in [*CONTRACT_SOURCES, *sorted(newest.keys() - CONTRACT_SOURCES.keys())]
+    }
     if out:
-        stalest = max(out.values(), key=lambda s: (s["late"], s["days"]))
-        out["all"] = stalest
+        out["all"] = max(out.values(), key=lambda s: (s["late"], s["days"] is None, s["days"] or 0))
     return out
+
+
+def source_staleness(source: str, newest, days: int | None, language: Language) -> dict:
+    cadence = CONTRACT_SOURCES[source].cadence_days if source in CONTRACT_SOURCES else None
+    delivered = newest is not None
+    late = not delivered or (cadence is not None and days > cadence)
+    return {
+        "source": source,
+        "name": source_name(language, source),
+        "delivered": delivered,
+        "days": days,
+        "text": days_text(days, language) if delivered else text(language, "not_delivered"),
+        "newest": fmt.day(newest, language),
+        "cadence": text(language, "cadence", n=cadence) if cadence else "",
+        "late": late,
+        "late_text": late_text(days, cadence, language) if late else "",
+    }
+
+
+def days_text(days: int, language: Language) -> str:
+    return text(language, "days", n=fmt.count(days, language))
+
+
+def late_text(days: int | None, cadence: int | None, language: Language) -> str:
+    """How late a source is: days past its cycle, or why it has no extract at all."""
+    if days is None:
+        return text(language, "not_delivered_note")
+    return text(language, "days_late", n=days - cadence)
+
+
+def stale_note(stale: dict, language: Language) -> str:
+    if not stale["delivered"]:
+        return stale["text"]
+    return text(language, "data_age", n=fmt.count(stale["days"], language))
 
 
 def score_cell(row: dict, metric: str, stale: dict | None, language: Language) -> dict:
@@ -153,13 +181,17 @@ def score_cell(row: dict, metric: str, stale: dict | None, language: Language) -
         "missing": "" if missing is None else str(int(missing)),
         "text": fmt.share(value, language) if is_share else fmt.count(value, language),
         "note": missing_text(metric, missing, language),
-        "stale": text(language, "data_age", n=fmt.count(stale["days"], language)) if late else "",
+        "stale": stale_note(stale, language) if late else "",
         "band": fmt.STALE if late else fmt.band(value) if is_share else "",
     }
 
 
 def source_rows(wide: pl.DataFrame, stale: dict[str, dict], language: Language) -> list[dict]:
-    rows = wide.filter(ward_code="all").to_dicts()
+    """A row per source of the contract, and per other source with rows: one that delivered
+    nothing stands with empty figures, never left out."""
+    rows = {r["source"]: r for r in wide.filter(ward_code="all").to_dicts()}
+    for source in stale.keys() - rows.keys():
+        rows[source] = {"source": source, "ward_code": "all"}
     return [
         {
             "key": r["source"],
@@ -168,7 +200,7 @@ def source_rows(wide: pl.DataFrame, stale: dict[str, dict], language: Language) 
             "cells": [score_cell(r, m, stale.get(r["source"]), language) for m in SCORE_METRICS],
             "staleness": stale.get(r["source"]),
         }
-        for r in sorted(rows, key=lambda r: source_key(r["source"]))
+        for r in sorted(rows.values(), key=lambda r: source_key(r["source"]))
     ]
 
 
@@ -218,6 +250,7 @@ def tiles(figs: Figures, wide: pl.DataFrame, stale: dict, language: Language) ->
                 }
         shown.append(tile)
     counts = [
+        ("rows_in_files", text(language, "rows_in_files")),
         ("rows_delivered", text(language, "rows_delivered")),
         ("rows_quarantined", text(language, "rows_quarantined")),
         ("persons", text(language, "persons")),
@@ -231,6 +264,26 @@ def tiles(figs: Figures, wide: pl.DataFrame, stale: dict, language: Language) ->
         if m in numbers
     ]  # fmt: skip
     return shown
+
+
+def rows_note(figs: Figures, language: Language) -> str:
+    """How the rows of the landing files add up to the rows judged and quarantined."""
+    numbers = headline(figs)
+    return text(
+        language,
+        "rows_note",
+        **{
+            key: fmt.count(numbers.get(metric, 0), language)
+            for key, metric in (
+                ("delivered", "rows_in_files"),
+                ("superseded", "rows_superseded"),
+                ("judged", "rows_delivered"),
+                ("quarantined", "rows_quarantined"),
+                ("rejected", "rows_in_rejected_files"),
+                ("files", "files_rejected"),
+            )
+        },
+    )
 
 
 def trend_charts(trend: pl.DataFrame, language: Language) -> tuple[bool, list[tuple[str, object]]]:
@@ -292,8 +345,12 @@ def masked_event(event_id: str | None) -> str:
     return f"{source}:{masked(record)}"
 
 
-def consistency(issues: pl.DataFrame, flags: pl.DataFrame, language: Language) -> dict:
-    """The warehouse's consistency_issue rows per rule, then the advisory flags per source."""
+def consistency(
+    issues: pl.DataFrame, flags: pl.DataFrame, judged: list[str], language: Language
+) -> dict:
+    """The warehouse's consistency_issue rows per rule, then the advisory flags per source: a
+    column for every source of `judged` (those with accepted rows), zeros where none broke a
+    rule, so that a source without flags is seen to have none."""
     issue_rows = [
         {
             "rule": r["rule"],
@@ -307,9 +364,10 @@ def consistency(issues: pl.DataFrame, flags: pl.DataFrame, language: Language) -
         }
         for r in issues.iter_rows(named=True)
     ]
-    sources = sorted(flags["source"].unique(), key=source_key)
+    sources = sorted({*judged, *flags["source"]}, key=source_key)
     wide = (
         flags.pivot(on="source", index=["rule_id", "dimension", "message"], values="rows")
+        .with_columns(pl.lit(0).alias(s) for s in sources if s not in flags["source"])
         .fill_null(0)
         .sort("rule_id")
         if not flags.is_empty()
@@ -340,6 +398,11 @@ def figure_rows(frame: pl.DataFrame, language: Language) -> list[tuple[str, str]
     return [(words[k], fmt.count(v, language)) for k, v in row.items() if k in words]
 
 
+def review_reason(reason: str, language: Language) -> str:
+    """Why a pair waits, in the words of the clerks' workbook (`dancu.review`)."""
+    return REASON_WORDS.get(reason, reason) if language == "vi" else reason
+
+
 def resolution(figs: Figures, language: Language) -> dict:
     return {
         "figures": figure_rows(figs["resolution"], language),
@@ -355,7 +418,7 @@ def resolution(figs: Figures, language: Language) -> dict:
             .iter_rows()
         ],
         "review": [
-            (word(language, reason), fmt.count(n, language))
+            (review_reason(reason, language), fmt.count(n, language))
             for reason, n in figs["review_reasons"].select("reason", "pairs").iter_rows()
         ],
     }
@@ -387,6 +450,13 @@ def linkage(figs: Figures, language: Language) -> dict:
     }
 
 
+def shown_value(field: str, value: str | None, language: Language) -> str:
+    """A correction's value masked, sex in the reader's words (Nam/Nữ, not M/F)."""
+    if field == "sex" and value in SEX[language]:
+        return SEX[language][value]
+    return masked_value(field, value)
+
+
 def corrections(frame: pl.DataFrame, language: Language) -> dict:
     """Per source, field and kind: how many corrections go back, with masked examples. Each
     count carries its numbers in `data-*` attributes, as the scorecard's do."""
@@ -411,8 +481,8 @@ def corrections(frame: pl.DataFrame, language: Language) -> dict:
                 "confidence": fmt.share(r["mean_confidence"], language),
                 "examples": [
                     f"{masked(e['source_record_id'])}: "
-                    f"{masked_value(r['field'], e['delivered_value'])} → "
-                    f"{masked_value(r['field'], e['register_value'])}"
+                    f"{shown_value(r['field'], e['delivered_value'], language)} → "
+                    f"{shown_value(r['field'], e['register_value'], language)}"
                     for e in r["examples"]
                 ],
             }
@@ -546,6 +616,7 @@ def context(figs: Figures, language: Language) -> dict:
         "published": fmt.moment(published_at, language),
         "as_of": fmt.day(figs["as_of"]["as_of"][0], language),
         "tiles": tiles(figs, wide, stale, language),
+        "rows_note": rows_note(figs, language),
         "bands": [(band, text(language, f"band_{band}")) for band in fmt.BANDS],
         "dimension_columns": [DIMENSION_WORDS[language][d][0] for d in DIMENSIONS],
         "sources": source_rows(wide, stale, language),
@@ -554,7 +625,9 @@ def context(figs: Figures, language: Language) -> dict:
         "one_run": one_run,
         "charts": charts,
         "quarantine": quarantine(figs["quarantine_reasons"], language),
-        "consistency": consistency(figs["consistency_issues"], figs["consistency_rules"], language),
+        "consistency": consistency(
+            figs["consistency_issues"], figs["consistency_rules"], judged_sources(wide), language
+        ),
         "resolution": resolution(figs, language),
         "linkage": linkage(figs, language),
         "corrections": corrections(figs["corrections"], language),
@@ -562,6 +635,12 @@ def context(figs: Figures, language: Language) -> dict:
         "new_sources": new_sources(figs, language),
         "changes": changes(figs["changes"], language),
     }
+
+
+def judged_sources(wide: pl.DataFrame) -> list[str]:
+    """The sources with accepted rows, which advisory rules were run on."""
+    accepted = wide.filter(ward_code="all").filter(pl.col("source") != "all")
+    return accepted.filter(pl.col("rows_accepted") > 0)["source"].to_list()
 
 
 def render(figs: Figures, language: Language = "vi") -> str:

@@ -6,6 +6,7 @@ never hides a figure for want of a word.
 
 import functools
 import gettext
+import re
 from typing import Literal
 
 import pycountry
@@ -55,12 +56,20 @@ TEXT: dict[Language, dict[str, str]] = {
         "staleness": "Số ngày từ lần trích xuất",
         "stalest": "Nguồn cũ nhất",
         "all_fresh": "Mọi nguồn đều trong chu kỳ giao nhận.",
+        "not_delivered": "chưa nhận được trích xuất nào",
+        "not_delivered_note": "không có tệp nào đọc được: nguồn không giao, hoặc mọi tệp bị từ "
+        "chối cả tệp",
         "late_sources": "Nguồn quá hạn",
         "linked_share": "Bên liên kết được với công dân",
         "source": "Nguồn",
         "ward": "Phường, xã",
-        "rows_delivered": "Số dòng nhận",
+        "rows_delivered": "Số dòng đánh giá",
+        "rows_in_files": "Số dòng trong các tệp nhận",
         "rows_quarantined": "Bị cách ly",
+        "rows_note": "Các tệp nhận có {delivered} dòng dữ liệu: {superseded} dòng đã được lần "
+        "trích xuất sau thay thế (không đánh giá lại); {judged} dòng được đánh giá (cột “Số dòng "
+        "đánh giá”), trong đó {quarantined} dòng bị cách ly, gồm {rejected} dòng của {files} tệp "
+        "bị từ chối cả tệp (tệp không đọc được không có dòng nào để đếm).",
         "persons": "Công dân",
         "review_pairs": "Cặp chờ cán bộ xác minh",
         "corrections": "Đề nghị đính chính",
@@ -171,12 +180,20 @@ TEXT: dict[Language, dict[str, str]] = {
         "staleness": "Days since extract",
         "stalest": "Stalest source",
         "all_fresh": "Every source is within its delivery cycle.",
+        "not_delivered": "no extract received",
+        "not_delivered_note": "no readable file: the source delivered none, or every file was "
+        "rejected whole",
         "late_sources": "Overdue sources",
         "linked_share": "Parties linked to a person",
         "source": "Source",
         "ward": "Ward",
-        "rows_delivered": "Rows delivered",
+        "rows_delivered": "Rows judged",
+        "rows_in_files": "Rows in the files delivered",
         "rows_quarantined": "Quarantined",
+        "rows_note": "The files delivered hold {delivered} data rows: {superseded} superseded by "
+        "a later extract (not judged again); {judged} rows judged (the column “Rows judged”), of "
+        "which {quarantined} quarantined, {rejected} of them in {files} files rejected whole (a "
+        "file that could not be read has no rows to count).",
         "persons": "Persons",
         "review_pairs": "Pairs for clerks",
         "corrections": "Corrections sent back",
@@ -279,27 +296,29 @@ SOURCES: dict[Language, dict[str, str]] = {
 DIMENSIONS: dict[Language, dict[str, tuple[str, str]]] = {
     "vi": {
         "correct": ("Đúng", "dòng không bị cách ly và không vi phạm quy tắc về tính đúng, trên "
-                    "số dòng nhận"),
+                    "số dòng đánh giá"),
         "complete": ("Đủ", "dòng được chấp nhận không thiếu trường bắt buộc hay số định danh"),
         "clean": ("Sạch", "hồ sơ công dân không chờ cán bộ xác minh và không dùng chung số định "
                   "danh với người khác"),
-        "live": ("Sống", "người trong khai sinh, khai tử, kết hôn liên kết được với công dân, "
-                 "và số ngày từ lần trích xuất gần nhất của mỗi nguồn"),
+        "live": ("Sống", "người trong khai sinh, khai tử, kết hôn liên kết được với công dân "
+                 "(người trong đăng ký bị từ chối là người chưa liên kết: sổ không biết sự kiện "
+                 "đó), và số ngày từ lần trích xuất gần nhất của mỗi nguồn"),
     },
     "en": {
         "correct": ("Correct", "rows neither quarantined nor breaking a correctness rule, of "
-                    "rows delivered"),
+                    "rows judged"),
         "complete": ("Complete", "accepted rows with no required field or personal id missing"),
         "clean": ("Clean", "person records neither waiting for a clerk nor sharing their "
                   "national id with another person"),
-        "live": ("Live", "parties of births, deaths and marriages linked to a person, and the "
-                 "days since each source's newest extract"),
+        "live": ("Live", "parties of births, deaths and marriages linked to a person (the "
+                 "parties of a refused registration are unlinked: the register does not know "
+                 "that event), and the days since each source's newest extract"),
     },
 }  # fmt: skip
 
 METRICS: dict[Language, dict[str, str]] = {
     "vi": {
-        "rows_delivered": "Số dòng nhận",
+        "rows_delivered": "Số dòng đánh giá",
         "rows_quarantined": "Số dòng bị cách ly",
         "rows_flagged_correct": "Dòng vi phạm quy tắc đúng",
         "rows_accepted": "Số dòng được chấp nhận",
@@ -326,7 +345,7 @@ METRICS: dict[Language, dict[str, str]] = {
         "events_registered_twice": "Sự kiện đăng ký hai lần",
     },
     "en": {
-        "rows_delivered": "Rows delivered",
+        "rows_delivered": "Rows judged",
         "rows_quarantined": "Rows quarantined",
         "rows_flagged_correct": "Rows breaking a correctness rule",
         "rows_accepted": "Rows accepted",
@@ -371,6 +390,9 @@ RULES: dict[str, str] = {
     "date.death_before_birth": "ngày mất trước ngày sinh",
     "id.missing": "không có số định danh cá nhân",
     "id.malformed": "số định danh không đủ 12 chữ số",
+    "id.temporary_code": "cột số định danh ghi một mã tạm, không phải số định danh 12 chữ số",
+    "id.of_older_generation": "số định danh mang năm sinh sớm hơn năm sinh của bản ghi từ 12 năm "
+    "trở lên: số của cha hoặc mẹ",
     "id.province_unknown": "số định danh không bắt đầu bằng một trong 63 mã tỉnh",
     "id.sex_mismatch": "chữ số giới tính trong số định danh không khớp giới tính ghi nhận",
     "id.birth_year_mismatch": "năm sinh trong số định danh không khớp ngày sinh ghi nhận",
@@ -391,6 +413,12 @@ RULES: dict[str, str] = {
     "ward.unsettled": "địa chỉ và mã phường, xã không xác định được một phường, xã hiện hành",
     "code.unknown": "trường mã hóa (dân tộc, quốc tịch, hôn nhân, ...) chứa mã không có trong "
     "danh mục",
+    "nationality.unknown": "quốc tịch không chỉ một quốc gia nào (hay không quốc tịch)",
+    "document.type_unknown": "loại giấy tờ không phải CCCD, CMND, hộ chiếu hay giấy chứng nhận "
+    "căn cước",
+    "document.number_misfit": "số giấy tờ không khớp loại giấy tờ (CMND 9 chữ số, CCCD 12)",
+    "document.passport_malformed": "số hộ chiếu không có dạng mà quốc gia cấp dùng (6-9 chữ cái "
+    "và chữ số)",
     "record.previous_version_held": "lần giao sau của bản ghi này bị cách ly: phiên bản trước "
     "này vẫn được giữ",
     "life.activity_after_death": "có lượt khám chữa bệnh sau ngày mất",
@@ -404,6 +432,46 @@ RULES: dict[str, str] = {
 }
 
 RULES_WITH_CAUSE = {"file.rejected"}
+
+# Why a file was rejected whole (`dancu.ingest`), in Vietnamese: the pattern of each English cause
+# and its words, the cause's own values (a column, a folder) kept; the first pattern that matches
+# the whole cause is taken. A cause no pattern knows is shown as it is.
+FILE_CAUSES: tuple[tuple[str, str], ...] = (
+    (r"missing required column\(s\): (.+) in the first sheet, and no other sheet holds them",
+     r"thiếu cột bắt buộc ở trang tính đầu, và không trang tính nào khác có các cột này: \1"),
+    (r"missing required column\(s\): (.+)", r"thiếu cột bắt buộc: \1"),
+    (r"no extract date \(YYYYMMDD\) in the file name",
+     "tên tệp không có ngày trích xuất (YYYYMMDD)"),
+    (r"the file is empty: no header row", "tệp rỗng: không có dòng tiêu đề"),
+    (r"the content is (.+), not CSV text", r"nội dung là \1, không phải văn bản CSV"),
+    (r"the content is not an XLSX workbook", "nội dung không phải bảng tính XLSX"),
+    (r"the content is not a Parquet file", "nội dung không phải tệp Parquet"),
+    (r"unsupported file type (\S+): expected csv, xlsx or parquet",
+     r"loại tệp \1 không được nhận: chỉ nhận csv, xlsx hoặc parquet"),
+    (r"the (CSV|XLSX workbook|Parquet file) cannot be (?:read|parsed): (\w+)",
+     r"không đọc được tệp (\1): lỗi \2"),
+    (r"the file cannot be read: unexpected (\w+)", r"không đọc được tệp: lỗi \1"),
+    (r"the file cannot be opened: (.+)", r"không mở được tệp: \1"),
+    (r"sheet (\d+) of (\d+) holds a table without required column\(s\): (.+)",
+     r"trang tính \1/\2 có bảng thiếu cột bắt buộc: \3"),
+    (r"column '(.+)' has type (\S+), (?:not one text value per row|which has no text form)",
+     r"cột '\1' có kiểu \2, không phải văn bản"),
+    (r"its extract date (\S+) is after today \((\S+)\): .*",
+     r"ngày trích xuất \1 sau ngày hôm nay (\2): tên tệp ghi sai ngày, hoặc đồng hồ máy đặt sai"),
+    (r"outside the layout: a file at the landing root; expected (\S+)",
+     r"ngoài cấu trúc thư mục: tệp nằm ở thư mục gốc; cần đặt ở \1"),
+    (r"outside the layout: in a sub-folder of (\S+); expected (\S+)",
+     r"ngoài cấu trúc thư mục: tệp nằm trong thư mục con của \1; cần đặt ở \2"),
+    (r"outside the layout: the folder (\S+) is no source folder; it looks like (\S+), but a "
+     r"source folder's name must be exact",
+     r"ngoài cấu trúc thư mục: thư mục \1 không phải thư mục nguồn; trông giống \2, nhưng tên "
+     r"thư mục nguồn phải viết đúng"),
+    (r"outside the layout: the folder (\S+) is no source folder; expected one of (.+)",
+     r"ngoài cấu trúc thư mục: thư mục \1 không phải thư mục nguồn; cần là một trong \2"),
+)  # fmt: skip
+
+# Sex as the register codes it (M/F), in the words of each language.
+SEX: dict[Language, dict[str, str]] = {"vi": {"M": "Nam", "F": "Nữ"}, "en": {}}
 
 MATCH_FIELDS: dict[str, str] = {
     "national_id": "số định danh",
@@ -455,7 +523,6 @@ WORDS: dict[Language, dict[str, str]] = {
         "phone": "số điện thoại",
         "bhxh_code": "mã số BHXH",
         "uncertain": "chưa chắc chắn",
-        "two people": "hai người khác nhau",
         "correct": "Đúng",
         "complete": "Đủ",
         "clean": "Sạch",
@@ -481,7 +548,6 @@ WORDS: dict[Language, dict[str, str]] = {
         "đủ tin cậy",
         "uncertain: a possible match waits in the review queue": "chưa chắc chắn: một cặp "
         "khả năng khớp đang chờ cán bộ xác minh",
-        "clear non-match inside the cluster": "rõ ràng không khớp trong cùng một nhóm",
         "matched": "đã ghép với công dân",
         "several_candidates": "nhiều công dân có thể là người này: chờ cán bộ",
         "conflicting_sex": "công dân có thể là người này lại khác giới tính: chờ cán bộ",
@@ -510,11 +576,20 @@ def word(language: Language, code: str | None) -> str:
     return WORDS[language].get(code, code.replace("_", " ") if language == "en" else code)
 
 
+def file_cause(message: str) -> str:
+    """Why a file was rejected, in Vietnamese where its pattern is known."""
+    for pattern, words in FILE_CAUSES:
+        if re.fullmatch(pattern, message):
+            return re.sub(pattern, words, message)
+    return message
+
+
 def rule_text(language: Language, rule_id: str, message: str = "") -> str:
     """A rule's description: Vietnamese from the table above, else the rule's own message. A
-    rejected file's message names its own cause (the missing column, ...), so it stays."""
+    rejected file's message names its own cause (the missing column, ...), so it stays, in
+    Vietnamese where it can."""
     if language == "vi" and rule_id in RULES:
-        cause = f": {message}" if rule_id in RULES_WITH_CAUSE and message else ""
+        cause = f": {file_cause(message)}" if rule_id in RULES_WITH_CAUSE and message else ""
         return RULES[rule_id] + cause
     return message or CONSISTENCY_RULES_EN.get(rule_id, rule_id)
 
