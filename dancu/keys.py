@@ -2,12 +2,9 @@
 person a new id and every digest would change."""
 
 import os
-import re
 from pathlib import Path
 
-from dancu.paths import Folders
-
-SECRET_FORM = re.compile(r"^[0-9a-f]{64}$")
+from dancu.paths import SECRET_FORM, Folders
 
 
 class KeyFileError(Exception):

@@ -1,6 +1,7 @@
 """Where dancu reads and writes: the landing folder (read only) and the data folder."""
 
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass
@@ -16,6 +17,13 @@ DEFAULT_REPORT_PORT = 3001
 # What dancu writes is read by its owner and the owner's group, never by everyone: staged frames
 # hold names, ids and religion.
 PRIVATE_UMASK = 0o027
+
+
+SECRET_FORM = re.compile(r"^[0-9a-f]{64}$")
+
+
+class SecretFileError(Exception):
+    """The installation's key file is there but holds no key."""
 
 
 class FolderError(Exception):
@@ -122,7 +130,15 @@ class Folders:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(secrets.token_hex(32), encoding="utf-8")
             path.chmod(0o600)
-        return path.read_text(encoding="utf-8").strip()
+        secret = path.read_text(encoding="utf-8").strip()
+        # An empty or damaged key would key every installation's ids alike: anyone could
+        # recompute them.
+        if not SECRET_FORM.match(secret):
+            raise SecretFileError(
+                f"{path} holds no dancu key (64 hexadecimal digits): put the register's key back "
+                "with: dancu keys restore FILE"
+            )
+        return secret
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """The resources assets ask for: where dancu reads and writes, and how stages hand frames on."""
 
 import os
+import shutil
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from dancu.lock import run_lock
-from dancu.memory import held_peak_since_start, peak_since_start
+from dancu.memory import SPILL_DIR, held_peak_since_start, peak_since_start
 from dancu.paths import (
     PRIVATE_UMASK,
     Folders,
@@ -35,6 +36,9 @@ class DancuPaths(dg.ConfigurableResource, Folders):
         os.umask(PRIVATE_UMASK)
         check_writable(Path(self.data_dir))
         self._held.enter_context(run_lock(Path(self.data_dir), f"run {context.run.run_id}"))
+        # Holding the lock, no other run is using it: what waits there was left by a run that
+        # died (a killed publish left the whole person table), and goes.
+        shutil.rmtree(Path(self.data_dir) / SPILL_DIR, ignore_errors=True)
         check_landing(self.landing)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:

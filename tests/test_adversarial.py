@@ -17,7 +17,7 @@ import pytest
 
 from dancu.generate import generate
 from dancu.keys import KeyFileError, backup_key, restore_key
-from dancu.paths import Paths
+from dancu.paths import Paths, SecretFileError
 from dancu.review import DECISION, clerk_decisions, clerk_sheet, write_csv
 from dancu.service.keys import server_secret
 from dancu.service.paths import ServicePaths
@@ -273,6 +273,27 @@ def test_nothing_dancu_writes_is_world_readable(two_runs_at_once):
 
 
 # 8. The secret key --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["", "0" * 63, "not a key at all"])
+def test_a_key_file_that_holds_no_key_is_refused_not_taken_for_a_key(tmp_path, written):
+    # An empty key would key every installation's person ids alike.
+    paths = Paths.of(tmp_path / "data")
+    paths.secret_file.parent.mkdir(parents=True)
+    paths.secret_file.write_text(written, encoding="utf-8")
+    with pytest.raises(SecretFileError, match="holds no dancu key"):
+        paths.person_id_secret()
+
+
+def test_a_run_clears_what_a_dead_run_left_to_spill(two_runs_at_once, landing, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(two_runs_at_once[0], data)
+    left = data / "staging" / "spill" / "warehouse.dancu.dead" / "tables" / "person.parquet"
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"what a killed publish staged: the whole person table")
+    code, output = finished(dancu_run(landing, data))
+    assert code == 0, output
+    assert not left.exists()
 
 
 def test_keys_back_up_and_restore_and_refuse_a_different_key(tmp_path):
