@@ -104,6 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from dancu.lock import DataFolderBusy, run_lock
+    from dancu.memory import memory_limit
     from dancu.paths import PRIVATE_UMASK, FolderError, Paths, check_landing, check_writable
     from pipelines.definitions import refresh_register_job
 
@@ -112,7 +113,9 @@ def _run(args: argparse.Namespace) -> int:
     try:
         check_writable(Path(paths.data_dir))
         check_landing(paths.landing)
-    except FolderError as error:
+        # Read now, not when the first stage that needs it starts, after ingest.
+        memory_limit()
+    except (FolderError, ValueError) as error:
         print(f"dancu: {error}", file=sys.stderr)
         return 2
     home = dagster_home(Path(paths.data_dir))

@@ -114,6 +114,15 @@ def test_an_unwritable_data_folder_is_named(landing, tmp_path, capsys):
     assert f"cannot write to the data folder {data}: Not a directory" in capsys.readouterr().err
 
 
+def test_a_memory_limit_that_is_no_amount_stops_the_run_before_it_starts(
+    landing, tmp_path, capsys, limit
+):
+    limit("lots")
+    assert main(["run", "--landing", str(landing), "--data", str(tmp_path / "data")]) == 2
+    assert "DANCU_MEMORY_LIMIT='lots' is no memory amount" in capsys.readouterr().err
+    assert not (tmp_path / "data" / "staging").exists()  # nothing was ingested
+
+
 def test_a_collapse_is_refused_and_the_published_version_stays(tmp_path):
     publish(tmp_path, "run1", tables(person_ids=("P1", "P2", "P3", "P4"), quarantined_rows=(9,)))
     half_delivered = tables(person_ids=("P1",), quarantined_rows=(9,))
