@@ -176,7 +176,7 @@ def workbook_sheet(queue: pl.DataFrame) -> pl.DataFrame:
             value = pl.col(field + side)
             if queue.schema[field + side] == pl.Date:
                 value = value.dt.strftime("%d/%m/%Y")
-            elif is_masked(field):
+            elif is_masked(field + side):
                 value = mask_id(value.cast(pl.String))
             sides.append(value.alias(f"{FIELD_LABELS[field]} {letter}"))
     return queue.select(
