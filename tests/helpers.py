@@ -58,3 +58,16 @@ def landing_rows(truth: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([truth.filter("is_latest").select(landed), held.select(landed)]).select(
         "file_name", pl.col("row_number").cast(pl.Int64)
     )
+
+
+def copy_published(run_data: Path, data: Path) -> Path:
+    """A data folder of a test's own at `data`: the published warehouse of the run that wrote
+    `run_data`, and its key (for publishes)."""
+    from dancu.paths import Paths
+
+    run, copied = Paths.of(run_data), Paths.of(data)
+    for name in ("warehouse", "secret_file"):
+        target = getattr(copied, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(getattr(run, name).read_bytes())
+    return data

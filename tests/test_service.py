@@ -18,11 +18,11 @@ import duckdb
 import httpx
 import polars as pl
 import pytest
+from helpers import copy_published
 from hypothesis import given
 from hypothesis import strategies as st
 
 from benchmarks.serve import Server, republish
-from dancu.paths import Paths
 from dancu.service import access_log
 from dancu.service.app import MAX_BODY_BYTES
 from dancu.service.keys import SCOPE_VIEWS, add_client, key_digest, revoke_client, server_secret
@@ -71,13 +71,7 @@ def one_person(warehouse: Path, condition: str) -> Person:
 @pytest.fixture(scope="module")
 def data_dir(sample_run, tmp_path_factory) -> Path:
     """A data folder of the tests' own: the sample run's warehouse, and its key (for publishes)."""
-    data, run = tmp_path_factory.mktemp("service") / "data", Paths.of(sample_run / "data")
-    copied = Paths.of(data)
-    for name in ("warehouse", "secret_file"):
-        target = getattr(copied, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(getattr(run, name).read_bytes())
-    return data
+    return copy_published(sample_run / "data", tmp_path_factory.mktemp("service") / "data")
 
 
 @pytest.fixture(scope="module")

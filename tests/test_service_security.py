@@ -20,6 +20,7 @@ from urllib.parse import quote
 import duckdb
 import httpx
 import pytest
+from helpers import copy_published
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from test_service import (
@@ -34,7 +35,6 @@ from test_service import (
 )
 
 from benchmarks.serve import Server
-from dancu.paths import Paths
 from dancu.service import access_log
 from dancu.service.access_log import Access, AccessLog
 from dancu.service.app import create_app
@@ -52,13 +52,8 @@ from dancu.service.ratelimit import KEYLESS_RATE, MissBudget
 
 @pytest.fixture(scope="module")
 def paths(sample_run, tmp_path_factory) -> ServicePaths:
-    data, run = tmp_path_factory.mktemp("service_security") / "data", Paths.of(sample_run / "data")
-    copied = Paths.of(data)
-    for name in ("warehouse", "secret_file"):
-        target = getattr(copied, name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(getattr(run, name).read_bytes())
-    return ServicePaths(data)
+    data = tmp_path_factory.mktemp("service_security") / "data"
+    return ServicePaths(copy_published(sample_run / "data", data))
 
 
 @pytest.fixture(scope="module")
