@@ -51,7 +51,8 @@ class PublishConfig(dg.Config):
             "no_collapse",
             asset="warehouse",
             description="No source's records, nor the persons, shrink beyond max_drop_share "
-            "against the published version.",
+            "against the published version, and no published record is lost with a file gone "
+            "from landing or unreadable (unless max_drop_share is 1).",
         )
     ],
 )

@@ -433,14 +433,43 @@ def collapses(con: duckdb.DuckDBPyConnection, max_drop_share: float) -> list[tup
     ).fetchall()
 
 
+def vanished_files(con: duckdb.DuckDBPyConnection) -> list[tuple]:
+    """Per source, the files the new build did not read (taken out of landing, or unreadable
+    now) whose records the published version attached as `previous` held and the build holds
+    nowhere (`"files"`, source, files, records). Every run rebuilds the register from
+    landing: those records would leave it, and persons whose only records they were."""
+    return con.execute(
+        """
+        with published as (
+            select source, source_record_id, file_name from previous.person_source
+            union all select source, source_record_id, file_name from previous.civil_event
+        ), held as (
+            select source, source_record_id from main.person_source
+            union all select source, source_record_id from main.civil_event
+            union all select source, source_record_id from main.quarantine
+        ), read as (
+            select file_name from main.extract_file where error is null
+        )
+        select 'files', source, count(distinct file_name), count(*)
+        from published anti join held using (source, source_record_id)
+        where file_name not in (select file_name from read)
+        group by source order by source
+        """
+    ).fetchall()
+
+
 def collapse_gate(
     con: duckdb.DuckDBPyConnection, previous: Path, max_drop_share: float
 ) -> GateResult:
-    """The `no_collapse` gate: nothing shrinks beyond `max_drop_share` against `previous`."""
+    """The `no_collapse` gate: nothing shrinks beyond `max_drop_share` against `previous`, and
+    no file whose rows it published has gone from landing or become unreadable (unless
+    `max_drop_share` is 1, which admits anything)."""
     if not previous.exists():
         return GateResult("no_collapse", 0, [])
     with attached(con, previous):
         rows = collapses(con, max_drop_share)
+        if max_drop_share < 1:
+            rows += vanished_files(con)
     return GateResult("no_collapse", len(rows), rows)
 
 
@@ -731,15 +760,24 @@ def publish(
     return Published(published, version, results, rows)
 
 
+def _shrunk(what: str, source: str, before: int, now: int) -> str:
+    if what == "files":  # `vanished_files`: the files, and the records that went with them
+        return (
+            f"{before:,} file(s) of {source} gone from landing or unreadable, {now:,} records "
+            "with them"
+        )
+    return f"{what}{f' of {source}' if source else ''} {before:,} -> {now:,}"
+
+
 def describe_failure(result: GateResult) -> str:
     """A failed gate with its first violations: counts and names of tables or sources only (no
     gate returns a person's values)."""
     if result.name == "no_collapse":
-        shrunk = ", ".join(
-            f"{what}{f' of {source}' if source else ''} {before:,} -> {now:,}"
-            for what, source, before, now in result.sample
+        shrunk = ", ".join(_shrunk(*row) for row in result.sample)
+        return (
+            f"no_collapse: {shrunk} (set max_drop_share to publish it all the same; files gone "
+            "from landing only with 1)"
         )
-        return f"no_collapse: {shrunk} (set max_drop_share to publish it all the same)"
     return f"{result.name}: {result.violations} violations"
 
 

@@ -134,6 +134,26 @@ def test_a_collapse_is_refused_and_the_published_version_stays(tmp_path):
     publish(tmp_path, "run3", half_delivered, max_drop_share=1.0)  # a purge someone meant
 
 
+def test_records_of_a_file_gone_from_landing_stop_the_publish(tmp_path):
+    publish(tmp_path, "run1", tables(person_ids=("P1", "P2", "P3", "P4"), quarantined_rows=(9,)))
+    # The file taken out of landing: its four records are published nowhere, far less than half
+    # of anything, and yet every one of them is lost.
+    gone = tables(person_ids=("P1",), quarantined_rows=(9,))
+    gone["person_source"] = gone["person_source"].with_columns(
+        pl.lit("dan_cu/dan_cu_00002_20250916.csv").alias("file_name"),
+        pl.lit("HS9").alias("source_record_id"),
+    )
+    gone["extract_file"] = gone["extract_file"].with_columns(
+        pl.lit("dan_cu/dan_cu_00002_20250916.csv").alias("file_name")
+    )
+    with pytest.raises(
+        GateFailed, match=r"1 file\(s\) of dan_cu gone from landing or unreadable, 4"
+    ):
+        publish(tmp_path, "run2", gone, max_drop_share=0.9)
+    assert read_only(tmp_path / WAREHOUSE_FILE, "select run_id from publish_run") == [("run1",)]
+    publish(tmp_path, "run3", gone, max_drop_share=1.0)  # a withdrawal someone meant
+
+
 # 3. Versions and rollback -------------------------------------------------------------------
 
 
