@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from datetime import date
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -63,6 +64,24 @@ def root_cause(failure_event) -> str:
     while error.cause is not None:
         error = error.cause
     return mask_message(error.message.strip())
+
+
+# What an error of the data folder's disk says, in the words of the OS, SQLite and DuckDB.
+DISK_TROUBLE = ("disk i/o error", "no space left", "readonly database", "read-only file system",
+                "permission denied", "database or disk is full")  # fmt: skip
+
+
+def stopped_because(error: BaseException, data_dir: Path) -> str:
+    """One line for a run that stopped outside any step (Dagster's own storage, the data folder
+    full or read-only): the innermost error, masked, and where to look."""
+    from dancu.mask import mask_message
+
+    while (inner := error.__cause__ or error.__context__) is not None:
+        error = inner
+    line = f"{type(error).__name__}: {mask_message(str(error).strip())}"
+    if any(sign in str(error).lower() for sign in DISK_TROUBLE):
+        line += f" (is the data folder {data_dir} full, or not writable?)"
+    return line
 
 
 def failed_checks(events) -> list[str]:
@@ -134,6 +153,12 @@ def _run(args: argparse.Namespace) -> int:
     except DataFolderBusy as busy:
         print(f"dancu: {busy}", file=sys.stderr)
         return 75  # EX_TEMPFAIL: try again later
+    except Exception as error:  # outside any step: Dagster's storage, the disk
+        if args.log_level == "DEBUG":
+            traceback.print_exc()
+        reason = stopped_because(error, Path(paths.data_dir))
+        print(f"dancu: the run stopped: {reason}", file=sys.stderr)
+        return 1
     elapsed = time.perf_counter() - started
     if not result.success:
         for event in result.all_events:

@@ -123,6 +123,28 @@ def test_a_memory_limit_that_is_no_amount_stops_the_run_before_it_starts(
     assert not (tmp_path / "data" / "staging").exists()  # nothing was ingested
 
 
+def test_a_run_that_dagster_cannot_record_stops_with_one_line_saying_where_to_look(
+    landing, tmp_path, capsys, monkeypatch
+):
+    import sqlite3
+
+    import dagster
+
+    def full_disk(*args, **kwargs):
+        try:
+            raise sqlite3.OperationalError("disk I/O error")
+        except sqlite3.OperationalError as error:
+            raise RuntimeError("(sqlite3.OperationalError) writing the run's events") from error
+
+    monkeypatch.setattr(dagster, "execute_job", full_disk)
+    data = tmp_path / "data"
+    assert main(["run", "--landing", str(landing), "--data", str(data)]) == 1
+    err = capsys.readouterr().err
+    assert "dancu: the run stopped: OperationalError: disk I/O error" in err
+    assert f"is the data folder {data} full, or not writable?" in err
+    assert "Traceback" not in err
+
+
 def test_a_collapse_is_refused_and_the_published_version_stays(tmp_path):
     publish(tmp_path, "run1", tables(person_ids=("P1", "P2", "P3", "P4"), quarantined_rows=(9,)))
     half_delivered = tables(person_ids=("P1",), quarantined_rows=(9,))
