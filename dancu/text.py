@@ -34,7 +34,8 @@ _INVISIBLE = r"[\x{2060}\x{FEFF}\x{00AD}\x{200C}\x{200D}]"
 # Letters typed or decoded for Đ and đ that look alike (the eth Ð ð, cp1258 text read as cp1252,
 # and the African Ɖ ɖ): at the start of a word, where no Icelandic word has an eth, they are
 # Đ and đ; anywhere, they fold to d as đ does.
-_LOOKALIKE_D = r"\b[\x{00D0}\x{0189}\x{00F0}\x{0256}]"
+_LOOKALIKE_CAPITAL_D, _LOOKALIKE_SMALL_D = r"\b[\x{00D0}\x{0189}]", r"\b[\x{00F0}\x{0256}]"
+_LOOKALIKE_D = f"{_LOOKALIKE_CAPITAL_D}|{_LOOKALIKE_SMALL_D}"
 LETTERS_FOLDED_TO_D = "đðɖ"
 _ANY_D = f"[{LETTERS_FOLDED_TO_D}]"
 LEGACY_ENCODINGS = ("tcvn3", "vni")
@@ -100,20 +101,26 @@ def _fix_mojibake(values: pl.Series) -> pl.Series:
     return values.replace(repairs)
 
 
-def _without_invisible(values: pl.Series) -> pl.Series:
-    # Found first, then replaced where found: a replacement copies every value, a search not.
-    found = values.str.contains(_INVISIBLE).fill_null(False)
+def _repaired_where_found(
+    values: pl.Series, pattern: str, repair: Callable[[pl.Series], pl.Series]
+) -> pl.Series:
+    # Found first, then repaired where found: a replacement copies every value, a search not.
+    found = values.str.contains(pattern).fill_null(False)
     if not found.any():
         return values
-    return values.zip_with(~found, values.str.replace_all(_INVISIBLE, ""))
+    return values.zip_with(~found, repair(values))
+
+
+def _without_invisible(values: pl.Series) -> pl.Series:
+    return _repaired_where_found(values, _INVISIBLE, lambda v: v.str.replace_all(_INVISIBLE, ""))
 
 
 def _with_d(values: pl.Series) -> pl.Series:
-    found = values.str.contains(_LOOKALIKE_D).fill_null(False)
-    if not found.any():
-        return values
-    capital = values.str.replace_all(r"\b[\x{00D0}\x{0189}]", "Đ")
-    return values.zip_with(~found, capital.str.replace_all(r"\b[\x{00F0}\x{0256}]", "đ"))
+    def repair(found: pl.Series) -> pl.Series:
+        capital = found.str.replace_all(_LOOKALIKE_CAPITAL_D, "Đ")
+        return capital.str.replace_all(_LOOKALIKE_SMALL_D, "đ")
+
+    return _repaired_where_found(values, _LOOKALIKE_D, repair)
 
 
 def _compose(values: pl.Series) -> pl.Series:
