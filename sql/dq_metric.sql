@@ -40,9 +40,9 @@ with flag as (
     -- registration made before the reform carries an old code, one made since a current code
     -- (or an old one, which no current ward has); almost every current code is also the old
     -- code of another ward.
-    -- `ward_conversion` is dancu.admin_units' (the reform took effect on 2025-07-01).
+    -- `ward_conversion` is dancu.admin_units'; $reform_date is dancu.contract.REFORM_DATE.
     select e.event_id,
-           case when coalesce(e.registration_date, e.extract_date) >= date '2025-07-01'
+           case when coalesce(e.registration_date, e.extract_date) >= $reform_date::date
                      and e.registration_place_code in (select ward_code from ward_conversion)
                 then e.registration_place_code
                 else coalesce(c.ward_code, e.registration_place_code)

@@ -6,11 +6,13 @@ import duckdb
 import pytest
 
 from dancu.admin_units import current_wards
+from dancu.contract import REFORM_DATE
 from dancu.publish import ward_conversion_table
 from sql import SQL_DIR
 
 DQ_METRIC = (SQL_DIR / "dq_metric.sql").read_text(encoding="utf-8")
 RUN_TIME = datetime(2025, 10, 31, 2)
+PARAMETERS = {"run_id": "r1", "run_time": RUN_TIME, "reform_date": REFORM_DATE}
 
 
 @pytest.fixture
@@ -37,7 +39,7 @@ def add_death(con, record: str, place: str, registered: date, linked: bool, row:
 
 
 def metrics(con, source: str = "all", ward: str = "all") -> dict[str, float]:
-    con.execute(DQ_METRIC, {"run_id": "r1", "run_time": RUN_TIME})
+    con.execute(DQ_METRIC, PARAMETERS)
     rows = con.execute(
         "select metric, value from dq_metric where source = ? and ward_code = ?", [source, ward]
     ).fetchall()
@@ -82,7 +84,7 @@ def test_an_old_registering_ward_code_counts_under_the_current_ward(con):
     # Old 00001 (Phường Phúc Xá), registered before the reform, lies in current 00097.
     add_death(con, "KT1", "00001", date(2025, 3, 1), linked=True, row=1)
     add_death(con, "KT2", "00097", date(2025, 9, 1), linked=True, row=2)
-    con.execute(DQ_METRIC, {"run_id": "r1", "run_time": RUN_TIME})
+    con.execute(DQ_METRIC, PARAMETERS)
     wards = con.execute(
         "select ward_code, value from dq_metric where source = 'all' and metric = 'rows_delivered'"
         " and ward_code <> 'all'"
@@ -95,7 +97,7 @@ def test_a_current_code_registered_since_the_reform_is_the_current_ward(con):
     assert "00118" in set(current_wards()["ward_code"])
     add_death(con, "KT1", "00118", date(2025, 9, 1), linked=True, row=1)
     add_death(con, "KT2", "00118", date(2025, 2, 1), linked=True, row=2)
-    con.execute(DQ_METRIC, {"run_id": "r1", "run_time": RUN_TIME})
+    con.execute(DQ_METRIC, PARAMETERS)
     wards = con.execute(
         "select ward_code, value from dq_metric where source = 'all' "
         "and metric = 'rows_delivered' and ward_code <> 'all' order by ward_code"
