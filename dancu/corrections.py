@@ -75,6 +75,7 @@ from dancu.link import ROLE_SEPARATOR, party_records
 from dancu.mask import masked
 from dancu.memory import mapped
 from dancu.parse import id_birth_year, id_sex, is_valid_national_id
+from dancu.report.format import floored_percents
 from dancu.report.labels import SOURCES as SOURCE_NAMES
 from dancu.resolve.records import FAMILY_VARIANTS, reissued_ids
 from dancu.review import SHEET_ROWS, excel_safe, sheet_names
@@ -972,8 +973,8 @@ def agency_sheet(corrections: pl.DataFrame, source: str) -> pl.DataFrame:
     shown = {
         **{name: excel_safe(expr) for name, expr in text.items()},
         ROW_NUMBER: pl.col(ROW_NUMBER),
-        # Rounded down: a confidence short of certain never reads 100.
-        "confidence": (pl.col("confidence") * 1000).floor() / 10,
+        # Rounded down as the report rounds: a confidence short of certain never reads 100.
+        "confidence": floored_percents(pl.col("confidence"), decimals=1),
     }
     return (
         corrections.filter(pl.col(SOURCE) == source)

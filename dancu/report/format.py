@@ -7,6 +7,8 @@ reads 99,97%, never 100%: the report exists to show what is left to do.
 import math
 from datetime import date, datetime
 
+import polars as pl
+
 from dancu.report.labels import Language
 
 SHARE_DECIMALS = 2
@@ -32,15 +34,24 @@ def count(value: float | int | None, language: Language) -> str:
     return _separators(f"{int(value):,}", language)
 
 
-def floored_percent(value: float) -> float:
-    """The share in percent, rounded down to SHARE_DECIMALS; below 100 whenever value < 1.
+# Keeps 0.29 (stored as 0.28999...) at 29,00%, not 28,99%.
+_FLOOR_EPSILON = 1e-6
 
-    The tiny epsilon keeps 0.29 (stored as 0.28999...) at 29,00%, not 28,99%."""
+
+def floored_percent(value: float) -> float:
+    """The share in percent, rounded down to SHARE_DECIMALS; below 100 whenever value < 1."""
     scale = 10**SHARE_DECIMALS
-    percent = math.floor(value * 100 * scale + 1e-6) / scale
+    percent = math.floor(value * 100 * scale + _FLOOR_EPSILON) / scale
     if value < 1:
         percent = min(percent, 100 - 1 / scale)
     return percent
+
+
+def floored_percents(values: pl.Expr, decimals: int) -> pl.Expr:
+    """`floored_percent` over a column, to `decimals`."""
+    scale = 10**decimals
+    percent = (values * 100 * scale + _FLOOR_EPSILON).floor() / scale
+    return pl.when(values < 1).then(percent.clip(upper_bound=100 - 1 / scale)).otherwise(percent)
 
 
 def floored_share(value: float) -> float:
