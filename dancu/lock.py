@@ -68,6 +68,31 @@ def _acquire(path: Path, who: str) -> None:
     _descriptors[path] = fd
 
 
+def holder(data_dir: Path) -> str | None:
+    """Who holds the data folder's lock (as it wrote itself in), or None when no process does.
+    Asks the operating system without waiting; meant for another process than the holder's, as
+    the landing sensor is."""
+    path = (data_dir / LOCK_FILE).resolve()
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except FileNotFoundError:
+        return None
+    try:
+        written = os.read(fd, 200).decode("utf-8", errors="replace").strip()
+        if not written:  # a holder writes itself in, and empties the file when it lets go
+            return None
+        # Words left by a holder that died: the lock is free. Taking it for a moment could
+        # refuse a run starting in that instant, hence only here.
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return written
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 def _release(path: Path) -> None:
     fd = _descriptors.pop(path)
     os.ftruncate(fd, 0)

@@ -48,8 +48,12 @@ def dagster_home(data_dir: Path) -> Path:
     settings = home / "dagster.yaml"
     if not settings.exists():
         # Freshness policies (the warehouse's) are judged only where the instance enables them.
+        # Runs the daemon starts (schedule, sensor, the UI) queue one behind the other: two at
+        # once would share the data folder, and the second would fail on its lock.
         settings.write_text(
-            "telemetry:\n  enabled: false\nfreshness:\n  enabled: true\n", encoding="utf-8"
+            "telemetry:\n  enabled: false\nfreshness:\n  enabled: true\n"
+            "concurrency:\n  runs:\n    max_concurrent_runs: 1\n",
+            encoding="utf-8",
         )
     os.environ["DAGSTER_HOME"] = str(home)
     return home

@@ -1,5 +1,7 @@
-"""The landing sensor: one run per new batch of files, named by its files, never twice."""
+"""The landing sensor: one run per new batch of files, named by its files, never twice while it
+succeeds; asked again when it fails; none while another run holds the data folder."""
 
+import json
 import os
 import shutil
 import time
@@ -8,11 +10,14 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 import pytest
+from dagster._core.utils import make_new_run_id
 
 from dancu.contract import SOURCES
 from dancu.generate import generate
+from dancu.lock import run_lock
+from pipelines.cli import dagster_home
 from pipelines.definitions import build_definitions
-from pipelines.sensors import MAX_NAMES_IN_RUN_KEY
+from pipelines.sensors import MAX_ATTEMPTS, MAX_NAMES_IN_RUN_KEY
 
 SOURCE_ORDER = list(SOURCES)  # the sensor lists files source by source, then by name
 
@@ -22,8 +27,17 @@ DAY_2 = ["khai_tu/khai_tu_20251016.csv"]
 
 @pytest.fixture
 def landing(tmp_path, monkeypatch):
-    monkeypatch.setenv("DANCU_LANDING_DIR", str(tmp_path))
-    return tmp_path
+    monkeypatch.setenv("DANCU_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("DANCU_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "landing"
+
+
+@pytest.fixture(autouse=True)
+def instance():
+    """The instance `DagsterInstance.get()` returns during the test: the runs the sensor asks for
+    are looked up there."""
+    with dg.instance_for_test() as instance:
+        yield instance
 
 
 def land(landing, names, age_seconds=120, content=b"x"):
@@ -35,11 +49,18 @@ def land(landing, names, age_seconds=120, content=b"x"):
         os.utime(path, (past, past))
 
 
-def tick(cursor=None):
+def tick(cursor=None, ran=dg.DagsterRunStatus.SUCCESS):
+    """The sensor's next tick, once the run it asked for at the last one (if it did) has reached
+    `ran` (None: Dagster never made it)."""
+    instance = dg.DagsterInstance.get()
+    if cursor and ran is not None and (key := json.loads(cursor).get("run_key")):
+        run = dg.DagsterRun(
+            "refresh_register", make_new_run_id(), tags={"dagster/run_key": key}, status=ran
+        )
+        instance.add_run(run)
     sensor = build_definitions().resolve_sensor_def("new_extracts")
-    context = dg.build_sensor_context(cursor=cursor)
-    result = sensor.evaluate_tick(context)
-    return result.run_requests or [], result.skip_message, result.cursor
+    result = sensor.evaluate_tick(dg.build_sensor_context(cursor=cursor, instance=instance))
+    return result.run_requests or [], result.skip_message, result.cursor or cursor
 
 
 def test_one_run_per_new_batch_and_none_for_files_already_seen(landing):
@@ -110,3 +131,72 @@ def test_a_second_days_files_start_exactly_one_run(landing, two_days):
 
     runs, skipped, _ = tick(cursor)
     assert runs == [] and "no new" in skipped
+
+
+def test_a_batch_whose_run_failed_is_asked_again_then_left_to_the_schedule(landing):
+    land(landing, DAY_1)
+    runs, _, cursor = tick()
+    first = runs[0].run_key
+    for attempt in range(2, MAX_ATTEMPTS + 1):
+        runs, _, cursor = tick(cursor, ran=dg.DagsterRunStatus.FAILURE)
+        assert [r.run_key for r in runs] == [f"{first} (attempt {attempt})"]
+    runs, skipped, cursor = tick(cursor, ran=dg.DagsterRunStatus.FAILURE)
+    assert runs == [] and f"failed {MAX_ATTEMPTS} times" in skipped
+    runs, skipped, cursor = tick(cursor)
+    assert runs == [] and "failed" in skipped
+
+    land(landing, DAY_2)
+    runs, _, cursor = tick(cursor)
+    assert len(runs) == 1 and "attempt" not in runs[0].run_key
+    assert all(name in runs[0].run_key for name in DAY_1 + DAY_2)
+
+
+def test_a_run_dagster_never_made_counts_as_failed(landing):
+    land(landing, DAY_1)
+    runs, _, cursor = tick()
+    again, _, _ = tick(cursor, ran=None)
+    assert [r.run_key for r in again] == [f"{runs[0].run_key} (attempt 2)"]
+
+
+def test_nothing_is_asked_while_the_asked_run_goes_on(landing):
+    land(landing, DAY_1)
+    _, _, cursor = tick()
+    land(landing, DAY_2)
+    runs, skipped, same = tick(cursor, ran=dg.DagsterRunStatus.STARTED)
+    assert runs == [] and "waiting for run" in skipped and same == cursor
+
+
+def test_nothing_is_asked_while_another_run_holds_the_data_folder(landing):
+    land(landing, DAY_1)
+    data = Path(os.environ["DANCU_DATA_DIR"])
+    with run_lock(data, "a run by hand"):
+        runs, skipped, cursor = tick()
+    assert runs == [] and "busy (a run by hand" in skipped
+    runs, _, _ = tick(cursor)
+    assert len(runs) == 1 and "attempt" not in runs[0].run_key
+
+
+def test_a_file_copied_over_with_its_old_size_and_time_counts_as_delivered_again(landing):
+    land(landing, DAY_1)
+    _, _, cursor = tick()
+    path = landing / DAY_1[0]
+    old = path.stat()
+    path.write_bytes(b"y")  # `cp -p` of a corrected file of the same size
+    os.utime(path, ns=(old.st_atime_ns, old.st_mtime_ns))
+    runs, _, _ = tick(cursor)
+    assert len(runs) == 1 and DAY_1[0] in runs[0].run_key
+
+
+def test_the_cursor_of_earlier_versions_is_read_as_files_already_read(landing):
+    land(landing, DAY_1)
+    _, _, cursor = tick()
+    earlier = json.dumps(json.loads(cursor)["asked"])
+    runs, skipped, _ = tick(earlier)
+    assert runs == [] and "no new" in skipped
+
+
+def test_runs_the_daemon_starts_queue_one_behind_the_other(tmp_path, monkeypatch):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    dagster_home(tmp_path)
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_concurrency_config().run_queue_config.max_concurrent_runs == 1
