@@ -28,7 +28,13 @@ def masked(value: str | None, kind: str = "id") -> str:
     return frame.select(expr.alias("v")).item() or ""
 
 
-_QUOTED = re.compile(r"""(["'])(?:(?!\1).){3,}?\1""")
+_QUOTED = re.compile(r"""(["'])((?:(?!\1).){3,}?)\1""")
+# Quoted text no person's value looks like, which an engineer needs to read: a column, rule or
+# group name (words joined by `_` or `.`: no name is written so), an absolute path (the landing
+# layout names no one), and the value given to a setting (`DANCU_MEMORY_LIMIT='lots'`).
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:[._][a-z0-9]+)+")
+_PATH = re.compile(r"/[^/\s]+(?:/[^/\s]+)+/?")
+_SETTING = re.compile(r"\bDANCU_[A-Z0-9_]+=$")
 # Polars puts dtypes and columns in backticks (`str`, `birth_date`), and sometimes a value: one
 # with a space or a letter outside ASCII is a name, not a dtype.
 _BACKTICKED = re.compile(r"`([^`]*)`")
@@ -41,9 +47,18 @@ _LONG_NUMBER = re.compile(r"\d(?:[ .\-]?\d){5,}")
 def mask_message(message: str) -> str:
     """An error message fit for a terminal or a log: quoted values, values in backticks and
     long numbers (ids, insurance codes, phones, dates) hidden, the rest kept so the error still
-    says what went wrong."""
-    unquoted = _BACKTICKED.sub(_masked_backticked, _QUOTED.sub(r"\1…\1", message))
+    says what went wrong (with the quoted names, paths and settings that no person's value
+    looks like)."""
+    unquoted = _BACKTICKED.sub(_masked_backticked, _QUOTED.sub(_masked_quoted, message))
     return _LONG_NUMBER.sub(lambda m: masked(m.group(), "id"), unquoted)
+
+
+def _masked_quoted(found: re.Match) -> str:
+    quote, text = found.groups()
+    setting = _SETTING.search(found.string, 0, found.start())
+    if setting or _IDENTIFIER.fullmatch(text) or _PATH.fullmatch(text):
+        return found.group()
+    return f"{quote}…{quote}"
 
 
 def _masked_backticked(found: re.Match) -> str:

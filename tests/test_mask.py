@@ -45,3 +45,25 @@ def test_ids_and_phones_written_in_groups_and_values_in_backticks_are_hidden(val
     assert value.strip("`") not in shown
     assert "345" not in shown and "Văn" not in shown and "Van" not in shown
     assert "as dtype `i64` at column `national_id`" in shown
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "missing required column(s): 'ho_ten', 'ngay_sinh'",
+        "the service group 'svc_health' does not exist on this machine",
+        "no such rule 'id.non_digit'",
+        "No such file or directory: '/srv/dancu/landing/bhxh/bhxh_badinh.parquet'",
+        "DANCU_MEMORY_LIMIT='lots' is no memory amount",
+    ],
+)
+def test_names_paths_and_settings_an_engineer_needs_stay_readable(message):
+    assert mask_message(message) == message
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["'Nguyen'", "'nguyen van an'", "'Nguyễn/Văn'", "'/Nguyễn Văn An/x'", "HO_TEN='Nguyen'"],
+)
+def test_quoted_values_that_could_be_a_persons_stay_hidden(value):
+    assert "guy" not in mask_message(f"could not parse {value} as a date")
