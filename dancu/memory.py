@@ -38,6 +38,10 @@ DUCKDB_FREE_SHARE = 0.6
 # nor than DuckDB needs to read a file at all (a limit of a few MB makes the tests chunk).
 DUCKDB_LEAST_SHARE = 0.25
 DUCKDB_LEAST_BYTES = 16 * 2**20
+# Below this a run dies instead of spilling: the libraries hold some 300 MB, and what is left
+# leaves DuckDB too little for one block of the warehouse (384 MB failed at publish on 2,000
+# persons; 512 MiB ran 20,000).
+LEAST_RUN_BYTES = 512 * 2**20
 # A chunked stage holds this share of the limit in rows: the rest is the libraries' working
 # memory (a sort or a join holds its input and its output at once) and the frames handed on.
 CHUNK_SHARE = 0.25
@@ -113,6 +117,19 @@ def parse_limit(text: str, total: int) -> int:
 def memory_limit() -> int:
     """The bytes a run may use, from `DANCU_MEMORY_LIMIT` (read once)."""
     return parse_limit(os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_LIMIT, machine_memory())
+
+
+def run_memory_limit() -> int:
+    """`memory_limit()`, refused (ValueError) below what a whole run needs, which would die in
+    DuckDB rather than spill."""
+    limit = memory_limit()
+    if limit < LEAST_RUN_BYTES:
+        raise ValueError(
+            f"{MEMORY_LIMIT_ENV}={os.environ.get(MEMORY_LIMIT_ENV)!r} is {limit / 2**20:,.0f} MiB, "
+            f"less than a run needs ({LEAST_RUN_BYTES // 2**20} MiB: the libraries alone hold "
+            "some 300 MB)"
+        )
+    return limit
 
 
 def resident_bytes() -> int:

@@ -10,7 +10,7 @@ import polars as pl
 from pydantic import PrivateAttr
 
 from dancu.lock import run_lock
-from dancu.memory import SPILL_DIR, held_peak_since_start, peak_since_start
+from dancu.memory import SPILL_DIR, held_peak_since_start, peak_since_start, run_memory_limit
 from dancu.paths import (
     PRIVATE_UMASK,
     Folders,
@@ -32,9 +32,10 @@ class DancuPaths(dg.ConfigurableResource, Folders):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """A run holds the data folder alone, writes nothing others may read, and starts only
-        from a landing folder that holds files."""
+        from a landing folder that holds files, with memory enough."""
         os.umask(PRIVATE_UMASK)
         check_writable(Path(self.data_dir))
+        run_memory_limit()
         self._held.enter_context(run_lock(Path(self.data_dir), f"run {context.run.run_id}"))
         # Holding the lock, no other run is using it: what waits there was left by a run that
         # died (a killed publish left the whole person table), and goes.

@@ -127,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from dancu.lock import DataFolderBusy, run_lock
-    from dancu.memory import memory_limit
+    from dancu.memory import run_memory_limit
     from dancu.paths import PRIVATE_UMASK, FolderError, Paths, check_landing, check_writable
     from pipelines.definitions import refresh_register_job
 
@@ -137,7 +137,7 @@ def _run(args: argparse.Namespace) -> int:
         check_writable(Path(paths.data_dir))
         check_landing(paths.landing)
         # Read now, not when the first stage that needs it starts, after ingest.
-        memory_limit()
+        run_memory_limit()
     except (FolderError, ValueError) as error:
         print(f"dancu: {error}", file=sys.stderr)
         return 2

@@ -114,12 +114,19 @@ def test_an_unwritable_data_folder_is_named(landing, tmp_path, capsys):
     assert f"cannot write to the data folder {data}: Not a directory" in capsys.readouterr().err
 
 
-def test_a_memory_limit_that_is_no_amount_stops_the_run_before_it_starts(
-    landing, tmp_path, capsys, limit
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("lots", "DANCU_MEMORY_LIMIT='lots' is no memory amount"),
+        ("384MB", "DANCU_MEMORY_LIMIT='384MB' is 366 MiB, less than a run needs (512 MiB"),
+    ],
+)
+def test_a_memory_limit_that_is_no_amount_or_too_little_stops_the_run_before_it_starts(
+    landing, tmp_path, capsys, limit, setting, said
 ):
-    limit("lots")
+    limit(setting)
     assert main(["run", "--landing", str(landing), "--data", str(tmp_path / "data")]) == 2
-    assert "DANCU_MEMORY_LIMIT='lots' is no memory amount" in capsys.readouterr().err
+    assert said in capsys.readouterr().err
     assert not (tmp_path / "data" / "staging").exists()  # nothing was ingested
 
 
