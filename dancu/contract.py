@@ -509,6 +509,9 @@ SOURCES: dict[str, Source] = {
 PERSON_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "person")
 EVENT_SOURCES = tuple(name for name, s in SOURCES.items() if s.kind == "event")
 SOURCE_PRIORITY = {name: s.priority for name, s in SOURCES.items() if s.priority is not None}
+# The person sources that only use the register: each of their records finds a person the
+# register knows, or none (its match status says why). They bring no one into the register.
+MATCHED_SOURCES = ("giao_duc", "ly_lich_tu_phap")
 
 
 def as_of() -> date:

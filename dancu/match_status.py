@@ -10,7 +10,7 @@ the review queue, `record_candidates`).
 
 import polars as pl
 
-from dancu.contract import RECORD_ID, SOURCE
+from dancu.contract import MATCHED_SOURCES, RECORD_ID, SOURCE
 from dancu.link import ROLE_SEPARATOR
 from dancu.rules import accepted
 
@@ -26,8 +26,6 @@ MATCH_STATUSES = {
     "matches: the birth was never registered, or registered abroad",
     "not_in_register": "no person of the register matches",
 }
-# The sources whose records get a match status: the ones that only use the register.
-MATCHED_SOURCES = ("giao_duc", "ly_lich_tu_phap")
 # Records of these sources without a personal id are children whose birth may be unregistered.
 CHILDREN_SOURCES = ("giao_duc",)
 REGISTER_SOURCE = "dan_cu"

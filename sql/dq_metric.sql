@@ -68,7 +68,7 @@ with flag as (
            r.source is not null or x.national_id is not null as unresolved,
            0 as parties, 0 as linked
     from person_source s
-    join person p using (person_id)
+    left join person p using (person_id)
     left join review r using (source, source_record_id)
     left join shared_id x on x.national_id = p.national_id
     union all

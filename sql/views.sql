@@ -147,7 +147,7 @@ select s.source, s.file_name, s.row_number, s.extract_date, 'person_record' as o
        s.person_id, null as event_id, p.residence_ward_code as ward_code,
        coalesce(f.rule_ids, []) as rule_ids
 from person_source s
-join person p using (person_id)
+left join person p using (person_id)
 left join flags f using (file_name, row_number)
 union all
 select e.source, e.file_name, e.row_number, e.extract_date, 'civil_event',

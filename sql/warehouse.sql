@@ -26,9 +26,10 @@ create table person (
 -- add about 2 s to the publish at a million persons (built after the load; 7 s row by row) to
 -- guard a table no service writes.
 create table person_source (
-    source            varchar not null,       -- dan_cu, bhxh, y_te
+    source            varchar not null,       -- dan_cu, bhxh, y_te, giao_duc, ly_lich_tu_phap
     source_record_id  varchar not null,
-    person_id         varchar not null,
+    person_id         varchar,                -- null: a student or request that matched no
+                                              -- one the register knows (record_match says why)
     match_rule        varchar not null,       -- how the record joined its person
     file_name         varchar not null,
     row_number        bigint not null,

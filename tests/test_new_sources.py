@@ -422,15 +422,27 @@ def test_every_row_of_the_new_sources_is_published_or_quarantined(run):
     assert quarantined["source_record_id"].to_list() == ["LLTP-2025-0006"]
 
 
-def test_students_and_requesters_are_persons(run):
+def test_students_and_requesters_find_a_person_of_the_register_or_none(run):
+    """Schools and judicial records only use the register: a record joins a person it knows, or
+    stays without one, its match status saying why; none brings a person of its own."""
     records = published(
         run,
-        "select s.source, s.source_record_id, p.full_name from person_source s "
-        "join person p using (person_id)",
+        "select s.source, s.source_record_id, s.person_id, m.match_status, p.full_name "
+        "from person_source s join record_match m using (source, source_record_id) "
+        "left join person p on p.person_id = s.person_id order by all",
     )
-    students = records.filter(pl.col("source") == "giao_duc")
-    assert students.height == len(SCHOOL_ROWS) + 1
-    assert "Kim Min Jun" in records.filter(pl.col("source") == "ly_lich_tu_phap")["full_name"]
+    matched = records.filter(pl.col("match_status") == "matched")
+    assert matched.filter(pl.col("source") == "giao_duc")["full_name"].to_list() == [
+        "Nguyễn Minh Anh"
+    ]
+    unmatched = records.filter(pl.col("person_id").is_null())
+    assert "matched" not in unmatched["match_status"]
+    requester = records.row(by_predicate=pl.col("source_record_id") == "LLTP-2025-0002", named=True)
+    assert requester["person_id"] is None and requester["match_status"] == "not_in_register"
+    founded = (
+        "select count(*) as n from person where primary_source in ('giao_duc', 'ly_lich_tu_phap')"
+    )
+    assert published(run, founded)["n"][0] == 0
 
 
 def test_a_conviction_is_only_in_the_justice_tables(run):

@@ -13,6 +13,7 @@ import polars.selectors as cs
 from dancu.contract import (
     EXTRACT_DATE,
     FILE_NAME,
+    MATCHED_SOURCES,
     RECORD_ID,
     ROW_NUMBER,
     SOURCE,
@@ -31,7 +32,8 @@ Frame = TypeVar("Frame", pl.DataFrame, pl.LazyFrame)
 
 RECORD_KEY = "rk"  # a record's position in the canonical order: what pairs and clusters refer to
 
-# Whether a record may found a person of its own: every register record may, a party of a civil
+# Whether a record may found a person of its own: a record of the register, insurance or health
+# may; a student or judicial-record request may not (`MATCHED_SOURCES`); a party of a civil
 # event only where the event brings the person into being (a birth's child). A cluster without
 # such a record is nobody in the register, and its records are left without a person.
 FOUNDS_PERSON = "founds_person"
@@ -115,7 +117,7 @@ def _columns(frame_columns: list[str], source: str) -> list[pl.Expr]:
     nationality = pl.col("nationality") if "nationality" in frame_columns else None
     values = {
         "bhxh_code": BHXH_CODE.get(source, pl.lit(None)),
-        FOUNDS_PERSON: pl.lit(True),
+        FOUNDS_PERSON: pl.lit(source not in MATCHED_SOURCES),
         "foreign": foreign_element(nationality, pl.lit(None)),
         "vietnamese": is_vietnamese(nationality),
         **{name: pl.col(name) for name in COLUMNS if name in frame_columns},
