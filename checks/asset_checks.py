@@ -8,11 +8,12 @@ numbers the UI plots over runs and masked examples of the rows behind them.
 import dagster as dg
 import polars as pl
 
-from dancu.contract import EXTRACT_DATE, RECORD_ID, SOURCES, Source, as_of
+from dancu.contract import RECORD_ID, SOURCES, Source, as_of
 from dancu.ingest import FILE_ERROR
 from dancu.quality import (
     completeness,
     days_late,
+    newest_extract,
     required_fields,
     schema_failures,
     top_rules,
@@ -154,7 +155,7 @@ def freshness_check(source: Source) -> dg.AssetChecksDefinition:
     )
     def delivered_on_time(context: dg.AssetCheckExecutionContext, **files: pl.LazyFrame):
         (delivered,) = files.values()
-        newest = delivered.select(pl.col(EXTRACT_DATE).max()).collect().item()
+        newest = newest_extract(delivered)
         today = as_of()
         late = days_late(newest, cadence, today)
         return dg.AssetCheckResult(

@@ -7,7 +7,7 @@ from datetime import date
 import pandera.polars as pa
 import polars as pl
 
-from dancu.contract import FILE_NAME, ROW_NUMBER, Source
+from dancu.contract import EXTRACT_DATE, FILE_NAME, ROW_NUMBER, Source
 from dancu.mask import mask_id, mask_name
 from dancu.memory import rows_within
 from dancu.rules import FLAGS, REASONS, is_rejected, rule_id
@@ -91,6 +91,13 @@ def schema_failures(std: pl.LazyFrame, source: Source, rows: int | None = None) 
         .len()
         .sort(["len", "column", "check"], descending=[True, False, False])
     )
+
+
+def newest_extract(files: pl.LazyFrame) -> date | None:
+    """The newest extract date among a source's files (`files_<source>`) that were read: a
+    rejected file, one dated in the future among them, delivered nothing."""
+    read = files.filter(pl.col("error").is_null())
+    return read.select(pl.col(EXTRACT_DATE).max()).collect().item()
 
 
 def days_late(newest_extract: date | None, cadence_days: int, today: date) -> int | None:

@@ -2,9 +2,10 @@
 
 from datetime import date
 
+import polars as pl
 import pytest
 
-from dancu.quality import days_late
+from dancu.quality import days_late, newest_extract
 
 
 @pytest.mark.parametrize(
@@ -19,3 +20,14 @@ from dancu.quality import days_late
 )
 def test_days_late(newest, cadence, expected):
     assert days_late(newest, cadence, today=date(2025, 10, 31)) == expected
+
+
+def test_the_newest_extract_is_of_a_file_that_was_read():
+    files = pl.LazyFrame(
+        {
+            "extract_date": [date(2025, 10, 1), date(2025, 10, 15), date(2027, 12, 31)],
+            "error": [None, None, "its extract date 2027-12-31 is after today (2025-10-31)"],
+        }
+    )
+    assert newest_extract(files) == date(2025, 10, 15)
+    assert newest_extract(files.filter(pl.col("error").is_not_null())) is None
