@@ -44,7 +44,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from dancu.contract import REFORM_DATE
+from dancu.contract import REFORM_DATE, as_of
 from dancu.memory import (
     MEMORY_LIMIT_ENV,
     limit_duckdb,
@@ -515,7 +515,7 @@ def build(
         carry_history(con, previous, run_id)
         con.execute(
             (SQL_DIR / "dq_metric.sql").read_text(encoding="utf-8"),
-            {"run_id": run_id, "run_time": run_time, "reform_date": REFORM_DATE},
+            {"run_id": run_id, "run_time": run_time, "reform_date": REFORM_DATE, "as_of": as_of()},
         )
         on_step("built")
         results = [*run_gates(con, load_gates()), collapse_gate(con, previous, max_drop_share)]

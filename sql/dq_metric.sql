@@ -97,7 +97,8 @@ with flag as (
         count(*) filter (unresolved)::double as person_records_unresolved,
         sum(parties)::double as parties,
         sum(linked)::double as parties_linked,
-        date_diff('day', max(extract_date), $run_time::date)::double as days_since_extract
+        -- $as_of: the day deliveries are judged on (dancu.contract.as_of), as the report says.
+        date_diff('day', max(extract_date), $as_of::date)::double as days_since_extract
     from scored
     group by grouping sets ((source), (ward), ())
 ), shares as (

@@ -11,8 +11,10 @@ from dancu.publish import ward_conversion_table
 from sql import SQL_DIR
 
 DQ_METRIC = (SQL_DIR / "dq_metric.sql").read_text(encoding="utf-8")
-RUN_TIME = datetime(2025, 10, 31, 2)
-PARAMETERS = {"run_id": "r1", "run_time": RUN_TIME, "reform_date": REFORM_DATE}
+# A replay: extracts judged on the day they were delivered for, run a year later.
+AS_OF = date(2025, 10, 31)
+RUN_TIME = datetime(2026, 12, 8, 2)
+PARAMETERS = {"run_id": "r1", "run_time": RUN_TIME, "reform_date": REFORM_DATE, "as_of": AS_OF}
 
 
 @pytest.fixture
@@ -103,3 +105,9 @@ def test_a_current_code_registered_since_the_reform_is_the_current_ward(con):
         "and metric = 'rows_delivered' and ward_code <> 'all' order by ward_code"
     ).fetchall()
     assert wards == [("00097", 1), ("00118", 1)]
+
+
+def test_days_since_the_newest_extract_count_to_the_day_deliveries_are_judged_on(con):
+    add_death(con, "KT1", "00004", date(2025, 10, 20), linked=True, row=1)
+    con.execute("update civil_event set extract_date = date '2025-10-20'")
+    assert metrics(con, "khai_tu")["days_since_extract"] == 11  # not 414, to the run's day
