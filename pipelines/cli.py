@@ -67,7 +67,10 @@ def root_cause(failure_event) -> str:
     error = failure_event.step_failure_data.error
     while error.cause is not None:
         error = error.cause
-    return mask_message(error.message.strip())
+    message = error.message.strip()
+    if error.cls_name == "Failure":  # dancu's own, which names the error it stands for
+        message = message.split(": ", 1)[-1]
+    return mask_message(message)
 
 
 # What an error of the data folder's disk says, in the words of the OS, SQLite and DuckDB.
@@ -168,6 +171,8 @@ def _run(args: argparse.Namespace) -> int:
         for event in result.all_events:
             if event.is_step_failure:
                 print(f"dancu: step {event.step_key} failed: {root_cause(event)}", file=sys.stderr)
+        for line in failed_checks(result.all_events):
+            print(line, file=sys.stderr)
         print(f"dancu: run {result.run_id} failed after {elapsed:.0f}s", file=sys.stderr)
         return 1
     warehouse = paths.warehouse

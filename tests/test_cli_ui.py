@@ -4,8 +4,10 @@ import http.client
 import socket
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from dagster._utils.error import SerializableErrorInfo
 
 from pipelines import cli
 
@@ -123,3 +125,20 @@ def test_a_busy_report_port_still_starts_the_ui(data_folder, monkeypatch, capsys
 
         assert cli.main(["ui"]) == 0
     assert "DANCU_REPORT_PORT" in capsys.readouterr().err
+
+
+def step_failure(error: SerializableErrorInfo) -> SimpleNamespace:
+    return SimpleNamespace(step_failure_data=SimpleNamespace(error=error))
+
+
+def test_a_failed_step_names_the_error_dancu_stood_for_without_dagsters_wrapper():
+    masked = SerializableErrorInfo(
+        "dagster._core.definitions.events.Failure: OutOfMemoryException: could not allocate\n",
+        stack=[],
+        cls_name="Failure",
+    )
+    assert cli.root_cause(step_failure(masked)) == "OutOfMemoryException: could not allocate"
+    inner = SerializableErrorInfo("ValueError: cannot parse 'Lê Văn An'\n", [], "ValueError")
+    outer = SerializableErrorInfo("dagster.DagsterExecutionStepExecutionError: in op\n", [],
+                                  "DagsterExecutionStepExecutionError", cause=inner)  # fmt: skip
+    assert cli.root_cause(step_failure(outer)) == "ValueError: cannot parse '…'"
