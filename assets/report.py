@@ -45,10 +45,12 @@ def review_queue_export(paths: DancuPaths) -> dg.MaterializeResult:
     write_atomically(workbook, write_workbook(queue))
     path = paths.reports_dir / f"review_queue_{run_id}.csv"
     write_atomically(path, write_csv(clerk_sheet(queue)))
+    paths.review_dir.mkdir(parents=True, exist_ok=True)
     return dg.MaterializeResult(
         metadata={
             "workbook": dg.MetadataValue.path(str(workbook)),
             "path": dg.MetadataValue.path(str(path)),
+            "decisions_go_in": dg.MetadataValue.path(str(paths.review_dir)),
             "pairs": queue.height,
             "warehouse_run": run_id,
         }

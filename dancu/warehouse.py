@@ -813,8 +813,8 @@ def rollback(
         current = [i for i, v in enumerate(kept) if v.is_published]
         chosen = kept[current[0] - 1 : current[0]] if current and current[0] > 0 else []
     if not chosen:
-        wanted = f"version {name!r}" if name else "a version older than the published one"
-        raise ValueError(f"no {wanted} in {warehouse_dir / VERSIONS_DIR}")
+        wanted = f"no version {name!r}" if name else "no version older than the published one"
+        raise ValueError(f"{wanted} in {warehouse_dir / VERSIONS_DIR}")
     (version,) = chosen
     access = service_access(service_group)
     staged = private_folder(warehouse_dir / BUILDING_DIR) / f"rollback.{version.path.name}"

@@ -146,6 +146,10 @@ def test_only_persons_a_death_links_to_are_deceased(run_dir):
     assert sorted(deceased["person_id"]) == sorted(linked)
 
 
+def test_the_folder_where_clerks_put_their_decisions_is_there_after_a_run(run_dir):
+    assert (run_dir / "data" / "review" / "decisions").is_dir()
+
+
 def test_the_run_is_in_the_persistent_instance(run_dir):
     assert (run_dir / "data" / "dagster" / "dagster.yaml").exists()
     assert any((run_dir / "data" / "dagster").rglob("*.db"))
