@@ -160,7 +160,7 @@ create table consistency_issue (
 -- (dan_cu > bhxh > y_te), and only from `confidence` 0.9; what was held back is counted in the
 -- asset's metadata. Each run also writes one XLSX per source under reports/corrections/.
 create table source_correction (
-    source            varchar not null,       -- the source told: dan_cu, bhxh, y_te
+    source            varchar not null,       -- the source told: a person source
     source_record_id  varchar not null,       -- that source's own record id
     person_id         varchar not null,       -- the person the record was matched to
     field             varchar not null,       -- national_id, birth_date, full_name, sex
