@@ -109,7 +109,8 @@ def id_changes(run: TwoDays) -> pl.DataFrame:
     key = ["source", "source_record_id"]
     records = records_by_day(run.sample)
     unchanged = records.join(unchanged_persons(records), on="person_key")
-    before = pl.read_parquet(run.work / DAY_ONE_SOURCES)
+    # A student or request that matched no one had no person to keep.
+    before = pl.read_parquet(run.work / DAY_ONE_SOURCES).drop_nulls("person_id")
     after = published_person_source(run.warehouse).rename({"person_id": "person_id_after"})
     compared = (
         before.join(unchanged.select(*key, "person_key").unique(key), on=key)

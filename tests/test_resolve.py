@@ -742,6 +742,19 @@ def test_a_record_that_moves_to_another_person_takes_no_id_with_it(joined, left)
     ]
 
 
+def test_a_record_that_had_no_person_claims_no_id():
+    # A student who matched no one last run, now found with a register record.
+    previous = pl.DataFrame(
+        {"source": ["dan_cu", "giao_duc"], "source_record_id": ["k", "s"],
+         "person_id": ["P0000000000000A", None]}
+    )  # fmt: skip
+    day_two = ids_frame(("dan_cu", "k", 0), ("giao_duc", "s", 0), ("dan_cu", "n", 1))
+    assigned, history = assign_ids(day_two, previous, "r2")
+    ids = assigned["person_id"].to_list()
+    assert ids[:2] == ["P0000000000000A"] * 2 and ids[2] not in (None, ids[0])
+    assert history.is_empty()
+
+
 def test_adding_a_day_keeps_ids_of_unchanged_persons(generated_records, generated):
     dates = generated_records["extract_date"]
     last_day = dates.max()

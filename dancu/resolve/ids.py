@@ -38,8 +38,10 @@ def _claims(records: pl.DataFrame, previous: pl.DataFrame | None) -> pl.DataFram
         return pl.DataFrame(
             schema={"cluster": pl.UInt32, "old": pl.String, "n": pl.UInt32, "share": pl.Float64}
         )
+    # A record that matched no one (a student, a request) carried no id: no claim, which
+    # would never be settled.
     carried = records.join(
-        previous.select(SOURCE, RECORD_ID, pl.col("person_id").alias("old")),
+        previous.select(SOURCE, RECORD_ID, pl.col("person_id").alias("old")).drop_nulls("old"),
         on=[SOURCE, RECORD_ID],
     )
     claims = carried.group_by("cluster", "old").agg(pl.len().cast(pl.UInt32).alias("n"))
