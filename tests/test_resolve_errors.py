@@ -247,12 +247,6 @@ def expected(found: dict[str, str], case: Case, other: str) -> str:
     return found[f"<{case.base}>"] if other == "base" else found[other]
 
 
-def test_each_case_is_one_record(resolved):
-    found, made = resolved
-    assert len({case.name for case in made}) == len(made) == 23
-    assert all(found[case.name] is not None for case in made)
-
-
 MERGE = [
     "id digit substitution", "id digits transposed", "birth date one digit",
     "birth year ten years off", "day and month swapped", "birth year only",
@@ -280,6 +274,16 @@ APART = [
     ("son of the same name", "base"),
     ("son's insurance record", "base"),
 ]
+
+
+def test_every_case_is_judged(resolved):
+    # A case added without saying where it belongs would be resolved and never looked at, and
+    # two cases of one name would share one entry of `found`. (That each made record is in the
+    # resolution the fixture's lookup already requires.)
+    _, made = resolved
+    names = [case.name for case in made]
+    assert len(set(names)) == len(names)
+    assert set(MERGE) | {name for name, _ in APART} == set(names)
 
 
 @pytest.mark.parametrize(("name", "other"), APART)
