@@ -125,7 +125,8 @@ def run_memory_limit() -> int:
     limit = memory_limit()
     if limit < LEAST_RUN_BYTES:
         raise ValueError(
-            f"{MEMORY_LIMIT_ENV}={os.environ.get(MEMORY_LIMIT_ENV)!r} is {limit / 2**20:,.0f} MiB, "
+            f"{MEMORY_LIMIT_ENV}={os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_LIMIT!r} is "
+            f"{limit / 2**20:,.0f} MiB, "
             f"less than a run needs ({LEAST_RUN_BYTES // 2**20} MiB: the libraries alone hold "
             "some 300 MB)"
         )
