@@ -65,7 +65,8 @@ with flag as (
 ), delivered as (
     select s.source, p.residence_ward_code as ward_code, s.file_name, s.row_number,
            s.extract_date, 1 as rows, false as quarantined, s.person_id,
-           r.source is not null or x.national_id is not null as unresolved,
+           s.person_id is not null and (r.source is not null or x.national_id is not null)
+               as unresolved,
            0 as parties, 0 as linked
     from person_source s
     left join person p using (person_id)

@@ -111,3 +111,22 @@ def test_days_since_the_newest_extract_count_to_the_day_deliveries_are_judged_on
     add_death(con, "KT1", "00004", date(2025, 10, 20), linked=True, row=1)
     con.execute("update civil_event set extract_date = date '2025-10-20'")
     assert metrics(con, "khai_tu")["days_since_extract"] == 11  # not 414, to the run's day
+
+
+def test_a_student_that_matched_no_one_is_of_no_person_record_clean_or_not(con):
+    # A register record and a student record that may be the same child, in the review queue;
+    # the student has no person. Clean counts person records: the register's alone, waiting.
+    con.execute(
+        "insert into person (person_id, residence_ward_code, is_deceased, primary_source,"
+        " record_count) values ('P1', '00004', false, 'dan_cu', 1)"
+    )
+    con.execute(
+        "insert into person_source values"
+        " ('dan_cu', 'HS1', 'P1', 'single', 'dan_cu/a_20251031.csv', 1, date '2025-10-31'),"
+        " ('giao_duc', 'S1', null, 'single', 'giao_duc/b_20251031.csv', 1, date '2025-10-31')"
+    )
+    con.execute("insert into review_queue values ('giao_duc', 'S1', 'dan_cu', 'HS1', 'uncertain')")
+    shares = metrics(con)
+    assert shares["rows_delivered"] == 2
+    assert shares["clean_share"] == 0.0  # one person record, waiting for a clerk
+    assert "clean_share" not in metrics(con, "giao_duc")

@@ -94,9 +94,10 @@ def expected_scores(warehouse: Path) -> dict[tuple[str, str, str], float]:
         .unique()
         .with_columns(queued=pl.lit(True))
     )
+    # A student or request that matched no one is a row delivered, of no person and no ward.
     persons = (
         t["person_source"]
-        .join(t["person"], on="person_id")
+        .join(t["person"], on="person_id", how="left")
         .join(queued, on=["source", "source_record_id"], how="left")
         .select(
             "source",
@@ -104,7 +105,7 @@ def expected_scores(warehouse: Path) -> dict[tuple[str, str, str], float]:
             "file_name",
             "row_number",
             quarantined=pl.lit(False),
-            person=pl.lit(True),
+            person=pl.col("person_id").is_not_null(),
             unresolved=pl.col("queued").fill_null(False)
             | pl.col("national_id").is_in(shared["national_id"].implode()),
             parties=pl.lit(0),
