@@ -55,7 +55,7 @@ def _acquire(path: Path, who: str) -> None:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
-        holder = os.read(fd, 200).decode("utf-8", errors="replace").strip() or "another process"
+        holder = _words_in(fd) or "another process"
         os.close(fd)
         raise DataFolderBusy(
             f"another dancu run holds the data folder {path.parent} ({holder}); "
@@ -68,6 +68,11 @@ def _acquire(path: Path, who: str) -> None:
     _descriptors[path] = fd
 
 
+def _words_in(fd: int) -> str:
+    """What the holder wrote of itself into the lock file (empty when none holds it)."""
+    return os.read(fd, 200).decode("utf-8", errors="replace").strip()
+
+
 def holder(data_dir: Path) -> str | None:
     """Who holds the data folder's lock (as it wrote itself in), or None when no process does.
     Asks the operating system without waiting; meant for another process than the holder's, as
@@ -78,7 +83,7 @@ def holder(data_dir: Path) -> str | None:
     except FileNotFoundError:
         return None
     try:
-        written = os.read(fd, 200).decode("utf-8", errors="replace").strip()
+        written = _words_in(fd)
         if not written:  # a holder writes itself in, and empties the file when it lets go
             return None
         # Words left by a holder that died: the lock is free. Taking it for a moment could
