@@ -82,16 +82,20 @@ def test_the_rows_of_a_file_rejected_whole_are_delivered_and_quarantined(con):
     assert (counts["parties"], counts["parties_linked"]) == (21, 1)
 
 
+def rows_by_ward(con) -> list[tuple[str, float]]:
+    """Rows delivered per ward (all sources), in ward order."""
+    con.execute(DQ_METRIC, PARAMETERS)
+    return con.execute(
+        "select ward_code, value from dq_metric where source = 'all' "
+        "and metric = 'rows_delivered' and ward_code <> 'all' order by ward_code"
+    ).fetchall()
+
+
 def test_an_old_registering_ward_code_counts_under_the_current_ward(con):
     # Old 00001 (Phường Phúc Xá), registered before the reform, lies in current 00097.
     add_death(con, "KT1", "00001", date(2025, 3, 1), linked=True, row=1)
     add_death(con, "KT2", "00097", date(2025, 9, 1), linked=True, row=2)
-    con.execute(DQ_METRIC, PARAMETERS)
-    wards = con.execute(
-        "select ward_code, value from dq_metric where source = 'all' and metric = 'rows_delivered'"
-        " and ward_code <> 'all'"
-    ).fetchall()
-    assert wards == [("00097", 2)]
+    assert rows_by_ward(con) == [("00097", 2)]
 
 
 def test_a_current_code_registered_since_the_reform_is_the_current_ward(con):
@@ -99,12 +103,7 @@ def test_a_current_code_registered_since_the_reform_is_the_current_ward(con):
     assert "00118" in set(current_wards()["ward_code"])
     add_death(con, "KT1", "00118", date(2025, 9, 1), linked=True, row=1)
     add_death(con, "KT2", "00118", date(2025, 2, 1), linked=True, row=2)
-    con.execute(DQ_METRIC, PARAMETERS)
-    wards = con.execute(
-        "select ward_code, value from dq_metric where source = 'all' "
-        "and metric = 'rows_delivered' and ward_code <> 'all' order by ward_code"
-    ).fetchall()
-    assert wards == [("00097", 1), ("00118", 1)]
+    assert rows_by_ward(con) == [("00097", 1), ("00118", 1)]
 
 
 def test_days_since_the_newest_extract_count_to_the_day_deliveries_are_judged_on(con):
